@@ -1,0 +1,18 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { createLogger, LambdaFunctionControl, lazy, stepHandler } from "@gantry/aws";
+import { type CanaryDeps, canary, type DeploymentState } from "@gantry/core";
+
+/** Canary: invokes the new version directly with the service's canary events. */
+export type Deps = CanaryDeps & { readonly logger: Logger };
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, (state: DeploymentState) => canary(state, deps));
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    functions: () => new LambdaFunctionControl(new LambdaClient({})),
+    logger: () => createLogger("canary"),
+  });
+
+export const handler = createHandler(awsDeps());

@@ -1,0 +1,27 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  CloudWatchAlarms,
+  createLogger,
+  LambdaFunctionControl,
+  lazy,
+  stepHandler,
+} from "@gantry/aws";
+import { type CheckAlarmsDeps, checkAlarms, type DeploymentState, systemClock } from "@gantry/core";
+
+/** CheckAlarms (and CheckBakeAlarms): one poll of the alarm-wait loop; shifts traffic when due. */
+export type Deps = CheckAlarmsDeps & { readonly logger: Logger };
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, (state: DeploymentState) => checkAlarms(state, deps));
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
+    functions: () => new LambdaFunctionControl(new LambdaClient({})),
+    clock: () => systemClock,
+    logger: () => createLogger("check-alarms"),
+  });
+
+export const handler = createHandler(awsDeps());

@@ -1,0 +1,41 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
+import {
+  CloudWatchMetrics,
+  createLogger,
+  lazy,
+  requiredEnv,
+  S3RecordStore,
+  stepHandler,
+} from "@gantry/aws";
+import { type DeploymentState, type FinishDeps, finishDeployment, systemClock } from "@gantry/core";
+
+/**
+ * ReleaseLock and ReleaseLockAfterFailure: names the outcome, writes the deployment record,
+ * releases the lock if this execution holds it, and raises the RollbackFailed alarm's metric.
+ */
+export interface FinishEvent {
+  readonly result: "succeeded" | "failed";
+  readonly state: Partial<DeploymentState>;
+}
+
+export type Deps = FinishDeps & { readonly logger: Logger };
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, (event: FinishEvent) =>
+    finishDeployment(event.state, event.result === "succeeded" ? "succeeded" : "failed", {
+      ...deps,
+      log: deps.logger,
+    }),
+  );
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
+    metrics: () => new CloudWatchMetrics(new CloudWatchClient({})),
+    clock: () => systemClock,
+    logger: () => createLogger("finish"),
+  });
+
+export const handler = createHandler(awsDeps());

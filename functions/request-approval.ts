@@ -1,0 +1,46 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import {
+  createLogger,
+  envSigningKeys,
+  lazy,
+  requiredEnv,
+  S3RecordStore,
+  SesMailer,
+  SfnWorkflowCallbacks,
+  stepHandler,
+} from "@gantry/aws";
+import {
+  type RequestApprovalDeps,
+  type RequestApprovalEvent,
+  requestApproval,
+  systemClock,
+} from "@gantry/core";
+
+/**
+ * ApprovalGate (`.waitForTaskToken`): completes at once when policy allows, otherwise stores the
+ * approval (token apart) and emails signed links. The event carries the task token: it is
+ * never logged.
+ */
+export type Deps = RequestApprovalDeps & { readonly logger: Logger };
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, (event: RequestApprovalEvent) =>
+    requestApproval(event, { ...deps, log: deps.logger }),
+  );
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
+    mailer: () => new SesMailer(new SESv2Client({})),
+    workflows: () => new SfnWorkflowCallbacks(new SFNClient({})),
+    secrets: envSigningKeys,
+    clock: () => systemClock,
+    approvalBaseUrl: () => requiredEnv("GANTRY_APPROVAL_URL"),
+    sender: () => requiredEnv("GANTRY_SENDER"),
+    logger: () => createLogger("request-approval"),
+  });
+
+export const handler = createHandler(awsDeps());

@@ -1,0 +1,45 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { S3Client } from "@aws-sdk/client-s3";
+import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
+import {
+  CloudWatchAlarms,
+  createLogger,
+  LambdaFunctionControl,
+  lazy,
+  S3ArtifactStore,
+  stepHandler,
+} from "@gantry/aws";
+import { type DeploymentState, type VerifyPreprodDeps, verifyPreprod } from "@gantry/core";
+
+/** VerifyPreprod: proves preprod ran and passed the exact bytes (read-only, preprod account). */
+export type Deps = VerifyPreprodDeps & { readonly logger: Logger };
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, (state: DeploymentState) => verifyPreprod(state, deps));
+
+/**
+ * Preprod usually lives in another account: when GANTRY_PREPROD_ROLE_ARN is set, every read goes
+ * through that role (which only allows the reads VerifyPreprod makes).
+ */
+function preprodClientConfig() {
+  const roleArn = process.env.GANTRY_PREPROD_ROLE_ARN;
+  return roleArn
+    ? {
+        credentials: fromTemporaryCredentials({
+          params: { RoleArn: roleArn, RoleSessionName: "gantry-verify-preprod" },
+        }),
+      }
+    : {};
+}
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    artifacts: () => new S3ArtifactStore(new S3Client(preprodClientConfig())),
+    functions: () => new LambdaFunctionControl(new LambdaClient(preprodClientConfig())),
+    alarms: () => new CloudWatchAlarms(new CloudWatchClient(preprodClientConfig())),
+    logger: () => createLogger("verify-preprod"),
+  });
+
+export const handler = createHandler(awsDeps());

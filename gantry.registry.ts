@@ -1,0 +1,61 @@
+import { defineRegistry } from "@gantry/core";
+
+/**
+ * The service registry: the policy for every service Gantry deploys, per stage. Callers of
+ * StartExecution can only say which service, version and artifact; everything else is decided
+ * here, reviewed like code and deployed with the infrastructure.
+ *
+ * To register a service: add an entry, make sure its functions and aliases exist in both stages,
+ * create the alarms it names, and deploy Gantry (`npx sst deploy --stage <stage>`).
+ * Bucket names are global in S3: change the `acme-` prefix to your own.
+ */
+export default defineRegistry({
+  stages: {
+    // CI publishes to the preprod bucket; preprod deploys from it as it is.
+    preprod: {
+      sourceBucket: "acme-gantry-artifacts-preprod",
+      artifactBucket: "acme-gantry-artifacts-preprod",
+    },
+    // Prod copies the exact preprod object into its own bucket, then deploys from there.
+    prod: {
+      sourceBucket: "acme-gantry-artifacts-preprod",
+      artifactBucket: "acme-gantry-artifacts-prod",
+    },
+  },
+  services: {
+    "hello-service": {
+      description: "The example service (examples/hello-service): answers GET /hello.",
+      repositoryUrl: "https://github.com/acme/hello-service",
+      canary: {
+        checks: [
+          {
+            name: "GET /hello",
+            event: { rawPath: "/hello", requestContext: { http: { method: "GET" } } },
+            expect: { statusCode: 200, bodyIncludes: "hello" },
+          },
+        ],
+      },
+      stages: {
+        preprod: {
+          functionName: "hello-service-preprod",
+          alias: "live",
+          alarms: ["hello-service-preprod-errors"],
+          rollout: { steps: [50], stepWaitSeconds: 60, pollSeconds: 20, bakeSeconds: 120 },
+          verifyPreprod: false,
+        },
+        prod: {
+          functionName: "hello-service-prod",
+          alias: "live",
+          alarms: ["hello-service-prod-errors"],
+          rollout: { steps: [10, 25, 50], stepWaitSeconds: 60, pollSeconds: 60, bakeSeconds: 600 },
+          verifyPreprod: true,
+          approval: {
+            approvers: ["alice@example.com", "bob@example.com"],
+            autoApproveActors: ["dependabot[bot]"],
+            timeoutSeconds: 24 * 3600,
+          },
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,79 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { Context } from "aws-lambda";
+
+/**
+ * The shape every Gantry function shares: a middy handler with the Powertools logger, whose
+ * logs carry the deployment's correlation keys (execution, service, version). The step itself
+ * is a plain async function over ports; errors propagate with their names, which is what the
+ * state machine's Retry and Catch match.
+ *
+ * The event is never logged: approval events carry a task token.
+ */
+export type StepHandler<E, R> = middy.MiddyfiedHandler<E, R, Error, Context>;
+
+/** A Powertools logger for one of Gantry's functions. */
+export function createLogger(functionName: string): Logger {
+  return new Logger({ serviceName: "gantry", persistentKeys: { function: functionName } });
+}
+
+/**
+ * Wraps a step into a Lambda handler.
+ *
+ * @example
+ * ```ts
+ * export const createHandler = (deps: DeployDeps & { logger: Logger }) =>
+ *   stepHandler(deps.logger, (state: DeploymentState) => deploy(state, deps));
+ * ```
+ */
+export function stepHandler<E, R>(
+  logger: Logger,
+  step: (event: E) => Promise<R>,
+): StepHandler<E, R> {
+  return middy<E, R, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(correlationKeys<E, R>(logger))
+    .handler((event) => step(event));
+}
+
+/** Appends execution, service and version to every log line of the invocation. */
+export function correlationKeys<E, R>(logger: Logger): MiddlewareObj<E, R, Error, Context> {
+  return {
+    before: (request) => {
+      logger.appendKeys(correlationOf(request.event));
+    },
+    onError: (request) => {
+      const error = request.error;
+      if (error) logger.warn("step failed", { errorName: error.name, errorMessage: error.message });
+    },
+  };
+}
+
+const SAFE_VALUE = /^[A-Za-z0-9._:@/-]{1,120}$/;
+
+/**
+ * Finds the correlation keys in any of the event shapes the functions receive: the state
+ * document, `{ state }` (finish), `{ input, execution }` (validate) or the approval payload.
+ * Values that do not look like plain identifiers are left out: the raw input is unvalidated.
+ */
+export function correlationOf(event: unknown): Record<string, string> {
+  const root = (event ?? {}) as Record<string, unknown>;
+  const candidates = [root, root.state, root.input].filter(
+    (c): c is Record<string, unknown> => typeof c === "object" && c !== null,
+  );
+  const keys: Record<string, string> = {};
+  for (const c of candidates) {
+    const execution = c.execution as { name?: unknown } | undefined;
+    const request = c.request as { service?: unknown; version?: unknown } | undefined;
+    pick(keys, "execution", execution?.name);
+    pick(keys, "service", request?.service ?? c.service);
+    pick(keys, "version", request?.version ?? c.version);
+  }
+  return keys;
+}
+
+function pick(keys: Record<string, string>, name: string, value: unknown): void {
+  if (keys[name] === undefined && typeof value === "string" && SAFE_VALUE.test(value))
+    keys[name] = value;
+}

@@ -1,0 +1,36 @@
+import { type SecretSource, type SigningKeys, signingKeysFrom } from "@gantry/core";
+
+/**
+ * The approval signing keys, as the infrastructure hands them to a function: SST links the
+ * `ApprovalSigningKey` (and, during a rotation, `ApprovalSigningKeyPrevious`) secrets, which
+ * arrive as `SST_RESOURCE_<Name>` JSON; `GANTRY_SIGNING_KEY` / `GANTRY_SIGNING_KEY_PREVIOUS`
+ * work too, for other ways of deploying. Read once per container.
+ *
+ * @example
+ * ```ts
+ * const keys = await envSigningKeys().signingKeys();
+ * ```
+ */
+export function envSigningKeys(env: NodeJS.ProcessEnv = process.env): SecretSource {
+  let keys: SigningKeys | undefined;
+  return {
+    async signingKeys() {
+      keys ??= signingKeysFrom(
+        linked(env, "ApprovalSigningKey") ?? env.GANTRY_SIGNING_KEY,
+        linked(env, "ApprovalSigningKeyPrevious") ?? env.GANTRY_SIGNING_KEY_PREVIOUS,
+      );
+      return keys;
+    },
+  };
+}
+
+function linked(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[`SST_RESOURCE_${name}`];
+  if (!raw) return undefined;
+  try {
+    const value = (JSON.parse(raw) as { value?: unknown }).value;
+    return typeof value === "string" && value !== "" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,101 @@
+import type { EmailMessage } from "../ports.ts";
+import { html } from "./html.ts";
+import type { ApprovalRecord } from "./record.ts";
+
+export interface ApprovalEmailInput {
+  readonly record: ApprovalRecord;
+  readonly approver: string;
+  readonly approveUrl: string;
+  readonly rejectUrl: string;
+  readonly from: string;
+}
+
+/**
+ * The email an approver receives: what is being deployed, from where, with what evidence, by
+ * whom, how it will roll out, and two links bound to this approver. Plain text and HTML say
+ * the same thing.
+ *
+ * @example
+ * ```ts
+ * const message = approvalEmail({ record, approver: "alice@example.com", approveUrl, rejectUrl, from });
+ * await mailer.send(message);
+ * ```
+ */
+export function approvalEmail(input: ApprovalEmailInput): EmailMessage {
+  const { record, approver, approveUrl, rejectUrl, from } = input;
+  const short = record.version.slice(0, 12);
+  const facts = approvalFacts(record);
+  const subject = `[Gantry] Approve ${record.service} ${short} for ${record.stage}?`;
+
+  const text = [
+    `${record.trigger.actor} wants to deploy ${record.service} ${short} to ${record.stage}.`,
+    "",
+    ...facts.map(([label, value]) => `${label}: ${value}`),
+    "",
+    `Approve: ${approveUrl}`,
+    `Reject:  ${rejectUrl}`,
+    "",
+    "Each link opens a confirmation page; nothing is decided until you confirm there.",
+    `The links are for ${approver} only and expire at ${record.expiresAt}.`,
+  ].join("\n");
+
+  const body = html`<!doctype html>
+<html lang="en"><body style="font-family:system-ui,sans-serif;line-height:1.5;max-width:640px">
+<h1 style="font-size:1.25rem">${record.trigger.actor} wants to deploy ${record.service} ${short} to ${record.stage}</h1>
+<table style="border-collapse:collapse">${facts.map(
+    ([label, value]) =>
+      html`<tr><th style="text-align:left;padding:2px 12px 2px 0;vertical-align:top">${label}</th><td style="font-family:ui-monospace,monospace;word-break:break-all">${value}</td></tr>`,
+  )}</table>
+<p>
+<a href="${approveUrl}" style="display:inline-block;padding:10px 18px;background:#1a7f37;color:#fff;text-decoration:none;border-radius:6px">Review and approve</a>
+<a href="${rejectUrl}" style="display:inline-block;padding:10px 18px;background:#cf222e;color:#fff;text-decoration:none;border-radius:6px;margin-left:8px">Review and reject</a>
+</p>
+<p style="color:#555">Each link opens a confirmation page; nothing is decided until you confirm there.
+The links are for ${approver} only and expire at ${record.expiresAt}.</p>
+</body></html>`;
+
+  return { from, to: [approver], subject, text, html: body.value };
+}
+
+/** The label/value pairs shown in emails and on the confirmation page. */
+export function approvalFacts(record: ApprovalRecord): [string, string][] {
+  const preprod = record.preprod;
+  const evidence =
+    preprod === undefined || !preprod.required
+      ? "not required for this stage"
+      : `validated by ${preprod.validatedBy} at ${preprod.validatedAt}; preprod serves these bytes ` +
+        `as version ${preprod.preprodVersion}; preprod alarms OK${preprod.ciRunUrl ? ` (${preprod.ciRunUrl})` : ""}`;
+  const steps =
+    record.rollout.steps.length > 0
+      ? `${record.rollout.steps.join("% → ")}% → 100%`
+      : "100% at once";
+  const rows: [string, string][] = [
+    ["Service", record.service],
+    ["Stage", record.stage],
+    ["Version", record.version],
+  ];
+  if (record.commitUrl) rows.push(["Commit", record.commitUrl]);
+  rows.push(
+    ["Artifact", record.artifactKey],
+    ["SHA-256", record.sha256],
+    ["Preprod evidence", evidence],
+    ["Triggered by", record.trigger.actor],
+  );
+  if (record.trigger.ciRunUrl) rows.push(["CI run", record.trigger.ciRunUrl]);
+  rows.push(
+    [
+      "Rollout",
+      `${steps}, each step held ${formatSeconds(record.rollout.stepWaitSeconds)}, bake ${formatSeconds(record.rollout.bakeSeconds)}`,
+    ],
+    ["Watched alarms", record.rollout.alarms.join(", ") || "(none)"],
+    ["Execution", record.execution.name],
+    ["Expires", record.expiresAt],
+  );
+  return rows;
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${Math.round(seconds * 10) / 10} s`;
+}

@@ -1,0 +1,140 @@
+/**
+ * Every failure Gantry raises on purpose is a named class. The class's `name` is the error name
+ * Step Functions sees (Lambda reports it as `errorType`), so the state machine's Retry and Catch
+ * rules and its `Fail` states match on these strings.
+ *
+ * @example
+ * ```ts
+ * import { CanaryFailed, isGantryError } from "@gantry/core";
+ * const error = new CanaryFailed("GET /hello returned 500");
+ * isGantryError(error); // true
+ * error.name; // "CanaryFailed"
+ * ```
+ */
+export abstract class GantryError extends Error {
+  abstract override readonly name: GantryErrorName;
+}
+
+/** One problem found in a request: the dotted field path and why it was refused. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** The deployment request (StartExecution input) was malformed, oversized or named an unknown service. */
+export class InvalidInput extends GantryError {
+  override readonly name = "InvalidInput";
+  readonly issues: readonly FieldIssue[];
+  constructor(issues: readonly FieldIssue[]) {
+    super(issues.map((issue) => `${issue.field}: ${issue.reason}`).join("; "));
+    this.issues = issues;
+  }
+}
+
+/** Another execution holds the target's lock and is still running. */
+export class DeploymentInProgress extends GantryError {
+  override readonly name = "DeploymentInProgress";
+}
+
+/** The artifact was not proven in preprod: no validation record, other bytes, or preprod unhealthy. */
+export class PreprodNotValidated extends GantryError {
+  override readonly name = "PreprodNotValidated";
+}
+
+/** The artifact object does not exist where the request said it would be. */
+export class ArtifactNotFound extends GantryError {
+  override readonly name = "ArtifactNotFound";
+}
+
+/** Bytes changed somewhere between the build and the Lambda version: a SHA-256 did not match. */
+export class ArtifactChecksumMismatch extends GantryError {
+  override readonly name = "ArtifactChecksumMismatch";
+}
+
+/** The destination key already holds different bytes; promoted artifacts are immutable. */
+export class ArtifactConflict extends GantryError {
+  override readonly name = "ArtifactConflict";
+}
+
+/** An approver rejected the deployment. */
+export class ApprovalRejected extends GantryError {
+  override readonly name = "ApprovalRejected";
+}
+
+/** Nobody decided before the approval step's deadline. */
+export class ApprovalTimedOut extends GantryError {
+  override readonly name = "ApprovalTimedOut";
+}
+
+/** The target function or its alias does not exist. */
+export class TargetNotFound extends GantryError {
+  override readonly name = "TargetNotFound";
+}
+
+/** The new version failed the service's canary expectations. */
+export class CanaryFailed extends GantryError {
+  override readonly name = "CanaryFailed";
+}
+
+/** One of the service's alarms is in ALARM while the new version takes traffic. */
+export class AlarmTriggered extends GantryError {
+  override readonly name = "AlarmTriggered";
+}
+
+/** The alias could not be restored to the previous version, or the restore could not be verified. */
+export class RollbackFailed extends GantryError {
+  override readonly name = "RollbackFailed";
+}
+
+/** Someone else changed the function while we deployed (RevisionId moved under us). */
+export class ConcurrentModification extends GantryError {
+  override readonly name = "ConcurrentModification";
+}
+
+/** Throttling, 5xx or a network fault: safe to retry with backoff. */
+export class TransientError extends GantryError {
+  override readonly name = "TransientError";
+}
+
+/** The function was deployed without a setting it needs (an environment variable, a secret). */
+export class ConfigurationError extends GantryError {
+  override readonly name = "ConfigurationError";
+}
+
+/** Catch-all for failures that have no more specific name. */
+export class DeploymentFailed extends GantryError {
+  override readonly name = "DeploymentFailed";
+}
+
+/** The names the state machine's `ReportFailure` choice routes to a `Fail` state of the same name. */
+export const FAILURE_NAMES = [
+  "InvalidInput",
+  "DeploymentInProgress",
+  "PreprodNotValidated",
+  "ArtifactNotFound",
+  "ArtifactChecksumMismatch",
+  "ArtifactConflict",
+  "ApprovalRejected",
+  "ApprovalTimedOut",
+  "TargetNotFound",
+  "CanaryFailed",
+  "AlarmTriggered",
+  "RollbackFailed",
+  "ConcurrentModification",
+  "DeploymentFailed",
+] as const;
+
+export type FailureName = (typeof FAILURE_NAMES)[number];
+export type GantryErrorName = FailureName | "TransientError" | "ConfigurationError";
+
+const failureNames: ReadonlySet<string> = new Set(FAILURE_NAMES);
+
+/** True for the names that have their own `Fail` state. */
+export function isFailureName(name: string): name is FailureName {
+  return failureNames.has(name);
+}
+
+/** True when `error` is one of Gantry's named errors. */
+export function isGantryError(error: unknown): error is GantryError {
+  return error instanceof GantryError;
+}

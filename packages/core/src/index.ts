@@ -1,0 +1,32 @@
+/**
+ * @gantry/core: the deployment domain. Input schema, service registry and plan, step services
+ * over ports, approval-link signing, and the named errors the state machine routes on.
+ * Nothing here imports an AWS SDK.
+ */
+export * from "./approval/email.ts";
+export * from "./approval/html.ts";
+export * from "./approval/links.ts";
+export * from "./approval/record.ts";
+export * from "./approval/request.ts";
+export * from "./checksum.ts";
+export * from "./errors.ts";
+export * from "./execution-name.ts";
+export * from "./plan.ts";
+export * from "./ports.ts";
+export * from "./registry.ts";
+export * from "./request.ts";
+export * from "./signing-keys.ts";
+export * from "./state.ts";
+export * from "./steps/canary.ts";
+export * from "./steps/check-alarms.ts";
+export * from "./steps/copy-artifact.ts";
+export * from "./steps/deploy.ts";
+export * from "./steps/finish.ts";
+export * from "./steps/lock.ts";
+export * from "./steps/metrics.ts";
+export * from "./steps/promote.ts";
+export * from "./steps/rollback.ts";
+export * from "./steps/traffic.ts";
+export * from "./steps/validate-input.ts";
+export * from "./steps/verify-preprod.ts";
+export * from "./workflow.ts";

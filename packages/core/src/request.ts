@@ -1,0 +1,150 @@
+import { z } from "zod";
+import { type FieldIssue, InvalidInput } from "./errors.ts";
+
+/**
+ * The StartExecution input: only what CI knows. Policy (targets, buckets, alarms, rollout,
+ * approvers) is never accepted from the caller; it comes from the service registry.
+ */
+export interface DeploymentRequest {
+  readonly service: string;
+  /** The git commit the artifact was built from (7 to 40 lowercase hex characters). */
+  readonly version: string;
+  readonly artifact: {
+    /** Object key in the stage's source bucket, under the service's prefix. */
+    readonly key: string;
+    /** SHA-256 of the artifact's bytes, 64 lowercase hex characters. */
+    readonly sha256: string;
+  };
+  readonly trigger: {
+    /** Who or what started it: a CI user name, a bot such as `dependabot[bot]`. */
+    readonly actor: string;
+    readonly ciRunUrl?: string;
+  };
+}
+
+/** Largest request accepted, in bytes of JSON. Real requests are a few hundred bytes. */
+export const MAX_REQUEST_BYTES = 4096;
+export const MAX_KEY_LENGTH = 512;
+
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const GIT_SHA = /^[0-9a-f]{7,40}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@+[\]-]{0,99}$/;
+/** Key segments: letters, digits and a few punctuation marks S3 and shells treat literally. */
+const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+=-]*$/;
+
+const artifactKey = z
+  .string()
+  .max(MAX_KEY_LENGTH, `must be at most ${MAX_KEY_LENGTH} characters`)
+  .superRefine((key, ctx) => {
+    const reason = keyProblem(key);
+    if (reason) ctx.addIssue({ code: "custom", message: reason });
+  });
+
+const ciRunUrl = z
+  .string()
+  .max(2048, "must be at most 2048 characters")
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
+      return;
+    }
+    const local = url.hostname === "127.0.0.1" || url.hostname === "localhost";
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
+      ctx.addIssue({ code: "custom", message: "must be an https URL" });
+    }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: "custom", message: "must not carry credentials" });
+    }
+  });
+
+const requestSchema = z.strictObject({
+  service: z
+    .string()
+    .regex(SERVICE_NAME, "must be a service name: lowercase letters, digits, dashes"),
+  version: z.string().regex(GIT_SHA, "must be a git commit SHA: 7 to 40 lowercase hex characters"),
+  artifact: z.strictObject({
+    key: artifactKey,
+    sha256: z.string().regex(SHA256, "must be a SHA-256 digest: 64 lowercase hex characters"),
+  }),
+  trigger: z.strictObject({
+    actor: z
+      .string()
+      .regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -"),
+    ciRunUrl: ciRunUrl.optional(),
+  }),
+});
+
+/** Why a key is refused, or undefined when it is a plain relative path. */
+function keyProblem(key: string): string | undefined {
+  if (key.length === 0) return "must not be empty";
+  if (key.startsWith("/")) return "must be relative (no leading slash)";
+  if (key.includes("\\")) return "must not contain backslashes";
+  if (key.includes("%")) return "must not contain percent-encoding";
+  const segments = key.split("/");
+  if (segments.some((s) => s === "")) return "must not contain empty path segments";
+  if (segments.some((s) => s === "." || s === "..")) return "must not contain . or .. segments";
+  if (segments.some((s) => !KEY_SEGMENT.test(s))) {
+    return "segments must start with a letter or digit and use only letters, digits and . _ + = -";
+  }
+  if (!key.endsWith(".zip")) return "must name a .zip file";
+  return undefined;
+}
+
+/**
+ * Parses a StartExecution input into a {@link DeploymentRequest}, or throws {@link InvalidInput}
+ * naming every field that is wrong and why. Unknown fields are refused, not ignored. Whether the
+ * service exists is the registry's question, not this one's.
+ *
+ * @example
+ * ```ts
+ * import { parseDeploymentRequest } from "@gantry/core";
+ * parseDeploymentRequest({
+ *   service: "hello-service",
+ *   version: "3f2a9c1",
+ *   artifact: { key: "hello-service/3f2a9c1.zip", sha256: "a".repeat(64) },
+ *   trigger: { actor: "octocat" },
+ * });
+ * ```
+ */
+export function parseDeploymentRequest(input: unknown): DeploymentRequest {
+  const size = jsonSize(input);
+  if (size === undefined) {
+    throw new InvalidInput([{ field: "(input)", reason: "must be JSON" }]);
+  }
+  if (size > MAX_REQUEST_BYTES) {
+    throw new InvalidInput([
+      { field: "(input)", reason: `must be at most ${MAX_REQUEST_BYTES} bytes, got ${size}` },
+    ]);
+  }
+  const parsed = requestSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidInput(parsed.error.issues.map(toFieldIssue));
+}
+
+function jsonSize(input: unknown): number | undefined {
+  try {
+    const text = JSON.stringify(input);
+    return text === undefined ? undefined : Buffer.byteLength(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toFieldIssue(issue: z.core.$ZodIssue): FieldIssue {
+  const field = issue.path.length > 0 ? issue.path.join(".") : "(input)";
+  if (issue.code === "unrecognized_keys") {
+    const prefix = issue.path.length > 0 ? `${field}.` : "";
+    return { field: `${prefix}${issue.keys.join(",")}`, reason: "is not a known field" };
+  }
+  if (issue.code === "invalid_type") {
+    return {
+      field,
+      reason: issue.input === undefined ? "is required" : `must be ${issue.expected}`,
+    };
+  }
+  return { field, reason: issue.message };
+}

@@ -1,0 +1,146 @@
+/**
+ * The JSON document that flows through the state machine. ValidateInput replaces the raw input
+ * with `request`, `execution` and `plan`; each later Task writes one field (its ResultPath).
+ * Reading a deployment's history means reading this document grow.
+ */
+import type { FailureName } from "./errors.ts";
+import type { Plan } from "./plan.ts";
+import type { AlarmStatus } from "./ports.ts";
+import type { DeploymentRequest } from "./request.ts";
+
+export interface ExecutionRef {
+  /** The execution ARN. */
+  readonly id: string;
+  readonly name: string;
+  readonly startedAt: string;
+}
+
+/** `$.lock`: this execution holds the target's lock. */
+export interface LockGrant {
+  readonly key: string;
+  readonly owner: string;
+  readonly acquiredAt: string;
+  /** Set when an abandoned lock of a finished execution was taken over. */
+  readonly brokeStaleLockOf?: string;
+}
+
+/** `$.preprod`: what VerifyPreprod proved, or that the stage does not ask for it. */
+export type PreprodEvidence =
+  | { readonly required: false }
+  | {
+      readonly required: true;
+      readonly validatedAt: string;
+      readonly validatedBy: string;
+      readonly ciRunUrl?: string;
+      readonly preprodVersion: string;
+      readonly alarms: readonly AlarmStatus[];
+    };
+
+/** `$.approval`: the output of SendTaskSuccess for the approval task. */
+export interface ApprovalDecision {
+  readonly approved: true;
+  /** `not-required` (stage policy), `auto` (trusted actor) or `approver` (a person decided). */
+  readonly how: "not-required" | "auto" | "approver" | "operator";
+  readonly by: string;
+  readonly at: string;
+  readonly approvalId?: string;
+  readonly comment?: string;
+}
+
+/** `$.artifact`: the artifact in the stage's bucket, checked against the requested SHA-256. */
+export interface PromotedArtifact {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly sha256: string;
+  readonly size: number;
+  /** false when the object was already there with the same bytes, or source = destination. */
+  readonly copied: boolean;
+}
+
+export type RolloutPhase = "steps" | "promote" | "bake" | "baked";
+
+/** `$.rollout`: where the rollout stands; Deploy creates it, CheckAlarms and Promote move it. */
+export interface Rollout {
+  readonly newVersion: string;
+  readonly previousVersion: string;
+  readonly phase: RolloutPhase;
+  /** Index into plan.rollout.steps of the step being held. */
+  readonly stepIndex: number;
+  /** Percentage of the alias's traffic on the new version. */
+  readonly weight: number;
+  /** When the current step's hold (or the bake) is over. */
+  readonly holdEndsAt: string;
+  /** When the Wait state hands over to the next alarm check (its TimestampPath). */
+  readonly nextCheckAt: string;
+  readonly checks: number;
+}
+
+export interface CanaryCheckResult {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+/** `$.canary`: what the new version answered to the canary events. */
+export interface CanaryReport {
+  readonly version: string;
+  readonly results: readonly CanaryCheckResult[];
+}
+
+/** `$.rollback`: the alias was put back, weights cleared, and read back to confirm. */
+export interface RollbackReport {
+  /** The version serving 100% again; null when nothing had been changed. */
+  readonly restoredVersion: string | null;
+  readonly removedVersion?: string;
+  readonly verifiedAt: string;
+}
+
+/** What a Catch stores: Step Functions' error name and cause. */
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+export type OutcomeStatus = "deployed" | "rolled-back" | "rejected" | "failed";
+
+/** `$.outcome`: the summary the final states report and the deployment record keeps. */
+export interface Outcome {
+  readonly status: OutcomeStatus;
+  readonly error?: FailureName;
+  readonly cause?: string;
+  readonly version?: string;
+  readonly lockReleased: boolean;
+}
+
+export interface DeploymentState {
+  readonly request: DeploymentRequest;
+  readonly execution: ExecutionRef;
+  readonly plan: Plan;
+  readonly lock?: LockGrant;
+  readonly preprod?: PreprodEvidence;
+  readonly approval?: ApprovalDecision;
+  readonly artifact?: PromotedArtifact;
+  readonly rollout?: Rollout;
+  readonly canary?: CanaryReport;
+  readonly failure?: CaughtError;
+  readonly rollback?: RollbackReport;
+  readonly rollbackFailure?: CaughtError;
+  readonly outcome?: Outcome;
+}
+
+/** Where the state bucket keeps each kind of record. One state bucket per stage. */
+export const recordKeys = {
+  lock: (service: string) => `locks/${service}.json`,
+  deployment: (service: string, startedAt: string, executionName: string) =>
+    `deployments/${service}/${startedAt.replace(/[:.]/g, "-")}_${executionName}.json`,
+  deploymentsOf: (service: string) => `deployments/${service}/`,
+  approval: (id: string) => `approvals/${id}.json`,
+  approvalDecision: (id: string) => `approvals/${id}.decision.json`,
+  /** Kept apart from the approval record so nothing that reads approvals ever sees a token. */
+  approvalToken: (id: string) => `approval-tokens/${id}.json`,
+};
+
+/** The preprod validation record, written next to the artifacts in the preprod bucket. */
+export const validationKey = (service: string, version: string) =>
+  `validations/${service}/${version}.json`;

@@ -1,0 +1,96 @@
+import { CanaryFailed } from "../errors.ts";
+import type { FunctionControl, InvocationResult } from "../ports.ts";
+import type { CanaryCheck, CanarySpec } from "../registry.ts";
+import type { CanaryCheckResult, CanaryReport, DeploymentState } from "../state.ts";
+
+/**
+ * Runs every check of a canary spec against one qualifier (a version or an alias). Shared by
+ * the deployment's Canary step and the hourly scheduled canary. A check that cannot even be
+ * invoked counts as failed, with the reason.
+ *
+ * @example
+ * ```ts
+ * const results = await runCanaryChecks(functions, "hello-service", "live", spec);
+ * results.every((r) => r.passed);
+ * ```
+ */
+export async function runCanaryChecks(
+  functions: Pick<FunctionControl, "invoke">,
+  functionName: string,
+  qualifier: string,
+  spec: CanarySpec,
+): Promise<CanaryCheckResult[]> {
+  const results: CanaryCheckResult[] = [];
+  for (const check of spec.checks) {
+    try {
+      const result = await functions.invoke(functionName, qualifier, check.event);
+      results.push(judge(check, result));
+    } catch (error) {
+      results.push({
+        name: check.name,
+        passed: false,
+        detail: `invoke failed: ${messageOf(error)}`,
+      });
+    }
+  }
+  return results;
+}
+
+/**
+ * The Canary step: invokes the new version directly (not through the alias) and fails with
+ * {@link CanaryFailed} if any expectation is not met.
+ */
+export interface CanaryDeps {
+  readonly functions: Pick<FunctionControl, "invoke">;
+}
+
+export async function canary(
+  state: Pick<DeploymentState, "plan" | "rollout">,
+  deps: CanaryDeps,
+): Promise<CanaryReport> {
+  const version = state.rollout?.newVersion;
+  if (!version) throw new TypeError("canary needs $.rollout (Deploy runs first)");
+  const results = await runCanaryChecks(
+    deps.functions,
+    state.plan.target.functionName,
+    version,
+    state.plan.canary,
+  );
+  const failed = results.filter((r) => !r.passed);
+  if (failed.length > 0) {
+    throw new CanaryFailed(
+      `version ${version} failed ${failed.length} of ${results.length} canary checks: ` +
+        failed.map((r) => `${r.name}: ${r.detail}`).join("; "),
+    );
+  }
+  return { version, results };
+}
+
+function judge(check: CanaryCheck, result: InvocationResult): CanaryCheckResult {
+  const fail = (detail: string) => ({ name: check.name, passed: false, detail });
+  if (result.functionError)
+    return fail(`function error (${result.functionError}): ${clip(stringify(result.payload))}`);
+  const payload = result.payload as { statusCode?: unknown; body?: unknown } | null;
+  const { statusCode, bodyIncludes } = check.expect;
+  if (statusCode !== undefined && payload?.statusCode !== statusCode) {
+    return fail(`expected statusCode ${statusCode}, got ${String(payload?.statusCode)}`);
+  }
+  if (bodyIncludes !== undefined) {
+    const body = typeof payload?.body === "string" ? payload.body : stringify(result.payload);
+    if (!body.includes(bodyIncludes))
+      return fail(`body does not include ${JSON.stringify(bodyIncludes)}`);
+  }
+  return { name: check.name, passed: true, detail: `ok (version ${result.executedVersion})` };
+}
+
+function stringify(value: unknown): string {
+  return typeof value === "string" ? value : (JSON.stringify(value) ?? "");
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,162 @@
+import { type FailureName, isFailureName } from "../errors.ts";
+import type { Clock, Log, MetricsPublisher, RecordStore } from "../ports.ts";
+import type { DeploymentRequest } from "../request.ts";
+import {
+  type CaughtError,
+  type DeploymentState,
+  type Outcome,
+  type OutcomeStatus,
+  recordKeys,
+} from "../state.ts";
+import { releaseLock } from "./lock.ts";
+import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
+
+/** The provenance kept for every deployment that got past input validation. */
+export interface DeploymentRecord {
+  readonly service: string;
+  readonly stage: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly trigger: DeploymentRequest["trigger"];
+  readonly execution: DeploymentState["execution"];
+  readonly artifact?: DeploymentState["artifact"];
+  readonly preprod?: DeploymentState["preprod"];
+  readonly approval?: DeploymentState["approval"];
+  readonly release?: { readonly newVersion: string; readonly previousVersion: string };
+  readonly rollback?: DeploymentState["rollback"];
+  readonly outcome: Omit<Outcome, "lockReleased">;
+  readonly finishedAt: string;
+}
+
+export interface FinishDeps {
+  readonly records: RecordStore;
+  readonly metrics: MetricsPublisher;
+  readonly clock: Clock;
+  readonly log?: Log;
+}
+
+const MAX_CAUSE = 2000;
+
+/**
+ * The last Task on every path (ReleaseLock and ReleaseLockAfterFailure): works out the outcome,
+ * writes the deployment record, releases the lock if this execution holds it, and on a failed
+ * rollback publishes the metric that raises the RollbackFailed alarm. Its `$.outcome.error` is
+ * what the ReportFailure choice routes on, so every failure ends in a `Fail` state with a name.
+ *
+ * It must work on any state, even the raw input of a request that failed validation.
+ *
+ * @example
+ * ```ts
+ * const outcome = await finishDeployment(state, "failed", { records, metrics, clock: systemClock });
+ * outcome.error; // e.g. "AlarmTriggered"
+ * ```
+ */
+export async function finishDeployment(
+  state: Partial<DeploymentState>,
+  result: "succeeded" | "failed",
+  deps: FinishDeps,
+): Promise<Outcome> {
+  const outcome = describeOutcome(state, result);
+  const { plan, request, execution } = state;
+  if (plan && request && execution) {
+    if (outcome.error === "RollbackFailed") {
+      await deps.metrics.publish(ROLLBACK_FAILED_METRIC, 1, {
+        Service: plan.service,
+        Stage: plan.stage,
+      });
+    }
+    const record: DeploymentRecord = {
+      service: plan.service,
+      stage: plan.stage,
+      version: request.version,
+      sha256: request.artifact.sha256,
+      trigger: request.trigger,
+      execution,
+      ...(state.artifact ? { artifact: state.artifact } : {}),
+      ...(state.preprod ? { preprod: state.preprod } : {}),
+      ...(state.approval ? { approval: state.approval } : {}),
+      ...(state.rollout
+        ? {
+            release: {
+              newVersion: state.rollout.newVersion,
+              previousVersion: state.rollout.previousVersion,
+            },
+          }
+        : {}),
+      ...(state.rollback ? { rollback: state.rollback } : {}),
+      outcome,
+      finishedAt: new Date(deps.clock.now()).toISOString(),
+    };
+    await deps.records.put(
+      recordKeys.deployment(plan.service, execution.startedAt, execution.name),
+      record,
+    );
+  }
+  const lockReleased = await releaseLock(state, deps);
+  deps.log?.info("deployment finished", { ...outcome, lockReleased });
+  return { ...outcome, lockReleased };
+}
+
+/**
+ * Names what happened. A failed rollback outranks everything; a named Gantry error keeps its
+ * name; anything else (a timeout, an unexpected Lambda error) becomes DeploymentFailed with the
+ * original error in the cause.
+ */
+export function describeOutcome(
+  state: Partial<DeploymentState>,
+  result: "succeeded" | "failed",
+): Omit<Outcome, "lockReleased"> {
+  if (result === "succeeded") {
+    return { status: "deployed", ...(state.rollout ? { version: state.rollout.newVersion } : {}) };
+  }
+  const failure: CaughtError = state.failure ?? {
+    Error: "DeploymentFailed",
+    Cause: "no failure was recorded",
+  };
+  const original = `${failure.Error}: ${causeText(failure)}`;
+  if (state.rollbackFailure) {
+    return failed(
+      "failed",
+      "RollbackFailed",
+      `rollback failed (${causeText(state.rollbackFailure)}) after ${original}`,
+    );
+  }
+  const error: FailureName = isFailureName(failure.Error) ? failure.Error : "DeploymentFailed";
+  const cause = error === failure.Error ? causeText(failure) : original;
+  if (state.rollback) {
+    const restored = state.rollback.restoredVersion;
+    const note = restored ? `; rolled back to version ${restored}` : "; nothing had been changed";
+    return failed("rolled-back", error, `${cause}${note}`);
+  }
+  const rejected = error === "ApprovalRejected" || error === "ApprovalTimedOut";
+  return failed(rejected ? "rejected" : "failed", error, cause);
+}
+
+function failed(
+  status: OutcomeStatus,
+  error: FailureName,
+  cause: string,
+): Omit<Outcome, "lockReleased"> {
+  return {
+    status,
+    error,
+    cause: cause.length > MAX_CAUSE ? `${cause.slice(0, MAX_CAUSE)}…` : cause,
+  };
+}
+
+/**
+ * The readable part of a caught error's cause. Lambda reports a function error's cause as JSON
+ * (`{"errorType", "errorMessage", "trace"}`); Step Functions' own errors carry plain text.
+ */
+export function causeText(caught: CaughtError): string {
+  const cause = caught.Cause ?? "";
+  if (cause.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+      if (typeof parsed.errorMessage === "string") return parsed.errorMessage;
+    } catch {
+      // not JSON after all: use the text as it is
+    }
+  }
+  return cause || "(no cause given)";
+}

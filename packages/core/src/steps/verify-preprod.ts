@@ -1,0 +1,104 @@
+import { ArtifactChecksumMismatch, ArtifactNotFound, PreprodNotValidated } from "../errors.ts";
+import type { AlarmReader, ArtifactStore, FunctionControl } from "../ports.ts";
+import { type DeploymentState, type PreprodEvidence, validationKey } from "../state.ts";
+
+/** The record CI writes to the preprod bucket once preprod tests have passed. */
+export interface ValidationRecord {
+  readonly service: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly validatedAt: string;
+  readonly validatedBy: string;
+  readonly ciRunUrl?: string;
+}
+
+/** Read-only views of the preprod account (through an assumed role in AWS). */
+export interface VerifyPreprodDeps {
+  readonly artifacts: Pick<ArtifactStore, "head" | "readJson">;
+  readonly functions: Pick<FunctionControl, "getAlias" | "getVersion">;
+  readonly alarms: AlarmReader;
+}
+
+/**
+ * Proves the artifact is what preprod ran and passed: the object is there with the requested
+ * SHA-256, a validation record exists for this version and these bytes, the preprod alias
+ * serves exactly this code at 100%, and no preprod alarm is firing.
+ *
+ * @example
+ * ```ts
+ * const evidence = await verifyPreprod(state, { artifacts, functions, alarms });
+ * if (evidence.required) console.log(`validated by ${evidence.validatedBy}`);
+ * ```
+ */
+export async function verifyPreprod(
+  state: Pick<DeploymentState, "plan" | "request">,
+  deps: VerifyPreprodDeps,
+): Promise<PreprodEvidence> {
+  const { plan, request } = state;
+  const preprod = plan.preprod;
+  if (!preprod) return { required: false };
+  const sha256 = request.artifact.sha256;
+  const where = `s3://${plan.source.bucket}/${plan.source.key}`;
+
+  const object = await deps.artifacts.head(plan.source);
+  if (!object) throw new ArtifactNotFound(`no artifact at ${where}`);
+  if (object.sha256 !== sha256) {
+    throw new ArtifactChecksumMismatch(
+      `${where} has SHA-256 ${object.sha256 ?? "(none recorded)"}, the request says ${sha256}`,
+    );
+  }
+
+  const record = await deps.artifacts.readJson<ValidationRecord>({
+    bucket: preprod.bucket,
+    key: validationKey(plan.service, request.version),
+  });
+  if (!record) {
+    throw new PreprodNotValidated(
+      `no preprod validation record for ${plan.service} ${request.version}: run the preprod ` +
+        "tests, then `gantry artifact validate`",
+    );
+  }
+  if (record.sha256 !== sha256) {
+    throw new PreprodNotValidated(
+      `preprod validated ${plan.service} ${request.version} with SHA-256 ${record.sha256}, not ${sha256}`,
+    );
+  }
+
+  const alias = await deps.functions.getAlias(preprod.functionName, preprod.alias);
+  if (!alias)
+    throw new PreprodNotValidated(
+      `preprod alias ${preprod.functionName}:${preprod.alias} does not exist`,
+    );
+  if (Object.keys(alias.weights).length > 0) {
+    throw new PreprodNotValidated(
+      `preprod ${preprod.functionName}:${preprod.alias} is in the middle of a rollout`,
+    );
+  }
+  const running = await deps.functions.getVersion(preprod.functionName, alias.version);
+  if (running?.codeSha256 !== sha256) {
+    throw new PreprodNotValidated(
+      `preprod ${preprod.functionName}:${preprod.alias} runs version ${alias.version} with code ` +
+        `${running?.codeSha256 ?? "(unknown)"}, not ${sha256}`,
+    );
+  }
+
+  const alarms = await deps.alarms.describe(preprod.alarms);
+  const missing = preprod.alarms.filter((name) => !alarms.some((a) => a.name === name));
+  if (missing.length > 0)
+    throw new PreprodNotValidated(`preprod alarms not found: ${missing.join(", ")}`);
+  const firing = alarms.filter((a) => a.state === "ALARM");
+  if (firing.length > 0) {
+    throw new PreprodNotValidated(
+      `preprod alarm in ALARM: ${firing.map((a) => a.name).join(", ")}`,
+    );
+  }
+
+  return {
+    required: true,
+    validatedAt: record.validatedAt,
+    validatedBy: record.validatedBy,
+    ...(record.ciRunUrl ? { ciRunUrl: record.ciRunUrl } : {}),
+    preprodVersion: alias.version,
+    alarms,
+  };
+}

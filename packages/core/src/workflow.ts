@@ -1,0 +1,48 @@
+/**
+ * The state machine's Tasks and the functions behind them. `state-machines/deployment.asl.json`
+ * names each function as a `${<Key>FunctionArn}` placeholder; the infrastructure substitutes
+ * real ARNs and the local control plane substitutes local ones, with this one function.
+ */
+export const WORKFLOW_FUNCTIONS = {
+  ValidateInput: "validate-input",
+  AcquireLock: "acquire-lock",
+  VerifyPreprod: "verify-preprod",
+  RequestApproval: "request-approval",
+  CopyArtifact: "copy-artifact",
+  Deploy: "deploy",
+  Canary: "canary",
+  CheckAlarms: "check-alarms",
+  Promote: "promote",
+  Rollback: "rollback",
+  Finish: "finish",
+} as const;
+
+export type WorkflowFunctionKey = keyof typeof WORKFLOW_FUNCTIONS;
+
+const PLACEHOLDER = /\$\{([A-Za-z]+)FunctionArn\}/g;
+
+/**
+ * Replaces every `${<Key>FunctionArn}` in the ASL text. Throws on a placeholder without an ARN
+ * or an ARN that no placeholder uses, so a renamed function cannot slip through.
+ *
+ * @example
+ * ```ts
+ * const definition = substituteFunctionArns(aslText, arns);
+ * ```
+ */
+export function substituteFunctionArns(
+  aslText: string,
+  arns: Readonly<Record<WorkflowFunctionKey, string>>,
+): string {
+  const used = new Set<string>();
+  const text = aslText.replace(PLACEHOLDER, (_match, key: string) => {
+    const arn = (arns as Record<string, string | undefined>)[key];
+    if (!arn) throw new TypeError(`no ARN for placeholder \${${key}FunctionArn}`);
+    used.add(key);
+    return arn;
+  });
+  const unused = Object.keys(arns).filter((key) => !used.has(key));
+  if (unused.length > 0)
+    throw new TypeError(`ARNs given for functions the ASL does not use: ${unused.join(", ")}`);
+  return text;
+}
