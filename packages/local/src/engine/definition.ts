@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { substituteFunctionArns, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "@gantry/core";
+import type { StateMachineDefinition } from "aws-local-stepfunctions";
+
+/** The deployment workflow as deployed: the one ASL file both worlds run. */
+export const DEPLOYMENT_ASL_PATH = fileURLToPath(
+  new URL("../../../../state-machines/deployment.asl.json", import.meta.url),
+);
+
+export const LOCAL_ACCOUNT = "000000000000";
+export const LOCAL_REGION = "us-east-1";
+
+/** The ARN a workflow function has locally: shaped like AWS's, so the ASL validates unchanged. */
+export function localFunctionArn(stage: string, key: WorkflowFunctionKey): string {
+  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:gantry-${stage}-${WORKFLOW_FUNCTIONS[key]}`;
+}
+
+/** ARNs for every placeholder of the ASL, for one stage. */
+export function localFunctionArns(stage: string): Record<WorkflowFunctionKey, string> {
+  const keys = Object.keys(WORKFLOW_FUNCTIONS) as WorkflowFunctionKey[];
+  return Object.fromEntries(keys.map((key) => [key, localFunctionArn(stage, key)])) as Record<
+    WorkflowFunctionKey,
+    string
+  >;
+}
+
+/** Reads the ASL file and substitutes the local function ARNs of a stage. */
+export function loadDeploymentDefinition(
+  stage: string,
+  path = DEPLOYMENT_ASL_PATH,
+): {
+  definition: StateMachineDefinition;
+  text: string;
+} {
+  const text = substituteFunctionArns(readFileSync(path, "utf8"), localFunctionArns(stage));
+  return { definition: JSON.parse(text) as StateMachineDefinition, text };
+}

@@ -1,0 +1,250 @@
+/**
+ * Runs the real deployment ASL under aws-local-stepfunctions with the real function factories
+ * over the in-memory world, and reports what the execution did.
+ */
+import {
+  defineRegistry,
+  type ExecutionStatus,
+  executionName,
+  type Registry,
+  type SecretSource,
+  type Stage,
+  signingKeysFrom,
+  validationKey,
+  type WorkflowCallbacks,
+} from "@gantry/core";
+import {
+  type EngineEvent,
+  handlersByArn,
+  loadDeploymentDefinition,
+  TaskTokenRegistry,
+  WorkflowEngine,
+  workflowHandlers,
+} from "@gantry/local";
+import {
+  MemoryAlarms,
+  MemoryArtifacts,
+  MemoryFunctions,
+  MemoryMailer,
+  MemoryMetrics,
+  MemoryRecords,
+} from "./memory-world.ts";
+
+export const TIME_SCALE = 0.001;
+export const PREPROD_BUCKET = "acme-artifacts-preprod";
+export const PROD_BUCKET = "acme-artifacts-prod";
+
+/** A registry like a real one: prod verifies preprod, asks two approvers, three traffic steps. */
+export function testRegistry(overrides: { approvalTimeoutSeconds?: number } = {}): Registry {
+  return defineRegistry({
+    stages: {
+      preprod: { sourceBucket: PREPROD_BUCKET, artifactBucket: PREPROD_BUCKET },
+      prod: { sourceBucket: PREPROD_BUCKET, artifactBucket: PROD_BUCKET },
+    },
+    services: {
+      "hello-service": {
+        repositoryUrl: "https://github.com/acme/hello-service",
+        canary: {
+          checks: [
+            {
+              name: "GET /hello",
+              event: { rawPath: "/hello" },
+              expect: { statusCode: 200, bodyIncludes: "hello" },
+            },
+          ],
+        },
+        stages: {
+          preprod: {
+            functionName: "hello-preprod",
+            alias: "live",
+            alarms: ["hello-preprod-errors"],
+            rollout: { steps: [50], stepWaitSeconds: 60, pollSeconds: 60, bakeSeconds: 120 },
+            verifyPreprod: false,
+          },
+          prod: {
+            functionName: "hello-prod",
+            alias: "live",
+            alarms: ["hello-prod-errors", "hello-prod-latency"],
+            rollout: {
+              steps: [10, 25, 50],
+              stepWaitSeconds: 60,
+              pollSeconds: 60,
+              bakeSeconds: 600,
+            },
+            verifyPreprod: true,
+            approval: {
+              approvers: ["alice@example.com", "bob@example.com"],
+              autoApproveActors: ["dependabot[bot]"],
+              timeoutSeconds: overrides.approvalTimeoutSeconds ?? 3600,
+            },
+          },
+        },
+      },
+    },
+  });
+}
+
+export const GOOD_V1 = { statusCode: 200, body: "hello from v1" };
+export const GOOD_V2 = { statusCode: 200, body: "hello from v2" };
+export const BROKEN = { statusCode: 500, body: "internal error" };
+/** Fine in preprod, broken under prod's conditions. */
+export const BROKEN_IN_PROD = { ...GOOD_V2, onFunction: { "hello-prod": BROKEN } };
+
+export interface RunReport {
+  readonly status: ExecutionStatus;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly output?: unknown;
+  /** Every state entered, in order (one Step Functions state transition each). */
+  readonly states: string[];
+  readonly events: EngineEvent[];
+}
+
+/** One execution's bookkeeping, as DescribeExecution would see it. */
+interface Tracked {
+  status: ExecutionStatus;
+}
+
+export class WorkflowHarness {
+  readonly artifacts = new MemoryArtifacts();
+  readonly functions = new MemoryFunctions(this.artifacts);
+  readonly alarms = new MemoryAlarms();
+  readonly metrics = new MemoryMetrics();
+  readonly mailer = new MemoryMailer();
+  readonly records: Record<Stage, MemoryRecords> = {
+    preprod: new MemoryRecords(),
+    prod: new MemoryRecords(),
+  };
+  readonly tokens = new TaskTokenRegistry();
+  readonly executions = new Map<string, Tracked>();
+  readonly engines: Record<Stage, WorkflowEngine>;
+  readonly secrets: SecretSource = { signingKeys: async () => signingKeysFrom("x".repeat(40)) };
+
+  readonly registry: Registry;
+
+  constructor(registry: Registry = testRegistry()) {
+    this.registry = registry;
+    const workflows: WorkflowCallbacks = {
+      sendTaskSuccess: async (token, output) => this.tokens.succeed(token, output),
+      sendTaskFailure: async (token, error, cause) => this.tokens.fail(token, error, cause),
+      executionStatus: async (arn) => this.executions.get(arn)?.status,
+    };
+    const engine = (stage: Stage) => {
+      const handlers = workflowHandlers(
+        {
+          records: this.records[stage],
+          artifacts: this.artifacts,
+          functions: this.functions,
+          alarms: this.alarms,
+          metrics: this.metrics,
+          mailer: this.mailer,
+          workflows,
+          secrets: this.secrets,
+          clock: { now: () => Date.now() },
+          approvalBaseUrl: "http://127.0.0.1:8084",
+          sender: "gantry@example.com",
+        },
+        { stage, registry, timeScale: TIME_SCALE },
+      );
+      return new WorkflowEngine({
+        definition: loadDeploymentDefinition(stage).definition,
+        handlers: handlersByArn(stage, handlers),
+        timeScale: TIME_SCALE,
+        tokens: this.tokens,
+      });
+    };
+    this.engines = { preprod: engine("preprod"), prod: engine("prod") };
+    this.functions.create("hello-preprod", "live", GOOD_V1);
+    this.functions.create("hello-prod", "live", GOOD_V1);
+    for (const alarm of ["hello-preprod-errors", "hello-prod-errors", "hello-prod-latency"])
+      this.alarms.set(alarm, "OK");
+  }
+
+  /** CI's part: publish an artifact to the preprod bucket; returns the request to start with. */
+  publish(version: string, behaviour: object, actor = "octocat") {
+    const key = `hello-service/${version}.zip`;
+    const sha256 = this.artifacts.put({ bucket: PREPROD_BUCKET, key }, JSON.stringify(behaviour));
+    return {
+      service: "hello-service",
+      version,
+      artifact: { key, sha256 },
+      trigger: { actor, ciRunUrl: "https://ci.example.com/run/1" },
+    };
+  }
+
+  /** CI's part after preprod tests pass: the validation record. */
+  validate(request: { version: string; artifact: { sha256: string } }) {
+    this.artifacts.put(
+      { bucket: PREPROD_BUCKET, key: validationKey("hello-service", request.version) },
+      JSON.stringify({
+        service: "hello-service",
+        version: request.version,
+        sha256: request.artifact.sha256,
+        validatedAt: new Date().toISOString(),
+        validatedBy: "ci",
+      }),
+    );
+  }
+
+  /** Starts an execution; `done` settles with its report. */
+  start(
+    stage: Stage,
+    input: unknown,
+    name?: string,
+  ): { arn: string; done: Promise<RunReport>; stop: (reason: string) => void } {
+    const request = input as Parameters<typeof executionName>[0];
+    const execName =
+      name ?? (request?.artifact?.sha256 ? executionName(request) : `invalid-${Date.now()}`);
+    const arn = `arn:aws:states:us-east-1:000000000000:execution:gantry-${stage}:${execName}`;
+    const tracked: Tracked = { status: "RUNNING" };
+    this.executions.set(arn, tracked);
+    const running = this.engines[stage].start(input, { executionArn: arn, name: execName });
+    const events: EngineEvent[] = [];
+    const collected = (async () => {
+      for await (const event of running.events) events.push(event);
+    })();
+    const done = running.result.then(
+      async (output) => {
+        await collected;
+        tracked.status = output === null ? "ABORTED" : "SUCCEEDED";
+        return report(tracked.status, events, { output });
+      },
+      async (error: Error) => {
+        await collected;
+        tracked.status = "FAILED";
+        return report("FAILED", events, { error: error.name, cause: error.message });
+      },
+    );
+    return { arn, done, stop: (reason) => running.stop(reason) };
+  }
+
+  run(stage: Stage, input: unknown): Promise<RunReport> {
+    return this.start(stage, input).done;
+  }
+
+  /** The pending approval's task token, as the decision path would read it (server side). */
+  async approvalToken(stage: Stage = "prod"): Promise<string> {
+    for (let i = 0; i < 200; i++) {
+      const keys = await this.records[stage].list("approval-tokens/");
+      const key = keys[keys.length - 1];
+      if (key)
+        return (await this.records[stage].get<{ taskToken: string }>(key))?.value
+          .taskToken as string;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error("no approval was requested");
+  }
+
+  lock(stage: Stage) {
+    return this.records[stage].data.get("locks/hello-service.json");
+  }
+}
+
+function report(
+  status: ExecutionStatus,
+  events: EngineEvent[],
+  extra: Partial<RunReport>,
+): RunReport {
+  const states = events.flatMap((e) => (e.type === "StateEntered" ? [e.state.name] : []));
+  return { status, states, events, ...extra };
+}

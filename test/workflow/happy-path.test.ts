@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { GOOD_V2, PROD_BUCKET, WorkflowHarness } from "../support/workflow-harness.ts";
+
+describe("a prod deployment that goes right", () => {
+  it("promotes the exact bytes, shifts through every step, bakes and releases the lock", async () => {
+    const world = new WorkflowHarness();
+    const request = world.publish("3f2a9c1e0b7d", GOOD_V2);
+    world.validate(request);
+    // Preprod serves these bytes as its live version (what a preprod deployment leaves behind).
+    const preprodRun = await world.run("preprod", request);
+    expect(preprodRun.status).toBe("SUCCEEDED");
+
+    const execution = world.start("prod", request);
+    const token = await world.approvalToken();
+    await world.tokens.succeed(token, {
+      approved: true,
+      how: "approver",
+      by: "alice@example.com",
+      at: new Date().toISOString(),
+    });
+    const run = await execution.done;
+
+    expect(run.status).toBe("SUCCEEDED");
+    expect(world.functions.alias("hello-prod", "live")).toMatchObject({
+      version: "2",
+      weights: {},
+    });
+    // Traffic went 10 -> 25 -> 50 -> 100 on the new version, never skipping a step.
+    const weights = world.functions.aliasHistory
+      .filter((a) => a.functionName === "hello-prod")
+      .map((a) => (a.version === "2" ? 100 : Math.round((a.weights["2"] ?? 0) * 100)));
+    expect(weights).toEqual([10, 25, 50, 100]);
+    expect(world.lock("prod")).toBeUndefined();
+    // The prod copy carries the same bytes and its provenance.
+    const copy = world.artifacts.object({ bucket: PROD_BUCKET, key: request.artifact.key });
+    expect(copy?.sha256).toBe(request.artifact.sha256);
+    expect(copy?.metadata).toMatchObject({
+      "gantry-version": request.version,
+      "gantry-approved-by": "alice@example.com",
+    });
+    // Both approvers were asked, each with their own links, none carrying the task token.
+    expect(world.mailer.outbox.map((m) => m.to[0])).toEqual([
+      "alice@example.com",
+      "bob@example.com",
+    ]);
+    for (const mail of world.mailer.outbox) {
+      expect(mail.text).not.toContain(token);
+      expect(mail.html).not.toContain(token);
+    }
+    // The canary hit the new version directly, not the alias.
+    expect(
+      world.functions.invocations.some(
+        (i) => i.functionName === "hello-prod" && i.qualifier === "2",
+      ),
+    ).toBe(true);
+    // A deployment record with provenance.
+    const records = [...world.records.prod.data.keys()].filter((k) => k.startsWith("deployments/"));
+    expect(records).toHaveLength(1);
+    const record = JSON.parse(world.records.prod.data.get(records[0] as string)?.json ?? "{}");
+    expect(record).toMatchObject({
+      version: request.version,
+      sha256: request.artifact.sha256,
+      approval: { by: "alice@example.com" },
+      release: { newVersion: "2", previousVersion: "1" },
+      outcome: { status: "deployed" },
+    });
+  });
+
+  it("stays within 50 state transitions with three traffic steps, a 10-minute bake and a 60-second poll", async () => {
+    const world = new WorkflowHarness();
+    const request = world.publish("3f2a9c1e0b7d", GOOD_V2, "dependabot[bot]");
+    world.validate(request);
+    await world.run("preprod", request);
+    const run = await world.run("prod", request);
+
+    expect(run.status).toBe("SUCCEEDED");
+    expect(run.states.length).toBeLessThanOrEqual(50);
+    expect(run.states.filter((s) => s === "CheckAlarms")).toHaveLength(3);
+    expect(run.states.filter((s) => s === "CheckBakeAlarms")).toHaveLength(10);
+    expect(run.states.at(-1)).toBe("Deployed");
+  });
+
+  it("auto-approves a trusted actor without emailing anyone", async () => {
+    const world = new WorkflowHarness();
+    const request = world.publish("aaaaaaa", GOOD_V2, "dependabot[bot]");
+    world.validate(request);
+    await world.run("preprod", request);
+    const run = await world.run("prod", request);
+
+    expect(run.status).toBe("SUCCEEDED");
+    expect(world.mailer.outbox).toHaveLength(0);
+    const approval = run.events.find(
+      (e) => e.type === "StateExited" && e.state.name === "ApprovalGate",
+    );
+    expect(
+      approval?.type === "StateExited" && (approval.state.output as { approval: unknown }).approval,
+    ).toMatchObject({
+      how: "auto",
+      by: "dependabot[bot]",
+    });
+  });
+});

@@ -1,0 +1,33 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Test depths (see docs/architecture.md): unit tests sit beside the modules they test; the
+ * workflow suite runs the real ASL locally; integration needs moto_server; e2e drives the local
+ * control plane; browser needs Chromium; infra checks the SST app offline.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "functions/**/*.test.ts",
+            "test/unit/**/*.test.ts",
+          ],
+        },
+      },
+      { test: { name: "workflow", include: ["test/workflow/**/*.test.ts"], testTimeout: 30_000 } },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
