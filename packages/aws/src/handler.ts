@@ -31,13 +31,18 @@ export function stepHandler<E, R>(
   logger: Logger,
   step: (event: E) => Promise<R>,
 ): StepHandler<E, R> {
+  // logEvent: false overrides POWERTOOLS_LOGGER_LOG_EVENT, which would log the task token.
   return middy<E, R, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(correlationKeys<E, R>(logger))
     .handler((event) => step(event));
 }
 
-/** Appends execution, service and version to every log line of the invocation. */
+/**
+ * Appends execution, deployedService and version to every log line of the invocation. (The
+ * deployed service cannot be logged as `service`: Powertools reserves that key for its own
+ * serviceName and drops an appended one.)
+ */
 export function correlationKeys<E, R>(logger: Logger): MiddlewareObj<E, R, Error, Context> {
   return {
     before: (request) => {
@@ -67,7 +72,7 @@ export function correlationOf(event: unknown): Record<string, string> {
     const execution = c.execution as { name?: unknown } | undefined;
     const request = c.request as { service?: unknown; version?: unknown } | undefined;
     pick(keys, "execution", execution?.name);
-    pick(keys, "service", request?.service ?? c.service);
+    pick(keys, "deployedService", request?.service ?? c.service);
     pick(keys, "version", request?.version ?? c.version);
   }
   return keys;

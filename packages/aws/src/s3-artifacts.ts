@@ -169,9 +169,10 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       return {
         ...copied,
-        // Composite checksum: vouch for the digest only because every part copied from the
-        // exact source version (CopySourceIfMatch) and the sizes agree.
-        sha256: options.sha256,
+        // Composite checksum: vouch for the digest only because the source's full-object
+        // SHA-256 is the requested one, every part copied from that exact source version
+        // (CopySourceIfMatch) and the sizes agree. Otherwise claim no digest at all.
+        ...(source.sha256 === options.sha256 ? { sha256: options.sha256 } : {}),
         ...(done.VersionId ? { versionId: done.VersionId } : {}),
       };
     } catch (error) {
