@@ -120,7 +120,9 @@ export function parseDeploymentRequest(input: unknown): DeploymentRequest {
       { field: "(input)", reason: `must be at most ${MAX_REQUEST_BYTES} bytes, got ${size}` },
     ]);
   }
-  const parsed = requestSchema.safeParse(input);
+  // reportInput: without it Zod leaves `issue.input` unset, and toFieldIssue would call a
+  // present value of the wrong type "required".
+  const parsed = requestSchema.safeParse(input, { reportInput: true });
   if (parsed.success) return parsed.data;
   throw new InvalidInput(parsed.error.issues.map(toFieldIssue));
 }

@@ -114,15 +114,20 @@ export function verifyApprovalLink(
     throw new ApprovalLinkError(400, "unknown action");
   if (!approver || approver.length > MAX_APPROVER_LENGTH)
     throw new ApprovalLinkError(400, "malformed approver");
-  if (!exp || !/^[0-9]{1,12}$/.test(exp)) throw new ApprovalLinkError(400, "malformed expiry");
+  // No leading zeros: one expiry, one spelling, so no two links carry the same signed claims.
+  if (!exp || !/^[1-9][0-9]{0,11}$/.test(exp)) throw new ApprovalLinkError(400, "malformed expiry");
   if (!kid || !KEY_ID.test(kid)) throw new ApprovalLinkError(400, "malformed key id");
   if (!sig || !SIGNATURE.test(sig)) throw new ApprovalLinkError(400, "malformed signature");
 
   const claims: ApprovalLinkClaims = { approvalId, action, approver, expiresAt: Number(exp) };
   const key = [keys.current, ...keys.previous].find((k) => k.id === kid);
-  const given = Buffer.from(sig, "base64url");
+  // Compare the base64url text, not decoded bytes: decoding ignores the last character's two
+  // spare bits, so four spellings of one signature would otherwise all verify.
+  const given = Buffer.from(sig);
   // Compute an HMAC even for an unknown key id, so timing does not tell which ids exist.
-  const expected = sign(claims, key?.secret ?? keys.current.secret);
+  const expected = Buffer.from(
+    sign(claims, key?.secret ?? keys.current.secret).toString("base64url"),
+  );
   if (!key || given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new ApprovalLinkError(403, "this link's signature is not valid");
   }

@@ -91,8 +91,8 @@ export async function requestApproval(
     rollout: {
       steps: plan.rollout.steps,
       // The plan's durations are scaled for local runs; people read policy time.
-      stepWaitSeconds: plan.rollout.stepWaitSeconds / plan.timeScale,
-      bakeSeconds: plan.rollout.bakeSeconds / plan.timeScale,
+      stepWaitSeconds: unscaled(plan.rollout.stepWaitSeconds, plan.timeScale),
+      bakeSeconds: unscaled(plan.rollout.bakeSeconds, plan.timeScale),
       alarms: plan.alarms,
     },
   };
@@ -126,4 +126,9 @@ export async function requestApproval(
     expiresAt,
   });
   return { mode: "requested", approvalId: id, approvers: policy.approvers, expiresAt };
+}
+
+/** Policy seconds from scaled ones, without float residue (60 × 0.7 / 0.7 is 60.00000000000001). */
+function unscaled(seconds: number, timeScale: number): number {
+  return Math.round((seconds / timeScale) * 1000) / 1000;
 }

@@ -1,0 +1,201 @@
+import { describe, expect, it } from "vitest";
+import { approvalEmail, approvalFacts } from "./email.ts";
+import { escapeHtml } from "./html.ts";
+import type { ApprovalRecord } from "./record.ts";
+
+const SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const APPROVE =
+  "https://approve.example.com/approvals/AbCdEfGhIjKlMnOpQrStUv_-?action=approve&approver=alice%40example.com&exp=1793534400&kid=k-abc&sig=xyz";
+const REJECT = APPROVE.replace("action=approve", "action=reject");
+
+function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
+  return {
+    id: "AbCdEfGhIjKlMnOpQrStUv_-",
+    stage: "prod",
+    service: "hello-service",
+    version: "3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
+    sha256: SHA,
+    artifactKey: "hello-service/3f2a9c1e0b7d.zip",
+    commitUrl:
+      "https://github.com/acme/hello-service/commit/3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
+    execution: { id: "arn:aws:states:eu-west-1:1:execution:gantry:hello-1", name: "hello-1" },
+    trigger: { actor: "octocat", ciRunUrl: "https://ci.example.com/runs/42" },
+    approvers: ["alice@example.com", "bob@example.com"],
+    requestedAt: "2026-11-01T12:00:00.000Z",
+    expiresAt: "2026-11-01T13:00:00.000Z",
+    preprod: {
+      required: true,
+      validatedAt: "2026-11-01T11:00:00.000Z",
+      validatedBy: "ci-bot",
+      ciRunUrl: "https://ci.example.com/runs/41",
+      preprodVersion: "7",
+      alarms: [],
+    },
+    rollout: {
+      steps: [10, 25, 50],
+      stepWaitSeconds: 60,
+      bakeSeconds: 600,
+      alarms: ["hello-prod-errors", "hello-prod-latency"],
+    },
+    ...overrides,
+  };
+}
+
+function email(r: ApprovalRecord = record(), approveUrl = APPROVE, rejectUrl = REJECT) {
+  return approvalEmail({
+    record: r,
+    approver: "alice@example.com",
+    approveUrl,
+    rejectUrl,
+    from: "gantry@example.com",
+  });
+}
+
+describe("approvalEmail", () => {
+  it("is addressed to the one approver, from the sender", () => {
+    const message = email();
+    expect(message.to).toEqual(["alice@example.com"]);
+    expect(message.from).toBe("gantry@example.com");
+  });
+
+  it("names the service, the short version and the stage in the subject", () => {
+    expect(email().subject).toBe("[Gantry] Approve hello-service 3f2a9c1e0b7d for prod?");
+  });
+
+  it("opens both bodies with who wants to deploy what where", () => {
+    const message = email();
+    expect(message.text.split("\n")[0]).toBe(
+      "octocat wants to deploy hello-service 3f2a9c1e0b7d to prod.",
+    );
+    expect(message.html).toContain(
+      "octocat wants to deploy hello-service 3f2a9c1e0b7d to prod</h1>",
+    );
+  });
+
+  it("puts the approve and reject links in the text as they are", () => {
+    const { text } = email();
+    expect(text).toContain(`Approve: ${APPROVE}\n`);
+    expect(text).toContain(`Reject:  ${REJECT}\n`);
+  });
+
+  it("puts the approve and reject links in the HTML as attribute-escaped hrefs", () => {
+    const { html } = email();
+    expect(html).toContain(`<a href="${escapeHtml(APPROVE)}"`);
+    expect(html).toContain(`<a href="${escapeHtml(REJECT)}"`);
+    expect(html).toContain("&amp;approver=alice%40example.com");
+  });
+
+  it.each([
+    ["the full version", "Version: 3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e"],
+    ["the SHA-256", `SHA-256: ${SHA}`],
+    ["the artifact key", "Artifact: hello-service/3f2a9c1e0b7d.zip"],
+    [
+      "the commit URL",
+      "Commit: https://github.com/acme/hello-service/commit/3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
+    ],
+    ["the CI run", "CI run: https://ci.example.com/runs/42"],
+    ["who triggered it", "Triggered by: octocat"],
+    [
+      "the preprod evidence",
+      "Preprod evidence: validated by ci-bot at 2026-11-01T11:00:00.000Z; preprod serves these " +
+        "bytes as version 7; preprod alarms OK (https://ci.example.com/runs/41)",
+    ],
+    ["the rollout plan", "Rollout: 10% → 25% → 50% → 100%, each step held 1 min, bake 10 min"],
+    ["the watched alarms", "Watched alarms: hello-prod-errors, hello-prod-latency"],
+    ["the execution", "Execution: hello-1"],
+    [
+      "the approver and expiry",
+      "The links are for alice@example.com only and expire at 2026-11-01T13:00:00.000Z.",
+    ],
+  ])("states %s in the text", (_label, line) => {
+    expect(email().text).toContain(line);
+  });
+
+  it("shows every fact in the HTML table too", () => {
+    const { html } = email();
+    for (const [label, value] of approvalFacts(record())) {
+      expect(html).toContain(`>${escapeHtml(label)}</th><td`);
+      expect(html).toContain(`>${escapeHtml(value)}</td></tr>`);
+    }
+    expect(html).toContain("10% → 25% → 50% → 100%, each step held 1 min, bake 10 min");
+  });
+
+  it('escapes hostile values in the HTML: <, >, " and &', () => {
+    const hostile = record({
+      service: "svc<b>",
+      artifactKey: 'a&b"c.zip',
+      commitUrl: 'https://git.example.com/"><script>alert(1)</script>',
+      trigger: { actor: "o'neil<i>", ciRunUrl: "https://ci.example.com/?a=1&b=<2>" },
+    });
+    const { html, text } = email(hostile, 'https://a.example.com/"onclick="x', REJECT);
+    expect(html).not.toContain("<script>");
+    expect(html).not.toContain("<b>");
+    expect(html).not.toContain("<i>");
+    expect(html).not.toContain('"onclick="');
+    expect(html).toContain(
+      "https://git.example.com/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
+    );
+    expect(html).toContain("a&amp;b&quot;c.zip");
+    expect(html).toContain("o&#39;neil&lt;i&gt; wants to deploy svc&lt;b&gt;");
+    expect(html).toContain("https://ci.example.com/?a=1&amp;b=&lt;2&gt;");
+    expect(html).toContain('href="https://a.example.com/&quot;onclick=&quot;x"');
+    // The plain-text body is not HTML: it keeps the values as they are.
+    expect(text).toContain('Commit: https://git.example.com/"><script>alert(1)</script>');
+  });
+
+  it("says when preprod evidence is not required", () => {
+    const { text } = email(record({ preprod: { required: false } }));
+    expect(text).toContain("Preprod evidence: not required for this stage");
+  });
+
+  it("says when preprod evidence is absent", () => {
+    const { preprod: _omitted, ...rest } = record();
+    expect(email(rest).text).toContain("Preprod evidence: not required for this stage");
+  });
+
+  it("leaves out the commit and CI run rows when there are none", () => {
+    const { commitUrl: _omitted, ...rest } = record();
+    const { text } = email({ ...rest, trigger: { actor: "octocat" } });
+    expect(text).not.toContain("Commit:");
+    expect(text).not.toContain("CI run:");
+  });
+
+  it("describes a rollout without traffic steps as 100% at once", () => {
+    const r = record({
+      rollout: { steps: [], stepWaitSeconds: 90, bakeSeconds: 7200, alarms: [] },
+    });
+    const { text } = email(r);
+    expect(text).toContain("Rollout: 100% at once, each step held 90 s, bake 2 h");
+    expect(text).toContain("Watched alarms: (none)");
+  });
+});
+
+describe("approvalFacts", () => {
+  it("lists the facts in reading order", () => {
+    expect(approvalFacts(record()).map(([label]) => label)).toEqual([
+      "Service",
+      "Stage",
+      "Version",
+      "Commit",
+      "Artifact",
+      "SHA-256",
+      "Preprod evidence",
+      "Triggered by",
+      "CI run",
+      "Rollout",
+      "Watched alarms",
+      "Execution",
+      "Expires",
+    ]);
+  });
+
+  it("formats durations in seconds, minutes or hours, whichever is whole", () => {
+    const at = (stepWaitSeconds: number, bakeSeconds: number) =>
+      approvalFacts(
+        record({ rollout: { steps: [50], stepWaitSeconds, bakeSeconds, alarms: [] } }),
+      ).find(([label]) => label === "Rollout")?.[1];
+    expect(at(60, 3600)).toBe("50% → 100%, each step held 1 min, bake 1 h");
+    expect(at(30, 5400)).toBe("50% → 100%, each step held 30 s, bake 90 min");
+    expect(at(0.25, 61)).toBe("50% → 100%, each step held 0.3 s, bake 61 s");
+  });
+});

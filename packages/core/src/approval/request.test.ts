@@ -1,0 +1,263 @@
+import { describe, expect, it } from "vitest";
+import { MemoryMailer, MemoryRecords } from "../../../../test/support/memory-world.ts";
+import { ConfigurationError } from "../errors.ts";
+import type { SecretSource } from "../ports.ts";
+import { signingKeysFrom } from "../signing-keys.ts";
+import { type ApprovalDecision, type PreprodEvidence, recordKeys } from "../state.ts";
+import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import { verifyApprovalLink } from "./links.ts";
+import type { ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
+import { type RequestApprovalEvent, requestApproval } from "./request.ts";
+
+const TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAT-task-token-never-shown";
+const APPROVAL_ID = "AbCdEfGhIjKlMnOpQrStUv_-";
+const keys = signingKeysFrom("approval-signing-secret-0123456789abcdef");
+const secrets: SecretSource = { signingKeys: async () => keys };
+const evidence: PreprodEvidence = {
+  required: true,
+  validatedAt: "2026-11-01T11:00:00.000Z",
+  validatedBy: "ci-bot",
+  preprodVersion: "7",
+  alarms: [],
+};
+
+function world() {
+  const records = new MemoryRecords();
+  const mailer = new MemoryMailer();
+  const successes: { taskToken: string; output: unknown }[] = [];
+  const workflows = {
+    async sendTaskSuccess(taskToken: string, output: unknown) {
+      successes.push({ taskToken, output });
+    },
+  };
+  const deps = {
+    records,
+    mailer,
+    workflows,
+    secrets,
+    clock: fixedClock(T0),
+    approvalBaseUrl: "https://approve.example.com",
+    sender: "gantry@example.com",
+    newId: () => APPROVAL_ID,
+  };
+  return { records, mailer, successes, deps };
+}
+
+function event(
+  overrides: {
+    actor?: string;
+    stage?: "prod" | "preprod";
+    timeScale?: number;
+    taskToken?: string;
+  } = {},
+): RequestApprovalEvent {
+  const request = testRequest({ actor: overrides.actor ?? "octocat" });
+  return {
+    request,
+    plan: testPlan(overrides.stage ?? "prod", request, overrides.timeScale ?? 1),
+    execution: testExecution(),
+    preprod: evidence,
+    taskToken: overrides.taskToken ?? TOKEN,
+  };
+}
+
+function linksIn(text: string): { approve: string; reject: string } {
+  const approve = /^Approve: (\S+)$/m.exec(text)?.[1];
+  const reject = /^Reject: {2}(\S+)$/m.exec(text)?.[1];
+  if (!approve || !reject) throw new Error(`no links in:\n${text}`);
+  return { approve, reject };
+}
+
+function paramsOf(link: string) {
+  const url = new URL(link);
+  const q = url.searchParams;
+  return {
+    approvalId: url.pathname.split("/").at(-1) ?? "",
+    action: q.get("action"),
+    approver: q.get("approver"),
+    exp: q.get("exp"),
+    kid: q.get("kid"),
+    sig: q.get("sig"),
+  };
+}
+
+describe("requestApproval", () => {
+  it("completes its own task at once when the stage needs no approval, and sends no email", async () => {
+    const w = world();
+    const result = await requestApproval(event({ stage: "preprod" }), w.deps);
+    expect(result).toEqual({ mode: "not-required", by: "policy:preprod" });
+    const decision: ApprovalDecision = {
+      approved: true,
+      how: "not-required",
+      by: "policy:preprod",
+      at: new Date(T0).toISOString(),
+    };
+    expect(w.successes).toEqual([{ taskToken: TOKEN, output: decision }]);
+    expect(w.mailer.outbox).toEqual([]);
+    expect(w.records.data.size).toBe(0);
+  });
+
+  it("approves by policy for an auto-approve actor, and sends no email", async () => {
+    const w = world();
+    const result = await requestApproval(event({ actor: "dependabot[bot]" }), w.deps);
+    expect(result).toEqual({ mode: "auto", by: "dependabot[bot]" });
+    expect(w.successes).toEqual([
+      {
+        taskToken: TOKEN,
+        output: {
+          approved: true,
+          how: "auto",
+          by: "dependabot[bot]",
+          at: new Date(T0).toISOString(),
+        },
+      },
+    ]);
+    expect(w.mailer.outbox).toEqual([]);
+    expect(w.records.data.size).toBe(0);
+  });
+
+  it("asks every approver by email, one message each, and does not complete the task", async () => {
+    const w = world();
+    const result = await requestApproval(event(), w.deps);
+    expect(result).toEqual({
+      mode: "requested",
+      approvalId: APPROVAL_ID,
+      approvers: ["alice@example.com", "bob@example.com"],
+      expiresAt: new Date(T0 + 3600_000).toISOString(),
+    });
+    expect(w.mailer.outbox.map((m) => m.to)).toEqual([["alice@example.com"], ["bob@example.com"]]);
+    expect(w.mailer.outbox.every((m) => m.from === "gantry@example.com")).toBe(true);
+    expect(w.successes).toEqual([]);
+  });
+
+  it("stores the approval record without the task token anywhere in it", async () => {
+    const w = world();
+    await requestApproval(event(), w.deps);
+    const stored = w.records.data.get(recordKeys.approval(APPROVAL_ID));
+    expect(stored).toBeDefined();
+    expect(stored?.json).not.toContain(TOKEN);
+    const record = JSON.parse(stored?.json ?? "{}") as ApprovalRecord;
+    expect(record).toMatchObject({
+      id: APPROVAL_ID,
+      stage: "prod",
+      service: "hello-service",
+      version: testRequest().version,
+      sha256: testRequest().artifact.sha256,
+      artifactKey: testRequest().artifact.key,
+      commitUrl: `https://github.com/acme/hello-service/commit/${testRequest().version}`,
+      execution: { id: testExecution().id, name: testExecution().name },
+      trigger: testRequest().trigger,
+      approvers: ["alice@example.com", "bob@example.com"],
+      requestedAt: new Date(T0).toISOString(),
+      expiresAt: new Date(T0 + 3600_000).toISOString(),
+      preprod: evidence,
+    });
+  });
+
+  it("stores the task token only under its own key", async () => {
+    const w = world();
+    await requestApproval(event(), w.deps);
+    const holding = [...w.records.data].filter(([, item]) => item.json.includes(TOKEN));
+    expect(holding.map(([key]) => key)).toEqual([recordKeys.approvalToken(APPROVAL_ID)]);
+    const token: ApprovalTokenRecord = { approvalId: APPROVAL_ID, taskToken: TOKEN };
+    expect(JSON.parse(holding[0]?.[1].json ?? "{}")).toEqual(token);
+  });
+
+  it("writes the token before the approval record that links point to", async () => {
+    const w = world();
+    const created: string[] = [];
+    const create = w.records.create.bind(w.records);
+    w.records.create = async <T>(key: string, value: T) => {
+      created.push(key);
+      return create(key, value);
+    };
+    await requestApproval(event(), w.deps);
+    expect(created).toEqual([
+      recordKeys.approvalToken(APPROVAL_ID),
+      recordKeys.approval(APPROVAL_ID),
+    ]);
+  });
+
+  it("never puts the task token in an email", async () => {
+    const w = world();
+    await requestApproval(event(), w.deps);
+    for (const message of w.mailer.outbox) {
+      expect(`${message.subject}\n${message.text}\n${message.html}`).not.toContain(TOKEN);
+    }
+  });
+
+  it("sends links that verify, bound to that approver, the action and the expiry", async () => {
+    const w = world();
+    await requestApproval(event(), w.deps);
+    const expiresAt = Math.floor((T0 + 3600_000) / 1000);
+    for (const message of w.mailer.outbox) {
+      const approver = message.to[0];
+      const { approve, reject } = linksIn(message.text);
+      expect(approve.startsWith(`https://approve.example.com/approvals/${APPROVAL_ID}?`)).toBe(
+        true,
+      );
+      expect(verifyApprovalLink(paramsOf(approve), keys, T0)).toEqual({
+        approvalId: APPROVAL_ID,
+        action: "approve",
+        approver,
+        expiresAt,
+      });
+      expect(verifyApprovalLink(paramsOf(reject), keys, T0)).toEqual({
+        approvalId: APPROVAL_ID,
+        action: "reject",
+        approver,
+        expiresAt,
+      });
+      expect(paramsOf(approve).kid).toBe(keys.current.id);
+    }
+  });
+
+  it("uses a fresh approval id when none is injected", async () => {
+    const w = world();
+    const { newId: _omitted, ...deps } = w.deps;
+    const result = await requestApproval(event(), deps);
+    if (result.mode !== "requested") throw new Error("expected an approval request");
+    expect(result.approvalId).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(w.records.data.has(recordKeys.approval(result.approvalId))).toBe(true);
+  });
+
+  it("refuses to run without a task token, before anything is sent or stored", async () => {
+    const w = world();
+    await expect(requestApproval(event({ taskToken: "" }), w.deps)).rejects.toThrow(
+      ConfigurationError,
+    );
+    await expect(
+      requestApproval(event({ taskToken: "", stage: "preprod" }), w.deps),
+    ).rejects.toThrow("the approval task was started without a task token");
+    expect(w.successes).toEqual([]);
+    expect(w.mailer.outbox).toEqual([]);
+    expect(w.records.data.size).toBe(0);
+  });
+
+  it.each([0.01, 0.001, 0.7])(
+    "records the policy's durations, not the plan's scaled ones (time scale %d)",
+    async (timeScale) => {
+      const w = world();
+      const e = event({ timeScale });
+      expect(e.plan.rollout.stepWaitSeconds).not.toBe(60);
+      await requestApproval(e, w.deps);
+      const record = JSON.parse(
+        w.records.data.get(recordKeys.approval(APPROVAL_ID))?.json ?? "{}",
+      ) as ApprovalRecord;
+      expect(record.rollout).toEqual({
+        steps: [10, 25, 50],
+        stepWaitSeconds: 60,
+        bakeSeconds: 600,
+        alarms: ["hello-prod-errors", "hello-prod-latency"],
+      });
+      expect(w.mailer.outbox[0]?.text).toContain("each step held 1 min, bake 10 min");
+    },
+  );
+
+  it("expires the approval after the plan's (scaled) approval timeout", async () => {
+    const w = world();
+    const result = await requestApproval(event({ timeScale: 0.01 }), w.deps);
+    // 3600 s × 0.01 = 36 s
+    expect(result).toMatchObject({ expiresAt: new Date(T0 + 36_000).toISOString() });
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { MemoryAlarms } from "../../../../test/support/memory-world.ts";
+import { AlarmTriggered, ConcurrentModification, ConfigurationError } from "../errors.ts";
+import type { Rollout } from "../state.ts";
+import { fixedClock, T0, testPlan, testRollout } from "../testing/fixtures.ts";
+import { prodWithTwoVersions } from "../testing/world.ts";
+import { checkAlarms } from "./check-alarms.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const plan = testPlan();
+
+/** Prod at step `stepIndex` of [10, 25, 50], all alarms OK, the clock at `now`. */
+async function world(rollout: Rollout, now = T0) {
+  const { functions } = await prodWithTwoVersions();
+  if (rollout.phase === "steps" || rollout.phase === "promote") {
+    await functions.updateAlias("hello-prod", "live", {
+      version: "1",
+      weights: { "2": rollout.weight / 100 },
+    });
+  }
+  const alarms = new MemoryAlarms();
+  alarms.set("hello-prod-errors", "OK");
+  alarms.set("hello-prod-latency", "OK");
+  const deps = { alarms, functions, clock: fixedClock(now) };
+  return { functions, alarms, deps };
+}
+
+const atStep = (stepIndex: number, holdEndsAt: number, extra: Partial<Rollout> = {}) =>
+  testRollout({
+    stepIndex,
+    weight: [10, 25, 50][stepIndex] ?? 0,
+    holdEndsAt: iso(holdEndsAt),
+    nextCheckAt: iso(T0),
+    checks: 4,
+    ...extra,
+  });
+
+describe("checkAlarms", () => {
+  it("keeps the step while its hold lasts, counting the check and setting the next one", async () => {
+    const rollout = atStep(0, T0 + 60_000);
+    const w = await world(rollout);
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next).toEqual({ ...rollout, checks: 5, nextCheckAt: iso(T0 + 10_000) });
+    expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.1 });
+  });
+
+  it("sets the next check no later than the end of the hold", async () => {
+    const rollout = atStep(0, T0 + 4_000);
+    const w = await world(rollout);
+    expect((await checkAlarms({ plan, rollout }, w.deps)).nextCheckAt).toBe(iso(T0 + 4_000));
+  });
+
+  it("throws AlarmTriggered naming the alarm, its reason and the traffic weight", async () => {
+    const rollout = atStep(1, T0 + 60_000);
+    const w = await world(rollout);
+    w.alarms.set("hello-prod-latency", "ALARM", "p99 above 800 ms");
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
+      new AlarmTriggered(
+        "hello-prod-latency (p99 above 800 ms) while version 2 had 25% of traffic",
+      ),
+    );
+  });
+
+  it("names every alarm that is firing", async () => {
+    const rollout = atStep(0, T0 + 60_000);
+    const w = await world(rollout);
+    w.alarms.set("hello-prod-errors", "ALARM", "errors");
+    w.alarms.set("hello-prod-latency", "ALARM", "slow");
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
+      "hello-prod-errors (errors); hello-prod-latency (slow) while version 2 had 10% of traffic",
+    );
+  });
+
+  it("checks alarms before moving on: an alarm at the end of a hold stops the shift", async () => {
+    const rollout = atStep(0, T0);
+    const w = await world(rollout);
+    w.alarms.set("hello-prod-errors", "ALARM");
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(AlarmTriggered);
+    expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.1 });
+  });
+
+  it("does not treat INSUFFICIENT_DATA as firing", async () => {
+    const rollout = atStep(0, T0 + 60_000);
+    const w = await world(rollout);
+    w.alarms.set("hello-prod-errors", "INSUFFICIENT_DATA");
+    expect((await checkAlarms({ plan, rollout }, w.deps)).checks).toBe(5);
+  });
+
+  it("throws ConfigurationError when an alarm the registry names does not exist", async () => {
+    const rollout = atStep(0, T0 + 60_000);
+    const w = await world(rollout);
+    w.alarms.states.delete("hello-prod-latency");
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
+      new ConfigurationError("alarms not found: hello-prod-latency"),
+    );
+  });
+
+  it("shifts to the next traffic step when the hold is over", async () => {
+    const rollout = atStep(0, T0);
+    const w = await world(rollout, T0 + 100);
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next).toEqual({
+      ...rollout,
+      phase: "steps",
+      stepIndex: 1,
+      weight: 25,
+      checks: 5,
+      holdEndsAt: iso(T0 + 100 + 60_000),
+      nextCheckAt: iso(T0 + 100 + 10_000),
+    });
+    expect(w.functions.alias("hello-prod", "live")).toMatchObject({
+      version: "1",
+      weights: { "2": 0.25 },
+    });
+  });
+
+  it("moves on within the slack before the hold's end (2% of a 10 s poll)", async () => {
+    const rollout = atStep(0, T0 + 150);
+    const w = await world(rollout, T0);
+    expect((await checkAlarms({ plan, rollout }, w.deps)).stepIndex).toBe(1);
+  });
+
+  it("goes to promote after the last traffic step's hold, without touching the alias", async () => {
+    const rollout = atStep(2, T0);
+    const w = await world(rollout);
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next).toEqual({ ...rollout, phase: "promote", checks: 5 });
+    expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.5 });
+  });
+
+  it("stays in promote (no shift) when checked again in that phase", async () => {
+    const rollout = atStep(2, T0, { phase: "promote" });
+    const w = await world(rollout, T0 + 5_000);
+    const changes = w.functions.aliasHistory.length;
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next).toEqual({ ...rollout, checks: 5, nextCheckAt: iso(T0) });
+    expect(w.functions.aliasHistory).toHaveLength(changes);
+  });
+
+  it("keeps baking while the bake lasts", async () => {
+    const rollout = testRollout({ phase: "bake", weight: 100, holdEndsAt: iso(T0 + 600_000) });
+    const w = await world(rollout);
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next).toEqual({ ...rollout, checks: 1, nextCheckAt: iso(T0 + 10_000) });
+  });
+
+  it("reports baked when the bake is over", async () => {
+    const rollout = testRollout({ phase: "bake", weight: 100, holdEndsAt: iso(T0) });
+    const w = await world(rollout);
+    expect(await checkAlarms({ plan, rollout }, w.deps)).toEqual({
+      ...rollout,
+      phase: "baked",
+      checks: 1,
+    });
+  });
+
+  it("still watches the alarms during the bake", async () => {
+    const rollout = testRollout({ phase: "bake", weight: 100, holdEndsAt: iso(T0 + 600_000) });
+    const w = await world(rollout);
+    w.alarms.set("hello-prod-errors", "ALARM", "errors");
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
+      "hello-prod-errors (errors) while version 2 had 100% of traffic",
+    );
+  });
+
+  it("refuses to shift an alias someone else changed (ConcurrentModification)", async () => {
+    const rollout = atStep(0, T0);
+    const w = await world(rollout);
+    await w.functions.updateAlias("hello-prod", "live", { version: "2", weights: {} });
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(ConcurrentModification);
+  });
+
+  it("needs the rollout Deploy wrote", async () => {
+    const w = await world(atStep(0, T0));
+    await expect(checkAlarms({ plan }, w.deps)).rejects.toThrow(
+      new TypeError("checkAlarms needs $.rollout (Deploy runs first)"),
+    );
+  });
+});

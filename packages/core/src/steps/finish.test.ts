@@ -1,0 +1,312 @@
+import { describe, expect, it } from "vitest";
+import { MemoryMetrics, MemoryRecords } from "../../../../test/support/memory-world.ts";
+import type { DeploymentState } from "../state.ts";
+import { recordKeys } from "../state.ts";
+import {
+  fixedClock,
+  T0,
+  testExecution,
+  testPlan,
+  testRequest,
+  testRollout,
+} from "../testing/fixtures.ts";
+import { causeText, type DeploymentRecord, describeOutcome, finishDeployment } from "./finish.ts";
+import { acquireLock } from "./lock.ts";
+import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
+
+const base = (): DeploymentState => ({
+  request: testRequest(),
+  execution: testExecution(),
+  plan: testPlan(),
+});
+const lambdaCause = (errorType: string, errorMessage: string) =>
+  JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, "    at x"] });
+
+describe("describeOutcome", () => {
+  it("reports a success as deployed with the new version", () => {
+    expect(
+      describeOutcome({ ...base(), rollout: testRollout({ newVersion: "5" }) }, "succeeded"),
+    ).toEqual({
+      status: "deployed",
+      version: "5",
+    });
+  });
+
+  it("reports a success without a rollout as deployed with no version", () => {
+    expect(describeOutcome(base(), "succeeded")).toEqual({ status: "deployed" });
+  });
+
+  it("keeps a named failure's name and its cause", () => {
+    const state = {
+      ...base(),
+      failure: { Error: "CanaryFailed", Cause: "GET /hello returned 500" },
+    };
+    expect(describeOutcome(state, "failed")).toEqual({
+      status: "failed",
+      error: "CanaryFailed",
+      cause: "GET /hello returned 500",
+    });
+  });
+
+  it.each(["Lambda.Unknown", "States.Timeout", "States.TaskFailed", "TransientError", "TypeError"])(
+    "turns the unnamed error %s into DeploymentFailed, keeping the original name in the cause",
+    (name) => {
+      const state = { ...base(), failure: { Error: name, Cause: "something broke" } };
+      expect(describeOutcome(state, "failed")).toEqual({
+        status: "failed",
+        error: "DeploymentFailed",
+        cause: `${name}: something broke`,
+      });
+    },
+  );
+
+  it("reports a failure with no recorded error as DeploymentFailed", () => {
+    expect(describeOutcome(base(), "failed")).toEqual({
+      status: "failed",
+      error: "DeploymentFailed",
+      cause: "no failure was recorded",
+    });
+  });
+
+  it("lets a failed rollback outrank the original error, keeping both in the cause", () => {
+    const state = {
+      ...base(),
+      failure: { Error: "AlarmTriggered", Cause: "hello-prod-errors in ALARM" },
+      rollback: { restoredVersion: "1", verifiedAt: new Date(T0).toISOString() },
+      rollbackFailure: {
+        Error: "RollbackFailed",
+        Cause: lambdaCause("RollbackFailed", "alias moved"),
+      },
+    };
+    expect(describeOutcome(state, "failed")).toEqual({
+      status: "failed",
+      error: "RollbackFailed",
+      cause: "rollback failed (alias moved) after AlarmTriggered: hello-prod-errors in ALARM",
+    });
+  });
+
+  it("reports a rolled-back deployment with the version it went back to", () => {
+    const state = {
+      ...base(),
+      failure: { Error: "AlarmTriggered", Cause: "hello-prod-errors in ALARM" },
+      rollback: {
+        restoredVersion: "4",
+        removedVersion: "5",
+        verifiedAt: new Date(T0).toISOString(),
+      },
+    };
+    expect(describeOutcome(state, "failed")).toEqual({
+      status: "rolled-back",
+      error: "AlarmTriggered",
+      cause: "hello-prod-errors in ALARM; rolled back to version 4",
+    });
+  });
+
+  it("says nothing had been changed when the rollback restored nothing", () => {
+    const state = {
+      ...base(),
+      failure: { Error: "TargetNotFound", Cause: "no alias" },
+      rollback: { restoredVersion: null, verifiedAt: new Date(T0).toISOString() },
+    };
+    expect(describeOutcome(state, "failed")).toEqual({
+      status: "rolled-back",
+      error: "TargetNotFound",
+      cause: "no alias; nothing had been changed",
+    });
+  });
+
+  it("rolls an unnamed error into DeploymentFailed even after a rollback", () => {
+    const state = {
+      ...base(),
+      failure: { Error: "States.Timeout", Cause: "Task timed out" },
+      rollback: { restoredVersion: "4", verifiedAt: new Date(T0).toISOString() },
+    };
+    expect(describeOutcome(state, "failed")).toEqual({
+      status: "rolled-back",
+      error: "DeploymentFailed",
+      cause: "States.Timeout: Task timed out; rolled back to version 4",
+    });
+  });
+
+  it.each(["ApprovalRejected", "ApprovalTimedOut"])("reports %s as rejected", (name) => {
+    const state = { ...base(), failure: { Error: name, Cause: "by alice@example.com" } };
+    expect(describeOutcome(state, "failed")).toEqual({
+      status: "rejected",
+      error: name,
+      cause: "by alice@example.com",
+    });
+  });
+
+  it("reduces a Lambda error's JSON cause to its message", () => {
+    const state = {
+      ...base(),
+      failure: { Error: "ArtifactConflict", Cause: lambdaCause("ArtifactConflict", "other bytes") },
+    };
+    expect(describeOutcome(state, "failed").cause).toBe("other bytes");
+  });
+
+  it("clips a long cause to 2000 characters and an ellipsis", () => {
+    const state = { ...base(), failure: { Error: "CanaryFailed", Cause: "x".repeat(5000) } };
+    const cause = describeOutcome(state, "failed").cause ?? "";
+    expect(cause).toBe(`${"x".repeat(2000)}…`);
+  });
+
+  it("does not clip a cause of exactly 2000 characters", () => {
+    const state = { ...base(), failure: { Error: "CanaryFailed", Cause: "x".repeat(2000) } };
+    expect(describeOutcome(state, "failed").cause).toBe("x".repeat(2000));
+  });
+});
+
+describe("causeText", () => {
+  it("returns Lambda's errorMessage from a JSON cause", () => {
+    expect(causeText({ Error: "X", Cause: lambdaCause("X", "the message") })).toBe("the message");
+  });
+
+  it("returns plain text causes as they are", () => {
+    expect(causeText({ Error: "States.Timeout", Cause: "Task timed out after 60 s" })).toBe(
+      "Task timed out after 60 s",
+    );
+  });
+
+  it("returns a cause that starts with { but is not JSON as it is", () => {
+    expect(causeText({ Error: "X", Cause: "{not json" })).toBe("{not json");
+  });
+
+  it("returns JSON without a string errorMessage as it is", () => {
+    const cause = JSON.stringify({ errorType: "X", errorMessage: 42 });
+    expect(causeText({ Error: "X", Cause: cause })).toBe(cause);
+  });
+
+  it("says when no cause was given", () => {
+    expect(causeText({ Error: "X" })).toBe("(no cause given)");
+    expect(causeText({ Error: "X", Cause: "" })).toBe("(no cause given)");
+  });
+});
+
+describe("finishDeployment", () => {
+  function world() {
+    const records = new MemoryRecords();
+    const metrics = new MemoryMetrics();
+    const clock = fixedClock(T0 + 90_000);
+    return { records, metrics, clock, deps: { records, metrics, clock } };
+  }
+  const deploymentKey = () =>
+    recordKeys.deployment("hello-service", testExecution().startedAt, testExecution().name);
+
+  it("writes the deployment record with provenance and the outcome", async () => {
+    const w = world();
+    const state: DeploymentState = {
+      ...base(),
+      preprod: { required: false },
+      approval: {
+        approved: true,
+        how: "approver",
+        by: "alice@example.com",
+        at: new Date(T0).toISOString(),
+      },
+      artifact: { bucket: "b", key: "k.zip", sha256: "a".repeat(64), size: 10, copied: true },
+      rollout: testRollout({ newVersion: "5", previousVersion: "4", phase: "baked" }),
+    };
+    const outcome = await finishDeployment(state, "succeeded", w.deps);
+    expect(outcome).toEqual({ status: "deployed", version: "5", lockReleased: false });
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value).toEqual({
+      service: "hello-service",
+      stage: "prod",
+      version: state.request.version,
+      sha256: state.request.artifact.sha256,
+      trigger: state.request.trigger,
+      execution: state.execution,
+      artifact: state.artifact,
+      preprod: state.preprod,
+      approval: state.approval,
+      release: { newVersion: "5", previousVersion: "4" },
+      outcome: { status: "deployed", version: "5" },
+      finishedAt: new Date(T0 + 90_000).toISOString(),
+    });
+    expect(w.metrics.published).toEqual([]);
+  });
+
+  it.each<[string, Partial<DeploymentState>]>([
+    ["the raw input of a refused request", {}],
+    ["a state without a plan", { request: testRequest(), execution: testExecution() }],
+    ["a state without a request", { plan: testPlan(), execution: testExecution() }],
+    ["a state without an execution", { plan: testPlan(), request: testRequest() }],
+  ])("writes no record for %s, and still reports the outcome", async (_label, state) => {
+    const w = world();
+    const outcome = await finishDeployment(
+      { ...state, failure: { Error: "InvalidInput", Cause: "service: is required" } },
+      "failed",
+      w.deps,
+    );
+    expect(outcome).toEqual({
+      status: "failed",
+      error: "InvalidInput",
+      cause: "service: is required",
+      lockReleased: false,
+    });
+    expect(w.records.data.size).toBe(0);
+  });
+
+  it("publishes the RollbackFailed metric when the rollback failed", async () => {
+    const w = world();
+    const state = {
+      ...base(),
+      failure: { Error: "AlarmTriggered", Cause: "alarm" },
+      rollbackFailure: { Error: "RollbackFailed", Cause: "alias moved" },
+    };
+    const outcome = await finishDeployment(state, "failed", w.deps);
+    expect(outcome.error).toBe("RollbackFailed");
+    expect(w.metrics.published).toEqual([
+      {
+        name: ROLLBACK_FAILED_METRIC,
+        value: 1,
+        dimensions: { Service: "hello-service", Stage: "prod" },
+      },
+    ]);
+  });
+
+  it.each(["AlarmTriggered", "CanaryFailed", "DeploymentFailed", "States.Timeout"])(
+    "publishes no metric for %s",
+    async (name) => {
+      const w = world();
+      await finishDeployment({ ...base(), failure: { Error: name, Cause: "x" } }, "failed", w.deps);
+      expect(w.metrics.published).toEqual([]);
+    },
+  );
+
+  it("releases the lock this execution holds", async () => {
+    const w = world();
+    const state = base();
+    await acquireLock(state, {
+      records: w.records,
+      clock: w.clock,
+      workflows: { executionStatus: async () => undefined },
+    });
+    const outcome = await finishDeployment(state, "succeeded", w.deps);
+    expect(outcome.lockReleased).toBe(true);
+    expect(await w.records.get(recordKeys.lock("hello-service"))).toBeUndefined();
+  });
+
+  it("leaves a lock held by another execution in place", async () => {
+    const w = world();
+    const other = { ...base(), execution: testExecution("other-execution") };
+    await acquireLock(other, {
+      records: w.records,
+      clock: w.clock,
+      workflows: { executionStatus: async () => "RUNNING" },
+    });
+    const outcome = await finishDeployment(
+      { ...base(), failure: { Error: "DeploymentInProgress", Cause: "busy" } },
+      "failed",
+      w.deps,
+    );
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: "DeploymentInProgress",
+      lockReleased: false,
+    });
+    const lock = await w.records.get<{ owner: string }>(recordKeys.lock("hello-service"));
+    expect(lock?.value.owner).toBe(other.execution.id);
+  });
+});
