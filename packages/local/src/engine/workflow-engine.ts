@@ -42,6 +42,13 @@ export interface RunningExecution {
   readonly result: Promise<unknown>;
   /** Stops the execution: waits end, waiting tokens fail, running handlers may not retry. */
   stop(reason: string): void;
+  /** Resolves once no Task handler of this execution is running (after a stop, before cleanup). */
+  idle(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Called with each Task's result before the engine applies ResultPath (for the history). */
+  readonly onTaskResult?: (stateName: string, result: unknown) => void;
 }
 
 interface LocalTask {
@@ -54,7 +61,7 @@ interface LocalTask {
 }
 
 /** Raised into a Task that is still running when its execution is stopped. */
-class ExecutionStopped extends Error {
+export class ExecutionStopped extends Error {
   override readonly name = "ExecutionStopped";
   // Read by the engine: neither Retry nor Catch may act on it.
   readonly isRetryable = false;
@@ -172,8 +179,9 @@ export class WorkflowEngine {
     return [...this.#tasks.keys()];
   }
 
-  start(input: unknown, execution: ExecutionContext): RunningExecution {
+  start(input: unknown, execution: ExecutionContext, options: StartOptions = {}): RunningExecution {
     const stopped = { reason: undefined as string | undefined };
+    let inFlight: Promise<unknown> = Promise.resolve();
     let pendingToken: string | undefined;
     let currentTaskState = "";
     const tokens = this.tokens;
@@ -182,8 +190,11 @@ export class WorkflowEngine {
       (stateName: string, run: (input: unknown) => Promise<unknown>) => async (input: unknown) => {
         if (stopped.reason) throw new ExecutionStopped(stopped.reason);
         currentTaskState = stateName;
-        const result = await run(input);
+        const attempt = run(input);
+        inFlight = attempt.catch(() => undefined);
+        const result = await attempt;
         if (stopped.reason) throw new ExecutionStopped(stopped.reason);
+        options.onTaskResult?.(stateName, result);
         return result as JsonValue;
       };
 
@@ -261,6 +272,7 @@ export class WorkflowEngine {
         tokens.closeExecution(execution.executionArn, `the execution was stopped: ${reason}`);
         run.abort();
       },
+      idle: () => inFlight.then(() => undefined),
     };
   }
 }

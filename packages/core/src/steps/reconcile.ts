@@ -1,0 +1,79 @@
+import type { Clock, FunctionControl, Log, MetricsPublisher, RecordStore } from "../ports.ts";
+import type { DeploymentState, Outcome, RollbackReport } from "../state.ts";
+import { finishDeployment } from "./finish.ts";
+import { rollback } from "./rollback.ts";
+
+export interface ReconcileDeps {
+  readonly functions: FunctionControl;
+  readonly records: RecordStore;
+  readonly metrics: MetricsPublisher;
+  readonly clock: Clock;
+  readonly log?: Log;
+}
+
+export interface ReconcileResult {
+  readonly rollback?: RollbackReport;
+  readonly rollbackError?: string;
+  readonly outcome: Outcome;
+}
+
+/**
+ * Cleans up after an execution that ended without running its own failure path: it was
+ * stopped, it timed out, or the control plane running it died. `state` is the last state
+ * document the execution had (the input of the last state it entered).
+ *
+ * If the deployment had reached Deploy and not finished its bake, the alias is put back on the
+ * previous version (the same rollback the state machine would run); then the outcome is
+ * recorded and the lock released if the execution held it. A rollback that fails is reported
+ * as RollbackFailed, which publishes the metric behind the RollbackFailed alarm.
+ *
+ * In AWS an EventBridge rule on ABORTED and TIMED_OUT executions runs this; the local control
+ * plane runs it after StopExecution and after a restart.
+ *
+ * @example
+ * ```ts
+ * const result = await reconcileAbandoned(lastState, "ExecutionAborted", "stopped by alice", deps);
+ * result.outcome.status; // "rolled-back"
+ * ```
+ */
+export async function reconcileAbandoned(
+  state: Partial<DeploymentState>,
+  error: string,
+  cause: string,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
+  let report: RollbackReport | undefined;
+  let rollbackError: string | undefined;
+  const deployStarted = state.artifact !== undefined || state.rollout !== undefined;
+  const finished =
+    state.outcome !== undefined || state.rollback !== undefined || state.rollout?.phase === "baked";
+  if (state.plan && deployStarted && !finished) {
+    try {
+      report = await rollback(
+        { plan: state.plan, ...(state.rollout ? { rollout: state.rollout } : {}) },
+        deps,
+      );
+    } catch (failure) {
+      rollbackError =
+        failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+      deps.log?.error("rollback of an abandoned deployment failed", { error: rollbackError });
+    }
+  }
+  const outcome = await finishDeployment(
+    {
+      ...state,
+      failure: { Error: error, Cause: cause },
+      ...(report ? { rollback: report } : {}),
+      ...(rollbackError
+        ? { rollbackFailure: { Error: "RollbackFailed", Cause: rollbackError } }
+        : {}),
+    },
+    "failed",
+    deps,
+  );
+  return {
+    ...(report ? { rollback: report } : {}),
+    ...(rollbackError ? { rollbackError } : {}),
+    outcome,
+  };
+}

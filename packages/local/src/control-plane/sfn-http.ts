@@ -1,0 +1,165 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ControlPlane } from "./control-plane.ts";
+import { SfnApiError } from "./errors.ts";
+import type { ExecutionRecord } from "./execution-store.ts";
+
+/**
+ * The Step Functions JSON protocol (`POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`,
+ * `application/x-amz-json-1.0`), so the AWS SDK, the AWS CLI and `gantry` talk to the local
+ * control plane exactly as to AWS. Requests are not authenticated: the server only listens on
+ * 127.0.0.1. Timestamps go out as epoch seconds, as AWS sends them.
+ */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+type Operation = (plane: ControlPlane, body: Record<string, unknown>) => unknown;
+
+const OPERATIONS: Record<string, Operation> = {
+  StartExecution: (plane, body) => plane.startExecution(body),
+  DescribeExecution: (plane, body) => describe(plane.describeExecution(body.executionArn)),
+  ListExecutions: (plane, body) => {
+    const out = plane.listExecutions(body);
+    return { ...out, executions: out.executions.map(summary) };
+  },
+  GetExecutionHistory: (plane, body) => plane.getExecutionHistory(body),
+  StopExecution: (plane, body) => plane.stopExecution(body),
+  SendTaskSuccess: async (plane, body) => {
+    const token = requireToken(body);
+    let output: unknown;
+    try {
+      output = JSON.parse(String(body.output));
+    } catch {
+      throw new SfnApiError("InvalidOutput", "Invalid Output: the output is not valid JSON");
+    }
+    await plane.sendTaskSuccess(token, output);
+    return {};
+  },
+  SendTaskFailure: async (plane, body) => {
+    await plane.sendTaskFailure(
+      requireToken(body),
+      String(body.error ?? ""),
+      String(body.cause ?? ""),
+    );
+    return {};
+  },
+  SendTaskHeartbeat: (plane, body) => {
+    plane.sendTaskHeartbeat(requireToken(body));
+    return {};
+  },
+  DescribeStateMachine: (plane, body) => plane.describeStateMachine(body.stateMachineArn),
+  DescribeStateMachineForExecution: (plane, body) => {
+    const execution = plane.describeExecution(body.executionArn);
+    const machine = plane.describeStateMachine(execution.stateMachineArn);
+    return { ...machine, updateDate: machine.creationDate };
+  },
+  ListStateMachines: (plane) => ({ stateMachines: plane.listStateMachines() }),
+};
+
+/** Answers one request if it is a Step Functions call; returns false if it is not one. */
+export async function handleSfnRequest(
+  plane: ControlPlane,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  const target = req.headers["x-amz-target"];
+  if (
+    req.method !== "POST" ||
+    typeof target !== "string" ||
+    !target.startsWith("AWSStepFunctions.")
+  )
+    return false;
+  try {
+    const operation = OPERATIONS[target.slice("AWSStepFunctions.".length)];
+    if (!operation)
+      throw new SfnApiError("UnknownOperationException", `Unknown operation ${target}`);
+    const body = await readJsonBody(req);
+    send(res, 200, toWire(await operation(plane, body)));
+  } catch (error) {
+    const failure =
+      error instanceof SfnApiError
+        ? error
+        : new SfnApiError("InternalFailure", "internal error in the local control plane", 500);
+    res.setHeader("x-amzn-errortype", failure.type);
+    send(res, failure.status, { __type: failure.type, message: failure.message });
+  }
+  return true;
+}
+
+function requireToken(body: Record<string, unknown>): string {
+  const token = body.taskToken;
+  if (typeof token !== "string" || token.length === 0 || token.length > 2048) {
+    throw new SfnApiError("InvalidToken", "Invalid Token: taskToken is required");
+  }
+  return token;
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new SfnApiError("ValidationException", "Request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new Error("not an object");
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new SfnApiError("SerializationException", "The request body is not a JSON object");
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/x-amz-json-1.0",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function describe(record: ExecutionRecord) {
+  return {
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status,
+    startDate: record.startDate,
+    ...(record.stopDate !== undefined ? { stopDate: record.stopDate } : {}),
+    input: record.input,
+    inputDetails: { included: true },
+    ...(record.output !== undefined
+      ? { output: record.output, outputDetails: { included: true } }
+      : {}),
+    ...(record.error !== undefined ? { error: record.error } : {}),
+    ...(record.cause !== undefined ? { cause: record.cause } : {}),
+  };
+}
+
+function summary(record: ExecutionRecord) {
+  return {
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status,
+    startDate: record.startDate,
+    ...(record.stopDate !== undefined ? { stopDate: record.stopDate } : {}),
+  };
+}
+
+const DATE_FIELDS = new Set(["startDate", "stopDate", "creationDate", "updateDate", "timestamp"]);
+
+/** Epoch milliseconds inside the control plane; epoch seconds on the wire, as AWS. */
+function toWire(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toWire);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    out[key] = DATE_FIELDS.has(key) && typeof field === "number" ? field / 1000 : toWire(field);
+  }
+  return out;
+}

@@ -1,0 +1,236 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import {
+  type Registry,
+  reconcileAbandoned,
+  STAGES,
+  type Stage,
+  type WorkflowCallbacks,
+} from "@gantry/core";
+import { ControlPlane } from "./control-plane/control-plane.ts";
+import { handleS3Request } from "./control-plane/s3-http.ts";
+import { handleSfnRequest } from "./control-plane/sfn-http.ts";
+import { loadDeploymentDefinition } from "./engine/definition.ts";
+import { TaskTokenRegistry } from "./engine/task-tokens.ts";
+import { handlersByArn, workflowHandlers } from "./workflow-handlers.ts";
+import { LocalWorld, stateBucketOf } from "./world/local-world.ts";
+
+/** Everything that shapes a local control plane; `main.ts` fills it from the environment. */
+export interface LocalControlPlaneOptions {
+  /** The data directory (`.gantry` at the project root by default). */
+  readonly home: string;
+  readonly registry: Registry;
+  /** Port of the Step Functions (and S3) endpoint; 0 picks a free one. */
+  readonly sfnPort: number;
+  /** Port of the web (approval pages, outbox, console); 0 picks a free one. */
+  readonly webPort: number;
+  readonly timeScale: number;
+  readonly trafficPerSecond?: number;
+  readonly trafficEvents?: (service: string, stage: Stage) => readonly unknown[] | undefined;
+  readonly canaryIntervalMs?: number;
+  /** Code to create each registered service's functions with, if they do not exist yet. */
+  readonly initialCode?: (service: string, stage: Stage) => Uint8Array | undefined;
+  /** Routes of the web server, tried in order before the 404 (approvals, outbox, console). */
+  readonly webRoutes?: readonly WebRoute[];
+  /** Log level of the functions' Powertools loggers (default WARN; they write to stdout). */
+  readonly functionLogLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
+}
+
+/** A web handler: answers and returns true, or returns false to let the next one try. */
+export type WebRoute = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: LocalControlPlane,
+) => Promise<boolean>;
+
+export interface LocalControlPlane {
+  readonly plane: ControlPlane;
+  readonly world: LocalWorld;
+  readonly tokens: TaskTokenRegistry;
+  /** e.g. http://127.0.0.1:8083 */
+  readonly sfnEndpoint: string;
+  /** e.g. http://127.0.0.1:8084 */
+  readonly webEndpoint: string;
+  readonly stateMachineArns: Readonly<Record<Stage, string>>;
+  close(): Promise<void>;
+}
+
+const HOST = "127.0.0.1";
+
+/**
+ * Starts the embedded local control plane: the local world, both stages' state machines
+ * (`gantry-preprod`, `gantry-prod`) on the same ASL and function factories as AWS, the Step
+ * Functions + S3 endpoint and the web server, all on 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * const local = await startLocalControlPlane({ home: ".gantry", registry, sfnPort: 8083, webPort: 8084, timeScale: 0.05 });
+ * // new SFNClient({ endpoint: local.sfnEndpoint, region: "us-east-1", credentials }) ...
+ * await local.close();
+ * ```
+ */
+export async function startLocalControlPlane(
+  options: LocalControlPlaneOptions,
+): Promise<LocalControlPlane> {
+  const web = createServer();
+  const sfn = createServer();
+  await listen(web, options.webPort);
+  await listen(sfn, options.sfnPort);
+  const webEndpoint = `http://${HOST}:${(web.address() as AddressInfo).port}`;
+  const sfnEndpoint = `http://${HOST}:${(sfn.address() as AddressInfo).port}`;
+
+  const world = await LocalWorld.open({
+    home: options.home,
+    registry: options.registry,
+    timeScale: options.timeScale,
+    approvalBaseUrl: webEndpoint,
+    ...(options.trafficPerSecond !== undefined
+      ? { trafficPerSecond: options.trafficPerSecond }
+      : {}),
+    ...(options.trafficEvents ? { trafficEvents: options.trafficEvents } : {}),
+    ...(options.canaryIntervalMs !== undefined
+      ? { canaryIntervalMs: options.canaryIntervalMs }
+      : {}),
+  });
+  if (options.initialCode)
+    await createServiceFunctions(world, options.registry, options.initialCode);
+
+  // The functions call back into the control plane, which needs the functions: late-bound.
+  let plane: ControlPlane | undefined;
+  const callbacks: WorkflowCallbacks = {
+    sendTaskSuccess: (token, output) => required(plane).sendTaskSuccess(token, output),
+    sendTaskFailure: (token, error, cause) => required(plane).sendTaskFailure(token, error, cause),
+    executionStatus: (arn) => required(plane).executionStatus(arn),
+  };
+  const level = options.functionLogLevel ?? "WARN";
+  const logger = (name: string) =>
+    new Logger({ serviceName: "gantry", logLevel: level, persistentKeys: { function: name } });
+  const tokens = new TaskTokenRegistry();
+  const stateMachines = STAGES.map((stage) => {
+    const { definition, text } = loadDeploymentDefinition(stage);
+    const handlers = workflowHandlers(world.portsFor(stage, callbacks), {
+      stage,
+      registry: options.registry,
+      timeScale: options.timeScale,
+      logger,
+    });
+    return {
+      name: `gantry-${stage}`,
+      definition,
+      definitionText: text,
+      handlers: handlersByArn(stage, handlers),
+    };
+  });
+  plane = await ControlPlane.open({
+    dir: join(options.home, "sfn"),
+    stateMachines,
+    tokens,
+    timeScale: options.timeScale,
+    onAbandoned: async (stateMachine, lastState, error, cause) => {
+      const stage = stateMachine.replace(/^gantry-/, "") as Stage;
+      await reconcileAbandoned(lastState as never, error, cause, {
+        functions: world.functions,
+        records: world.buckets.records(stateBucketOf(stage)),
+        metrics: world.metrics,
+        clock: { now: () => Date.now() },
+      });
+    },
+  });
+  world.start();
+
+  const local: LocalControlPlane = {
+    plane,
+    world,
+    tokens,
+    sfnEndpoint,
+    webEndpoint,
+    stateMachineArns: {
+      preprod:
+        plane.listStateMachines().find((m) => m.name === "gantry-preprod")?.stateMachineArn ?? "",
+      prod: plane.listStateMachines().find((m) => m.name === "gantry-prod")?.stateMachineArn ?? "",
+    },
+    async close() {
+      await required(plane).shutdown();
+      await Promise.all([closeServer(sfn), closeServer(web)]);
+      await world.close();
+    },
+  };
+
+  const artifactBuckets = new Set(
+    STAGES.flatMap((stage) => [
+      options.registry.stages[stage].sourceBucket,
+      options.registry.stages[stage].artifactBucket,
+    ]),
+  );
+  sfn.on("request", (req, res) => {
+    void (async () => {
+      if (await handleSfnRequest(local.plane, req, res)) return;
+      if (await handleS3Request(world.buckets, artifactBuckets, req, res)) return;
+      if (req.method === "GET" && req.url === "/health")
+        return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      res.writeHead(404, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          __type: "UnknownOperationException",
+          message: "not a Step Functions or S3 request",
+        }),
+      );
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  web.on("request", (req, res) => {
+    void (async () => {
+      for (const route of options.webRoutes ?? []) if (await route(req, res, local)) return;
+      if (req.method === "GET" && req.url === "/health")
+        return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
+    })().catch(() => {
+      if (!res.headersSent)
+        res.writeHead(500, { "content-type": "text/plain" }).end("Internal error\n");
+    });
+  });
+  return local;
+}
+
+/** Creates each service's function and alias in both stages from its initial code, once. */
+async function createServiceFunctions(
+  world: LocalWorld,
+  registry: Registry,
+  initialCode: (service: string, stage: Stage) => Uint8Array | undefined,
+): Promise<void> {
+  for (const [service, definition] of Object.entries(registry.services)) {
+    for (const stage of STAGES) {
+      const target = definition.stages[stage];
+      if (world.functions.hasFunction(target.functionName)) continue;
+      const code = initialCode(service, stage);
+      if (code) await world.functions.createFunction(target.functionName, target.alias, code);
+    }
+  }
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error("the control plane is still starting");
+  return value;
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(
+              `port ${port} on ${HOST} is already in use (is another control plane running?)`,
+            )
+          : error,
+      ),
+    );
+    server.listen(port, HOST, () => resolve());
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,7 @@
+import type { WebRoute } from "../local-control-plane.ts";
+import { outboxRoute } from "./outbox-pages.ts";
+
+/** The local web server's routes, in the order they are tried. */
+export function localWebRoutes(): WebRoute[] {
+  return [outboxRoute];
+}

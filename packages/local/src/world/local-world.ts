@@ -1,0 +1,186 @@
+import { join } from "node:path";
+import {
+  CANARY_FAILURES_METRIC,
+  type Registry,
+  ROLLBACK_FAILED_METRIC,
+  runScheduledCanary,
+  STAGES,
+  type Stage,
+  type WorkflowCallbacks,
+} from "@gantry/core";
+import type { WorkflowPorts } from "../workflow-handlers.ts";
+import { type AlarmSpec, errorRateAlarm, gantryMetricAlarm, LocalAlarms } from "./alarms.ts";
+import { LocalBuckets } from "./buckets.ts";
+import { LocalFunctions } from "./functions.ts";
+import { LocalMetrics } from "./metrics.ts";
+import { Outbox } from "./outbox.ts";
+import { localSigningKeys } from "./signing-key.ts";
+import { TrafficGenerator, type TrafficTarget } from "./traffic.ts";
+
+/** The bucket that plays each stage's state bucket (locks, approvals, deployment records). */
+export const stateBucketOf = (stage: Stage) => `gantry-state-${stage}`;
+
+export interface LocalWorldOptions {
+  /** The data directory (`.gantry`). */
+  readonly home: string;
+  readonly registry: Registry;
+  /** 1 = real time; the local default runs faster (see docs/local.md). */
+  readonly timeScale: number;
+  /** Base URL of the approval pages (the web server). */
+  readonly approvalBaseUrl: string;
+  readonly sender?: string;
+  /** Synthetic requests per second to each alias; 0 for none. */
+  readonly trafficPerSecond?: number;
+  /** Extra traffic events per service and stage (real users' requests); canary events otherwise. */
+  readonly trafficEvents?: (service: string, stage: Stage) => readonly unknown[] | undefined;
+  /** How often the scheduled canary runs against prod, in real milliseconds; 0 for never. */
+  readonly canaryIntervalMs?: number;
+}
+
+/**
+ * AWS, on one machine: artifact and state buckets on disk, Lambda functions that run their
+ * artifacts' code, CloudWatch metrics and alarms computed from real invocations, an email
+ * outbox, the approval signing key, steady traffic and the scheduled canary. It hands each
+ * stage's state machine the same ports the Lambdas get from AWS.
+ */
+export class LocalWorld {
+  readonly buckets: LocalBuckets;
+  readonly functions: LocalFunctions;
+  readonly metrics: LocalMetrics;
+  readonly alarms: LocalAlarms;
+  readonly outbox: Outbox;
+  readonly registry: Registry;
+  readonly timeScale: number;
+  readonly #options: LocalWorldOptions;
+  readonly #traffic: TrafficGenerator;
+  #canaryTimer: NodeJS.Timeout | undefined;
+
+  private constructor(options: LocalWorldOptions) {
+    this.#options = options;
+    this.registry = options.registry;
+    this.timeScale = options.timeScale;
+    this.buckets = new LocalBuckets(join(options.home, "buckets"));
+    this.metrics = new LocalMetrics();
+    this.functions = new LocalFunctions({
+      dir: join(options.home, "functions"),
+      readObject: async (ref) => (await this.buckets.get(ref))?.bytes,
+      onInvocation: (record) => this.metrics.recordInvocation(record),
+    });
+    this.alarms = new LocalAlarms(this.metrics, alarmSpecs(options.registry, options.timeScale));
+    this.outbox = new Outbox(join(options.home, "outbox"));
+    this.#traffic = new TrafficGenerator(
+      this.functions,
+      trafficTargets(options),
+      options.trafficPerSecond ?? 0,
+    );
+  }
+
+  /** Creates the buckets the registry names and the stages' state buckets. */
+  static async open(options: LocalWorldOptions): Promise<LocalWorld> {
+    const world = new LocalWorld(options);
+    const buckets = new Set<string>();
+    for (const stage of STAGES) {
+      buckets.add(options.registry.stages[stage].sourceBucket);
+      buckets.add(options.registry.stages[stage].artifactBucket);
+      buckets.add(stateBucketOf(stage));
+    }
+    for (const bucket of buckets) await world.buckets.createBucket(bucket);
+    return world;
+  }
+
+  /** Starts alarm evaluation, traffic and the scheduled canary. */
+  start(): void {
+    this.alarms.start();
+    this.#traffic.start();
+    const every = this.#options.canaryIntervalMs ?? 0;
+    if (every > 0) {
+      this.#canaryTimer = setInterval(
+        () => void this.runScheduledCanary().catch(() => undefined),
+        every,
+      );
+      this.#canaryTimer.unref();
+    }
+  }
+
+  runScheduledCanary() {
+    return runScheduledCanary(this.registry, "prod", {
+      functions: this.functions,
+      metrics: this.metrics,
+    });
+  }
+
+  /** What a stage's functions get: the same ports as in AWS, backed by this world. */
+  portsFor(stage: Stage, workflows: WorkflowCallbacks): WorkflowPorts {
+    return {
+      records: this.buckets.records(stateBucketOf(stage)),
+      artifacts: this.buckets,
+      functions: this.functions,
+      alarms: this.alarms,
+      metrics: this.metrics,
+      mailer: this.outbox,
+      workflows,
+      secrets: localSigningKeys(join(this.#options.home, "signing-key.json")),
+      clock: { now: () => Date.now() },
+      approvalBaseUrl: this.#options.approvalBaseUrl,
+      sender: this.#options.sender ?? "gantry@localhost",
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#canaryTimer);
+    this.#traffic.stop();
+    this.alarms.stop();
+    await this.functions.close();
+  }
+}
+
+/**
+ * The alarms of the local world. Every alarm a service names stands for the error rate of that
+ * stage's alias; Gantry's own alarms watch RollbackFailed and the scheduled canary. Periods are
+ * a minute of policy time, scaled.
+ */
+export function alarmSpecs(registry: Registry, timeScale: number): AlarmSpec[] {
+  const period = 60_000 * timeScale;
+  const specs: AlarmSpec[] = [];
+  for (const [service, definition] of Object.entries(registry.services)) {
+    for (const stage of STAGES) {
+      const target = definition.stages[stage];
+      for (const name of target.alarms)
+        specs.push(errorRateAlarm(name, target.functionName, target.alias, period));
+    }
+    specs.push(
+      gantryMetricAlarm(
+        `${service}-canary`,
+        CANARY_FAILURES_METRIC,
+        { Service: service, Stage: "prod" },
+        period * 60,
+        `scheduled canary checks of ${service} failing in prod`,
+      ),
+    );
+    for (const stage of STAGES) {
+      specs.push(
+        gantryMetricAlarm(
+          `${service}-${stage}-rollback-failed`,
+          ROLLBACK_FAILED_METRIC,
+          { Service: service, Stage: stage },
+          period,
+          `a ${stage} rollback of ${service} could not restore the previous version`,
+        ),
+      );
+    }
+  }
+  return specs;
+}
+
+function trafficTargets(options: LocalWorldOptions): TrafficTarget[] {
+  const targets: TrafficTarget[] = [];
+  for (const [service, definition] of Object.entries(options.registry.services)) {
+    for (const stage of STAGES) {
+      const target = definition.stages[stage];
+      const events =
+        options.trafficEvents?.(service, stage) ?? definition.canary.checks.map((c) => c.event);
+      targets.push({ functionName: target.functionName, alias: target.alias, events });
+    }
+  }
+  return targets;
+}

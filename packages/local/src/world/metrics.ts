@@ -1,0 +1,150 @@
+import type { MetricsPublisher } from "@gantry/core";
+import { METRIC_NAMESPACE } from "@gantry/core";
+
+/** One invocation, as the function runtime reports it. */
+export interface InvocationSample {
+  readonly functionName: string;
+  /** What the caller invoked: an alias, a version or $LATEST. */
+  readonly qualifier: string;
+  /** The version that ran. */
+  readonly version: string;
+  readonly durationMs: number;
+  readonly error: boolean;
+  readonly at: number;
+}
+
+interface Datapoint {
+  readonly at: number;
+  readonly value: number;
+}
+
+export type Statistic = "Sum" | "Average" | "Maximum" | "SampleCount";
+
+/**
+ * CloudWatch metrics, locally: datapoints kept in memory for a retention window, with the
+ * statistics alarms need. Invocations are recorded the way Lambda reports them, under
+ * `AWS/Lambda` with the dimension sets {FunctionName}, {FunctionName, Resource} and
+ * {FunctionName, Resource, ExecutedVersion}, where Resource is `function:alias` for aliased calls.
+ *
+ * @example
+ * ```ts
+ * const metrics = new LocalMetrics();
+ * metrics.recordInvocation({ functionName: "hello", qualifier: "live", version: "2", durationMs: 3, error: false, at: Date.now() });
+ * metrics.statistic("AWS/Lambda", "Invocations", { FunctionName: "hello", Resource: "hello:live" }, 0, Date.now(), "Sum"); // 1
+ * ```
+ */
+export class LocalMetrics implements MetricsPublisher {
+  readonly #series = new Map<string, Datapoint[]>();
+  readonly #retentionMs: number;
+  readonly #now: () => number;
+
+  constructor(options: { retentionMs?: number; now?: () => number } = {}) {
+    this.#retentionMs = options.retentionMs ?? 30 * 60_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  put(
+    namespace: string,
+    name: string,
+    dimensions: Readonly<Record<string, string>>,
+    value: number,
+    at = this.#now(),
+  ): void {
+    const key = seriesKey(namespace, name, dimensions);
+    const points = this.#series.get(key) ?? [];
+    points.push({ at, value });
+    const horizon = at - this.#retentionMs;
+    while (points.length > 0 && (points[0] as Datapoint).at < horizon) points.shift();
+    this.#series.set(key, points);
+  }
+
+  async publish(
+    name: string,
+    value: number,
+    dimensions: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    this.put(METRIC_NAMESPACE, name, dimensions, value);
+  }
+
+  recordInvocation(sample: InvocationSample): void {
+    const resource =
+      sample.qualifier === sample.version || sample.qualifier === "$LATEST"
+        ? sample.functionName
+        : `${sample.functionName}:${sample.qualifier}`;
+    const dimensionSets: Record<string, string>[] = [
+      { FunctionName: sample.functionName },
+      { FunctionName: sample.functionName, Resource: resource },
+      { FunctionName: sample.functionName, Resource: resource, ExecutedVersion: sample.version },
+    ];
+    for (const dims of dimensionSets) {
+      this.put("AWS/Lambda", "Invocations", dims, 1, sample.at);
+      this.put("AWS/Lambda", "Errors", dims, sample.error ? 1 : 0, sample.at);
+      this.put("AWS/Lambda", "Duration", dims, sample.durationMs, sample.at);
+    }
+  }
+
+  /** A statistic over [from, to), or undefined when there is no datapoint. */
+  statistic(
+    namespace: string,
+    name: string,
+    dimensions: Readonly<Record<string, string>>,
+    from: number,
+    to: number,
+    statistic: Statistic,
+  ): number | undefined {
+    const points = (this.#series.get(seriesKey(namespace, name, dimensions)) ?? []).filter(
+      (p) => p.at >= from && p.at < to,
+    );
+    if (points.length === 0) return undefined;
+    switch (statistic) {
+      case "Sum":
+        return points.reduce((sum, p) => sum + p.value, 0);
+      case "Average":
+        return points.reduce((sum, p) => sum + p.value, 0) / points.length;
+      case "Maximum":
+        return Math.max(...points.map((p) => p.value));
+      case "SampleCount":
+        return points.length;
+    }
+  }
+
+  /** Every series name with its dimensions (for the console and tests). */
+  series(): {
+    namespace: string;
+    name: string;
+    dimensions: Record<string, string>;
+    count: number;
+  }[] {
+    return [...this.#series.entries()].map(([key, points]) => ({
+      ...parseKey(key),
+      count: points.length,
+    }));
+  }
+}
+
+function seriesKey(
+  namespace: string,
+  name: string,
+  dimensions: Readonly<Record<string, string>>,
+): string {
+  const dims = Object.entries(dimensions)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return `${namespace}|${name}|${dims}`;
+}
+
+function parseKey(key: string): {
+  namespace: string;
+  name: string;
+  dimensions: Record<string, string>;
+} {
+  const [namespace = "", name = "", dims = ""] = key.split("|");
+  const dimensions = Object.fromEntries(
+    dims
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => pair.split("=") as [string, string]),
+  );
+  return { namespace, name, dimensions };
+}
