@@ -13,6 +13,7 @@ import type { Stage } from "@gantry/core";
 import { buildVariant } from "../../../examples/hello-service/build.ts";
 import registry from "../../../gantry.registry.ts";
 import { startLocalControlPlane } from "./local-control-plane.ts";
+import { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
 import { localWebRoutes } from "./web/routes.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -48,6 +49,7 @@ const logLevel = (process.env.GANTRY_LOG_LEVEL ?? "WARN").toUpperCase() as
   | "ERROR"
   | "SILENT";
 
+silenceNegativeTimeoutWarnings();
 mkdirSync(home, { recursive: true });
 const pidFile = join(home, "control-plane.pid");
 claimDataDirectory(pidFile);

@@ -1,0 +1,28 @@
+/** One number a benchmark measured, with the target it is designed for (if there is one). */
+export interface Measurement {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** e.g. "≤ 50" or "≥ 80%"; judged by `met`. */
+  readonly target?: string;
+  readonly met?: boolean;
+  readonly note?: string;
+}
+
+export interface Benchmark {
+  readonly title: string;
+  run(): Promise<Measurement[]>;
+}
+
+/** Percentile of a list of numbers (nearest rank). */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

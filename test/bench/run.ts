@@ -1,0 +1,67 @@
+/**
+ * `npm run bench`: runs every benchmark (each lives beside the module it measures), prints a
+ * table of measurements against the design targets, and writes them to
+ * docs/benchmark-results.md. Speed is measured here, never asserted in tests; a missed target
+ * is reported, not failed.
+ *
+ *     npm run bench               all of them
+ *     npm run bench -- copy       only those whose title contains "copy"
+ */
+import { writeFileSync } from "node:fs";
+import { arch, cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { silenceNegativeTimeoutWarnings } from "../../packages/local/src/quiet-warnings.ts";
+import type { Benchmark, Measurement } from "./measurement.ts";
+
+silenceNegativeTimeoutWarnings();
+
+const BENCHMARKS: (() => Promise<{ default: Benchmark }>)[] = [
+  () => import("../../packages/local/src/control-plane/throughput.bench.ts"),
+];
+
+const filter = process.argv[2]?.toLowerCase();
+const results: { title: string; measurements: Measurement[] }[] = [];
+for (const load of BENCHMARKS) {
+  const bench = (await load()).default;
+  if (filter && !bench.title.toLowerCase().includes(filter)) continue;
+  process.stdout.write(`\n${bench.title}\n`);
+  const started = performance.now();
+  const measurements = await bench.run();
+  for (const m of measurements) {
+    const verdict = m.met === undefined ? "" : m.met ? "  ✓" : "  ✗ missed";
+    process.stdout.write(
+      `  ${m.name.padEnd(58)} ${String(m.value).padStart(10)} ${m.unit.padEnd(8)} ${m.target ? `target ${m.target}` : ""}${verdict}\n`,
+    );
+  }
+  process.stdout.write(`  (${Math.round(performance.now() - started)} ms)\n`);
+  results.push({ title: bench.title, measurements });
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"} (${arch()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const lines = [
+  "# Benchmark results",
+  "",
+  `Written by \`npm run bench\` on ${new Date().toISOString()}, ${machine}.`,
+  "What each benchmark measures and why: docs/benchmarks.md.",
+  "",
+];
+for (const { title, measurements } of results) {
+  lines.push(
+    `## ${title}`,
+    "",
+    "| measurement | value | target | met |",
+    "| --- | ---: | --- | --- |",
+  );
+  for (const m of measurements) {
+    lines.push(
+      `| ${m.name}${m.note ? ` (${m.note})` : ""} | ${m.value} ${m.unit} | ${m.target ?? ""} | ${m.met === undefined ? "" : m.met ? "yes" : "**no**"} |`,
+    );
+  }
+  lines.push("");
+}
+if (!filter)
+  writeFileSync(
+    fileURLToPath(new URL("../../docs/benchmark-results.md", import.meta.url)),
+    `${lines.join("\n")}\n`,
+  );
+process.exit(0);
