@@ -1,5 +1,6 @@
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
@@ -54,4 +55,31 @@ export class SfnWorkflowCallbacks implements WorkflowCallbacks {
       throw error;
     }
   }
+}
+
+/**
+ * The input of the last state an execution entered: what the cleanup of an abandoned
+ * execution works from. Reads the history newest first and stops at the first StateEntered.
+ */
+export async function lastStateInput(sfn: SFNClient, executionArn: string): Promise<unknown> {
+  let nextToken: string | undefined;
+  do {
+    const page = await aws("GetExecutionHistory", () =>
+      sfn.send(
+        new GetExecutionHistoryCommand({
+          executionArn,
+          reverseOrder: true,
+          maxResults: 100,
+          nextToken,
+        }),
+      ),
+    );
+    for (const event of page.events ?? []) {
+      const input =
+        event.stateEnteredEventDetails?.input ?? event.executionStartedEventDetails?.input;
+      if (input !== undefined) return JSON.parse(input);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return {};
 }

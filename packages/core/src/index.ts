@@ -3,9 +3,13 @@
  * over ports, approval-link signing, and the named errors the state machine routes on.
  * Nothing here imports an AWS SDK.
  */
+
+export * from "./approval/decide.ts";
 export * from "./approval/email.ts";
 export * from "./approval/html.ts";
+export * from "./approval/http.ts";
 export * from "./approval/links.ts";
+export * from "./approval/pages.ts";
 export * from "./approval/record.ts";
 export * from "./approval/request.ts";
 export * from "./checksum.ts";

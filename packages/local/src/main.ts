@@ -4,14 +4,14 @@
  * Environment: GANTRY_HOME (data directory, default `.gantry` at the project root),
  * GANTRY_SFN_PORT (default 8083), GANTRY_WEB_PORT (default 8084), GANTRY_TIME_SCALE (default
  * 0.05: a policy minute lasts 3 seconds), GANTRY_TRAFFIC_RPS (default 20 per alias),
- * GANTRY_LOG_LEVEL (the functions' logs, default WARN).
+ * GANTRY_LOG_LEVEL (the functions' logs, default WARN), GANTRY_REGISTRY (a module whose default
+ * export is the service registry, default `gantry.registry.ts`).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Stage } from "@gantry/core";
+import type { Registry, Stage } from "@gantry/core";
 import { buildVariant } from "../../../examples/hello-service/build.ts";
-import registry from "../../../gantry.registry.ts";
 import { startLocalControlPlane } from "./local-control-plane.ts";
 import { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
 import { localWebRoutes } from "./web/routes.ts";
@@ -42,6 +42,9 @@ const webPort = numberFromEnv(
 );
 const timeScale = numberFromEnv("GANTRY_TIME_SCALE", 0.05, (n) => n > 0 && n <= 1);
 const trafficPerSecond = numberFromEnv("GANTRY_TRAFFIC_RPS", 20, (n) => n >= 0 && n <= 500);
+/** The registry: the project's, or another module's default export (GANTRY_REGISTRY). */
+const registryPath = resolve(process.env.GANTRY_REGISTRY ?? join(ROOT, "gantry.registry.ts"));
+const registry = (await import(registryPath)).default as Registry;
 const logLevel = (process.env.GANTRY_LOG_LEVEL ?? "WARN").toUpperCase() as
   | "DEBUG"
   | "INFO"

@@ -1,7 +1,8 @@
 import type { WebRoute } from "../local-control-plane.ts";
+import { approvalRoute } from "./approval-pages.ts";
 import { outboxRoute } from "./outbox-pages.ts";
 
 /** The local web server's routes, in the order they are tried. */
 export function localWebRoutes(): WebRoute[] {
-  return [outboxRoute];
+  return [approvalRoute(), outboxRoute];
 }

@@ -1,0 +1,68 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import {
+  CloudWatchMetrics,
+  createLogger,
+  LambdaFunctionControl,
+  lastStateInput,
+  lazy,
+  requiredEnv,
+  S3RecordStore,
+  stepHandler,
+} from "@gantry/aws";
+import {
+  type DeploymentState,
+  type ReconcileDeps,
+  reconcileAbandoned,
+  systemClock,
+} from "@gantry/core";
+
+/**
+ * Cleans up after a deployment execution that ended without running its own failure path: an
+ * EventBridge rule sends this function the ABORTED and TIMED_OUT status changes of the state
+ * machine. It reads the last state the execution entered and runs reconcileAbandoned: put the
+ * alias back if traffic had moved, record the outcome, release the lock.
+ */
+export interface ExecutionStatusChange {
+  readonly detail: {
+    readonly executionArn: string;
+    readonly status: string;
+    readonly error?: string | null;
+    readonly cause?: string | null;
+  };
+}
+
+export type Deps = ReconcileDeps & {
+  readonly lastState: (executionArn: string) => Promise<unknown>;
+  readonly logger: Logger;
+};
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, async (event: ExecutionStatusChange) => {
+    const { executionArn, status } = event.detail;
+    if (status !== "ABORTED" && status !== "TIMED_OUT") return { skipped: status };
+    const state = (await deps.lastState(executionArn)) as Partial<DeploymentState>;
+    const error =
+      event.detail.error || (status === "ABORTED" ? "ExecutionAborted" : "ExecutionTimedOut");
+    const cause =
+      event.detail.cause || `the execution ended ${status} without running its failure path`;
+    return reconcileAbandoned(state, error, cause, { ...deps, log: deps.logger });
+  });
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    functions: () => new LambdaFunctionControl(new LambdaClient({})),
+    records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
+    metrics: () => new CloudWatchMetrics(new CloudWatchClient({})),
+    clock: () => systemClock,
+    lastState: () => {
+      const sfn = new SFNClient({});
+      return (executionArn: string) => lastStateInput(sfn, executionArn);
+    },
+    logger: () => createLogger("reconcile"),
+  });
+
+export const handler = createHandler(awsDeps());

@@ -1,0 +1,48 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  CloudWatchMetrics,
+  createLogger,
+  LambdaFunctionControl,
+  lazy,
+  stageFromEnv,
+  stepHandler,
+} from "@gantry/aws";
+import {
+  type Registry,
+  runScheduledCanary,
+  type ScheduledCanaryDeps,
+  type Stage,
+} from "@gantry/core";
+import registry from "../gantry.registry.ts";
+
+/**
+ * The hourly canary (a Cron): runs every registered service's canary spec against the stage's
+ * alias and publishes CanaryFailures, which each service's `<service>-canary` alarm watches.
+ */
+export type Deps = ScheduledCanaryDeps & {
+  readonly registry: Registry;
+  readonly stage: Stage;
+  readonly logger: Logger;
+};
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.logger, async (_event: unknown) => {
+    const results = await runScheduledCanary(deps.registry, deps.stage, {
+      ...deps,
+      log: deps.logger,
+    });
+    return { failures: results.reduce((sum, r) => sum + r.failures, 0), services: results };
+  });
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    functions: () => new LambdaFunctionControl(new LambdaClient({})),
+    metrics: () => new CloudWatchMetrics(new CloudWatchClient({})),
+    registry: () => registry,
+    stage: stageFromEnv,
+    logger: () => createLogger("scheduled-canary"),
+  });
+
+export const handler = createHandler(awsDeps());

@@ -1,0 +1,319 @@
+import type { Clock, Log, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
+import { type ApprovalDecision, recordKeys } from "../state.ts";
+import {
+  type ApprovalAction,
+  type ApprovalLinkClaims,
+  ApprovalLinkError,
+  isApprovalId,
+  type LinkParameters,
+  verifyApprovalLink,
+} from "./links.ts";
+import type { ApprovalDecisionRecord, ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
+
+/**
+ * Deciding an approval: what a signed link's GET shows and what its POST does. Every check
+ * runs before anything is written, in this order: the link's shape, signature and expiry; the
+ * approval exists; the approver is one of its approvers; nobody decided yet; the execution is
+ * still waiting. Then the decision is written once (a conditional create, so two clicks can
+ * never both win), and only then is the task completed through Step Functions.
+ */
+export interface ApprovalServiceDeps {
+  readonly records: RecordStore;
+  readonly workflows: Pick<
+    WorkflowCallbacks,
+    "sendTaskSuccess" | "sendTaskFailure" | "executionStatus"
+  >;
+  readonly secrets: SecretSource;
+  readonly clock: Clock;
+  readonly log?: Log;
+}
+
+/** Why an approval request was refused, with the HTTP status its page answers with. */
+export class ApprovalRefused extends Error {
+  override readonly name = "ApprovalRefused";
+  readonly status: 400 | 403 | 404 | 409 | 410;
+  readonly title: string;
+  /** For 409: the decision that was already made. */
+  readonly decision?: ApprovalDecisionRecord;
+  constructor(
+    status: ApprovalRefused["status"],
+    title: string,
+    message: string,
+    decision?: ApprovalDecisionRecord,
+  ) {
+    super(message);
+    this.status = status;
+    this.title = title;
+    if (decision) this.decision = decision;
+  }
+}
+
+/** A link that checks out: the approval and what the link would do. */
+export interface ApprovalView {
+  readonly record: ApprovalRecord;
+  readonly claims: ApprovalLinkClaims;
+}
+
+export interface DecisionOutcome {
+  readonly record: ApprovalRecord;
+  readonly decision: ApprovalDecisionRecord;
+}
+
+/** Longest comment kept with a decision. */
+export const MAX_COMMENT_LENGTH = 1000;
+
+/**
+ * Checks a link without deciding anything (the GET of a confirmation page; mail scanners and
+ * link previews fetch links, so a GET must never decide).
+ *
+ * @example
+ * ```ts
+ * const view = await inspectApprovalLink(params, deps); // throws ApprovalRefused on any problem
+ * view.record.service; // "hello-service"
+ * ```
+ */
+export async function inspectApprovalLink(
+  params: LinkParameters,
+  deps: ApprovalServiceDeps,
+): Promise<ApprovalView> {
+  const claims = await verified(params, deps);
+  const record = await loadApproval(claims.approvalId, deps);
+  if (!record.approvers.includes(claims.approver)) {
+    throw new ApprovalRefused(
+      403,
+      "Not an approver",
+      "This link's approver is not allowed to decide this deployment.",
+    );
+  }
+  const decided = await deps.records.get<ApprovalDecisionRecord>(
+    recordKeys.approvalDecision(claims.approvalId),
+  );
+  if (decided) throw alreadyDecided(decided.value);
+  if (Date.parse(record.expiresAt) <= deps.clock.now()) {
+    throw new ApprovalRefused(
+      410,
+      "Approval expired",
+      "The time to decide on this deployment is over.",
+    );
+  }
+  const status = await deps.workflows.executionStatus(record.execution.id);
+  if (status !== "RUNNING") {
+    throw new ApprovalRefused(
+      410,
+      "No longer waiting",
+      `The deployment is no longer waiting for a decision (it is ${describeStatus(status)}).`,
+    );
+  }
+  return { record, claims };
+}
+
+/**
+ * Decides through a signed link (the POST from the confirmation page).
+ *
+ * @example
+ * ```ts
+ * const { decision } = await decideApproval({ ...params, comment: "ship it" }, deps);
+ * decision.decision; // "approved"
+ * ```
+ */
+export async function decideApproval(
+  params: LinkParameters & { readonly comment?: string | null },
+  deps: ApprovalServiceDeps,
+): Promise<DecisionOutcome> {
+  const { record, claims } = await inspectApprovalLink(params, deps);
+  return decide(record, claims.action, claims.approver, cleanComment(params.comment), "link", deps);
+}
+
+/**
+ * Decides as an operator at a terminal (`gantry approve` / `gantry reject`): no link, but the
+ * operator must be one of the approval's approvers, and the decision is recorded the same way.
+ * Authentication is the caller's (AWS IAM in AWS).
+ */
+export async function decideAsOperator(
+  request: {
+    readonly approvalId: string;
+    readonly action: ApprovalAction;
+    readonly operator: string;
+    readonly comment?: string | null;
+  },
+  deps: ApprovalServiceDeps,
+): Promise<DecisionOutcome> {
+  if (!isApprovalId(request.approvalId))
+    throw new ApprovalRefused(400, "Bad request", "That is not an approval id.");
+  const record = await loadApproval(request.approvalId, deps);
+  if (!record.approvers.includes(request.operator)) {
+    throw new ApprovalRefused(
+      403,
+      "Not an approver",
+      `${request.operator} is not allowed to decide this deployment.`,
+    );
+  }
+  const decided = await deps.records.get<ApprovalDecisionRecord>(
+    recordKeys.approvalDecision(request.approvalId),
+  );
+  if (decided) throw alreadyDecided(decided.value);
+  const status = await deps.workflows.executionStatus(record.execution.id);
+  if (status !== "RUNNING") {
+    throw new ApprovalRefused(
+      410,
+      "No longer waiting",
+      `The deployment is no longer waiting for a decision (it is ${describeStatus(status)}).`,
+    );
+  }
+  return decide(
+    record,
+    request.action,
+    request.operator,
+    cleanComment(request.comment),
+    "operator",
+    deps,
+  );
+}
+
+/** The approvals still waiting for a decision, newest first (for `gantry approve` and the console). */
+export async function pendingApprovals(
+  deps: Pick<ApprovalServiceDeps, "records" | "workflows" | "clock">,
+): Promise<ApprovalRecord[]> {
+  const keys = (await deps.records.list("approvals/")).filter((k) => !k.endsWith(".decision.json"));
+  const pending: ApprovalRecord[] = [];
+  for (const key of keys) {
+    const record = (await deps.records.get<ApprovalRecord>(key))?.value;
+    if (!record || Date.parse(record.expiresAt) <= deps.clock.now()) continue;
+    if (await deps.records.get(recordKeys.approvalDecision(record.id))) continue;
+    if ((await deps.workflows.executionStatus(record.execution.id)) !== "RUNNING") continue;
+    pending.push(record);
+  }
+  return pending.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
+}
+
+async function decide(
+  record: ApprovalRecord,
+  action: ApprovalAction,
+  by: string,
+  comment: string | undefined,
+  channel: ApprovalDecisionRecord["channel"],
+  deps: ApprovalServiceDeps,
+): Promise<DecisionOutcome> {
+  const at = new Date(deps.clock.now()).toISOString();
+  const decision: ApprovalDecisionRecord = {
+    approvalId: record.id,
+    decision: action === "approve" ? "approved" : "rejected",
+    by,
+    at,
+    channel,
+    ...(comment ? { comment } : {}),
+  };
+  const written = await deps.records.create(recordKeys.approvalDecision(record.id), decision);
+  if (!written) {
+    const winner = await deps.records.get<ApprovalDecisionRecord>(
+      recordKeys.approvalDecision(record.id),
+    );
+    throw alreadyDecided(winner?.value ?? decision);
+  }
+  const token = await deps.records.get<ApprovalTokenRecord>(recordKeys.approvalToken(record.id));
+  if (!token)
+    throw new ApprovalRefused(
+      410,
+      "No longer waiting",
+      "This approval can no longer be completed.",
+    );
+  try {
+    if (action === "approve") {
+      const output: ApprovalDecision = {
+        approved: true,
+        how: channel === "operator" ? "operator" : "approver",
+        by,
+        at,
+        approvalId: record.id,
+        ...(comment ? { comment } : {}),
+      };
+      await deps.workflows.sendTaskSuccess(token.value.taskToken, output);
+    } else {
+      await deps.workflows.sendTaskFailure(
+        token.value.taskToken,
+        "ApprovalRejected",
+        `rejected by ${by} at ${at}${comment ? `: ${comment}` : ""}`,
+      );
+    }
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === "TaskTimedOut" || name === "InvalidToken" || name === "ExecutionDoesNotExist") {
+      // The decision is recorded (the link is spent), but the execution had stopped waiting.
+      await deps.records.put(recordKeys.approvalDecision(record.id), {
+        ...decision,
+        delivered: false,
+        reason: name,
+      });
+      throw new ApprovalRefused(
+        410,
+        "No longer waiting",
+        "The deployment stopped waiting before your decision arrived; nothing was changed.",
+      );
+    }
+    throw error;
+  }
+  deps.log?.info("approval decided", {
+    approvalId: record.id,
+    decision: decision.decision,
+    channel,
+  });
+  return { record, decision };
+}
+
+async function verified(
+  params: LinkParameters,
+  deps: ApprovalServiceDeps,
+): Promise<ApprovalLinkClaims> {
+  try {
+    return verifyApprovalLink(params, await deps.secrets.signingKeys(), deps.clock.now());
+  } catch (error) {
+    if (!(error instanceof ApprovalLinkError)) throw error;
+    const title = { 400: "Bad link", 403: "Invalid link", 410: "Link expired" }[error.status];
+    throw new ApprovalRefused(error.status, title, capitalise(error.message));
+  }
+}
+
+async function loadApproval(
+  id: string,
+  deps: Pick<ApprovalServiceDeps, "records">,
+): Promise<ApprovalRecord> {
+  const stored = await deps.records.get<ApprovalRecord>(recordKeys.approval(id));
+  if (!stored)
+    throw new ApprovalRefused(404, "No such approval", "There is no approval with this id.");
+  return stored.value;
+}
+
+function alreadyDecided(decision: ApprovalDecisionRecord): ApprovalRefused {
+  return new ApprovalRefused(
+    409,
+    "Already decided",
+    `This deployment was already ${decision.decision} by ${decision.by} at ${decision.at}.`,
+    decision,
+  );
+}
+
+function cleanComment(comment: string | null | undefined): string | undefined {
+  if (typeof comment !== "string") return undefined;
+  // Control characters (other than tab and newline) have no place in a comment.
+  const printable = [...comment].filter((c) => {
+    const code = c.charCodeAt(0);
+    return code === 9 || code === 10 || (code >= 32 && code !== 127);
+  });
+  const trimmed = printable.join("").trim();
+  if (trimmed.length > MAX_COMMENT_LENGTH) {
+    throw new ApprovalRefused(
+      400,
+      "Comment too long",
+      `A comment can have at most ${MAX_COMMENT_LENGTH} characters.`,
+    );
+  }
+  return trimmed || undefined;
+}
+
+function describeStatus(status: string | undefined): string {
+  return status ? status.toLowerCase().replace("_", " ") : "gone";
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1) + (text.endsWith(".") ? "" : ".");
+}

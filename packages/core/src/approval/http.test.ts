@@ -1,0 +1,338 @@
+/**
+ * The approval endpoint against the attacks a signed link must survive. Each attack expects a
+ * refusal with a readable page and no change at all: no record written, no task completed.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryRecords } from "../../../../test/support/memory-world.ts";
+import type { ExecutionStatus } from "../ports.ts";
+import { signingKeysFrom } from "../signing-keys.ts";
+import { recordKeys } from "../state.ts";
+import type { ApprovalServiceDeps } from "./decide.ts";
+import { handleApprovalHttp } from "./http.ts";
+import { type ApprovalLinkClaims, approvalLink } from "./links.ts";
+import type { ApprovalRecord } from "./record.ts";
+
+const NOW = Date.parse("2026-11-22T10:00:00Z");
+const KEYS = signingKeysFrom("k".repeat(40));
+const OTHER_KEYS = signingKeysFrom("o".repeat(40));
+const TOKEN = "AQsecret-task-token-that-must-never-leak";
+const ID = "AAAAAAAAAAAAAAAAAAAAAAAA";
+const OTHER_ID = "BBBBBBBBBBBBBBBBBBBBBBBB";
+const EXECUTION =
+  "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:hello-service-3f2a9c1e0b7d-ab12cd34";
+
+function approvalRecord(id: string): ApprovalRecord {
+  return {
+    id,
+    stage: "prod",
+    service: "hello-service",
+    version: "3f2a9c1e0b7d",
+    sha256: "a".repeat(64),
+    artifactKey: "hello-service/3f2a9c1e0b7d.zip",
+    commitUrl: "https://github.com/acme/hello-service/commit/3f2a9c1e0b7d",
+    execution: { id: EXECUTION, name: "hello-service-3f2a9c1e0b7d-ab12cd34" },
+    trigger: { actor: "octocat", ciRunUrl: "https://ci.example.com/run/7" },
+    approvers: ["alice@example.com", "bob@example.com"],
+    requestedAt: new Date(NOW - 60_000).toISOString(),
+    expiresAt: new Date(NOW + 3_600_000).toISOString(),
+    preprod: {
+      required: true,
+      validatedAt: "2026-11-22T09:00:00Z",
+      validatedBy: "ci",
+      preprodVersion: "7",
+      alarms: [],
+    },
+    rollout: {
+      steps: [10, 25, 50],
+      stepWaitSeconds: 60,
+      bakeSeconds: 600,
+      alarms: ["hello-service-prod-errors"],
+    },
+  };
+}
+
+let records: MemoryRecords;
+let calls: { kind: string; token: string; detail: unknown }[];
+let status: ExecutionStatus | undefined;
+let deps: ApprovalServiceDeps;
+
+beforeEach(async () => {
+  records = new MemoryRecords();
+  calls = [];
+  status = "RUNNING";
+  for (const id of [ID, OTHER_ID]) {
+    await records.create(recordKeys.approval(id), approvalRecord(id));
+    await records.create(recordKeys.approvalToken(id), {
+      approvalId: id,
+      taskToken: `${TOKEN}-${id}`,
+    });
+  }
+  deps = {
+    records,
+    secrets: { signingKeys: async () => KEYS },
+    clock: { now: () => NOW },
+    workflows: {
+      sendTaskSuccess: async (token, output) =>
+        void calls.push({ kind: "success", token, detail: output }),
+      sendTaskFailure: async (token, error, cause) =>
+        void calls.push({ kind: "failure", token, detail: { error, cause } }),
+      executionStatus: async () => status,
+    },
+  };
+});
+
+function claims(overrides: Partial<ApprovalLinkClaims> = {}): ApprovalLinkClaims {
+  return {
+    approvalId: ID,
+    action: "approve",
+    approver: "alice@example.com",
+    expiresAt: Math.floor(NOW / 1000) + 3600,
+    ...overrides,
+  };
+}
+
+/** The query string of a link, as it arrives. */
+function query(c: ApprovalLinkClaims = claims(), keys = KEYS): string {
+  return new URL(approvalLink("https://approve.example.com", c, keys.current)).search.slice(1);
+}
+
+const get = (q: string, id = ID) =>
+  handleApprovalHttp({ method: "GET", path: `/approvals/${id}`, query: q }, deps);
+const post = (form: string, id = ID) =>
+  handleApprovalHttp(
+    {
+      method: "POST",
+      path: `/approvals/${id}`,
+      query: "",
+      contentType: "application/x-www-form-urlencoded",
+      body: form,
+    },
+    deps,
+  );
+
+function snapshot(): string {
+  return JSON.stringify([...records.data.entries()].sort());
+}
+
+function tamper(q: string, name: string, value: string): string {
+  const params = new URLSearchParams(q);
+  params.set(name, value);
+  return params.toString();
+}
+
+describe("a signed link", () => {
+  it("GET shows a confirmation page that decides nothing", async () => {
+    const before = snapshot();
+    const response = await get(query());
+    expect(response.status).toBe(200);
+    expect(response.body).toContain(
+      "Approve the deployment of hello-service 3f2a9c1e0b7d to prod?",
+    );
+    expect(response.body).toContain(
+      '<form method="post" action="/approvals/AAAAAAAAAAAAAAAAAAAAAAAA">',
+    );
+    expect(response.body).toContain("https://ci.example.com/run/7");
+    expect(snapshot()).toBe(before);
+    expect(calls).toEqual([]);
+  });
+
+  it("HEAD (a mail scanner) decides nothing either", async () => {
+    const before = snapshot();
+    const response = await handleApprovalHttp(
+      { method: "HEAD", path: `/approvals/${ID}`, query: query() },
+      deps,
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toBe("");
+    expect(snapshot()).toBe(before);
+    expect(calls).toEqual([]);
+  });
+
+  it("POST of the confirmation form approves, with the approver and the comment", async () => {
+    const response = await post(`${query()}&comment=${encodeURIComponent("looks good")}`);
+    expect(response.status).toBe(200);
+    expect(response.body).toContain("Approved: hello-service 3f2a9c1e0b7d to prod");
+    expect(calls).toEqual([
+      {
+        kind: "success",
+        token: `${TOKEN}-${ID}`,
+        detail: {
+          approved: true,
+          how: "approver",
+          by: "alice@example.com",
+          at: new Date(NOW).toISOString(),
+          approvalId: ID,
+          comment: "looks good",
+        },
+      },
+    ]);
+    expect(
+      JSON.parse(records.data.get(recordKeys.approvalDecision(ID))?.json ?? "{}"),
+    ).toMatchObject({
+      decision: "approved",
+      by: "alice@example.com",
+      channel: "link",
+    });
+  });
+
+  it("POST of a reject link fails the task with ApprovalRejected, naming who and why", async () => {
+    const response = await post(
+      `${query(claims({ action: "reject", approver: "bob@example.com" }))}&comment=not+now`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toContain("Rejected");
+    expect(calls).toEqual([
+      {
+        kind: "failure",
+        token: `${TOKEN}-${ID}`,
+        detail: {
+          error: "ApprovalRejected",
+          cause: `rejected by bob@example.com at ${new Date(NOW).toISOString()}: not now`,
+        },
+      },
+    ]);
+  });
+
+  it("carries the security headers: no referrer, no framing, no scripts, no caching", async () => {
+    const response = await get(query());
+    expect(response.headers).toMatchObject({
+      "referrer-policy": "no-referrer",
+      "x-frame-options": "DENY",
+      "cache-control": "no-store",
+    });
+    expect(response.headers["content-security-policy"]).toContain("default-src 'none'");
+    expect(response.body).not.toContain("<script");
+  });
+});
+
+describe("attacks, each refused with no change", () => {
+  const attacks: [string, () => Promise<{ status: number; body: string }>, number][] = [
+    [
+      "an altered signature",
+      () =>
+        post(
+          tamper(
+            query(),
+            "sig",
+            `${query()
+              .match(/sig=([^&]+)/)?.[1]
+              ?.slice(0, -2)}AA`,
+          ),
+        ),
+      403,
+    ],
+    ["a swapped action", () => post(tamper(query(), "action", "reject")), 403],
+    ["a swapped approver", () => post(tamper(query(), "approver", "bob@example.com")), 403],
+    [
+      "an altered expiry",
+      () => post(tamper(query(), "exp", String(Math.floor(NOW / 1000) + 99_999))),
+      403,
+    ],
+    ["a link of one approval used on another", () => post(query(), OTHER_ID), 403],
+    ["a link signed with another key", () => post(query(claims(), OTHER_KEYS)), 403],
+    ["an unknown key id", () => post(tamper(query(), "kid", "k-unknown1")), 403],
+    ["an expired link", () => post(query(claims({ expiresAt: Math.floor(NOW / 1000) - 1 }))), 410],
+    [
+      "an approver not on the list (validly signed)",
+      () => post(query(claims({ approver: "mallory@example.com" }))),
+      403,
+    ],
+    [
+      "an unknown approval id",
+      () =>
+        post(query(claims({ approvalId: "CCCCCCCCCCCCCCCCCCCCCCCC" })), "CCCCCCCCCCCCCCCCCCCCCCCC"),
+      404,
+    ],
+    ["a malformed id", () => post(query(), "../../etc"), 404],
+    ["a missing signature", () => post(query().replace(/&sig=[^&]+/, "")), 400],
+    ["a malformed expiry", () => post(tamper(query(), "exp", "tomorrow")), 400],
+    [
+      "an oversized approver",
+      () => post(tamper(query(), "approver", `${"a".repeat(400)}@example.com`)),
+      400,
+    ],
+    ["a parameter given twice", () => post(`${query()}&action=reject`), 400],
+    ["an oversized form", () => post(`${query()}&comment=${"x".repeat(9000)}`), 400],
+    ["an oversized comment", () => post(`${query()}&comment=${"x".repeat(1200)}`), 400],
+    ["an oversized query string on GET", () => get(`${query()}&pad=${"x".repeat(3000)}`), 400],
+    [
+      "a form that is not a form",
+      () =>
+        handleApprovalHttp(
+          {
+            method: "POST",
+            path: `/approvals/${ID}`,
+            query: "",
+            contentType: "application/json",
+            body: JSON.stringify({}),
+          },
+          deps,
+        ),
+      400,
+    ],
+    [
+      "another method",
+      () =>
+        handleApprovalHttp({ method: "DELETE", path: `/approvals/${ID}`, query: query() }, deps),
+      405,
+    ],
+  ];
+
+  it.each(attacks)("refuses %s", async (_name, attack, expected) => {
+    const before = snapshot();
+    const response = await attack();
+    expect(response.status).toBe(expected);
+    expect(response.body).toMatch(/<h1>[^<]+<\/h1>/);
+    expect(snapshot()).toBe(before);
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses a replay of a used link with 409, saying by whom and when", async () => {
+    expect((await post(query())).status).toBe(200);
+    const before = snapshot();
+    const replay = await post(query());
+    expect(replay.status).toBe(409);
+    expect(replay.body).toContain(
+      `already approved by alice@example.com at ${new Date(NOW).toISOString()}`,
+    );
+    const otherApprover = await post(
+      query(claims({ action: "reject", approver: "bob@example.com" })),
+    );
+    expect(otherApprover.status).toBe(409);
+    expect((await get(query())).status).toBe(409);
+    expect(snapshot()).toBe(before);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("lets exactly one of two simultaneous clicks win", async () => {
+    const results = await Promise.all([
+      post(query()),
+      post(query(claims({ approver: "bob@example.com", action: "reject" }))),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("answers 410 when the execution is no longer waiting (timed out, stopped)", async () => {
+    status = "ABORTED";
+    const before = snapshot();
+    const response = await post(query());
+    expect(response.status).toBe(410);
+    expect(response.body).toContain("no longer waiting");
+    expect(snapshot()).toBe(before);
+    expect(calls).toEqual([]);
+  });
+
+  it("never echoes a task token or a signing key", async () => {
+    const pages = [
+      await get(query()),
+      await post(tamper(query(), "action", "reject")),
+      await post(query()),
+      await post(query()),
+    ];
+    for (const page of pages) {
+      expect(page.body).not.toContain(TOKEN);
+      expect(page.body).not.toContain(KEYS.current.secret);
+    }
+  });
+});
