@@ -1,8 +1,9 @@
 import type { WebRoute } from "../local-control-plane.ts";
 import { approvalRoute } from "./approval-pages.ts";
+import { operatorApiRoute } from "./operator-api.ts";
 import { outboxRoute } from "./outbox-pages.ts";
 
 /** The local web server's routes, in the order they are tried. */
 export function localWebRoutes(): WebRoute[] {
-  return [approvalRoute(), outboxRoute];
+  return [approvalRoute(), operatorApiRoute, outboxRoute];
 }
