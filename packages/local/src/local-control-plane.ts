@@ -30,6 +30,8 @@ export interface LocalControlPlaneOptions {
   readonly trafficPerSecond?: number;
   readonly trafficEvents?: (service: string, stage: Stage) => readonly unknown[] | undefined;
   readonly canaryIntervalMs?: number;
+  /** Also send every email to this SMTP server (a local mail catcher). */
+  readonly smtpUrl?: string;
   /** Code to create each registered service's functions with, if they do not exist yet. */
   readonly initialCode?: (service: string, stage: Stage) => Uint8Array | undefined;
   /** Routes of the web server, tried in order before the 404 (approvals, outbox, console). */
@@ -93,6 +95,7 @@ export async function startLocalControlPlane(
     ...(options.canaryIntervalMs !== undefined
       ? { canaryIntervalMs: options.canaryIntervalMs }
       : {}),
+    ...(options.smtpUrl ? { smtpUrl: options.smtpUrl } : {}),
   });
   if (options.initialCode)
     await createServiceFunctions(world, options.registry, options.initialCode);

@@ -1,97 +1,45 @@
 /**
- * `npm start`: the embedded local control plane with the demo services.
+ * `npm start`: the embedded local control plane with the example services.
  *
- * Environment: GANTRY_HOME (data directory, default `.gantry` at the project root),
- * GANTRY_SFN_PORT (default 8083), GANTRY_WEB_PORT (default 8084), GANTRY_TIME_SCALE (default
- * 0.05: a policy minute lasts 3 seconds), GANTRY_TRAFFIC_RPS (default 20 per alias),
- * GANTRY_LOG_LEVEL (the functions' logs, default WARN), GANTRY_REGISTRY (a module whose default
- * export is the service registry, default `gantry.registry.ts`).
+ * Settings come from the environment (settings.ts, docs/local.md): GANTRY_HOME, GANTRY_SFN_PORT,
+ * GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS, GANTRY_LOG_LEVEL, GANTRY_REGISTRY.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Registry, Stage } from "@gantry/core";
-import { buildVariant } from "../../../examples/hello-service/build.ts";
+import { join } from "node:path";
 import { startLocalControlPlane } from "./local-control-plane.ts";
 import { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
-import { localWebRoutes } from "./web/routes.ts";
-
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-
-function numberFromEnv(name: string, fallback: number, check: (n: number) => boolean): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || !check(value)) {
-    console.error(`gantry: ${name}=${raw} is not valid`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const home = resolve(process.env.GANTRY_HOME ?? join(ROOT, ".gantry"));
-const sfnPort = numberFromEnv(
-  "GANTRY_SFN_PORT",
-  8083,
-  (n) => Number.isInteger(n) && n >= 0 && n < 65536,
-);
-const webPort = numberFromEnv(
-  "GANTRY_WEB_PORT",
-  8084,
-  (n) => Number.isInteger(n) && n >= 0 && n < 65536,
-);
-const timeScale = numberFromEnv("GANTRY_TIME_SCALE", 0.05, (n) => n > 0 && n <= 1);
-const trafficPerSecond = numberFromEnv("GANTRY_TRAFFIC_RPS", 20, (n) => n >= 0 && n <= 500);
-/** The registry: the project's, or another module's default export (GANTRY_REGISTRY). */
-const registryPath = resolve(process.env.GANTRY_REGISTRY ?? join(ROOT, "gantry.registry.ts"));
-const registry = (await import(registryPath)).default as Registry;
-const logLevel = (process.env.GANTRY_LOG_LEVEL ?? "WARN").toUpperCase() as
-  | "DEBUG"
-  | "INFO"
-  | "WARN"
-  | "ERROR"
-  | "SILENT";
+import { localSettings, SettingError } from "./settings.ts";
 
 silenceNegativeTimeoutWarnings();
+
+const settings = await localSettings(process.env).catch((error: unknown) => {
+  console.error(`gantry: ${error instanceof SettingError ? error.message : String(error)}`);
+  process.exit(2);
+});
+const home = settings.home;
 mkdirSync(home, { recursive: true });
 const pidFile = join(home, "control-plane.pid");
 claimDataDirectory(pidFile);
 
-/** Real users' requests for the prod traffic generator, per example service. */
-function trafficEvents(service: string, stage: Stage): readonly unknown[] | undefined {
-  const file = join(ROOT, "examples", service, "traffic.json");
-  if (!existsSync(file)) return undefined;
-  return (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown[] | undefined>)[stage];
-}
-
 try {
-  const local = await startLocalControlPlane({
-    home,
-    registry,
-    sfnPort,
-    webPort,
-    timeScale,
-    trafficPerSecond,
-    trafficEvents,
-    // The hourly canary, in scaled time.
-    canaryIntervalMs: 3_600_000 * timeScale,
-    initialCode: (service) => (service === "hello-service" ? buildVariant("v1").zip : undefined),
-    webRoutes: localWebRoutes(),
-    functionLogLevel: logLevel,
-  });
+  const local = await startLocalControlPlane(settings);
   writeFileSync(
     join(home, "endpoints.json"),
     JSON.stringify({ sfn: local.sfnEndpoint, web: local.webEndpoint, pid: process.pid }),
   );
-
+  const minute = Math.round(60 * settings.timeScale * 10) / 10;
   console.log(
     [
       "Gantry local control plane is running.",
       `  Step Functions + S3 API  ${local.sfnEndpoint}   state machines gantry-preprod, gantry-prod`,
-      `  Console and approvals    ${local.webEndpoint}   approval emails: ${local.webEndpoint}/outbox`,
-      `  Data                     ${home}   (1 policy minute = ${Math.round(60 * timeScale * 10) / 10} s)`,
-      "Next: `npm run demo` in another terminal deploys hello-service end to end, or see README.md",
-      "      for `npx gantry deploy` and the AWS CLI. Ctrl-C stops the control plane.",
+      `  Console                  ${local.webEndpoint}/   executions, the live graph, traffic and alarms`,
+      `  Approval emails          ${local.webEndpoint}/outbox`,
+      `  Data                     ${home}   (1 policy minute = ${minute} s)`,
+      "Next, in another terminal:",
+      "  npm run demo                      deploys hello-service end to end: a good version, a broken",
+      "                                    one stopped at preprod, and one that rolls back in prod",
+      "  npx gantry deploy --help          deploy your own build (README.md, docs/ci.md)",
+      "Ctrl-C stops the control plane.",
     ].join("\n"),
   );
 
@@ -100,7 +48,7 @@ try {
     if (stopping) return;
     stopping = true;
     console.log(
-      `\n${signal}: stopping running executions (their locks are released), then exiting.`,
+      `\n${signal}: stopping running executions (their traffic is rolled back, their locks released), then exiting.`,
     );
     await local.close();
     rmSync(pidFile, { force: true });

@@ -119,7 +119,7 @@ describe("runCanaryChecks", () => {
     expect(results.map((r) => r.passed)).toEqual([true, true, false]);
   });
 
-  it("fails a check whose invocation ended in a function error, showing the payload", async () => {
+  it("fails a check whose invocation ended in a function error, showing Lambda's error type and message", async () => {
     const functions = fakeFunctions({
       a: {
         executedVersion: "2",
@@ -131,7 +131,7 @@ describe("runCanaryChecks", () => {
       {
         name: "a",
         passed: false,
-        detail: 'function error (Unhandled): {"errorType":"Boom","errorMessage":"it broke"}',
+        detail: "function error (Unhandled): Boom: it broke",
       },
     ]);
   });

@@ -69,7 +69,7 @@ export async function canary(
 function judge(check: CanaryCheck, result: InvocationResult): CanaryCheckResult {
   const fail = (detail: string) => ({ name: check.name, passed: false, detail });
   if (result.functionError)
-    return fail(`function error (${result.functionError}): ${clip(stringify(result.payload))}`);
+    return fail(`function error (${result.functionError}): ${clip(lambdaError(result.payload))}`);
   const payload = result.payload as { statusCode?: unknown; body?: unknown } | null;
   const { statusCode, bodyIncludes } = check.expect;
   if (statusCode !== undefined && payload?.statusCode !== statusCode) {
@@ -81,6 +81,15 @@ function judge(check: CanaryCheck, result: InvocationResult): CanaryCheckResult 
       return fail(`body does not include ${JSON.stringify(bodyIncludes)}`);
   }
   return { name: check.name, passed: true, detail: `ok (version ${result.executedVersion})` };
+}
+
+/** Lambda's error payload as `errorType: errorMessage`, or the payload as it is. */
+function lambdaError(payload: unknown): string {
+  const error = payload as { errorType?: unknown; errorMessage?: unknown } | null;
+  if (typeof error?.errorType === "string" && typeof error.errorMessage === "string") {
+    return `${error.errorType}: ${error.errorMessage}`;
+  }
+  return stringify(payload);
 }
 
 function stringify(value: unknown): string {

@@ -50,13 +50,14 @@ describe("checkAlarms", () => {
     expect((await checkAlarms({ plan, rollout }, w.deps)).nextCheckAt).toBe(iso(T0 + 4_000));
   });
 
-  it("throws AlarmTriggered naming the alarm, its reason and the traffic weight", async () => {
+  it("throws AlarmTriggered naming the alarm, since when it fires, its reason and the traffic weight", async () => {
     const rollout = atStep(1, T0 + 60_000);
     const w = await world(rollout);
     w.alarms.set("hello-prod-latency", "ALARM", "p99 above 800 ms");
+    const since = w.alarms.states.get("hello-prod-latency")?.updatedAt;
     await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
       new AlarmTriggered(
-        "hello-prod-latency (p99 above 800 ms) while version 2 had 25% of traffic",
+        `hello-prod-latency in ALARM since ${since} (p99 above 800 ms) while version 2 had 25% of traffic`,
       ),
     );
   });
@@ -66,8 +67,10 @@ describe("checkAlarms", () => {
     const w = await world(rollout);
     w.alarms.set("hello-prod-errors", "ALARM", "errors");
     w.alarms.set("hello-prod-latency", "ALARM", "slow");
+    const since = (name: string) => w.alarms.states.get(name)?.updatedAt;
     await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
-      "hello-prod-errors (errors); hello-prod-latency (slow) while version 2 had 10% of traffic",
+      `hello-prod-errors in ALARM since ${since("hello-prod-errors")} (errors); ` +
+        `hello-prod-latency in ALARM since ${since("hello-prod-latency")} (slow) while version 2 had 10% of traffic`,
     );
   });
 
@@ -158,8 +161,9 @@ describe("checkAlarms", () => {
     const rollout = testRollout({ phase: "bake", weight: 100, holdEndsAt: iso(T0 + 600_000) });
     const w = await world(rollout);
     w.alarms.set("hello-prod-errors", "ALARM", "errors");
+    const since = w.alarms.states.get("hello-prod-errors")?.updatedAt;
     await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
-      "hello-prod-errors (errors) while version 2 had 100% of traffic",
+      `hello-prod-errors in ALARM since ${since} (errors) while version 2 had 100% of traffic`,
     );
   });
 

@@ -41,7 +41,7 @@ export async function checkAlarms(
   const firing = statuses.filter((s) => s.state === "ALARM");
   if (firing.length > 0) {
     throw new AlarmTriggered(
-      `${firing.map((a) => `${a.name} (${a.reason})`).join("; ")} while version ` +
+      `${firing.map((a) => `${a.name} in ALARM since ${a.updatedAt} (${a.reason})`).join("; ")} while version ` +
         `${rollout.newVersion} had ${rollout.weight}% of traffic`,
     );
   }

@@ -15,6 +15,7 @@ import { LocalFunctions } from "./functions.ts";
 import { LocalMetrics } from "./metrics.ts";
 import { Outbox } from "./outbox.ts";
 import { localSigningKeys } from "./signing-key.ts";
+import { SmtpMailer } from "./smtp.ts";
 import { TrafficGenerator, type TrafficTarget } from "./traffic.ts";
 
 /** The bucket that plays each stage's state bucket (locks, approvals, deployment records). */
@@ -35,6 +36,8 @@ export interface LocalWorldOptions {
   readonly trafficEvents?: (service: string, stage: Stage) => readonly unknown[] | undefined;
   /** How often the scheduled canary runs against prod, in real milliseconds; 0 for never. */
   readonly canaryIntervalMs?: number;
+  /** Also send every email to this SMTP server (a local mail catcher). */
+  readonly smtpUrl?: string;
 }
 
 /**
@@ -67,7 +70,10 @@ export class LocalWorld {
       onInvocation: (record) => this.metrics.recordInvocation(record),
     });
     this.alarms = new LocalAlarms(this.metrics, alarmSpecs(options.registry, options.timeScale));
-    this.outbox = new Outbox(join(options.home, "outbox"));
+    this.outbox = new Outbox(
+      join(options.home, "outbox"),
+      options.smtpUrl ? new SmtpMailer(options.smtpUrl) : undefined,
+    );
     this.#traffic = new TrafficGenerator(
       this.functions,
       trafficTargets(options),

@@ -41,7 +41,12 @@ export class Outbox implements Mailer {
     writeFileSync(join(this.#dir, file), toRfc5322(message, now, id), { mode: 0o600 });
     const stored: OutboxMessage = { ...message, id, date: now.toISOString(), file };
     writeFileSync(join(this.#dir, `${id}.json`), JSON.stringify(stored), { mode: 0o600 });
-    await this.#forward?.send(message);
+    // The outbox copy is the one that counts locally: a mail catcher that is down is a note, not a failure.
+    await this.#forward?.send(message).catch((error: unknown) => {
+      process.stderr.write(
+        `gantry: could not forward ${id} over SMTP: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    });
   }
 
   /** Newest first. */

@@ -1,0 +1,198 @@
+/**
+ * `npm run demo`, run as CI runs it (its own private control plane), then checked from the
+ * outside: the final alias, the artifacts' bytes against their SHA-256, the metrics per version,
+ * and the execution histories of both stories.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildVariant } from "../../examples/hello-service/build.ts";
+import { ROOT } from "../support/local-process.ts";
+
+const run = promisify(execFile);
+
+interface Step {
+  executionArn: string;
+  status: string;
+  error?: string;
+  cause?: string;
+}
+
+interface Report {
+  failures: string[];
+  goodVersion: string;
+  home: string;
+  timings: { approvalClickToTrafficShiftSeconds: number; alarmToRollbackSeconds: number };
+  stories: {
+    good: { version: string; sha256: string; key: string; preprod: Step; prod: Step };
+    broken: { version: string; sha256: string; preprod: Step };
+    prodBug: {
+      version: string;
+      sha256: string;
+      key: string;
+      preprod: Step;
+      prod: Step;
+      trafficSteps: number[];
+    };
+  };
+  world: {
+    invocations: { functionName: string; version: string; invocations: number; errors: number }[];
+  };
+}
+
+let report: Report;
+let stdout: string;
+let home: string;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "gantry-demo-e2e-"));
+  const reportFile = join(home, "report.json");
+  const out = await run(
+    process.execPath,
+    [join(ROOT, "packages/local/src/demo.ts"), "--report", reportFile],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        GANTRY_HOME: home,
+        GANTRY_DEMO_PRIVATE: "1",
+      },
+      timeout: 180_000,
+    },
+  );
+  stdout = out.stdout;
+  report = JSON.parse(readFileSync(reportFile, "utf8"));
+}, 200_000);
+
+function history(executionArn: string): { type: string; [details: string]: unknown }[] {
+  const [, machine, name] = /:execution:([^:]+):(.+)$/.exec(executionArn) ?? [];
+  return readFileSync(
+    join(home, "sfn/executions", machine as string, name as string, "history.jsonl"),
+    "utf8",
+  )
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+}
+
+function entered(events: ReturnType<typeof history>): string[] {
+  return events.flatMap((e) =>
+    e.type.endsWith("StateEntered") ? [(e.stateEnteredEventDetails as { name: string }).name] : [],
+  );
+}
+
+function objectOnDisk(bucket: string, key: string) {
+  const bytes = readFileSync(join(home, "buckets", bucket, "objects", ...key.split("/")));
+  const meta = JSON.parse(
+    readFileSync(`${join(home, "buckets", bucket, "meta", ...key.split("/"))}.json`, "utf8"),
+  );
+  return { sha256: createHash("sha256").update(bytes).digest("hex"), meta };
+}
+
+describe("npm run demo", () => {
+  it("tells the story and says everything happened as it should", () => {
+    expect(report.failures).toEqual([]);
+    expect(stdout).toContain("Everything happened as it should.");
+    expect(stdout).toMatch(/approval click → traffic shifted to v2 +\d/);
+    expect(stdout).toMatch(/alarm in ALARM → v4 rolled back +\d/);
+  });
+
+  it("leaves prod on the good version alone: the final alias", () => {
+    const fn = JSON.parse(
+      readFileSync(join(home, "functions/hello-service-prod/function.json"), "utf8"),
+    );
+    expect(fn.aliases.live).toMatchObject({ version: report.goodVersion, weights: {} });
+    const served = fn.versions.find((v: { version: string }) => v.version === report.goodVersion);
+    expect(served.codeSha256).toBe(buildVariant("v2").sha256);
+  });
+
+  it("copied the exact bytes: every artifact's checksum, in preprod and prod", () => {
+    for (const story of [report.stories.good, report.stories.prodBug]) {
+      for (const bucket of ["acme-gantry-artifacts-preprod", "acme-gantry-artifacts-prod"]) {
+        const object = objectOnDisk(bucket, story.key);
+        expect(object.sha256).toBe(story.sha256);
+        expect(object.meta.sha256).toBe(story.sha256);
+      }
+      expect(objectOnDisk("acme-gantry-artifacts-prod", story.key).meta.metadata).toMatchObject({
+        "gantry-version": story.version,
+        "gantry-approved-by": "alice@example.com",
+      });
+    }
+    expect(
+      readdirSync(join(home, "buckets/acme-gantry-artifacts-prod/objects/hello-service")),
+    ).not.toContain(report.stories.broken.version);
+  });
+
+  it("shows in the metrics that v4 failed under prod traffic and v2 did not", () => {
+    const prod = report.world.invocations.filter((i) => i.functionName === "hello-service-prod");
+    const good = prod.find((i) => i.version === report.goodVersion);
+    const bad = prod.find(
+      (i) => i.version === report.stories.prodBug.prod.cause?.match(/while version (\d+)/)?.[1],
+    );
+    expect(good?.invocations).toBeGreaterThan(20);
+    expect(bad?.invocations).toBeGreaterThan(0);
+    expect(bad?.errors).toBeGreaterThan(0);
+    expect(bad?.errors).toBeLessThanOrEqual(bad?.invocations ?? 0);
+    // The good version's errors, if any, are none of its own doing: it answers every request.
+    expect(good?.errors).toBe(0);
+  });
+
+  it("recorded the good story's history: through approval, every traffic step, the bake, to success", () => {
+    const events = history(report.stories.good.prod.executionArn);
+    const states = entered(events);
+    expect(states.slice(0, 7)).toEqual([
+      "ValidateInput",
+      "AcquireLock",
+      "VerifyPreprod",
+      "ApprovalGate",
+      "CopyArtifact",
+      "Deploy",
+      "Canary",
+    ]);
+    expect(states.filter((s) => s === "CheckAlarms").length).toBeGreaterThanOrEqual(3);
+    expect(states).toContain("Promote");
+    expect(states.slice(-2)).toEqual(["ReleaseLock", "Deployed"]);
+    expect(events.at(-1)?.type).toBe("ExecutionSucceeded");
+    const decision = events.find((e) => e.type === "TaskSucceeded") as
+      | { taskSucceededEventDetails: { output: string } }
+      | undefined;
+    expect(JSON.parse(decision?.taskSucceededEventDetails.output ?? "{}")).toMatchObject({
+      by: "alice@example.com",
+      how: "approver",
+    });
+  });
+
+  it("recorded the rolled-back story's history: the alarm, the rollback, the named failure", () => {
+    const { prod, trafficSteps } = report.stories.prodBug;
+    expect(prod).toMatchObject({ status: "FAILED", error: "AlarmTriggered" });
+    expect(prod.cause).toContain(`rolled back to version ${report.goodVersion}`);
+    expect(trafficSteps[0]).toBe(10);
+    const events = history(prod.executionArn);
+    const states = entered(events);
+    expect(states).toContain("Rollback");
+    expect(states.at(-1)).toBe("AlarmTriggered");
+    const failed = events.find((e) => e.type === "LambdaFunctionFailed") as
+      | { lambdaFunctionFailedEventDetails: { error: string } }
+      | undefined;
+    expect(failed?.lambdaFunctionFailedEventDetails.error).toBe("AlarmTriggered");
+    expect(report.timings.alarmToRollbackSeconds).toBeGreaterThan(0);
+  });
+
+  it("stopped the broken build at preprod, rolled back there too", () => {
+    const { preprod } = report.stories.broken;
+    expect(preprod).toMatchObject({ status: "FAILED", error: "CanaryFailed" });
+    expect(preprod.cause).toContain("ReferenceError: greeting is not defined");
+    expect(entered(history(preprod.executionArn))).toEqual(
+      expect.arrayContaining(["Canary", "Rollback", "CanaryFailed"]),
+    );
+    const preprodFn = JSON.parse(
+      readFileSync(join(home, "functions/hello-service-preprod/function.json"), "utf8"),
+    );
+    expect(preprodFn.aliases.live.weights).toEqual({});
+  });
+});
