@@ -16,7 +16,10 @@ import type { Benchmark, Measurement } from "./measurement.ts";
 silenceNegativeTimeoutWarnings();
 
 const BENCHMARKS: (() => Promise<{ default: Benchmark }>)[] = [
+  () => import("../../packages/local/src/deployment.bench.ts"),
   () => import("../../packages/local/src/control-plane/throughput.bench.ts"),
+  () => import("../../packages/local/src/world/buckets.bench.ts"),
+  () => import("../../functions/bundles.bench.ts"),
 ];
 
 const filter = process.argv[2]?.toLowerCase();

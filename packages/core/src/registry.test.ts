@@ -139,13 +139,13 @@ describe("defineRegistry", () => {
 
   it("refuses an unknown field in a stage target, naming it", () => {
     expect(() => defineRegistry(registry({ timeoutSeconds: 5 }))).toThrow(
-      /services\.hello-service\.stages\.prod: Unrecognized key: "timeoutSeconds"/,
+      /services\.hello-service\.stages\.prod: unknown field "timeoutSeconds"/,
     );
   });
 
   it("refuses an unknown field in a service, naming it", () => {
     expect(() => defineRegistry(registry({}, {}, { owner: "team-a" }))).toThrow(
-      /services\.hello-service: Unrecognized key: "owner"/,
+      /services\.hello-service: unknown field "owner"/,
     );
   });
 
@@ -155,7 +155,7 @@ describe("defineRegistry", () => {
       ...bad,
       stages: { ...bad.stages, staging: bad.stages.prod },
     } as unknown as Registry;
-    expect(() => defineRegistry(withStage)).toThrow(/stages: Unrecognized key: "staging"/);
+    expect(() => defineRegistry(withStage)).toThrow(/stages: unknown field "staging"/);
   });
 
   it("refuses a service name that is not a service name", () => {
@@ -163,7 +163,7 @@ describe("defineRegistry", () => {
     const service = bad.services["hello-service"];
     const withName = { ...bad, services: { Hello_Service: service } } as unknown as Registry;
     expect(() => defineRegistry(withName)).toThrow(
-      /services\.Hello_Service: Invalid key in record/,
+      /services\.Hello_Service: must be a service name/,
     );
   });
 

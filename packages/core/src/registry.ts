@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * The service registry: every policy decision Gantry makes comes from here, never from the
@@ -81,24 +81,39 @@ export interface Registry {
   readonly services: Readonly<Record<string, ServiceDefinition>>;
 }
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,139}$/, "must be a resource name");
-const bucketName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
-const seconds = z
-  .number()
-  .int()
-  .positive()
-  .max(7 * 24 * 3600);
-const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, "must be an email address");
+// zod/mini (tree-shakable): checks are explicit, and messages are ours (no locale bundle).
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .check(
+      z.minLength(min, `must be ${min} to ${max} characters`),
+      z.maxLength(max, `must be ${min} to ${max} characters`),
+    );
+const pattern = (re: RegExp, message: string) => z.string().check(z.regex(re, message));
+const integer = (min: number, max: number) =>
+  z
+    .int(`must be a whole number from ${min} to ${max}`)
+    .check(z.minimum(min, `must be at least ${min}`), z.maximum(max, `must be at most ${max}`));
+const list = <T extends z.ZodMiniType>(item: T, min: number, max: number) =>
+  z
+    .array(item)
+    .check(
+      z.minLength(min, `must have at least ${min} entries`),
+      z.maxLength(max, `must have at most ${max} entries`),
+    );
+
+const name = pattern(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,139}$/, "must be a resource name");
+const bucketName = pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
+const seconds = integer(1, 7 * 24 * 3600);
+const email = pattern(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, "must be an email address");
 
 const rolloutSchema = z.strictObject({
-  steps: z
-    .array(z.number().int().min(1).max(99))
-    .max(10)
-    .refine((steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] ?? 0)), {
-      message: "traffic steps must increase",
-    }),
+  steps: list(integer(1, 99), 0, 10).check(
+    z.refine(
+      (steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] ?? 0)),
+      "traffic steps must increase",
+    ),
+  ),
   stepWaitSeconds: seconds,
   pollSeconds: seconds,
   bakeSeconds: seconds,
@@ -106,33 +121,32 @@ const rolloutSchema = z.strictObject({
 
 const stageTargetSchema = z.strictObject({
   functionName: name,
-  alias: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,127}$/, "must be a Lambda alias name"),
-  alarms: z.array(name).max(20),
+  alias: pattern(/^[A-Za-z][A-Za-z0-9_-]{0,127}$/, "must be a Lambda alias name"),
+  alarms: list(name, 0, 20),
   rollout: rolloutSchema,
-  verifyPreprod: z.boolean(),
-  approval: z
-    .strictObject({
-      approvers: z.array(email).min(1).max(50),
-      autoApproveActors: z.array(z.string().min(1).max(100)).max(20),
+  verifyPreprod: z.boolean("must be true or false"),
+  approval: z.optional(
+    z.strictObject({
+      approvers: list(email, 1, 50),
+      autoApproveActors: list(text(1, 100), 0, 20),
       timeoutSeconds: seconds,
-    })
-    .optional(),
+    }),
+  ),
 });
 
 const canarySchema = z.strictObject({
-  checks: z
-    .array(
-      z.strictObject({
-        name: z.string().min(1).max(100),
-        event: z.json(),
-        expect: z.strictObject({
-          statusCode: z.number().int().min(100).max(599).optional(),
-          bodyIncludes: z.string().max(1000).optional(),
-        }),
+  checks: list(
+    z.strictObject({
+      name: text(1, 100),
+      event: z.json(),
+      expect: z.strictObject({
+        statusCode: z.optional(integer(100, 599)),
+        bodyIncludes: z.optional(text(0, 1000)),
       }),
-    )
-    .min(1)
-    .max(20),
+    }),
+    1,
+    20,
+  ),
 });
 
 const registrySchema = z.strictObject({
@@ -141,14 +155,13 @@ const registrySchema = z.strictObject({
     prod: z.strictObject({ sourceBucket: bucketName, artifactBucket: bucketName }),
   }),
   services: z.record(
-    z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "must be a service name"),
+    pattern(/^[a-z][a-z0-9-]{0,39}$/, "must be a service name"),
     z.strictObject({
-      description: z.string().max(500).optional(),
-      repositoryUrl: z.url({ protocol: /^https$/ }).optional(),
-      artifactPrefix: z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*\/$/, "must be a key prefix ending in /")
-        .optional(),
+      description: z.optional(text(0, 500)),
+      repositoryUrl: z.optional(z.url({ protocol: /^https$/, error: "must be an https URL" })),
+      artifactPrefix: z.optional(
+        pattern(/^[A-Za-z0-9][A-Za-z0-9._/-]*\/$/, "must be a key prefix ending in /"),
+      ),
       canary: canarySchema,
       stages: z.strictObject({ preprod: stageTargetSchema, prod: stageTargetSchema }),
     }),
@@ -174,7 +187,7 @@ const registrySchema = z.strictObject({
 export function defineRegistry(registry: Registry): Registry {
   const parsed = registrySchema.safeParse(registry);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${describeIssue(i)}`);
     throw new TypeError(`invalid service registry:\n  ${problems.join("\n  ")}`);
   }
   for (const [service, definition] of Object.entries(registry.services)) {
@@ -191,6 +204,16 @@ export function defineRegistry(registry: Registry): Registry {
     }
   }
   return registry;
+}
+
+/** zod/mini carries no messages of its own: name the generic problems here. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys")
+    return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  if (issue.code === "invalid_type") return `must be ${issue.expected}`;
+  if (issue.code === "invalid_key")
+    return "must be a service name: lowercase letters, digits, dashes";
+  return issue.message;
 }
 
 /** The key prefix a service's artifacts must live under. */

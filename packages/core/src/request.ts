@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { type FieldIssue, InvalidInput } from "./errors.ts";
 
 /**
@@ -33,48 +33,54 @@ const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@+[\]-]{0,99}$/;
 /** Key segments: letters, digits and a few punctuation marks S3 and shells treat literally. */
 const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+=-]*$/;
 
-const artifactKey = z
-  .string()
-  .max(MAX_KEY_LENGTH, `must be at most ${MAX_KEY_LENGTH} characters`)
-  .superRefine((key, ctx) => {
+// zod/mini: the same schemas as zod's classic API, tree-shakable (13 KiB in a Lambda bundle
+// instead of 440 KiB).
+const artifactKey = z.string().check(
+  z.maxLength(MAX_KEY_LENGTH, `must be at most ${MAX_KEY_LENGTH} characters`),
+  z.superRefine((key, ctx) => {
     const reason = keyProblem(key);
-    if (reason) ctx.addIssue({ code: "custom", message: reason });
-  });
+    if (reason) ctx.addIssue({ code: "custom", message: reason, input: key });
+  }),
+);
 
-const ciRunUrl = z
-  .string()
-  .max(2048, "must be at most 2048 characters")
-  .superRefine((value, ctx) => {
+const ciRunUrl = z.string().check(
+  z.maxLength(2048, "must be at most 2048 characters"),
+  z.superRefine((value, ctx) => {
     let url: URL;
     try {
       url = new URL(value);
     } catch {
-      ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
+      ctx.addIssue({ code: "custom", message: "must be an absolute URL", input: value });
       return;
     }
     const local = url.hostname === "127.0.0.1" || url.hostname === "localhost";
     if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
-      ctx.addIssue({ code: "custom", message: "must be an https URL" });
+      ctx.addIssue({ code: "custom", message: "must be an https URL", input: value });
     }
     if (url.username || url.password) {
-      ctx.addIssue({ code: "custom", message: "must not carry credentials" });
+      ctx.addIssue({ code: "custom", message: "must not carry credentials", input: value });
     }
-  });
+  }),
+);
 
 const requestSchema = z.strictObject({
   service: z
     .string()
-    .regex(SERVICE_NAME, "must be a service name: lowercase letters, digits, dashes"),
-  version: z.string().regex(GIT_SHA, "must be a git commit SHA: 7 to 40 lowercase hex characters"),
+    .check(z.regex(SERVICE_NAME, "must be a service name: lowercase letters, digits, dashes")),
+  version: z
+    .string()
+    .check(z.regex(GIT_SHA, "must be a git commit SHA: 7 to 40 lowercase hex characters")),
   artifact: z.strictObject({
     key: artifactKey,
-    sha256: z.string().regex(SHA256, "must be a SHA-256 digest: 64 lowercase hex characters"),
+    sha256: z
+      .string()
+      .check(z.regex(SHA256, "must be a SHA-256 digest: 64 lowercase hex characters")),
   }),
   trigger: z.strictObject({
     actor: z
       .string()
-      .regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -"),
-    ciRunUrl: ciRunUrl.optional(),
+      .check(z.regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -")),
+    ciRunUrl: z.optional(ciRunUrl),
   }),
 });
 
