@@ -1,9 +1,8 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
-  CloudWatchMetrics,
   createLogger,
+  EmfMetrics,
   lazy,
   requiredEnv,
   S3RecordStore,
@@ -33,7 +32,7 @@ export const createHandler = (deps: Deps) =>
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
-    metrics: () => new CloudWatchMetrics(new CloudWatchClient({})),
+    metrics: () => new EmfMetrics(),
     clock: () => systemClock,
     logger: () => createLogger("finish"),
   });

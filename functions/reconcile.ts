@@ -1,11 +1,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import {
-  CloudWatchMetrics,
   createLogger,
+  EmfMetrics,
   LambdaFunctionControl,
   lastStateInput,
   lazy,
@@ -56,7 +55,7 @@ export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
-    metrics: () => new CloudWatchMetrics(new CloudWatchClient({})),
+    metrics: () => new EmfMetrics(),
     clock: () => systemClock,
     lastState: () => {
       const sfn = new SFNClient({});

@@ -1,9 +1,8 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import {
-  CloudWatchMetrics,
   createLogger,
+  EmfMetrics,
   LambdaFunctionControl,
   lazy,
   stageFromEnv,
@@ -39,7 +38,7 @@ export const createHandler = (deps: Deps) =>
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
-    metrics: () => new CloudWatchMetrics(new CloudWatchClient({})),
+    metrics: () => new EmfMetrics(),
     registry: () => registry,
     stage: stageFromEnv,
     logger: () => createLogger("scheduled-canary"),

@@ -1,10 +1,9 @@
 import {
   CloudWatchClient,
-  ListMetricsCommand,
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchAlarms, CloudWatchMetrics } from "@gantry/aws";
+import { CloudWatchAlarms } from "@gantry/aws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsConfig, type Moto, startMoto } from "../support/moto.ts";
 
@@ -70,27 +69,5 @@ describe("CloudWatchAlarms on moto", () => {
 
   it("returns nothing when no name exists", async () => {
     await expect(new CloudWatchAlarms(cloudwatch).describe(["no-such-alarm"])).resolves.toEqual([]);
-  });
-});
-
-describe("CloudWatchMetrics on moto", () => {
-  it("publishes a metric in the Gantry namespace with its dimensions", async () => {
-    await expect(
-      new CloudWatchMetrics(cloudwatch).publish("DeploymentsSucceeded", 1, {
-        Service: "hello-service",
-        Stage: "prod",
-      }),
-    ).resolves.toBeUndefined();
-    const listed = await cloudwatch.send(new ListMetricsCommand({ Namespace: "Gantry" }));
-    expect(listed.Metrics).toEqual([
-      {
-        Namespace: "Gantry",
-        MetricName: "DeploymentsSucceeded",
-        Dimensions: [
-          { Name: "Service", Value: "hello-service" },
-          { Name: "Stage", Value: "prod" },
-        ],
-      },
-    ]);
   });
 });

@@ -2,12 +2,11 @@ import {
   CloudWatchClient,
   CloudWatchServiceException,
   DescribeAlarmsCommand,
-  PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { TransientError } from "@gantry/core";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { CloudWatchAlarms, CloudWatchMetrics } from "./cloudwatch.ts";
+import { CloudWatchAlarms } from "./cloudwatch.ts";
 
 const AT = new Date("2026-11-22T10:00:00.000Z");
 const throttled = () =>
@@ -127,38 +126,6 @@ describe("CloudWatchAlarms.describe", () => {
     const original = throttled();
     mock.on(DescribeAlarmsCommand).rejects(original);
     const error = await rejectionOf(new CloudWatchAlarms(cloudwatch).describe(["a"]));
-    expect(error).toBeInstanceOf(TransientError);
-    expect(error.cause).toBe(original);
-  });
-});
-
-describe("CloudWatchMetrics.publish", () => {
-  it("puts one Count datum in the Gantry namespace with the dimensions", async () => {
-    mock.on(PutMetricDataCommand).resolves({});
-    await new CloudWatchMetrics(cloudwatch).publish("DeploymentsStarted", 1, {
-      Service: "hello-service",
-      Stage: "prod",
-    });
-    expect(mock.commandCalls(PutMetricDataCommand)[0]?.args[0].input).toEqual({
-      Namespace: "Gantry",
-      MetricData: [
-        {
-          MetricName: "DeploymentsStarted",
-          Value: 1,
-          Unit: "Count",
-          Dimensions: [
-            { Name: "Service", Value: "hello-service" },
-            { Name: "Stage", Value: "prod" },
-          ],
-        },
-      ],
-    });
-  });
-
-  it("turns throttling into TransientError with the original as cause", async () => {
-    const original = throttled();
-    mock.on(PutMetricDataCommand).rejects(original);
-    const error = await rejectionOf(new CloudWatchMetrics(cloudwatch).publish("X", 1, {}));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.cause).toBe(original);
   });

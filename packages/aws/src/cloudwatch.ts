@@ -1,14 +1,5 @@
-import {
-  type CloudWatchClient,
-  DescribeAlarmsCommand,
-  PutMetricDataCommand,
-} from "@aws-sdk/client-cloudwatch";
-import {
-  type AlarmReader,
-  type AlarmStatus,
-  METRIC_NAMESPACE,
-  type MetricsPublisher,
-} from "@gantry/core";
+import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import type { AlarmReader, AlarmStatus } from "@gantry/core";
 import { aws } from "./errors.ts";
 
 /** DescribeAlarms takes at most 100 names per call. */
@@ -57,39 +48,5 @@ export class CloudWatchAlarms implements AlarmReader {
       } while (token);
     }
     return statuses;
-  }
-}
-
-/**
- * Publishes Gantry's own metrics (namespace `Gantry`) with PutMetricData, so that an alarm on
- * them fires within its period. (The scheduled canary uses Powertools Metrics instead.)
- */
-export class CloudWatchMetrics implements MetricsPublisher {
-  readonly #cloudwatch: CloudWatchClient;
-
-  constructor(cloudwatch: CloudWatchClient) {
-    this.#cloudwatch = cloudwatch;
-  }
-
-  async publish(
-    name: string,
-    value: number,
-    dimensions: Readonly<Record<string, string>>,
-  ): Promise<void> {
-    await aws("PutMetricData", () =>
-      this.#cloudwatch.send(
-        new PutMetricDataCommand({
-          Namespace: METRIC_NAMESPACE,
-          MetricData: [
-            {
-              MetricName: name,
-              Value: value,
-              Unit: "Count",
-              Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
-            },
-          ],
-        }),
-      ),
-    );
   }
 }

@@ -4,6 +4,7 @@
  */
 export * from "./cloudwatch.ts";
 export * from "./config.ts";
+export * from "./emf-metrics.ts";
 export * from "./errors.ts";
 export * from "./handler.ts";
 export * from "./lambda-functions.ts";

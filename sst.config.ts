@@ -1,0 +1,87 @@
+/// <reference path="./.sst/platform/config.d.ts" />
+
+/**
+ * Gantry's control plane, one SST stage per Gantry stage: `npx sst deploy --stage preprod`,
+ * then `npx sst deploy --stage prod` (docs/deploy.md). The modules in stacks/ hold the parts;
+ * their policies, alarms and schedules are plain data the infra tests check offline.
+ */
+export default $config({
+  async app(input) {
+    const { checkStage } = await import("./stacks/config.ts");
+    const stage = checkStage(input.stage);
+    return {
+      name: "gantry",
+      home: "aws",
+      // Buckets (artifacts, records) outlive `sst remove`; prod cannot be removed by accident.
+      removal: "retain",
+      protect: stage === "prod",
+    };
+  },
+  async run() {
+    const { readFileSync } = await import("node:fs");
+    const registry = (await import("./gantry.registry.ts")).default;
+    const { readConfig } = await import("./stacks/config.ts");
+    const { currentAwsEnv } = await import("./stacks/env.ts");
+    const { createStorage } = await import("./stacks/storage.ts");
+    const approval = await import("./stacks/approval.ts");
+    const { createFunctions, workflowFunctionArns } = await import("./stacks/functions.ts");
+    const { createPipeline } = await import("./stacks/pipeline.ts");
+    const { createCanarySchedule } = await import("./stacks/canary.ts");
+    const { createNotifications } = await import("./stacks/alarms.ts");
+    const { createPreprodReadRole } = await import("./stacks/preprod-access.ts");
+    const { controlPlaneOutputs } = await import("./stacks/outputs.ts");
+
+    const config = readConfig($app.stage, process.env, registry);
+    const { stage } = config;
+    const env = await currentAwsEnv();
+    const aslText = readFileSync("state-machines/deployment.asl.json", "utf8");
+
+    const storage = createStorage({
+      stage,
+      env,
+      registry,
+      ...(config.stateBucket ? { stateBucket: config.stateBucket } : {}),
+      ...(config.prodAccountId ? { prodAccountId: config.prodAccountId } : {}),
+    });
+    approval.senderIdentity(config.senderIdentity);
+    const functions = createFunctions({
+      stage,
+      env,
+      registry,
+      config,
+      aslText,
+      stateBucket: storage.state.settings.name,
+      signingKeys: approval.signingKeyEnvironment(approval.signingKeySecrets()),
+    });
+    const pipeline = createPipeline({
+      stage,
+      env,
+      aslText,
+      functionArns: workflowFunctionArns(functions, aslText, stage),
+    });
+    const scheduledCanary = functions["scheduled-canary"];
+    if (scheduledCanary) createCanarySchedule(scheduledCanary.arn);
+    const reconcile = functions.reconcile;
+    const approvalHttp = functions["approval-http"];
+    if (!reconcile || !approvalHttp) throw new Error("reconcile and approval-http must exist");
+    const notifications = createNotifications({
+      stage,
+      env,
+      registry,
+      reconcileFunctionArn: reconcile.arn,
+      notifyEmails: config.notifyEmails,
+    });
+    const preprodRead = config.prodAccountId
+      ? createPreprodReadRole({ env, registry, prodAccountId: config.prodAccountId })
+      : undefined;
+
+    return controlPlaneOutputs({
+      stateMachineArn: pipeline.machine.arn,
+      approvalUrl: approvalHttp.url,
+      artifactBucket: storage.artifacts.bucket.bucket,
+      stateBucket: storage.state.bucket.bucket,
+      notificationsTopicArn: notifications.topic.arn,
+      ...(preprodRead ? { preprodReadRoleArn: preprodRead.arn } : {}),
+    });
+  },
+});

@@ -1,0 +1,132 @@
+import type { Registry, Stage, WorkflowFunctionKey } from "@gantry/core";
+import type { AwsEnv } from "./arns.ts";
+import { FUNCTION_MEMORY_MB, type FunctionSetting, functionSpecs } from "./catalog.ts";
+import type { InfraConfig } from "./config.ts";
+import { functionName, functionRoleName } from "./names.ts";
+import {
+  assertPoliciesFit,
+  functionPermissions,
+  type PolicyFunction,
+  type PolicyStatement,
+} from "./policy.ts";
+
+/**
+ * Every Lambda of the stage: Node.js 24 on arm64, bundled by SST from `functions/<name>.ts`,
+ * with Powertools settings, the settings it reads and only its own permissions. The approval
+ * pages get a public Function URL (their links are signed); its URL is what request-approval
+ * puts in emails.
+ */
+
+export interface FunctionsArgs {
+  readonly stage: Stage;
+  readonly env: AwsEnv;
+  readonly registry: Registry;
+  readonly config: InfraConfig;
+  readonly aslText: string;
+  readonly stateBucket: string;
+  /** GANTRY_SIGNING_KEY and GANTRY_SIGNING_KEY_PREVIOUS (see approval.ts). */
+  readonly signingKeys: Record<string, $util.Input<string>>;
+}
+
+function optional(name: string, value: string | undefined): Record<string, string> {
+  return value === undefined ? {} : { [name]: value };
+}
+
+/** SST's permission entry (mutable arrays, as its types want them). */
+function toSstPermission(statement: PolicyStatement) {
+  return {
+    effect: statement.effect,
+    actions: [...statement.actions],
+    resources: [...statement.resources],
+  };
+}
+
+/**
+ * Creates the stage's functions; returns them by file name.
+ *
+ * @example
+ * ```ts
+ * const fns = createFunctions({ stage, env, registry, config, aslText, stateBucket, signingKeys });
+ * fns["approval-http"].url; // the approval endpoint
+ * ```
+ */
+export function createFunctions(args: FunctionsArgs) {
+  const { stage, env, registry, config } = args;
+  const permissions = functionPermissions({
+    env,
+    stage,
+    registry,
+    stateBucket: args.stateBucket,
+    ...(config.senderIdentity ? { senderIdentity: config.senderIdentity } : {}),
+    ...(config.preprodRoleArn ? { preprodRoleArn: config.preprodRoleArn } : {}),
+  });
+  assertPoliciesFit(permissions);
+  const specs = functionSpecs(args.aslText, stage);
+  const created: Record<string, sst.aws.Function> = {};
+  let approvalUrl: $util.Output<string> | undefined;
+
+  // approval-http first: request-approval needs its URL.
+  const ordered = [...specs].sort(
+    (a, b) => Number(b.file === "approval-http") - Number(a.file === "approval-http"),
+  );
+  for (const spec of ordered) {
+    const settings: Record<FunctionSetting, () => Record<string, $util.Input<string>>> = {
+      GANTRY_STAGE: () => ({ GANTRY_STAGE: stage }),
+      GANTRY_STATE_BUCKET: () => ({ GANTRY_STATE_BUCKET: args.stateBucket }),
+      GANTRY_APPROVAL_URL: () => {
+        if (!approvalUrl) throw new Error("the approval endpoint must be created first");
+        return { GANTRY_APPROVAL_URL: approvalUrl };
+      },
+      GANTRY_SENDER: () => optional("GANTRY_SENDER", config.sender),
+      GANTRY_PREPROD_ROLE_ARN: () => optional("GANTRY_PREPROD_ROLE_ARN", config.preprodRoleArn),
+      SIGNING_KEYS: () => args.signingKeys,
+    };
+    const fn = new sst.aws.Function(spec.component, {
+      name: functionName(stage, spec.file),
+      description: `Gantry ${stage}: ${spec.description}`,
+      handler: `functions/${spec.file}.handler`,
+      runtime: "nodejs24.x",
+      architecture: "arm64",
+      timeout: `${spec.timeoutSeconds} seconds`,
+      memory: `${FUNCTION_MEMORY_MB} MB`,
+      environment: Object.assign(
+        {
+          POWERTOOLS_SERVICE_NAME: "gantry",
+          POWERTOOLS_LOG_LEVEL: config.logLevel,
+          POWERTOOLS_METRICS_NAMESPACE: "Gantry",
+          // Events carry task tokens: never log them, whatever else is configured.
+          POWERTOOLS_LOGGER_LOG_EVENT: "false",
+        },
+        ...spec.settings.map((setting) => settings[setting]()),
+      ),
+      permissions: permissions[spec.file as PolicyFunction].map(toSstPermission),
+      logging: { retention: "3 months" },
+      ...(spec.file === "approval-http" ? { url: { authorization: "none" as const } } : {}),
+      transform: {
+        role: (role) => {
+          role.name = functionRoleName(stage, spec.file);
+          // The permissions above include writing the function's own logs; SST's default
+          // AWSLambdaBasicExecutionRole would allow writing to every log group.
+          role.managedPolicyArns = [];
+        },
+      },
+    });
+    created[spec.file] = fn;
+    if (spec.file === "approval-http") approvalUrl = fn.url;
+  }
+  return created;
+}
+
+/** The ARNs the state machine definition needs, from the created functions. */
+export function workflowFunctionArns(
+  functions: Record<string, sst.aws.Function>,
+  aslText: string,
+  stage: Stage,
+): Record<WorkflowFunctionKey, $util.Output<string>> {
+  const arns = {} as Record<WorkflowFunctionKey, $util.Output<string>>;
+  for (const spec of functionSpecs(aslText, stage)) {
+    const fn = functions[spec.file];
+    if (spec.workflowKey && fn) arns[spec.workflowKey] = fn.arn;
+  }
+  return arns;
+}

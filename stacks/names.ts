@@ -1,0 +1,58 @@
+import type { Stage } from "@gantry/core";
+
+/**
+ * Physical names of what Gantry creates. They are fixed (not generated) because other things
+ * point at them before they exist: the functions' own policies name this state machine's
+ * executions, and the preprod account trusts the prod functions' roles by name.
+ *
+ * One stage per account and region: two deployments of the same stage in one account would
+ * collide on the IAM role names, which are global to the account.
+ */
+
+/** `gantry-preprod` / `gantry-prod`: the same names the local control plane uses. */
+export function stateMachineName(stage: Stage): string {
+  return `gantry-${stage}`;
+}
+
+/**
+ * A function's name, e.g. `gantry-prod-acquire-lock`.
+ *
+ * @example
+ * ```ts
+ * functionName("prod", "acquire-lock"); // "gantry-prod-acquire-lock"
+ * ```
+ */
+export function functionName(stage: Stage, fn: string): string {
+  return `gantry-${stage}-${fn}`;
+}
+
+/** A function's execution role, named like the function. */
+export function functionRoleName(stage: Stage, fn: string): string {
+  return functionName(stage, fn);
+}
+
+/** The state machine's role. */
+export function stateMachineRoleName(stage: Stage): string {
+  return `gantry-${stage}-state-machine`;
+}
+
+/** The role in the preprod account that the prod VerifyPreprod assumes (read-only). */
+export const PREPROD_READ_ROLE_NAME = "gantry-preprod-verify-read";
+
+/** The state machine's execution log group. */
+export function stateMachineLogGroupName(stage: Stage): string {
+  return `/aws/vendedlogs/states/gantry-${stage}`;
+}
+
+/**
+ * The state bucket (locks, approvals, task tokens, deployment records) unless
+ * GANTRY_STATE_BUCKET names one: account and region make the global name unique.
+ */
+export function defaultStateBucketName(stage: Stage, accountId: string, region: string): string {
+  return `gantry-state-${stage}-${accountId}-${region}`;
+}
+
+/** The SNS topic that receives deployment outcomes and alarms. */
+export function topicName(stage: Stage): string {
+  return `gantry-${stage}-notifications`;
+}

@@ -1,0 +1,513 @@
+import { artifactPrefixOf, type Registry, type Stage } from "@gantry/core";
+import {
+  type AwsEnv,
+  alarmArn,
+  bucketArn,
+  executionsArn,
+  lambdaArn,
+  lambdaQualifiedArn,
+  lambdaQualifiedArns,
+  logStreamsArn,
+  objectsArn,
+  sesIdentityArn,
+} from "./arns.ts";
+import { functionName, stateMachineName } from "./names.ts";
+
+/**
+ * What each of Gantry's functions (and its state machine) may do, as plain data. Every
+ * statement names the resources it touches; the only `"*"` resources are the actions AWS
+ * cannot scope, listed with the reason in {@link UNSCOPABLE_ACTIONS}.
+ *
+ * The shape is SST's `permissions` entry, so `stacks/functions.ts` passes it through as is.
+ */
+
+export interface PolicyStatement {
+  /** Alphanumeric, unique within one policy: says why the statement exists. */
+  readonly sid: string;
+  readonly effect: "allow" | "deny";
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/**
+ * The documented exceptions: actions AWS does not let a policy scope to a resource, so they
+ * must be granted on `"*"`. Nothing else may use a `"*"` resource, and no action is ever a
+ * wildcard.
+ */
+export const UNSCOPABLE_ACTIONS: Readonly<Record<string, string>> = {
+  "states:SendTaskSuccess":
+    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine (the token itself is the capability)",
+  "states:SendTaskFailure":
+    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine (the token itself is the capability)",
+  "logs:CreateLogDelivery":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:GetLogDelivery":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:UpdateLogDelivery":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:DeleteLogDelivery":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:ListLogDeliveries":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:PutResourcePolicy":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:DescribeResourcePolicies":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "logs:DescribeLogGroups":
+    "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
+  "xray:PutTraceSegments": "X-Ray supports no resource-level permissions for sending traces",
+  "xray:PutTelemetryRecords": "X-Ray supports no resource-level permissions for sending traces",
+  "xray:GetSamplingRules": "X-Ray supports no resource-level permissions for sampling",
+  "xray:GetSamplingTargets": "X-Ray supports no resource-level permissions for sampling",
+};
+
+/** The metric namespace Gantry's functions may publish to (packages/core/src/steps/metrics.ts). */
+export const METRICS_NAMESPACE = "Gantry";
+
+/** Everything a stage's function policies are built from. */
+export interface PolicyContext {
+  readonly env: AwsEnv;
+  readonly stage: Stage;
+  readonly registry: Registry;
+  readonly stateBucket: string;
+  /** The SES identity approval mail is sent from (an address or a domain). */
+  readonly senderIdentity?: string;
+  /** prod: VerifyPreprod reads preprod through this role instead of directly. */
+  readonly preprodRoleArn?: string;
+}
+
+/** The functions that have a policy (files in functions/). */
+export type PolicyFunction =
+  | "validate-input"
+  | "acquire-lock"
+  | "verify-preprod"
+  | "request-approval"
+  | "copy-artifact"
+  | "deploy"
+  | "canary"
+  | "check-alarms"
+  | "promote"
+  | "rollback"
+  | "finish"
+  | "approval-http"
+  | "reconcile"
+  | "scheduled-canary";
+
+interface Target {
+  readonly service: string;
+  readonly functionName: string;
+  readonly alias: string;
+  readonly alarms: readonly string[];
+  readonly verifyPreprod: boolean;
+}
+
+function targetsOf(registry: Registry, stage: Stage): Target[] {
+  return Object.entries(registry.services).map(([service, definition]) => ({
+    service,
+    ...definition.stages[stage],
+  }));
+}
+
+/** A function and every version and alias of it. */
+function functionResources(env: AwsEnv, targets: readonly Target[]): string[] {
+  return targets.flatMap((t) => [
+    lambdaArn(env, t.functionName),
+    lambdaQualifiedArns(env, t.functionName),
+  ]);
+}
+
+function allow(
+  sid: string,
+  actions: readonly string[],
+  resources: readonly string[],
+): PolicyStatement {
+  return { sid, effect: "allow", actions, resources: [...new Set(resources)] };
+}
+
+/** A statement without resources would be invalid IAM (a registry with no services). */
+function nonEmpty(statements: readonly PolicyStatement[]): PolicyStatement[] {
+  return statements.filter((s) => s.resources.length > 0);
+}
+
+function ownLogs(ctx: PolicyContext, fn: PolicyFunction): PolicyStatement {
+  // SST creates the log group; the function only writes its streams. This replaces
+  // AWSLambdaBasicExecutionRole, which grants the same on every log group.
+  return allow(
+    "WriteOwnLogs",
+    ["logs:CreateLogStream", "logs:PutLogEvents"],
+    [logStreamsArn(ctx.env, `/aws/lambda/${functionName(ctx.stage, fn)}`)],
+  );
+}
+
+/**
+ * Listing the bucket is what makes S3 answer 404 (not 403) for a record that does not exist,
+ * which the lock, the approval decision and the artifact checks rely on. It reveals key names
+ * in that one bucket, nothing else.
+ */
+function listBuckets(partition: string, buckets: readonly string[]): PolicyStatement {
+  return allow(
+    "ListForNotFound",
+    ["s3:ListBucket"],
+    buckets.map((b) => bucketArn(partition, b)),
+  );
+}
+
+function stateObjects(ctx: PolicyContext, ...patterns: string[]): string[] {
+  return patterns.map((p) => objectsArn(ctx.env.partition, ctx.stateBucket, p));
+}
+
+/** Artifact keys of every registered service in a bucket (keys must start with the prefix). */
+function artifactObjects(partition: string, registry: Registry, bucket: string): string[] {
+  return Object.keys(registry.services).map((service) =>
+    objectsArn(partition, bucket, `${artifactPrefixOf(registry, service)}*`),
+  );
+}
+
+/**
+ * The reads VerifyPreprod makes in the preprod account, for the services whose prod stage
+ * verifies preprod: artifacts and validation records in the preprod bucket, the preprod
+ * aliases and their versions' CodeSha256, the preprod alarms. Used directly by the prod
+ * function when preprod is the same account, and as the policy of the read role the preprod
+ * stage creates for a separate prod account.
+ *
+ * @example
+ * ```ts
+ * const statements = preprodReadStatements(registry, { partition: "aws", region: "us-east-1", accountId: "111111111111" });
+ * ```
+ */
+export function preprodReadStatements(registry: Registry, preprodEnv: AwsEnv): PolicyStatement[] {
+  const verified = Object.entries(registry.services).filter(
+    ([, definition]) => definition.stages.prod.verifyPreprod,
+  );
+  if (verified.length === 0) return [];
+  const bucket = registry.stages.preprod.artifactBucket;
+  const partition = preprodEnv.partition;
+  const targets = verified.map(([service, definition]) => ({
+    service,
+    ...definition.stages.preprod,
+  }));
+  return nonEmpty([
+    allow(
+      "ReadPreprodArtifactsAndValidations",
+      ["s3:GetObject"],
+      [
+        ...verified.map(([service]) =>
+          objectsArn(partition, bucket, `${artifactPrefixOf(registry, service)}*`),
+        ),
+        ...verified.map(([service]) => objectsArn(partition, bucket, `validations/${service}/*`)),
+      ],
+    ),
+    listBuckets(partition, [bucket]),
+    allow(
+      "ReadPreprodAliases",
+      ["lambda:GetAlias", "lambda:GetFunctionConfiguration"],
+      functionResources(preprodEnv, targets),
+    ),
+    allow(
+      "ReadPreprodAlarms",
+      ["cloudwatch:DescribeAlarms"],
+      targets.flatMap((t) => t.alarms.map((name) => alarmArn(preprodEnv, name))),
+    ),
+  ]);
+}
+
+/**
+ * Each function's statements for one stage: the minimum its code needs (see the adapters in
+ * packages/aws/src for the calls), scoped to this stage's buckets, this state machine's
+ * executions and the registry's targets and alarms.
+ *
+ * @example
+ * ```ts
+ * const permissions = functionPermissions({ env, stage: "prod", registry, stateBucket: "gantry-state-prod-1-us-east-1" });
+ * permissions["canary"][1]?.actions; // ["lambda:InvokeFunction"]
+ * ```
+ */
+export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, PolicyStatement[]> {
+  const { env, stage, registry } = ctx;
+  const partition = env.partition;
+  const targets = targetsOf(registry, stage);
+  const targetFunctions = functionResources(env, targets);
+  const executions = executionsArn(env, stateMachineName(stage));
+  const settings = registry.stages[stage];
+  const verifies = targets.some((t) => t.verifyPreprod);
+  const route = allow(
+    "RouteTargetAliases",
+    ["lambda:GetAlias", "lambda:UpdateAlias"],
+    targetFunctions,
+  );
+  const releaseLockAndRecord = [
+    allow("ReleaseLocks", ["s3:GetObject", "s3:DeleteObject"], stateObjects(ctx, "locks/*")),
+    allow("WriteDeploymentRecords", ["s3:PutObject"], stateObjects(ctx, "deployments/*")),
+    listBuckets(partition, [ctx.stateBucket]),
+  ];
+  const sameBucket = settings.sourceBucket === settings.artifactBucket;
+
+  const statements: Record<PolicyFunction, PolicyStatement[]> = {
+    "validate-input": [],
+    "acquire-lock": [
+      allow("TakeLocks", ["s3:GetObject", "s3:PutObject"], stateObjects(ctx, "locks/*")),
+      listBuckets(partition, [ctx.stateBucket]),
+      allow("AskIfLockOwnerRuns", ["states:DescribeExecution"], [executions]),
+    ],
+    "verify-preprod": !verifies
+      ? []
+      : ctx.preprodRoleArn
+        ? [allow("AssumePreprodReadRole", ["sts:AssumeRole"], [ctx.preprodRoleArn])]
+        : preprodReadStatements(registry, env),
+    "request-approval": [
+      allow(
+        "CreateApprovalRecords",
+        ["s3:PutObject"],
+        stateObjects(ctx, "approvals/*", "approval-tokens/*"),
+      ),
+      {
+        sid: "NeverWriteDecisions",
+        effect: "deny",
+        actions: ["s3:PutObject"],
+        resources: stateObjects(ctx, "approvals/*.decision.json"),
+      },
+      ...(ctx.senderIdentity
+        ? [allow("SendApprovalEmail", ["ses:SendEmail"], [sesIdentityArn(env, ctx.senderIdentity)])]
+        : []),
+      allow("CompleteApprovalByPolicy", ["states:SendTaskSuccess"], ["*"]),
+    ],
+    "copy-artifact": [
+      allow(
+        "ReadSourceArtifacts",
+        ["s3:GetObject", "s3:GetObjectVersion"],
+        artifactObjects(partition, registry, settings.sourceBucket),
+      ),
+      ...(sameBucket
+        ? []
+        : [
+            allow(
+              "WriteStageArtifacts",
+              ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+              artifactObjects(partition, registry, settings.artifactBucket),
+            ),
+          ]),
+      listBuckets(partition, [settings.sourceBucket, settings.artifactBucket]),
+    ],
+    deploy: [
+      allow(
+        "DeployTargets",
+        [
+          "lambda:GetAlias",
+          "lambda:GetFunction",
+          "lambda:GetFunctionConfiguration",
+          "lambda:UpdateFunctionCode",
+          "lambda:PublishVersion",
+          "lambda:UpdateAlias",
+        ],
+        targetFunctions,
+      ),
+      // UpdateFunctionCode reads the zip with the caller's permissions.
+      allow(
+        "ReadStageArtifactsForLambda",
+        ["s3:GetObject", "s3:GetObjectVersion"],
+        artifactObjects(partition, registry, settings.artifactBucket),
+      ),
+    ],
+    canary: [
+      allow(
+        "InvokeTargetVersions",
+        ["lambda:InvokeFunction"],
+        targets.map((t) => lambdaQualifiedArns(env, t.functionName)),
+      ),
+    ],
+    "check-alarms": [
+      allow(
+        "ReadStageAlarms",
+        ["cloudwatch:DescribeAlarms"],
+        targets.flatMap((t) => t.alarms.map((name) => alarmArn(env, name))),
+      ),
+      route,
+    ],
+    promote: [route],
+    rollback: [route],
+    finish: releaseLockAndRecord,
+    "approval-http": [
+      allow(
+        "ReadApprovalsAndTokens",
+        ["s3:GetObject"],
+        stateObjects(ctx, "approvals/*", "approval-tokens/*"),
+      ),
+      allow("WriteDecisions", ["s3:PutObject"], stateObjects(ctx, "approvals/*.decision.json")),
+      listBuckets(partition, [ctx.stateBucket]),
+      allow("AskIfExecutionWaits", ["states:DescribeExecution"], [executions]),
+      allow("CompleteApprovalTask", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"]),
+    ],
+    reconcile: [
+      allow("ReadAbandonedExecution", ["states:GetExecutionHistory"], [executions]),
+      route,
+      ...releaseLockAndRecord,
+    ],
+    "scheduled-canary": [
+      allow(
+        "InvokeTargetAliases",
+        ["lambda:InvokeFunction"],
+        targets.map((t) => lambdaQualifiedArn(env, t.functionName, t.alias)),
+      ),
+    ],
+  };
+  const withLogs = {} as Record<PolicyFunction, PolicyStatement[]>;
+  for (const fn of Object.keys(statements) as PolicyFunction[])
+    withLogs[fn] = [ownLogs(ctx, fn), ...nonEmpty(statements[fn])];
+  return withLogs;
+}
+
+/**
+ * The state machine's role: invoke its own functions, deliver its execution logs, send traces.
+ *
+ * @example
+ * ```ts
+ * stateMachineStatements(["arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-deploy"]);
+ * ```
+ */
+export function stateMachineStatements(workflowFunctionArns: readonly string[]): PolicyStatement[] {
+  return [
+    allow(
+      "InvokeWorkflowFunctions",
+      ["lambda:InvokeFunction"],
+      workflowFunctionArns.flatMap((arn) => [arn, `${arn}:*`]),
+    ),
+    allow(
+      "DeliverExecutionLogs",
+      [
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+      ],
+      ["*"],
+    ),
+    allow(
+      "SendTraces",
+      [
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+      ],
+      ["*"],
+    ),
+  ];
+}
+
+/** An IAM policy document (the JSON IAM and S3 take). */
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly Record<string, unknown>[];
+}
+
+/**
+ * Converts statements to an IAM policy document.
+ *
+ * @example
+ * ```ts
+ * JSON.stringify(policyDocument(functionPermissions(ctx).deploy));
+ * ```
+ */
+export function policyDocument(statements: readonly PolicyStatement[]): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: statements.map((s) => ({
+      Sid: s.sid,
+      Effect: s.effect === "allow" ? "Allow" : "Deny",
+      Action: [...s.actions],
+      Resource: [...s.resources],
+    })),
+  };
+}
+
+/**
+ * Who may assume the state machine's role: Step Functions, for this state machine only (the
+ * confused-deputy guard).
+ *
+ * @example
+ * ```ts
+ * stateMachineTrustPolicy(env, "arn:aws:states:us-east-1:123456789012:stateMachine:gantry-prod");
+ * ```
+ */
+export function stateMachineTrustPolicy(env: AwsEnv, machineArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "StepFunctionsForThisStateMachine",
+        Effect: "Allow",
+        Principal: { Service: "states.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": env.accountId },
+          ArnEquals: { "aws:SourceArn": machineArn },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Who may assume the preprod read role: the prod VerifyPreprod function's role, nothing else
+ * in the prod account. (The account root is the principal because IAM refuses a role that
+ * does not exist yet; the condition narrows it to the one role.)
+ *
+ * @example
+ * ```ts
+ * preprodReadTrustPolicy("aws", "222222222222");
+ * ```
+ */
+export function preprodReadTrustPolicy(partition: string, prodAccountId: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ProdVerifyPreprodOnly",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${partition}:iam::${prodAccountId}:root` },
+        Action: "sts:AssumeRole",
+        Condition: {
+          ArnEquals: {
+            "aws:PrincipalArn": `arn:${partition}:iam::${prodAccountId}:role/${functionName("prod", "verify-preprod")}`,
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** IAM's limit on a role's inline policies, in characters without whitespace. */
+export const INLINE_POLICY_LIMIT = 10_240;
+
+/** The size IAM counts for a policy made of these statements. */
+export function inlinePolicySize(statements: readonly PolicyStatement[]): number {
+  return JSON.stringify(policyDocument(statements)).replace(/\s/g, "").length;
+}
+
+/**
+ * Throws, naming the function, when a policy would exceed IAM's inline limit: a registry with
+ * very many services fails at `sst deploy` before anything changes, not halfway.
+ *
+ * @example
+ * ```ts
+ * assertPoliciesFit(functionPermissions(ctx));
+ * ```
+ */
+export function assertPoliciesFit(
+  permissions: Readonly<Record<string, readonly PolicyStatement[]>>,
+): void {
+  for (const [fn, statements] of Object.entries(permissions)) {
+    const size = inlinePolicySize(statements);
+    if (size > INLINE_POLICY_LIMIT) {
+      throw new Error(
+        `${fn}: its policy would have ${size} characters; IAM allows ${INLINE_POLICY_LIMIT} ` +
+          "for a role's inline policies. Split the registry across more Gantry deployments " +
+          "(see docs/deploy.md, Limits).",
+      );
+    }
+  }
+}

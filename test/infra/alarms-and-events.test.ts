@@ -1,0 +1,118 @@
+/** Gantry's alarms, the canary's schedule and the execution-status patterns, as plain data. */
+import { CANARY_FAILURES_METRIC, ROLLBACK_FAILED_METRIC } from "@gantry/core";
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
+import { alarmSpecs as localAlarmSpecs } from "../../packages/local/src/world/local-world.ts";
+import { alarmSpecs } from "../../stacks/alarm-specs.ts";
+import {
+  ABANDONED_STATUSES,
+  CANARY_SCHEDULE,
+  executionStatusPattern,
+  OUTCOME_STATUSES,
+} from "../../stacks/events.ts";
+import { TWO_SERVICES } from "./support/registries.ts";
+
+const MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:gantry-prod";
+
+/** Seconds between runs of an EventBridge schedule expression. */
+function intervalSeconds(expression: string): number {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const unit = { minute: 60, minutes: 60, hour: 3600, hours: 3600, day: 86400, days: 86400 };
+    return Number(rate[1]) * unit[rate[2] as keyof typeof unit];
+  }
+  if (/^cron\(\d{1,2} \* \* \* \? \*\)$/.test(expression)) return 3600;
+  throw new Error(`not understood: ${expression}`);
+}
+
+describe("the scheduled canary", () => {
+  it("runs every hour", () => {
+    expect(intervalSeconds(CANARY_SCHEDULE)).toBe(3600);
+  });
+});
+
+describe("alarm specs", () => {
+  it("watch every registered service: the canary in prod, a failed rollback in each stage", () => {
+    expect(alarmSpecs(TWO_SERVICES, "prod", MACHINE).map((a) => a.name)).toEqual([
+      "orders-canary",
+      "orders-prod-rollback-failed",
+      "billing-canary",
+      "billing-prod-rollback-failed",
+      "gantry-prod-executions-failed",
+    ]);
+    expect(alarmSpecs(TWO_SERVICES, "preprod", MACHINE).map((a) => a.name)).toEqual([
+      "orders-preprod-rollback-failed",
+      "billing-preprod-rollback-failed",
+      "gantry-preprod-executions-failed",
+    ]);
+  });
+
+  it("fire on one failure of Gantry's own metrics, per service and stage", () => {
+    const [canary, rollback, executions] = alarmSpecs(registry, "prod", MACHINE);
+    expect(canary).toMatchObject({
+      name: "hello-service-canary",
+      namespace: "Gantry",
+      metricName: CANARY_FAILURES_METRIC,
+      dimensions: { Service: "hello-service", Stage: "prod" },
+      statistic: "Sum",
+      periodSeconds: 3600,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
+    expect(rollback).toMatchObject({
+      name: "hello-service-prod-rollback-failed",
+      namespace: "Gantry",
+      metricName: ROLLBACK_FAILED_METRIC,
+      dimensions: { Service: "hello-service", Stage: "prod" },
+      statistic: "Sum",
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+    });
+    expect(executions).toMatchObject({
+      name: "gantry-prod-executions-failed",
+      namespace: "AWS/States",
+      metricName: "ExecutionsFailed",
+      dimensions: { StateMachineArn: MACHINE },
+      statistic: "Sum",
+      threshold: 1,
+    });
+  });
+
+  it("carry the names and metrics of the local control plane's Gantry alarms", () => {
+    const local = localAlarmSpecs(registry, 1)
+      .filter((spec) => JSON.stringify(spec).includes('"Gantry"'))
+      .map((spec) => spec.name)
+      .sort();
+    const cloud = [
+      ...alarmSpecs(registry, "preprod", MACHINE),
+      ...alarmSpecs(registry, "prod", MACHINE),
+    ]
+      .filter((spec) => spec.namespace === "Gantry")
+      .map((spec) => spec.name)
+      .sort();
+    expect(cloud).toEqual(local);
+    expect(cloud).toEqual([
+      "hello-service-canary",
+      "hello-service-preprod-rollback-failed",
+      "hello-service-prod-rollback-failed",
+    ]);
+  });
+});
+
+describe("execution status patterns", () => {
+  it("announce every end of this state machine's executions", () => {
+    expect(executionStatusPattern(MACHINE, OUTCOME_STATUSES)).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: {
+        stateMachineArn: [MACHINE],
+        status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+      },
+    });
+  });
+
+  it("send only executions that skipped their failure path to reconcile", () => {
+    expect([...ABANDONED_STATUSES]).toEqual(["ABORTED", "TIMED_OUT"]);
+  });
+});

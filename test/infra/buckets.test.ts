@@ -1,0 +1,176 @@
+/** The buckets' lockdown, as plain settings. */
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
+import {
+  artifactBucketSettings,
+  type BucketSettings,
+  stateBucketSettings,
+} from "../../stacks/bucket-settings.ts";
+import { TWO_SERVICES } from "./support/registries.ts";
+
+const ACCOUNT = "111111111111";
+const PROD_ACCOUNT = "222222222222";
+
+function every(): BucketSettings[] {
+  return [
+    artifactBucketSettings({ stage: "preprod", registry, partition: "aws", accountId: ACCOUNT }),
+    artifactBucketSettings({
+      stage: "preprod",
+      registry: TWO_SERVICES,
+      partition: "aws",
+      accountId: ACCOUNT,
+      prodAccountId: PROD_ACCOUNT,
+    }),
+    artifactBucketSettings({ stage: "prod", registry, partition: "aws", accountId: ACCOUNT }),
+    stateBucketSettings("aws", "gantry-state-prod-111111111111-us-east-1"),
+  ];
+}
+
+function statement(settings: BucketSettings, sid: string): Record<string, unknown> | undefined {
+  return settings.policy.Statement.find((s) => s.Sid === sid);
+}
+
+describe("every bucket", () => {
+  it("is versioned, encrypted, private and owner-enforced", () => {
+    for (const bucket of every()) {
+      expect(bucket.versioning).toBe("Enabled");
+      expect(bucket.encryption).toEqual({ sseAlgorithm: "AES256", bucketKeyEnabled: true });
+      expect(bucket.publicAccessBlock).toEqual({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(bucket.objectOwnership).toBe("BucketOwnerEnforced");
+    }
+  });
+
+  it("refuses every request without TLS, on the bucket and its objects", () => {
+    for (const bucket of every()) {
+      expect(statement(bucket, "DenyInsecureTransport")).toEqual({
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [`arn:aws:s3:::${bucket.name}`, `arn:aws:s3:::${bucket.name}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      });
+    }
+  });
+
+  it("never allows anyone at all: every Allow names an account and a role", () => {
+    for (const bucket of every()) {
+      for (const s of bucket.policy.Statement.filter((s) => s.Effect === "Allow")) {
+        expect(s.Principal).not.toBe("*");
+        expect(s.Condition).toHaveProperty("ArnEquals");
+      }
+    }
+  });
+
+  it("expires old versions and abandoned uploads", () => {
+    const [preprod, , prod, state] = every() as [
+      BucketSettings,
+      BucketSettings,
+      BucketSettings,
+      BucketSettings,
+    ];
+    expect(preprod.lifecycle).toEqual({
+      noncurrentVersionExpirationDays: 30,
+      abortIncompleteMultipartUploadDays: 7,
+    });
+    expect(prod.lifecycle).toEqual({
+      noncurrentVersionExpirationDays: 365,
+      abortIncompleteMultipartUploadDays: 7,
+    });
+    expect(state.lifecycle).toEqual({
+      noncurrentVersionExpirationDays: 90,
+      abortIncompleteMultipartUploadDays: 1,
+    });
+  });
+});
+
+describe("the prod artifact bucket", () => {
+  const prod = artifactBucketSettings({
+    stage: "prod",
+    registry,
+    partition: "aws",
+    accountId: ACCOUNT,
+  });
+
+  it("is the registry's bucket", () => {
+    expect(prod.name).toBe("acme-gantry-artifacts-prod");
+  });
+
+  it("takes writes from CopyArtifact's role only, and deletes from nobody", () => {
+    expect(prod.policy.Statement.map((s) => s.Sid)).toEqual([
+      "DenyInsecureTransport",
+      "OnlyCopyArtifactWrites",
+      "NothingIsDeleted",
+    ]);
+    expect(statement(prod, "OnlyCopyArtifactWrites")).toEqual({
+      Sid: "OnlyCopyArtifactWrites",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: "arn:aws:s3:::acme-gantry-artifacts-prod/*",
+      Condition: {
+        ArnNotEquals: {
+          "aws:PrincipalArn": `arn:aws:iam::${ACCOUNT}:role/gantry-prod-copy-artifact`,
+        },
+      },
+    });
+    expect(statement(prod, "NothingIsDeleted")).toEqual({
+      Sid: "NothingIsDeleted",
+      Effect: "Deny",
+      Principal: "*",
+      Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      Resource: "arn:aws:s3:::acme-gantry-artifacts-prod/*",
+    });
+  });
+});
+
+describe("the preprod artifact bucket", () => {
+  it("grants nothing across accounts unless a prod account is configured", () => {
+    const alone = artifactBucketSettings({
+      stage: "preprod",
+      registry,
+      partition: "aws",
+      accountId: ACCOUNT,
+    });
+    expect(alone.policy.Statement.map((s) => s.Sid)).toEqual(["DenyInsecureTransport"]);
+  });
+
+  it("lets the prod account's CopyArtifact role, and only it, read the services' artifacts", () => {
+    const shared = artifactBucketSettings({
+      stage: "preprod",
+      registry: TWO_SERVICES,
+      partition: "aws",
+      accountId: ACCOUNT,
+      prodAccountId: PROD_ACCOUNT,
+    });
+    const onlyCopier = {
+      ArnEquals: {
+        "aws:PrincipalArn": `arn:aws:iam::${PROD_ACCOUNT}:role/gantry-prod-copy-artifact`,
+      },
+    };
+    expect(statement(shared, "ProdCopyArtifactReads")).toEqual({
+      Sid: "ProdCopyArtifactReads",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${PROD_ACCOUNT}:root` },
+      Action: ["s3:GetObject", "s3:GetObjectVersion"],
+      Resource: [
+        "arn:aws:s3:::t-artifacts-preprod/apps/orders/*",
+        "arn:aws:s3:::t-artifacts-preprod/billing/*",
+      ],
+      Condition: onlyCopier,
+    });
+    expect(statement(shared, "ProdCopyArtifactLists")).toEqual({
+      Sid: "ProdCopyArtifactLists",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${PROD_ACCOUNT}:root` },
+      Action: "s3:ListBucket",
+      Resource: "arn:aws:s3:::t-artifacts-preprod",
+      Condition: onlyCopier,
+    });
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * The function catalogue against its sources of truth: the ASL's Task timeouts, the files in
+ * functions/ and the settings each of them reads.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { WORKFLOW_FUNCTIONS } from "@gantry/core";
+import { describe, expect, it } from "vitest";
+import { functionSpecs, MAX_LAMBDA_TIMEOUT_SECONDS, taskTimeouts } from "../../stacks/catalog.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
+
+/** The settings a function's source reads, found in its text. */
+function settingsReadBy(file: string): string[] {
+  const source = readFileSync(path.join(ROOT, "functions", `${file}.ts`), "utf8");
+  const found = new Set<string>();
+  for (const m of source.matchAll(/requiredEnv\("([A-Z_]+)"\)/g)) found.add(m[1] as string);
+  for (const m of source.matchAll(/process\.env\.([A-Z_]+)/g)) found.add(m[1] as string);
+  if (/\bstageFromEnv\b/.test(source.replace(/^import[\s\S]*?from[^\n]*\n/gm, "")))
+    found.add("GANTRY_STAGE");
+  if (/\bsecrets: envSigningKeys\b/.test(source)) found.add("SIGNING_KEYS");
+  return [...found].sort();
+}
+
+describe("the function catalogue", () => {
+  it("covers every function in functions/ across the two stages, and nothing else", () => {
+    const files = readdirSync(path.join(ROOT, "functions"))
+      // Entry points are `<name>.ts`; tests and benchmarks (`x.test.ts`, `x.bench.ts`) are not.
+      .filter((f) => /^[a-z0-9-]+\.ts$/.test(f))
+      .map((f) => f.slice(0, -3))
+      .sort();
+    const specified = new Set(
+      [...functionSpecs(ASL, "preprod"), ...functionSpecs(ASL, "prod")].map((s) => s.file),
+    );
+    expect([...specified].sort()).toEqual(files);
+  });
+
+  it("serves every Task of the workflow with its function", () => {
+    for (const stage of ["preprod", "prod"] as const) {
+      const specs = functionSpecs(ASL, stage);
+      for (const [key, file] of Object.entries(WORKFLOW_FUNCTIONS))
+        expect(specs.find((s) => s.workflowKey === key)?.file).toBe(file);
+    }
+  });
+
+  it("gives each workflow function its Task's TimeoutSeconds", () => {
+    const asl = JSON.parse(ASL) as {
+      States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
+    };
+    const expected: Record<string, number> = {};
+    for (const state of Object.values(asl.States)) {
+      const key = state.Resource?.match(/^\$\{(\w+)FunctionArn\}$/)?.[1];
+      if (state.Type === "Task" && key && state.TimeoutSeconds)
+        expected[key] = Math.max(expected[key] ?? 0, state.TimeoutSeconds);
+    }
+    expect(expected).toEqual({
+      ValidateInput: 10,
+      AcquireLock: 30,
+      VerifyPreprod: 60,
+      CopyArtifact: 900,
+      Deploy: 300,
+      Canary: 120,
+      CheckAlarms: 60,
+      Promote: 60,
+      Rollback: 120,
+      Finish: 60,
+    });
+    expect(taskTimeouts(ASL)).toEqual(expected);
+    for (const spec of functionSpecs(ASL, "prod")) {
+      if (spec.workflowKey && spec.workflowKey !== "RequestApproval")
+        expect({ fn: spec.file, timeout: spec.timeoutSeconds }).toEqual({
+          fn: spec.file,
+          timeout: expected[spec.workflowKey],
+        });
+      expect(spec.timeoutSeconds).toBeLessThanOrEqual(MAX_LAMBDA_TIMEOUT_SECONDS);
+    }
+  });
+
+  it("passes each function exactly the settings its source reads", () => {
+    for (const spec of functionSpecs(ASL, "prod"))
+      expect({ fn: spec.file, settings: [...spec.settings].sort() }).toEqual({
+        fn: spec.file,
+        settings: settingsReadBy(spec.file),
+      });
+  });
+
+  it("runs the scheduled canary in prod only", () => {
+    expect(functionSpecs(ASL, "prod").some((s) => s.file === "scheduled-canary")).toBe(true);
+    expect(functionSpecs(ASL, "preprod").some((s) => s.file === "scheduled-canary")).toBe(false);
+  });
+
+  it("refuses an ASL whose Task has no timeout", () => {
+    const asl = JSON.parse(ASL);
+    delete asl.States.Deploy.TimeoutSeconds;
+    expect(() => functionSpecs(JSON.stringify(asl), "prod")).toThrow(/no TimeoutSeconds.*Deploy/);
+  });
+});

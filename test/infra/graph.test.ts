@@ -1,0 +1,360 @@
+/**
+ * The resource graph under Pulumi mocks: the stack modules that need no SST CLI (everything
+ * but the functions, whose ARNs are given) build the real AWS resources, and their inputs are
+ * checked here.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { substituteFunctionArns, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "@gantry/core";
+import { beforeAll, describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
+import { alarmSpecs } from "../../stacks/alarm-specs.ts";
+import { artifactBucketSettings, stateBucketSettings } from "../../stacks/bucket-settings.ts";
+import {
+  policyDocument,
+  preprodReadStatements,
+  stateMachineStatements,
+} from "../../stacks/policy.ts";
+import {
+  ENV,
+  installMocks,
+  ofType,
+  one,
+  outputValue,
+  type Registered,
+  ROOT,
+  settled,
+} from "./support/pulumi-mocks.ts";
+
+const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
+const lam = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
+const FUNCTION_ARNS = Object.fromEntries(
+  Object.entries(WORKFLOW_FUNCTIONS).map(([key, file]) => [key, lam(`gantry-prod-${file}`)]),
+) as Record<WorkflowFunctionKey, string>;
+const CANARY_ARN = lam("gantry-prod-scheduled-canary");
+const RECONCILE_ARN = lam("gantry-prod-reconcile");
+const MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:gantry-prod";
+
+let registered: Registered[];
+
+beforeAll(async () => {
+  registered = await installMocks("prod");
+  const { createStorage } = await import("../../stacks/storage.ts");
+  const { createPipeline } = await import("../../stacks/pipeline.ts");
+  const { createCanarySchedule } = await import("../../stacks/canary.ts");
+  const { createNotifications } = await import("../../stacks/alarms.ts");
+  const storage = createStorage({ stage: "prod", env: ENV, registry });
+  const pipeline = createPipeline({
+    stage: "prod",
+    env: ENV,
+    aslText: ASL,
+    functionArns: FUNCTION_ARNS,
+  });
+  const cron = createCanarySchedule(CANARY_ARN);
+  const notifications = createNotifications({
+    stage: "prod",
+    env: ENV,
+    registry,
+    reconcileFunctionArn: RECONCILE_ARN,
+    notifyEmails: ["ops@acme.dev"],
+  });
+  await Promise.all([
+    outputValue(storage.state.policy.urn),
+    outputValue(storage.artifacts.lifecycle.urn),
+    outputValue(pipeline.machine.arn),
+    outputValue(cron.nodes.rule.arn),
+    outputValue(notifications.topic.arn),
+    ...notifications.alarms.map((a) => outputValue(a.urn)),
+  ]);
+  await settled();
+});
+
+describe("the state machine", () => {
+  it("is the ASL file with the function ARNs substituted, nothing else", () => {
+    const machine = one(registered, "aws:sfn/stateMachine:StateMachine", "Pipeline");
+    const definition = machine.inputs.definition as string;
+    expect(definition).toBe(substituteFunctionArns(ASL, FUNCTION_ARNS));
+    expect(definition).not.toContain("${");
+    const resources = Object.values(
+      (
+        JSON.parse(definition) as {
+          States: Record<
+            string,
+            { Type: string; Resource?: string; Parameters?: { FunctionName?: string } }
+          >;
+        }
+      ).States,
+    )
+      .filter((s) => s.Type === "Task")
+      .map((s) => s.Parameters?.FunctionName ?? s.Resource);
+    expect(new Set(resources)).toEqual(new Set(Object.values(FUNCTION_ARNS)));
+  });
+
+  it("is a Standard state machine named gantry-prod, logging every event and traced", () => {
+    const machine = one(registered, "aws:sfn/stateMachine:StateMachine", "Pipeline");
+    const logGroup = one(registered, "aws:cloudwatch/logGroup:LogGroup", "PipelineLogs");
+    expect(machine.inputs).toMatchObject({
+      name: "gantry-prod",
+      type: "STANDARD",
+      roleArn: "arn:aws:iam::123456789012:role/gantry-prod-state-machine",
+      loggingConfiguration: {
+        level: "ALL",
+        // The approval Task's parameters hold its task token: never in logs.
+        includeExecutionData: false,
+        logDestination: `arn:aws:logs:us-east-1:123456789012:log-group:${logGroup.inputs.name}:*`,
+      },
+      tracingConfiguration: { enabled: true },
+    });
+    expect(logGroup.inputs).toMatchObject({
+      name: "/aws/vendedlogs/states/gantry-prod",
+      retentionInDays: 90,
+    });
+  });
+
+  it("has a role that may invoke only its functions", () => {
+    const role = one(registered, "aws:iam/role:Role", "PipelineRole");
+    const inline = role.inputs.inlinePolicies as { name: string; policy: string }[];
+    expect(inline).toHaveLength(1);
+    expect(JSON.parse(inline[0]?.policy ?? "{}")).toEqual(
+      policyDocument(stateMachineStatements(Object.values(FUNCTION_ARNS))),
+    );
+    const trust = JSON.parse(role.inputs.assumeRolePolicy as string);
+    expect(trust.Statement[0].Condition.ArnEquals["aws:SourceArn"]).toBe(MACHINE_ARN);
+  });
+});
+
+describe("the hourly canary", () => {
+  it("is an hourly EventBridge schedule invoking the scheduled-canary function", () => {
+    const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "HourlyCanaryRule");
+    expect(rule.inputs).toMatchObject({ scheduleExpression: "rate(1 hour)", state: "ENABLED" });
+    const target = one(registered, "aws:cloudwatch/eventTarget:EventTarget", "HourlyCanaryTarget");
+    expect(target.inputs).toMatchObject({ arn: CANARY_ARN, rule: rule.inputs.name });
+    const permission = one(
+      registered,
+      "aws:lambda/permission:Permission",
+      "HourlyCanaryPermission",
+    );
+    expect(permission.inputs).toMatchObject({
+      action: "lambda:InvokeFunction",
+      function: CANARY_ARN,
+      principal: "events.amazonaws.com",
+      sourceArn: `arn:aws:events:us-east-1:123456789012:rule/${rule.inputs.name}`,
+    });
+  });
+});
+
+describe("alarms and notifications", () => {
+  it("create every alarm spec, each notifying the topic", () => {
+    const topicArn = "arn:aws:sns:us-east-1:123456789012:gantry-prod-notifications";
+    const alarms = ofType(registered, "aws:cloudwatch/metricAlarm:MetricAlarm");
+    const specs = alarmSpecs(registry, "prod", MACHINE_ARN);
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual(specs.map((s) => s.name).sort());
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual([
+      "gantry-prod-executions-failed",
+      "hello-service-canary",
+      "hello-service-prod-rollback-failed",
+    ]);
+    for (const spec of specs) {
+      const alarm = alarms.find((a) => a.inputs.name === spec.name);
+      expect(alarm?.inputs).toMatchObject({
+        namespace: spec.namespace,
+        metricName: spec.metricName,
+        dimensions: spec.dimensions,
+        statistic: "Sum",
+        period: spec.periodSeconds,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        alarmActions: [topicArn],
+      });
+    }
+  });
+
+  it("announce every execution outcome on the topic", () => {
+    const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "DeploymentOutcomes");
+    expect(JSON.parse(rule.inputs.eventPattern as string)).toEqual({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: {
+        stateMachineArn: [MACHINE_ARN],
+        status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+      },
+    });
+    const target = one(
+      registered,
+      "aws:cloudwatch/eventTarget:EventTarget",
+      "DeploymentOutcomesToTopic",
+    );
+    expect(target.inputs).toMatchObject({
+      rule: "gantry-prod-deployment-outcomes",
+      arn: "arn:aws:sns:us-east-1:123456789012:gantry-prod-notifications",
+    });
+    const subscription = one(
+      registered,
+      "aws:sns/topicSubscription:TopicSubscription",
+      "NotificationsEmail1",
+    );
+    expect(subscription.inputs).toMatchObject({ protocol: "email", endpoint: "ops@acme.dev" });
+  });
+
+  it("let only the outcome rule and Gantry's alarms publish to the topic", () => {
+    const policy = JSON.parse(
+      one(registered, "aws:sns/topicPolicy:TopicPolicy", "NotificationsPolicy").inputs
+        .policy as string,
+    );
+    expect(
+      policy.Statement.map((s: { Principal: unknown; Condition: unknown }) => [
+        s.Principal,
+        s.Condition,
+      ]),
+    ).toEqual([
+      [
+        { Service: "events.amazonaws.com" },
+        {
+          ArnEquals: {
+            "aws:SourceArn":
+              "arn:aws:events:us-east-1:123456789012:rule/gantry-prod-deployment-outcomes",
+          },
+        },
+      ],
+      [
+        { Service: "cloudwatch.amazonaws.com" },
+        {
+          ArnEquals: {
+            "aws:SourceArn": [
+              "arn:aws:cloudwatch:us-east-1:123456789012:alarm:hello-service-canary",
+              "arn:aws:cloudwatch:us-east-1:123456789012:alarm:hello-service-prod-rollback-failed",
+              "arn:aws:cloudwatch:us-east-1:123456789012:alarm:gantry-prod-executions-failed",
+            ],
+          },
+        },
+      ],
+    ]);
+  });
+
+  it("send aborted and timed-out executions to reconcile, which EventBridge may invoke", () => {
+    const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "AbandonedExecutions");
+    expect(JSON.parse(rule.inputs.eventPattern as string).detail).toEqual({
+      stateMachineArn: [MACHINE_ARN],
+      status: ["ABORTED", "TIMED_OUT"],
+    });
+    expect(
+      one(registered, "aws:cloudwatch/eventTarget:EventTarget", "AbandonedExecutionsToReconcile")
+        .inputs,
+    ).toMatchObject({
+      rule: "gantry-prod-abandoned-executions",
+      arn: RECONCILE_ARN,
+    });
+    expect(
+      one(registered, "aws:lambda/permission:Permission", "ReconcileFromEventBridge").inputs,
+    ).toMatchObject({
+      action: "lambda:InvokeFunction",
+      function: RECONCILE_ARN,
+      principal: "events.amazonaws.com",
+      sourceArn: "arn:aws:events:us-east-1:123456789012:rule/gantry-prod-abandoned-executions",
+    });
+  });
+});
+
+describe("the buckets", () => {
+  for (const [id, settings] of [
+    [
+      "ArtifactBucket",
+      artifactBucketSettings({
+        stage: "prod",
+        registry,
+        partition: "aws",
+        accountId: ENV.accountId,
+      }),
+    ],
+    ["StateBucket", stateBucketSettings("aws", "gantry-state-prod-123456789012-us-east-1")],
+  ] as const) {
+    it(`${id} is created locked down, as its settings say`, () => {
+      expect(one(registered, "aws:s3/bucket:Bucket", id).inputs).toMatchObject({
+        bucket: settings.name,
+        forceDestroy: false,
+      });
+      expect(
+        one(
+          registered,
+          "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+          `${id}PublicAccess`,
+        ).inputs,
+      ).toMatchObject({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(
+        one(registered, "aws:s3/bucketVersioning:BucketVersioning", `${id}Versioning`).inputs,
+      ).toMatchObject({
+        versioningConfiguration: { status: "Enabled" },
+      });
+      expect(
+        one(
+          registered,
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          `${id}Encryption`,
+        ).inputs,
+      ).toMatchObject({
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" },
+            bucketKeyEnabled: true,
+          },
+        ],
+      });
+      expect(
+        one(registered, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${id}Ownership`)
+          .inputs,
+      ).toMatchObject({
+        rule: { objectOwnership: "BucketOwnerEnforced" },
+      });
+      expect(
+        one(
+          registered,
+          "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+          `${id}Lifecycle`,
+        ).inputs,
+      ).toMatchObject({
+        rules: [
+          {
+            status: "Enabled",
+            noncurrentVersionExpiration: {
+              noncurrentDays: settings.lifecycle.noncurrentVersionExpirationDays,
+            },
+            abortIncompleteMultipartUpload: {
+              daysAfterInitiation: settings.lifecycle.abortIncompleteMultipartUploadDays,
+            },
+          },
+        ],
+      });
+      expect(
+        JSON.parse(
+          one(registered, "aws:s3/bucketPolicy:BucketPolicy", `${id}Policy`).inputs
+            .policy as string,
+        ),
+      ).toEqual(settings.policy);
+    });
+  }
+});
+
+describe("the preprod read role", () => {
+  it("is created with the read statements and a trust in the prod VerifyPreprod role", async () => {
+    const { createPreprodReadRole } = await import("../../stacks/preprod-access.ts");
+    const role = createPreprodReadRole({ env: ENV, registry, prodAccountId: "222222222222" });
+    expect(role).toBeDefined();
+    await outputValue(role?.arn as never);
+    const inputs = one(registered, "aws:iam/role:Role", "PreprodReadRole").inputs;
+    expect(inputs.name).toBe("gantry-preprod-verify-read");
+    const inline = inputs.inlinePolicies as { policy: string }[];
+    expect(JSON.parse(inline[0]?.policy ?? "{}")).toEqual(
+      policyDocument(preprodReadStatements(registry, ENV)),
+    );
+    expect(JSON.parse(inputs.assumeRolePolicy as string).Statement[0].Condition).toEqual({
+      ArnEquals: {
+        "aws:PrincipalArn": "arn:aws:iam::222222222222:role/gantry-prod-verify-preprod",
+      },
+    });
+  });
+});

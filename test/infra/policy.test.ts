@@ -1,0 +1,494 @@
+/**
+ * The functions' and the state machine's IAM statements, as plain data: exactly what each
+ * function may do, on exactly which resources; no wildcard action anywhere and no `"*"`
+ * resource outside the documented exceptions.
+ */
+import type { Registry, Stage } from "@gantry/core";
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
+import type { AwsEnv } from "../../stacks/arns.ts";
+import {
+  assertPoliciesFit,
+  functionPermissions,
+  INLINE_POLICY_LIMIT,
+  inlinePolicySize,
+  METRICS_NAMESPACE,
+  type PolicyContext,
+  type PolicyFunction,
+  type PolicyStatement,
+  policyDocument,
+  preprodReadStatements,
+  preprodReadTrustPolicy,
+  stateMachineStatements,
+  stateMachineTrustPolicy,
+  UNSCOPABLE_ACTIONS,
+} from "../../stacks/policy.ts";
+import { manyServices, TWO_SERVICES } from "./support/registries.ts";
+
+/** Services with two alarms each in both stages, all verifying preprod: docs/deploy.md says so. */
+const SUPPORTED_SERVICES = 15;
+
+const ENV: AwsEnv = { partition: "aws", region: "eu-west-1", accountId: "111111111111" };
+const STATE = "gantry-state-test";
+const lam = (name: string) => `arn:aws:lambda:eu-west-1:111111111111:function:${name}`;
+const obj = (bucket: string, key: string) => `arn:aws:s3:::${bucket}/${key}`;
+const alarm = (name: string) => `arn:aws:cloudwatch:eu-west-1:111111111111:alarm:${name}`;
+const logs = (fn: string, stage: Stage = "prod") =>
+  `arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/gantry-${stage}-${fn}:*`;
+const EXECUTIONS = "arn:aws:states:eu-west-1:111111111111:execution:gantry-prod:*";
+const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"];
+
+function context(stage: Stage, reg: Registry, extra: Partial<PolicyContext> = {}): PolicyContext {
+  return { env: ENV, stage, registry: reg, stateBucket: STATE, ...extra };
+}
+
+/** Allowed action -> sorted resources, over all allow statements. */
+function grants(statements: readonly PolicyStatement[]): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const s of statements.filter((s) => s.effect === "allow"))
+    for (const a of s.actions) {
+      const resources = out[a] ?? new Set<string>();
+      for (const r of s.resources) resources.add(r);
+      out[a] = resources;
+    }
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([a, rs]) => [a, [...rs].sort()]),
+  );
+}
+
+function sorted(record: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(record)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([a, rs]) => [a, [...rs].sort()]),
+  );
+}
+
+function withLogs(
+  fn: string,
+  rest: Record<string, string[]>,
+  stage: Stage = "prod",
+): Record<string, string[]> {
+  return sorted({ ...Object.fromEntries(LOG_ACTIONS.map((a) => [a, [logs(fn, stage)]])), ...rest });
+}
+
+const prodTargets = [
+  lam("orders-prd"),
+  `${lam("orders-prd")}:*`,
+  lam("billing-prd"),
+  `${lam("billing-prd")}:*`,
+];
+const prodArtifacts = [
+  obj("t-artifacts-prod", "apps/orders/*"),
+  obj("t-artifacts-prod", "billing/*"),
+];
+const preprodArtifacts = [
+  obj("t-artifacts-preprod", "apps/orders/*"),
+  obj("t-artifacts-preprod", "billing/*"),
+];
+const STATE_BUCKET = "arn:aws:s3:::gantry-state-test";
+
+/** Every function's exact grants in prod, with two services and preprod in the same account. */
+const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
+  "validate-input": withLogs("validate-input", {}),
+  "acquire-lock": withLogs("acquire-lock", {
+    "s3:GetObject": [obj(STATE, "locks/*")],
+    "s3:PutObject": [obj(STATE, "locks/*")],
+    "s3:ListBucket": [STATE_BUCKET],
+    "states:DescribeExecution": [EXECUTIONS],
+  }),
+  "verify-preprod": withLogs("verify-preprod", {
+    // Only orders verifies preprod; billing's preprod is not readable.
+    "s3:GetObject": [
+      obj("t-artifacts-preprod", "apps/orders/*"),
+      obj("t-artifacts-preprod", "validations/orders/*"),
+    ],
+    "s3:ListBucket": ["arn:aws:s3:::t-artifacts-preprod"],
+    "lambda:GetAlias": [lam("orders-pre"), `${lam("orders-pre")}:*`],
+    "lambda:GetFunctionConfiguration": [lam("orders-pre"), `${lam("orders-pre")}:*`],
+    "cloudwatch:DescribeAlarms": [alarm("orders-pre-errors"), alarm("orders-pre-latency")],
+  }),
+  "request-approval": withLogs("request-approval", {
+    "s3:PutObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
+    "ses:SendEmail": ["arn:aws:ses:eu-west-1:111111111111:identity/acme.dev"],
+    "states:SendTaskSuccess": ["*"],
+  }),
+  "copy-artifact": withLogs("copy-artifact", {
+    "s3:GetObject": [...preprodArtifacts, ...prodArtifacts],
+    "s3:GetObjectVersion": preprodArtifacts,
+    "s3:PutObject": prodArtifacts,
+    "s3:PutObjectTagging": prodArtifacts,
+    "s3:AbortMultipartUpload": prodArtifacts,
+    "s3:ListBucket": ["arn:aws:s3:::t-artifacts-preprod", "arn:aws:s3:::t-artifacts-prod"],
+  }),
+  deploy: withLogs("deploy", {
+    "lambda:GetAlias": prodTargets,
+    "lambda:GetFunction": prodTargets,
+    "lambda:GetFunctionConfiguration": prodTargets,
+    "lambda:UpdateFunctionCode": prodTargets,
+    "lambda:PublishVersion": prodTargets,
+    "lambda:UpdateAlias": prodTargets,
+    "s3:GetObject": prodArtifacts,
+    "s3:GetObjectVersion": prodArtifacts,
+  }),
+  canary: withLogs("canary", {
+    "lambda:InvokeFunction": [`${lam("orders-prd")}:*`, `${lam("billing-prd")}:*`],
+  }),
+  "check-alarms": withLogs("check-alarms", {
+    "cloudwatch:DescribeAlarms": [alarm("orders-prd-errors"), alarm("billing-prd-errors")],
+    "lambda:GetAlias": prodTargets,
+    "lambda:UpdateAlias": prodTargets,
+  }),
+  promote: withLogs("promote", {
+    "lambda:GetAlias": prodTargets,
+    "lambda:UpdateAlias": prodTargets,
+  }),
+  rollback: withLogs("rollback", {
+    "lambda:GetAlias": prodTargets,
+    "lambda:UpdateAlias": prodTargets,
+  }),
+  finish: withLogs("finish", {
+    "s3:GetObject": [obj(STATE, "locks/*")],
+    "s3:DeleteObject": [obj(STATE, "locks/*")],
+    "s3:PutObject": [obj(STATE, "deployments/*")],
+    "s3:ListBucket": [STATE_BUCKET],
+  }),
+  "approval-http": withLogs("approval-http", {
+    "s3:GetObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
+    "s3:PutObject": [obj(STATE, "approvals/*.decision.json")],
+    "s3:ListBucket": [STATE_BUCKET],
+    "states:DescribeExecution": [EXECUTIONS],
+    "states:SendTaskSuccess": ["*"],
+    "states:SendTaskFailure": ["*"],
+  }),
+  reconcile: withLogs("reconcile", {
+    "states:GetExecutionHistory": [EXECUTIONS],
+    "lambda:GetAlias": prodTargets,
+    "lambda:UpdateAlias": prodTargets,
+    "s3:GetObject": [obj(STATE, "locks/*")],
+    "s3:DeleteObject": [obj(STATE, "locks/*")],
+    "s3:PutObject": [obj(STATE, "deployments/*")],
+    "s3:ListBucket": [STATE_BUCKET],
+  }),
+  "scheduled-canary": withLogs("scheduled-canary", {
+    "lambda:InvokeFunction": [`${lam("orders-prd")}:current`, `${lam("billing-prd")}:live`],
+  }),
+};
+
+/** Every policy the tests look at, in every mode. */
+function everyPolicy(): { where: string; statements: PolicyStatement[] }[] {
+  const all: { where: string; statements: PolicyStatement[] }[] = [];
+  const contexts: [string, PolicyContext][] = [];
+  for (const reg of [registry, TWO_SERVICES, manyServices(3)]) {
+    contexts.push(["preprod", context("preprod", reg)]);
+    contexts.push(["prod", context("prod", reg, { senderIdentity: "gantry@acme.dev" })]);
+    contexts.push([
+      "prod cross-account",
+      context("prod", reg, {
+        preprodRoleArn: "arn:aws:iam::222222222222:role/gantry-preprod-verify-read",
+      }),
+    ]);
+  }
+  for (const [where, ctx] of contexts)
+    for (const [fn, statements] of Object.entries(functionPermissions(ctx)))
+      all.push({ where: `${where} ${fn}`, statements });
+  all.push({
+    where: "state machine",
+    statements: stateMachineStatements([lam("gantry-prod-deploy")]),
+  });
+  all.push({ where: "preprod read role", statements: preprodReadStatements(TWO_SERVICES, ENV) });
+  return all;
+}
+
+describe("function permissions", () => {
+  it("grant each prod function exactly what its code calls, on exactly its resources", () => {
+    const permissions = functionPermissions(
+      context("prod", TWO_SERVICES, { senderIdentity: "acme.dev" }),
+    );
+    expect(Object.keys(permissions).sort()).toEqual(Object.keys(EXPECTED_PROD).sort());
+    for (const fn of Object.keys(EXPECTED_PROD) as PolicyFunction[])
+      expect({ fn, grants: grants(permissions[fn]) }).toEqual({ fn, grants: EXPECTED_PROD[fn] });
+  });
+
+  it("never let request-approval write a decision, even under approvals/*", () => {
+    const denies = functionPermissions(context("prod", TWO_SERVICES))["request-approval"].filter(
+      (s) => s.effect === "deny",
+    );
+    expect(denies).toEqual([
+      {
+        sid: "NeverWriteDecisions",
+        effect: "deny",
+        actions: ["s3:PutObject"],
+        resources: [obj(STATE, "approvals/*.decision.json")],
+      },
+    ]);
+    const others = Object.entries(functionPermissions(context("prod", TWO_SERVICES)))
+      .filter(([fn]) => fn !== "request-approval")
+      .flatMap(([, statements]) => statements.filter((s) => s.effect === "deny"));
+    expect(others).toEqual([]);
+  });
+
+  it("give preprod functions preprod resources only", () => {
+    const permissions = functionPermissions(context("preprod", TWO_SERVICES));
+    const text = JSON.stringify(permissions);
+    for (const prodName of ["orders-prd", "billing-prd", "t-artifacts-prod", "gantry-prod"])
+      expect(text).not.toContain(prodName);
+    // Nothing in preprod verifies preprod: VerifyPreprod can only write its logs.
+    expect(Object.keys(grants(permissions["verify-preprod"])).sort()).toEqual(LOG_ACTIONS);
+    // CopyArtifact reads the build bucket and writes the preprod artifact bucket.
+    expect(grants(permissions["copy-artifact"])["s3:PutObject"]).toEqual([
+      obj("t-artifacts-preprod", "apps/orders/*"),
+      obj("t-artifacts-preprod", "billing/*"),
+    ]);
+    expect(grants(permissions["copy-artifact"])["s3:GetObjectVersion"]).toEqual([
+      obj("t-builds", "apps/orders/*"),
+      obj("t-builds", "billing/*"),
+    ]);
+  });
+
+  it("only read where source and artifact bucket are one (nothing to copy)", () => {
+    const permissions = functionPermissions(context("preprod", registry));
+    expect(grants(permissions["copy-artifact"])).toEqual(
+      withLogs(
+        "copy-artifact",
+        {
+          "s3:GetObject": [obj("acme-gantry-artifacts-preprod", "hello-service/*")],
+          "s3:GetObjectVersion": [obj("acme-gantry-artifacts-preprod", "hello-service/*")],
+          "s3:ListBucket": ["arn:aws:s3:::acme-gantry-artifacts-preprod"],
+        },
+        "preprod",
+      ),
+    );
+  });
+
+  it("let prod VerifyPreprod only assume the preprod read role when preprod is another account", () => {
+    const roleArn = "arn:aws:iam::222222222222:role/gantry-preprod-verify-read";
+    const permissions = functionPermissions(
+      context("prod", TWO_SERVICES, { preprodRoleArn: roleArn }),
+    );
+    expect(grants(permissions["verify-preprod"])).toEqual(
+      withLogs("verify-preprod", { "sts:AssumeRole": [roleArn] }),
+    );
+  });
+
+  it("send mail only when there is a sender identity", () => {
+    const permissions = functionPermissions(context("prod", TWO_SERVICES));
+    expect(JSON.stringify(permissions["request-approval"])).not.toContain("ses:");
+  });
+
+  it("never grant PutMetricData: metrics go out as EMF log lines (Powertools Metrics)", () => {
+    const metricStatements = everyPolicy().flatMap(({ statements }) =>
+      statements.filter((s) => s.actions.some((a) => a.startsWith("cloudwatch:Put"))),
+    );
+    expect(metricStatements).toEqual([]);
+    expect(METRICS_NAMESPACE).toBe("Gantry");
+  });
+
+  it(`stay within IAM's inline policy size for ${SUPPORTED_SERVICES} services`, () => {
+    const reg = manyServices(SUPPORTED_SERVICES);
+    for (const stage of ["preprod", "prod"] as const) {
+      const permissions = functionPermissions(context(stage, reg, { senderIdentity: "acme.dev" }));
+      for (const [fn, statements] of Object.entries(permissions))
+        expect({ fn, stage, size: inlinePolicySize(statements) <= INLINE_POLICY_LIMIT }).toEqual({
+          fn,
+          stage,
+          size: true,
+        });
+    }
+  });
+
+  it("refuse, before deploying anything, a registry whose policies IAM would reject", () => {
+    const permissions = functionPermissions(context("prod", manyServices(40)));
+    expect(() => assertPoliciesFit(permissions)).toThrow(
+      /verify-preprod: its policy would have \d+ characters; IAM allows 10240/,
+    );
+    expect(() =>
+      assertPoliciesFit(functionPermissions(context("prod", manyServices(SUPPORTED_SERVICES)))),
+    ).not.toThrow();
+  });
+});
+
+describe("every policy", () => {
+  it("has no wildcard action", () => {
+    for (const { where, statements } of everyPolicy())
+      for (const s of statements)
+        for (const action of s.actions)
+          expect({ where, action, wildcard: action.includes("*") }).toEqual({
+            where,
+            action,
+            wildcard: false,
+          });
+  });
+
+  it('uses "*" resources only for the documented exceptions, and exactly these', () => {
+    const starred = new Set<string>();
+    for (const { where, statements } of everyPolicy()) {
+      for (const s of statements.filter((s) => s.resources.includes("*"))) {
+        expect({ where, sid: s.sid, onlyStar: s.resources }).toEqual({
+          where,
+          sid: s.sid,
+          onlyStar: ["*"],
+        });
+        for (const action of s.actions) {
+          expect({ where, action, documented: action in UNSCOPABLE_ACTIONS }).toEqual({
+            where,
+            action,
+            documented: true,
+          });
+          starred.add(action);
+        }
+      }
+    }
+    expect([...starred].sort()).toEqual(Object.keys(UNSCOPABLE_ACTIONS).sort());
+    expect(Object.keys(UNSCOPABLE_ACTIONS).sort()).toEqual([
+      "logs:CreateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
+      "logs:GetLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:UpdateLogDelivery",
+      "states:SendTaskFailure",
+      "states:SendTaskSuccess",
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
+      "xray:PutTelemetryRecords",
+      "xray:PutTraceSegments",
+    ]);
+  });
+
+  it("names concrete resources elsewhere: no wildcard account, region, service or bucket", () => {
+    for (const { where, statements } of everyPolicy()) {
+      for (const s of statements) {
+        for (const resource of s.resources.filter((r) => r !== "*")) {
+          const [arn, partition, service, region, account, ...rest] = resource.split(":");
+          const name = rest.join(":");
+          // A wildcard only after a concrete prefix: `fn:*`, `execution:sm:*`, and for S3 a
+          // key prefix (never a whole bucket's objects).
+          const star = name.indexOf("*");
+          const key = service === "s3" ? name.slice(name.indexOf("/") + 1) : "";
+          const concrete =
+            arn === "arn" &&
+            partition === "aws" &&
+            /^[a-z0-9-]+$/.test(service ?? "") &&
+            !(region ?? "").includes("*") &&
+            !(account ?? "").includes("*") &&
+            (star === -1 ||
+              (star === name.lastIndexOf("*") &&
+                star > 0 &&
+                (service !== "s3" || (name.includes("/") && key.indexOf("*") > 0))));
+          expect({ where, resource, concrete }).toEqual({ where, resource, concrete: true });
+        }
+      }
+    }
+  });
+
+  it("uses unique alphanumeric statement ids and never an empty resource list", () => {
+    for (const { where, statements } of everyPolicy()) {
+      const sids = statements.map((s) => s.sid);
+      expect({ where, unique: new Set(sids).size === sids.length }).toEqual({
+        where,
+        unique: true,
+      });
+      for (const s of statements) {
+        expect(s.sid).toMatch(/^[A-Za-z0-9]+$/);
+        expect(s.resources.length).toBeGreaterThan(0);
+        expect(s.actions.length).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe("the state machine's role", () => {
+  it("may invoke its own functions (and their versions), and deliver logs and traces", () => {
+    const arns = [lam("gantry-prod-deploy"), lam("gantry-prod-finish")];
+    const statements = stateMachineStatements(arns);
+    expect(grants(statements)["lambda:InvokeFunction"]).toEqual(
+      [...arns, ...arns.map((a) => `${a}:*`)].sort(),
+    );
+    const scoped = statements.filter((s) => !s.resources.includes("*"));
+    expect(scoped.map((s) => s.sid)).toEqual(["InvokeWorkflowFunctions"]);
+  });
+
+  it("is assumable by Step Functions for this state machine only", () => {
+    const machine = "arn:aws:states:eu-west-1:111111111111:stateMachine:gantry-prod";
+    expect(stateMachineTrustPolicy(ENV, machine).Statement).toEqual([
+      {
+        Sid: "StepFunctionsForThisStateMachine",
+        Effect: "Allow",
+        Principal: { Service: "states.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": "111111111111" },
+          ArnEquals: { "aws:SourceArn": machine },
+        },
+      },
+    ]);
+  });
+});
+
+describe("the preprod read role (separate prod account)", () => {
+  it("allows what VerifyPreprod reads, for services that verify, in the preprod account", () => {
+    const preprodEnv: AwsEnv = { ...ENV, accountId: "333333333333" };
+    const g = grants(preprodReadStatements(TWO_SERVICES, preprodEnv));
+    expect(g).toEqual({
+      "cloudwatch:DescribeAlarms": [
+        "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:orders-pre-errors",
+        "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:orders-pre-latency",
+      ],
+      "lambda:GetAlias": [
+        "arn:aws:lambda:eu-west-1:333333333333:function:orders-pre",
+        "arn:aws:lambda:eu-west-1:333333333333:function:orders-pre:*",
+      ],
+      "lambda:GetFunctionConfiguration": [
+        "arn:aws:lambda:eu-west-1:333333333333:function:orders-pre",
+        "arn:aws:lambda:eu-west-1:333333333333:function:orders-pre:*",
+      ],
+      "s3:GetObject": [
+        obj("t-artifacts-preprod", "apps/orders/*"),
+        obj("t-artifacts-preprod", "validations/orders/*"),
+      ],
+      "s3:ListBucket": ["arn:aws:s3:::t-artifacts-preprod"],
+    });
+  });
+
+  it("trusts only the prod VerifyPreprod role", () => {
+    expect(preprodReadTrustPolicy("aws", "222222222222").Statement).toEqual([
+      {
+        Sid: "ProdVerifyPreprodOnly",
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::222222222222:root" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          ArnEquals: {
+            "aws:PrincipalArn": "arn:aws:iam::222222222222:role/gantry-prod-verify-preprod",
+          },
+        },
+      },
+    ]);
+  });
+
+  it("is empty when no service verifies preprod", () => {
+    const none: Registry = {
+      ...TWO_SERVICES,
+      services: { billing: TWO_SERVICES.services.billing as Registry["services"][string] },
+    };
+    expect(preprodReadStatements(none, ENV)).toEqual([]);
+  });
+});
+
+describe("policyDocument", () => {
+  it("writes IAM JSON: Sid, Effect, Action and Resource per statement", () => {
+    const doc = policyDocument(functionPermissions(context("prod", TWO_SERVICES)).finish);
+    expect(doc.Version).toBe("2012-10-17");
+    expect(doc.Statement.find((s) => s.Sid === "ReleaseLocks")).toEqual({
+      Sid: "ReleaseLocks",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:DeleteObject"],
+      Resource: [obj(STATE, "locks/*")],
+    });
+  });
+});
