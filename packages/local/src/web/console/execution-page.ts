@@ -1,0 +1,230 @@
+import { html, type SafeHtml } from "@gantry/core";
+import { page } from "../layout.ts";
+import type { ApprovalView, WorldSnapshot } from "./deployment-world.ts";
+import type { ExecutionTracker, HistoryRow, StateRun } from "./execution-status.ts";
+import { NODE_STATUSES } from "./execution-status.ts";
+import { type DeploymentOutcome, type ExecutionSummary, OUTCOME_TEXT } from "./executions.ts";
+import { formatClock, formatDateTime, formatDuration, prettyJson, shortVersion } from "./format.ts";
+import type { GraphLayout } from "./graph-layout.ts";
+import { nodeView, renderGraph, STATUS_TEXT } from "./graph-svg.ts";
+import { CONSOLE_STYLES } from "./styles.ts";
+
+/**
+ * The execution view: the state machine drawn and coloured by what happened, the event
+ * history, the selected state's input, output and error, and the world around the deployment
+ * (traffic split, alarms, approval). Each part is also rendered on its own, for the live view
+ * and the state links. Everything interpolated is escaped by `html`.
+ */
+
+export interface ExecutionView {
+  readonly summary: ExecutionSummary;
+  readonly outcome: DeploymentOutcome;
+  readonly layout: GraphLayout;
+  readonly tracker: ExecutionTracker;
+  readonly rows: readonly HistoryRow[];
+  readonly world: WorldSnapshot;
+  /** The state whose details are shown (defaults to the tracker's focus). */
+  readonly selected?: string;
+  /** `/executions/<state machine>/<name>` */
+  readonly path: string;
+  readonly now: number;
+}
+
+/** The URL path of an execution's page. */
+export function executionPath(stateMachineName: string, name: string): string {
+  return `/executions/${encodeURIComponent(stateMachineName)}/${encodeURIComponent(name)}`;
+}
+
+/** The whole page. */
+export function renderExecutionPage(view: ExecutionView): string {
+  const { summary, tracker, layout } = view;
+  const selected = view.selected ?? tracker.focus();
+  const title = `${summary.service} ${shortVersion(summary.version)} → ${summary.stage}`;
+  const graph = renderGraph(layout, {
+    runs: (name) => tracker.run(name),
+    taken: tracker.takenEdges(),
+    ...(selected ? { selected } : {}),
+    title: `The state machine ${summary.stateMachineName}, coloured by this execution`,
+  });
+  const body = html`<p><a href="/">← Executions</a></p>
+<h1>${summary.service} <code title="${summary.version}">${shortVersion(summary.version)}</code> → ${summary.stage}</h1>
+<div id="summary">${renderSummary(view)}</div>
+<div class="panels">
+<section class="panel" id="traffic" aria-labelledby="traffic-h"><h2 id="traffic-h">Traffic</h2><div data-panel="traffic" aria-live="polite">${renderTraffic(view.world)}</div></section>
+<section class="panel" id="alarms" aria-labelledby="alarms-h"><h2 id="alarms-h">Alarms</h2><div data-panel="alarms">${renderAlarms(view.world)}</div></section>
+<section class="panel" id="approval" aria-labelledby="approval-h"><h2 id="approval-h">Approval</h2><div data-panel="approval" aria-live="polite">${renderApproval(view.world.approval, approvalGateRun(view))}</div></section>
+</div>
+<div class="exec-grid" id="execution" data-path="${view.path}" data-status="${tracker.status}" data-last-event-id="${tracker.lastEventId}">
+<section class="graph-area" aria-labelledby="graph-h">
+<h2 id="graph-h">State machine</h2>
+<div class="graph-tools" hidden>
+<span class="muted">Zoom</span>
+<button type="button" data-zoom="out" aria-label="Zoom out">−</button>
+<button type="button" data-zoom="fit" aria-label="Fit the graph to the width">Fit</button>
+<button type="button" data-zoom="in" aria-label="Zoom in">+</button>
+<span class="muted" data-live-note></span>
+</div>
+${renderLegend()}
+<div class="graph" id="graph" tabindex="0" role="region" aria-label="State machine graph (scrolls)">${graph}</div>
+</section>
+<div class="side">
+<section aria-labelledby="history-h">
+<h2 id="history-h">Event history <span class="muted" data-history-count>(${view.rows.length} events, oldest first)</span></h2>
+<div class="history" id="history" tabindex="0" role="region" aria-label="Event history (scrolls)">
+<table><thead><tr><th scope="col">#</th><th scope="col">Time (UTC)</th><th scope="col">Type</th><th scope="col">State</th></tr></thead>
+<tbody id="history-rows">${renderHistoryRows(view.rows, selected)}</tbody></table>
+</div>
+</section>
+<section class="state-panel" id="state" aria-live="polite" tabindex="-1">${renderStatePanel(view, selected)}</section>
+</div>
+</div>`;
+  return page(title, body, { scripts: ["/console/console.js"], styles: CONSOLE_STYLES });
+}
+
+/** Status, outcome, times and the execution's error. */
+export function renderSummary(
+  view: Pick<ExecutionView, "summary" | "outcome" | "tracker" | "now">,
+): SafeHtml {
+  const { summary, outcome, tracker } = view;
+  const status = tracker.status;
+  const stopped = tracker.stoppedAt ?? summary.stopDate;
+  const duration = (stopped ?? view.now) - summary.startDate;
+  const error = tracker.error ?? summary.error;
+  const cause = tracker.cause ?? summary.cause;
+  return html`<ul class="summary">
+<li><span class="label">Status</span><span class="badge status-${status}" data-execution-status="${status}">${status}</span></li>
+<li><span class="label">Outcome</span><span class="badge outcome-${outcome}" data-outcome="${outcome}">${OUTCOME_TEXT[outcome]}</span></li>
+<li><span class="label">Started</span><time datetime="${new Date(summary.startDate).toISOString()}">${formatDateTime(summary.startDate)}</time></li>
+<li><span class="label">${stopped === undefined ? "Running for" : "Took"}</span>${formatDuration(duration)}</li>
+<li><span class="label">Execution</span><code>${summary.name}</code></li>
+</ul>
+${error ? html`<p class="notice bad" role="status"><strong>${error}</strong>${cause ? html`: ${cause}` : ""}</p>` : ""}`;
+}
+
+/** "v3 90% · v4 10%" with the function and alias. */
+export function renderTraffic(world: WorldSnapshot): SafeHtml {
+  if (!world.traffic) return html`<p class="muted">${world.trafficNote ?? "no alias"}</p>`;
+  const { functionName, alias, shares } = world.traffic;
+  return html`<p class="split" data-traffic>${shares.map(
+    (share, i) =>
+      html`${i > 0 ? " · " : ""}<span data-version="${share.version}">v${share.version} ${share.percent}%</span>`,
+  )}</p>
+<p class="muted"><code>${functionName}:${alias}</code>${shares.length > 1 ? " (weighted: a rollout is under way)" : ""}</p>`;
+}
+
+/** The alarms the deployment's plan watches. */
+export function renderAlarms(world: WorldSnapshot): SafeHtml {
+  if (world.alarms.length === 0) return html`<p class="muted">No alarms watched.</p>`;
+  return html`<table><tbody>${world.alarms.map(
+    (alarm) =>
+      html`<tr data-alarm="${alarm.name}"><th scope="row"><code>${alarm.name}</code></th><td><span class="badge alarm-${alarm.state}">${alarm.state}</span></td></tr>
+<tr><td colspan="2" class="muted">${alarm.reason} <span class="nowrap">(since ${formatClock(Date.parse(alarm.updatedAt))})</span></td></tr>`,
+  )}</tbody></table>`;
+}
+
+/**
+ * The approval: the record (never its token) with the decision and the emails in the outbox;
+ * or, when there is no record, what the approval step's history says (approved by policy, or
+ * completed through the API).
+ */
+export function renderApproval(
+  approval: ApprovalView | undefined,
+  gate: StateRun | undefined,
+): SafeHtml {
+  const fromState = gateDecision(gate);
+  if (!approval) {
+    if (!gate) return html`<p class="muted">Not reached yet.</p>`;
+    if (gate.status === "running")
+      return html`<p><span class="badge status-RUNNING">asking</span></p>`;
+    return fromState ?? html`<p class="muted">No approval was asked.</p>`;
+  }
+  const { record, decision } = approval;
+  const waiting = !decision && gate?.status === "running";
+  let state: SafeHtml;
+  if (decision) {
+    state = html`<p><span class="badge ${decision.decision === "approved" ? "outcome-deployed" : "outcome-rejected"}">${decision.decision}</span> by ${decision.by} at ${formatDateTime(Date.parse(decision.at))} (${decision.channel === "operator" ? "at a terminal" : "through the email link"})${decision.comment ? html`: “${decision.comment}”` : ""}</p>`;
+  } else if (waiting) {
+    state = html`<p><span class="badge status-RUNNING">waiting for a decision</span> until ${formatDateTime(Date.parse(record.expiresAt))}</p>
+<p class="muted">Decide through the email's links, or at a terminal: <code>npx gantry approve ${record.id} --as &lt;approver&gt;</code></p>`;
+  } else {
+    state = fromState ?? html`<p class="muted">No decision.</p>`;
+  }
+  return html`<div data-approval-id="${record.id}">${state}
+<p>Approvers: ${record.approvers.join(", ")}; asked by ${record.trigger.actor} at ${formatDateTime(Date.parse(record.requestedAt))}.</p>
+${approval.messages.length > 0 ? html`<p>Emails: ${approval.messages.map((m, i) => html`${i > 0 ? ", " : ""}<a href="/outbox/${m.id}">to ${m.to}</a>`)}</p>` : html`<p class="muted">No email in the outbox yet.</p>`}</div>`;
+}
+
+/** What the approval step's own history says: `$.approval` of its output, or its error. */
+function gateDecision(gate: StateRun | undefined): SafeHtml | undefined {
+  if (!gate || gate.status === "running" || gate.status === "not-reached") return undefined;
+  if (gate.status === "succeeded") {
+    let decision: { how?: string; by?: string; at?: string } | undefined;
+    try {
+      decision = (JSON.parse(gate.output ?? "null") as { approval?: typeof decision } | null)
+        ?.approval;
+    } catch {
+      decision = undefined;
+    }
+    if (!decision) return html`<p><span class="badge outcome-deployed">approved</span></p>`;
+    const how =
+      decision.how === "not-required"
+        ? "not required in this stage"
+        : decision.how === "auto"
+          ? "a trusted actor: approved automatically"
+          : decision.how === "operator"
+            ? "at a terminal"
+            : (decision.how ?? "");
+    return html`<p><span class="badge outcome-deployed">approved</span> by ${decision.by ?? "?"}${decision.at ? html` at ${formatDateTime(Date.parse(decision.at))}` : ""}${how ? html` (${how})` : ""}</p>`;
+  }
+  return html`<p><span class="badge outcome-rejected">not approved</span> <code>${gate.error ?? "?"}</code>${gate.cause ? html`: ${gate.cause}` : ""}</p>`;
+}
+
+/** The run of the state that waits for the approval (a `.waitForTaskToken` Task). */
+export function approvalGateRun(
+  view: Pick<ExecutionView, "layout" | "tracker">,
+): StateRun | undefined {
+  const gate = view.layout.graph.nodes.find((n) => n.callback);
+  return gate ? view.tracker.run(gate.name) : undefined;
+}
+
+/** History rows, oldest first. */
+export function renderHistoryRows(rows: readonly HistoryRow[], selected?: string): SafeHtml {
+  return html`${rows.map((row) => {
+    const kind = /Failed|TimedOut|Aborted/.test(row.type)
+      ? "fail"
+      : row.type === "ExecutionSucceeded"
+        ? "end-ok"
+        : "";
+    return html`<tr data-event-id="${row.id}"${kind ? html` class="${kind}"` : ""}${row.state && row.state === selected ? html` aria-current="true"` : ""}${row.state ? html` data-row-state="${row.state}"` : ""}><td>${row.id}</td><td class="nowrap"><time datetime="${new Date(row.timestamp).toISOString()}">${formatClock(row.timestamp)}</time></td><td>${row.type}</td><td>${row.state ? html`<a href="?state=${encodeURIComponent(row.state)}#state" data-select-state="${row.state}">${row.state}</a>` : ""}</td></tr>`;
+  })}`;
+}
+
+/** The selected state: status and visits, its error, its last input and output. */
+export function renderStatePanel(
+  view: Pick<ExecutionView, "layout" | "tracker">,
+  name: string | undefined,
+): SafeHtml {
+  const node = name ? view.layout.graph.nodes.find((n) => n.name === name) : undefined;
+  if (!node)
+    return html`<h2 id="state-h">State details</h2><p class="muted">Select a state in the graph or the history to see its input, output and error.</p>`;
+  const run = view.tracker.run(node.name);
+  const shown = nodeView(node, run);
+  const heading = html`<h2 id="state-h" data-selected-state="${node.name}">${node.name} <span class="muted">(${node.type})</span></h2>
+<p><span class="badge node-badge-${shown.status}">${shown.glyph} ${shown.caption}</span></p>
+${node.comment ? html`<p class="muted">${node.comment}</p>` : ""}`;
+  if (!run) return html`${heading}<p>Not reached in this execution.</p>`;
+  const times = html`<p class="muted">${run.visits > 1 ? html`The last of ${run.visits} visits: entered` : "Entered"} ${run.enteredAt !== undefined ? formatClock(run.enteredAt) : "?"}${run.exitedAt !== undefined && run.enteredAt !== undefined ? html`, left ${formatClock(run.exitedAt)} (${formatDuration(run.exitedAt - run.enteredAt)})` : ""}.</p>`;
+  const error = run.error
+    ? html`<div class="error"><h3>${run.status === "succeeded" ? "Error (an earlier attempt, retried)" : "Error"}</h3><p><code>${run.error}</code></p>${run.cause ? html`<pre>${prettyJson(run.cause)}</pre>` : ""}</div>`
+    : "";
+  return html`${heading}${times}${error}
+<h3>Input</h3>${run.input !== undefined ? html`<pre data-state-input>${prettyJson(run.input)}</pre>` : html`<p class="muted">none</p>`}
+<h3>Output</h3>${run.output !== undefined ? html`<pre data-state-output>${prettyJson(run.output)}</pre>` : html`<p class="muted">${run.status === "running" ? "Still running." : "None: the state did not complete."}</p>`}`;
+}
+
+function renderLegend(): SafeHtml {
+  return html`<ul class="legend" aria-label="Legend">${NODE_STATUSES.map(
+    (status) =>
+      html`<li><span class="swatch s-${status}" aria-hidden="true">${STATUS_TEXT[status].glyph}</span>${STATUS_TEXT[status].words}</li>`,
+  )}<li><span class="catch-line" aria-hidden="true"></span>Catch (labelled with the errors it catches)</li><li><span class="taken-line" aria-hidden="true"></span>the path taken</li></ul>`;
+}

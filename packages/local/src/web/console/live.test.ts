@@ -1,0 +1,171 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ExecutionEvent } from "../../control-plane/control-plane.ts";
+import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
+import type { HistoryEvent } from "../../control-plane/history.ts";
+import type { ExecutionSummary } from "./executions.ts";
+import { layoutGraph } from "./graph-layout.ts";
+import { graphOf } from "./graph-model.ts";
+import { streamExecution } from "./live.ts";
+
+const ARN = "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:e1";
+
+/** A control plane with one execution whose history the test writes. */
+function fakePlane(history: HistoryEvent[]) {
+  const listeners = new Set<(event: ExecutionEvent) => void>();
+  return {
+    listeners,
+    subscribe(listener: (event: ExecutionEvent) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    getExecutionHistory: () => ({ events: [...history] }),
+    append(event: HistoryEvent) {
+      history.push(event);
+      for (const l of listeners)
+        l({ executionArn: ARN, stateMachineName: "gantry-prod", event, status: "RUNNING" });
+    },
+  };
+}
+
+const event = (id: number, type: string, details: Record<string, unknown> = {}): HistoryEvent => ({
+  id,
+  previousEventId: id - 1,
+  timestamp: 1_000 + id,
+  type,
+  ...details,
+});
+
+let server: Server | undefined;
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+});
+
+async function serve(plane: ReturnType<typeof fakePlane>): Promise<string> {
+  const graph = graphOf({
+    StartAt: "Work",
+    States: { Work: { Type: "Task", Next: "Done" }, Done: { Type: "Succeed" } },
+  } as never);
+  const layout = await layoutGraph(graph);
+  const record = { executionArn: ARN, stateMachineName: "gantry-prod" } as ExecutionRecord;
+  const summary = {
+    executionArn: ARN,
+    name: "e1",
+    service: "s",
+    stage: "prod",
+    startDate: 1000,
+  } as ExecutionSummary;
+  server = createServer((req, res) => {
+    const after = Number(new URL(req.url ?? "/", "http://x").searchParams.get("after") ?? 0);
+    streamExecution(
+      req,
+      res,
+      { record, layout },
+      { plane, world: async () => ({ alarms: [] }), summary },
+      after,
+      {
+        worldIntervalMs: 20,
+        batchMs: 5,
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+type Sent = { event: string; data: unknown };
+
+/** Reads a response's server-sent events, a batch at a time. */
+function eventsOf(response: Response) {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  return {
+    /** The events that arrive until `until` is satisfied (or the stream ends). */
+    async until(until: (events: Sent[]) => boolean): Promise<Sent[]> {
+      const events: Sent[] = [];
+      while (!until(events)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const name = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (name && data) events.push({ event: name, data: JSON.parse(data) });
+        }
+      }
+      return events;
+    },
+  };
+}
+
+const hasStatus = (events: Sent[]) => events.some((e) => e.event === "status");
+
+describe("streamExecution", () => {
+  it("sends the rows after the client's last event, then live statuses, and unsubscribes when the client leaves", async () => {
+    const plane = fakePlane([
+      event(1, "ExecutionStarted", { executionStartedEventDetails: { input: "{}" } }),
+      event(2, "TaskStateEntered", { stateEnteredEventDetails: { name: "Work", input: "{}" } }),
+    ]);
+    const url = await serve(plane);
+    const controller = new AbortController();
+    const response = await fetch(`${url}?after=1`, { signal: controller.signal });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+
+    const stream = eventsOf(response);
+    const first = await stream.until(hasStatus);
+    const rows = first.find((e) => e.event === "rows")?.data as { html: string };
+    expect(rows.html).toContain('data-event-id="2"');
+    expect(rows.html).not.toContain('data-event-id="1"');
+    const status = first.find((e) => e.event === "status")?.data as {
+      nodes: Record<string, { status: string }>;
+    };
+    expect(status.nodes.Work?.status).toBe("running");
+    expect(plane.listeners.size).toBe(1);
+
+    plane.append(
+      event(3, "TaskStateExited", { stateExitedEventDetails: { name: "Work", output: "{}" } }),
+    );
+    const next = await stream.until(hasStatus);
+    expect(
+      (next.find((e) => e.event === "status")?.data as typeof status | undefined)?.nodes.Work
+        ?.status,
+    ).toBe("succeeded");
+
+    controller.abort();
+    await expect.poll(() => plane.listeners.size).toBe(0);
+  });
+
+  it("ends the stream, and unsubscribes, when the execution ends", async () => {
+    const plane = fakePlane([
+      event(1, "ExecutionStarted", { executionStartedEventDetails: { input: "{}" } }),
+      event(2, "TaskStateEntered", { stateEnteredEventDetails: { name: "Work", input: "{}" } }),
+    ]);
+    const url = await serve(plane);
+    const response = await fetch(url);
+    const stream = eventsOf(response);
+    await stream.until(hasStatus);
+    plane.append(
+      event(3, "TaskStateExited", { stateExitedEventDetails: { name: "Work", output: "{}" } }),
+    );
+    plane.append(
+      event(4, "SucceedStateEntered", { stateEnteredEventDetails: { name: "Done", input: "{}" } }),
+    );
+    plane.append(
+      event(5, "ExecutionSucceeded", { executionSucceededEventDetails: { output: "{}" } }),
+    );
+    const events = await stream.until(() => false); // to the end of the stream
+    expect(events.map((e) => e.event)).toContain("end");
+    const last = events.filter((e) => e.event === "status").at(-1)?.data as {
+      status: string;
+      nodes: Record<string, { status: string }>;
+    };
+    expect(last.status).toBe("SUCCEEDED");
+    expect(last.nodes.Done?.status).toBe("succeeded");
+    expect(plane.listeners.size).toBe(0);
+  });
+});
