@@ -1,9 +1,12 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { createLogger, LambdaFunctionControl, lazy, stepHandler } from "@gantry/aws";
-import { type CanaryDeps, canary, type DeploymentState } from "@gantry/core";
+import { type CanaryDeps, canary, type DeploymentState, systemClock } from "@gantry/core";
 
-/** Canary: invokes the new version directly with the service's canary events. */
+/**
+ * Canary: invokes the new version directly with the service's canary events and, only if every
+ * check passes, gives it the first traffic step.
+ */
 export type Deps = CanaryDeps & { readonly logger: Logger };
 
 export const createHandler = (deps: Deps) =>
@@ -12,6 +15,7 @@ export const createHandler = (deps: Deps) =>
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
+    clock: () => systemClock,
     logger: () => createLogger("canary"),
   });
 

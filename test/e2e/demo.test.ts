@@ -64,7 +64,12 @@ beforeAll(async () => {
       },
       timeout: 180_000,
     },
-  );
+  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
+    // Say what the demo said, not only that it exited non-zero.
+    throw new Error(
+      `the demo failed: ${error.message}\n${error.stdout ?? ""}\n${error.stderr ?? ""}`,
+    );
+  });
   stdout = out.stdout;
   report = JSON.parse(readFileSync(reportFile, "utf8"));
 }, 200_000);

@@ -208,9 +208,21 @@ describe("failures after the deploy started: rolled back", () => {
     expectUntouched(world);
   });
 
-  it("rolls back a version that fails its canary in prod", async () => {
+  it("stops a version that fails its canary in prod before it serves a single request", async () => {
     const { world, request } = await readyForProd(BROKEN_IN_PROD);
     const run = await world.run("prod", request);
+
+    // The canary invoked version 2 directly; the alias never routed anything to it.
+    expect(
+      world.functions.invocations.filter(
+        (i) => i.functionName === "hello-prod" && i.qualifier === "2",
+      ).length,
+    ).toBeGreaterThan(0);
+    expect(
+      world.functions.aliasHistory.filter(
+        (a) => a.functionName === "hello-prod" && Object.keys(a.weights).length > 0,
+      ),
+    ).toEqual([]);
 
     expect(run.error).toBe("CanaryFailed");
     expect(run.cause).toMatch(/expected statusCode 200, got 500.*rolled back to version 1/);
@@ -287,9 +299,11 @@ describe("failures after the deploy started: rolled back", () => {
   });
 
   it("ends in RollbackFailed, raises its alarm metric and still releases the lock", async () => {
-    const { world, request } = await readyForProd(BROKEN_IN_PROD);
-    world.functions.onAliasChange((fn) => {
-      if (fn === "hello-prod") {
+    const { world, request } = await readyForProd();
+    // At the second traffic step an alarm fires, and from then on the alias cannot be changed.
+    world.functions.onAliasChange((fn, alias) => {
+      if (fn === "hello-prod" && alias.weights["2"] === 0.25) {
+        world.alarms.set("hello-prod-errors", "ALARM", "5xx rate 9%");
         world.functions.faults.fail(
           "functions.updateAlias",
           () => Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }),
@@ -301,16 +315,16 @@ describe("failures after the deploy started: rolled back", () => {
 
     expect(run.error).toBe("RollbackFailed");
     expect(run.cause).toContain("AccessDeniedException");
-    expect(run.cause).toContain("CanaryFailed");
+    expect(run.cause).toContain("AlarmTriggered");
     expect(world.metrics.published).toContainEqual({
       name: "RollbackFailed",
       value: 1,
       dimensions: { Service: "hello-service", Stage: "prod" },
     });
-    // The alias is left where the failed rollback found it: 10% on the new version.
+    // The alias is left where the failed rollback found it: 25% on the new version.
     expect(world.functions.alias("hello-prod", "live")).toMatchObject({
       version: "1",
-      weights: { "2": 0.1 },
+      weights: { "2": 0.25 },
     });
     expect(world.lock("prod")).toBeUndefined();
   });

@@ -60,12 +60,15 @@ export interface PromotedArtifact {
 
 export type RolloutPhase = "steps" | "promote" | "bake" | "baked";
 
-/** `$.rollout`: where the rollout stands; Deploy creates it, CheckAlarms and Promote move it. */
+/**
+ * `$.rollout`: where the rollout stands. Deploy creates it (no traffic yet: stepIndex -1), the
+ * Canary step gives the first traffic step, CheckAlarms the next ones, Promote the 100%.
+ */
 export interface Rollout {
   readonly newVersion: string;
   readonly previousVersion: string;
   readonly phase: RolloutPhase;
-  /** Index into plan.rollout.steps of the step being held. */
+  /** Index into plan.rollout.steps of the step being held; -1 before the first step. */
   readonly stepIndex: number;
   /** Percentage of the alias's traffic on the new version. */
   readonly weight: number;
@@ -74,6 +77,8 @@ export interface Rollout {
   /** When the Wait state hands over to the next alarm check (its TimestampPath). */
   readonly nextCheckAt: string;
   readonly checks: number;
+  /** What the new version answered to the canary events (set by the Canary step). */
+  readonly canary?: CanaryReport;
 }
 
 export interface CanaryCheckResult {
@@ -122,7 +127,6 @@ export interface DeploymentState {
   readonly approval?: ApprovalDecision;
   readonly artifact?: PromotedArtifact;
   readonly rollout?: Rollout;
-  readonly canary?: CanaryReport;
   readonly failure?: CaughtError;
   readonly rollback?: RollbackReport;
   readonly rollbackFailure?: CaughtError;

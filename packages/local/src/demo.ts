@@ -354,7 +354,7 @@ async function main(): Promise<void> {
       approveFromOutbox(target, arn),
     );
     const events2 = await history(target, prod2.step.executionArn);
-    const shifted = exitOf(events2, "Deploy");
+    const shifted = exitOf(events2, "Canary"); // the first traffic step is given when the canary passes
     const clickToShift =
       shifted !== undefined && prod2.clickedAt !== undefined
         ? round((shifted - prod2.clickedAt) / 1000, 2)
@@ -400,7 +400,7 @@ async function main(): Promise<void> {
       .filter(
         (e) =>
           e.type === "TaskStateExited" &&
-          ["Deploy", "CheckAlarms", "Promote"].includes(e.stateExitedEventDetails?.name ?? ""),
+          ["Canary", "CheckAlarms", "Promote"].includes(e.stateExitedEventDetails?.name ?? ""),
       )
       .map(
         (e) =>

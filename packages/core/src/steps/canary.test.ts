@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { CanaryFailed } from "../errors.ts";
 import type { InvocationResult } from "../ports.ts";
 import type { CanarySpec } from "../registry.ts";
-import { testPlan, testRollout } from "../testing/fixtures.ts";
+import { T0, testPlan, testRollout } from "../testing/fixtures.ts";
+import { prodWithTwoVersions } from "../testing/world.ts";
 import { canary, runCanaryChecks } from "./canary.ts";
 
 type Answer = InvocationResult | Error;
@@ -180,46 +181,62 @@ describe("canary", () => {
   const plan = {
     ...testPlan(),
     canary: spec(
-      { name: "home", statusCode: 200, bodyIncludes: "hello" },
+      { name: "home", statusCode: 200, bodyIncludes: "hello v2" },
       { name: "health", statusCode: 200 },
-      { name: "missing", statusCode: 404 },
     ),
   };
+  const clock = { now: () => T0 };
+  /** Deploy's output: version 2 published, no traffic yet. */
+  const fresh = () => testRollout({ stepIndex: -1, weight: 0 });
 
-  it("invokes the new version directly, not the alias, and returns the report", async () => {
-    const functions = fakeFunctions({
-      home: ok({ statusCode: 200, body: "hello" }),
-      health: ok({ statusCode: 200 }),
-      missing: ok({ statusCode: 404 }),
-    });
-    const report = await canary({ plan, rollout: testRollout({ newVersion: "7" }) }, { functions });
-    expect(report.version).toBe("7");
-    expect(report.results.map((r) => r.passed)).toEqual([true, true, true]);
-    expect(functions.calls.map((c) => `${c.functionName}:${c.qualifier}`)).toEqual([
-      "hello-prod:7",
-      "hello-prod:7",
-      "hello-prod:7",
+  it("invokes the new version directly, not the alias, and only then gives it the first traffic step", async () => {
+    const { functions } = await prodWithTwoVersions();
+    const rollout = await canary({ plan, rollout: fresh() }, { functions, clock });
+
+    expect(functions.invocations.map((i) => `${i.functionName}:${i.qualifier}`)).toEqual([
+      "hello-prod:2",
+      "hello-prod:2",
     ]);
+    expect(rollout.canary?.version).toBe("2");
+    expect(rollout.canary?.results.map((r) => r.passed)).toEqual([true, true]);
+    expect(rollout).toMatchObject({ phase: "steps", stepIndex: 0, weight: plan.rollout.steps[0] });
+    expect(functions.alias("hello-prod", "live")).toMatchObject({
+      version: "1",
+      weights: { "2": (plan.rollout.steps[0] ?? 0) / 100 },
+    });
   });
 
-  it("throws CanaryFailed listing every failed check", async () => {
-    const functions = fakeFunctions({
-      home: ok({ statusCode: 500, body: "oops" }),
-      health: ok({ statusCode: 200 }),
-      missing: new Error("timeout"),
-    });
-    const run = canary({ plan, rollout: testRollout({ newVersion: "7" }) }, { functions });
-    await expect(run).rejects.toThrow(CanaryFailed);
-    await expect(
-      canary({ plan, rollout: testRollout({ newVersion: "7" }) }, { functions }),
-    ).rejects.toThrow(
-      "version 7 failed 2 of 3 canary checks: home: expected statusCode 200, got 500; " +
-        "missing: invoke failed: Error: timeout",
+  it("throws CanaryFailed listing every failed check, and the new version never gets traffic", async () => {
+    const { functions } = await prodWithTwoVersions();
+    const failing = {
+      ...plan,
+      canary: spec(
+        { name: "home", statusCode: 200, bodyIncludes: "hello v9" },
+        { name: "teapot", statusCode: 418 },
+      ),
+    };
+    await expect(canary({ plan: failing, rollout: fresh() }, { functions, clock })).rejects.toThrow(
+      new CanaryFailed(
+        'version 2 failed 2 of 2 canary checks: home: body does not include "hello v9"; teapot: expected statusCode 418, got 200',
+      ),
     );
+    expect(functions.alias("hello-prod", "live")).toMatchObject({ version: "1", weights: {} });
+  });
+
+  it("moves no traffic when the rollout goes straight to promotion (no steps, or the same version)", async () => {
+    const { functions } = await prodWithTwoVersions();
+    const rollout = await canary(
+      { plan, rollout: testRollout({ phase: "promote", stepIndex: -1, weight: 0 }) },
+      { functions, clock },
+    );
+    expect(rollout.phase).toBe("promote");
+    expect(rollout.canary?.results.every((r) => r.passed)).toBe(true);
+    expect(functions.aliasHistory).toEqual([]);
   });
 
   it("needs the rollout Deploy wrote", async () => {
-    await expect(canary({ plan }, { functions: fakeFunctions({}) })).rejects.toThrow(
+    const { functions } = await prodWithTwoVersions();
+    await expect(canary({ plan }, { functions, clock })).rejects.toThrow(
       new TypeError("canary needs $.rollout (Deploy runs first)"),
     );
   });

@@ -1,7 +1,8 @@
 import { CanaryFailed } from "../errors.ts";
-import type { FunctionControl, InvocationResult } from "../ports.ts";
+import type { Clock, FunctionControl, InvocationResult } from "../ports.ts";
 import type { CanaryCheck, CanarySpec } from "../registry.ts";
-import type { CanaryCheckResult, CanaryReport, DeploymentState } from "../state.ts";
+import type { CanaryCheckResult, CanaryReport, DeploymentState, Rollout } from "../state.ts";
+import { shiftTraffic } from "./traffic.ts";
 
 /**
  * Runs every check of a canary spec against one qualifier (a version or an alias). Shared by
@@ -36,20 +37,31 @@ export async function runCanaryChecks(
   return results;
 }
 
-/**
- * The Canary step: invokes the new version directly (not through the alias) and fails with
- * {@link CanaryFailed} if any expectation is not met.
- */
 export interface CanaryDeps {
-  readonly functions: Pick<FunctionControl, "invoke">;
+  readonly functions: FunctionControl;
+  readonly clock: Clock;
 }
 
+/**
+ * The Canary step: invokes the new version directly (not through the alias) with the service's
+ * canary events, and fails with {@link CanaryFailed} if any expectation is not met. Only when
+ * every check passes does it give the version its first traffic step, so a version that fails
+ * its canary never serves a request. Returns the rollout, with the canary's report in it.
+ *
+ * @example
+ * ```ts
+ * const rollout = await canary(state, { functions, clock: systemClock });
+ * rollout.canary?.results.every((r) => r.passed); // true
+ * rollout.weight; // the first traffic step, e.g. 10
+ * ```
+ */
 export async function canary(
   state: Pick<DeploymentState, "plan" | "rollout">,
   deps: CanaryDeps,
-): Promise<CanaryReport> {
-  const version = state.rollout?.newVersion;
-  if (!version) throw new TypeError("canary needs $.rollout (Deploy runs first)");
+): Promise<Rollout> {
+  const rollout = state.rollout;
+  const version = rollout?.newVersion;
+  if (!rollout || !version) throw new TypeError("canary needs $.rollout (Deploy runs first)");
   const results = await runCanaryChecks(
     deps.functions,
     state.plan.target.functionName,
@@ -63,7 +75,12 @@ export async function canary(
         failed.map((r) => `${r.name}: ${r.detail}`).join("; "),
     );
   }
-  return { version, results };
+  const report: CanaryReport = { version, results };
+  const waitingForFirstStep = rollout.phase === "steps" && rollout.stepIndex < 0;
+  const next = waitingForFirstStep
+    ? await shiftTraffic(deps.functions, state.plan, rollout, 0, deps.clock.now())
+    : rollout;
+  return { ...next, canary: report };
 }
 
 function judge(check: CanaryCheck, result: InvocationResult): CanaryCheckResult {

@@ -44,23 +44,21 @@ function world(code: object = V2, options: { requestedSha256?: string; plan?: Pl
 }
 
 describe("deploy", () => {
-  it("publishes a new version and gives it the first traffic step", async () => {
+  it("publishes a new version and moves no traffic (the canary decides that)", async () => {
     const w = world();
     const rollout = await deploy(w.state, w.deps);
     expect(rollout).toEqual({
       newVersion: "2",
       previousVersion: "1",
       phase: "steps",
-      stepIndex: 0,
-      weight: 10,
+      stepIndex: -1,
+      weight: 0,
       checks: 0,
-      holdEndsAt: iso(T0 + 60_000),
-      nextCheckAt: iso(T0 + 10_000),
+      holdEndsAt: iso(T0),
+      nextCheckAt: iso(T0),
     });
-    expect(w.functions.alias("hello-prod", "live")).toMatchObject({
-      version: "1",
-      weights: { "2": 0.1 },
-    });
+    expect(w.functions.alias("hello-prod", "live")).toMatchObject({ version: "1", weights: {} });
+    expect(w.functions.aliasHistory).toEqual([]);
     expect((await w.functions.getVersion("hello-prod", "2"))?.codeSha256).toBe(w.sha256);
   });
 

@@ -1,7 +1,6 @@
 import { ArtifactChecksumMismatch, TargetNotFound } from "../errors.ts";
 import type { Clock, FunctionControl } from "../ports.ts";
 import type { DeploymentState, Rollout } from "../state.ts";
-import { nextCheckAt, weightsFor } from "./traffic.ts";
 
 export interface DeployDeps {
   readonly functions: FunctionControl;
@@ -9,18 +8,19 @@ export interface DeployDeps {
 }
 
 /**
- * Creates the new version from the stage's copy of the artifact and gives it the first traffic
- * step. Lambda's CodeSha256 must equal the artifact's SHA-256 after the code update and again on
- * the published version. The alias's primary version before the change is recorded as the
- * version to roll back to.
+ * Creates the new version from the stage's copy of the artifact. Lambda's CodeSha256 must equal
+ * the artifact's SHA-256 after the code update and again on the published version. The alias's
+ * primary version before the change is recorded as the version to roll back to.
  *
- * With no traffic steps, or when the artifact is what the alias already serves, no traffic
- * moves here and the rollout goes straight to promotion after the first alarm check.
+ * Deploy moves no traffic: the Canary step invokes the new version directly and gives it the
+ * first traffic step only if every check passes, so a version that fails its canary never
+ * serves a request. With no traffic steps, or when the artifact is what the alias already
+ * serves, the rollout goes straight to promotion after the canary and the first alarm check.
  *
  * @example
  * ```ts
  * const rollout = await deploy(state, { functions, clock: systemClock });
- * console.log(`${rollout.weight}% on version ${rollout.newVersion}`);
+ * console.log(`version ${rollout.newVersion} published, previous ${rollout.previousVersion}`);
  * ```
  */
 export async function deploy(
@@ -53,38 +53,18 @@ export async function deploy(
   });
   checkCode(`version ${published.version}`, published.codeSha256, sha256);
 
-  const now = deps.clock.now();
-  const first = plan.rollout.steps[0];
-  const base = {
+  // No traffic yet: the Canary step gives the first traffic step once the version passes.
+  const now = new Date(deps.clock.now()).toISOString();
+  const noSteps = plan.rollout.steps.length === 0 || published.version === before.version;
+  return {
     newVersion: published.version,
     previousVersion: before.version,
+    phase: noSteps ? "promote" : "steps",
+    stepIndex: -1,
+    weight: 0,
+    holdEndsAt: now,
+    nextCheckAt: now,
     checks: 0,
-  };
-  if (first === undefined || published.version === before.version) {
-    const nowIso = new Date(now).toISOString();
-    return {
-      ...base,
-      phase: "promote",
-      stepIndex: -1,
-      weight: 0,
-      holdEndsAt: nowIso,
-      nextCheckAt: nowIso,
-    };
-  }
-
-  await deps.functions.updateAlias(functionName, alias, {
-    version: before.version,
-    weights: weightsFor(published.version, first),
-    ...(before.revisionId ? { revisionId: before.revisionId } : {}),
-  });
-  const holdEndsAt = now + plan.rollout.stepWaitSeconds * 1000;
-  return {
-    ...base,
-    phase: "steps",
-    stepIndex: 0,
-    weight: first,
-    holdEndsAt: new Date(holdEndsAt).toISOString(),
-    nextCheckAt: nextCheckAt(plan, now, holdEndsAt),
   };
 }
 
