@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 /**
  * Test depths (see docs/architecture.md): unit tests sit beside the modules they test; the
  * workflow suite runs the real ASL locally; integration needs moto_server; e2e drives the local
- * control plane; browser needs Chromium; infra checks the SST app offline.
+ * control plane; cli runs the built `gantry` command against it; browser needs Chromium; infra
+ * checks the SST app offline.
  */
 export default defineConfig({
   test: {
@@ -23,6 +24,16 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "cli",
+          include: ["test/cli/**/*.test.ts"],
+          // Builds packages/cli/dist/gantry.mjs first: the tests run the built command.
+          globalSetup: ["test/cli/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

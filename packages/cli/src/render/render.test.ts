@@ -1,0 +1,203 @@
+import { describe, expect, it } from "vitest";
+import type { OutputStream } from "../io.ts";
+import { ProgressTracker, type ProgressUpdate } from "../progress.ts";
+import type { ExecutionSummary } from "../summary.ts";
+import { formatDuration, orList, table } from "./format.ts";
+import { JsonRenderer } from "./json.ts";
+import { PlainRenderer } from "./plain.ts";
+import { isLiveTerminal } from "./select.ts";
+import { describeApproval, describeSummary, describeTraffic, describeUpdate } from "./text.ts";
+import { ANSI, TtyRenderer } from "./tty.ts";
+
+function sink(tty = false): OutputStream & { text: string } {
+  const out = {
+    text: "",
+    isTTY: tty,
+    columns: 100,
+    write(chunk: string) {
+      out.text += chunk;
+      return true;
+    },
+  };
+  return out;
+}
+
+const T = Date.parse("2026-11-22T10:00:00.000Z");
+const context = { executionName: "hello-service-3f2a9c1e0b12-ab12cd34", stage: "prod" };
+const progress = new ProgressTracker().progress;
+
+const summary: ExecutionSummary = {
+  executionArn: "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:x",
+  name: "x",
+  stateMachineArn: null,
+  stage: "prod",
+  service: "hello-service",
+  version: "3f2a9c1e0b12aabb",
+  artifact: { key: null, sha256: null },
+  actor: "octocat",
+  status: "FAILED",
+  result: "rolled-back",
+  exitCode: 3,
+  outcome: { status: "rolled-back" },
+  error: "AlarmTriggered",
+  cause: "errors in ALARM",
+  startedAt: new Date(T).toISOString(),
+  stoppedAt: new Date(T + 65_000).toISOString(),
+  durationSeconds: 65,
+  states: [],
+  traffic: null,
+  approval: null,
+  rollback: null,
+};
+
+describe("formatting", () => {
+  it("formats durations and lists for people", () => {
+    expect(formatDuration(19)).toBe("19 ms");
+    expect(formatDuration(1_234)).toBe("1.2 s");
+    expect(formatDuration(125_000)).toBe("2 min 05 s");
+    expect(formatDuration(3_720_000)).toBe("1 h 02 min");
+    expect(orList(["a"])).toBe("a");
+    expect(orList(["a", "b", "c"])).toBe("a, b or c");
+    expect(
+      table([
+        ["NAME", "X"],
+        ["long-name", "y"],
+      ]),
+    ).toBe("NAME       X\nlong-name  y");
+  });
+
+  it("describes traffic, approvals and the end", () => {
+    expect(
+      describeTraffic({ weight: 25, phase: "steps", newVersion: "7", previousVersion: "6" }),
+    ).toBe("traffic: 25% on version 7, 75% on version 6");
+    expect(
+      describeTraffic({ weight: 0, phase: "rolled-back", newVersion: "7", previousVersion: "6" }),
+    ).toBe("traffic: 100% back on version 6");
+    expect(
+      describeTraffic({ weight: 0, phase: "promote", newVersion: "6", previousVersion: "6" }),
+    ).toContain("nothing to shift");
+    expect(
+      describeApproval(
+        { status: "waiting", approvers: ["a@x.io", "b@x.io"] },
+        { ...context, webEndpoint: "http://127.0.0.1:8084" },
+      ),
+    ).toEqual([
+      "approval: waiting for a@x.io or b@x.io; links emailed to a@x.io, b@x.io (local outbox: http://127.0.0.1:8084/outbox)",
+      `approval: or at a terminal: gantry approve ${context.executionName} --as a@x.io`,
+    ]);
+    expect(describeSummary(summary)).toEqual([
+      "Rolled back: hello-service 3f2a9c1e0b12 was not deployed to prod in 1 min 05 s. AlarmTriggered: errors in ALARM",
+      `execution ${summary.executionArn}`,
+      "exit code 3 (rolled back)",
+    ]);
+    expect(
+      describeUpdate(
+        { kind: "state-entered", at: T, state: "AllStepsHeld", type: "Choice" },
+        context,
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe("PlainRenderer", () => {
+  it("prints one timestamped line per event, one line for a state that started and ended in one batch", () => {
+    const out = sink();
+    const renderer = new PlainRenderer(out, sink(), context, () => T);
+    const updates: ProgressUpdate[] = [
+      { kind: "state-entered", at: T, state: "Deploy", type: "Task" },
+      { kind: "state-exited", at: T + 19, state: "Deploy", type: "Task", durationMs: 19 },
+      {
+        kind: "traffic",
+        at: T + 19,
+        traffic: { weight: 10, phase: "steps", newVersion: "7", previousVersion: "6" },
+      },
+      {
+        kind: "state-entered",
+        at: T + 20,
+        state: "HoldTrafficStep",
+        type: "Wait",
+        until: T + 60_000,
+      },
+    ];
+    renderer.update(updates, progress);
+    expect(out.text).toBe(
+      [
+        "2026-11-22T10:00:00.019Z  Deploy done (19 ms)",
+        "2026-11-22T10:00:00.019Z  traffic: 10% on version 7, 90% on version 6",
+        "2026-11-22T10:00:00.020Z  HoldTrafficStep started (waits until 10:01:00 UTC)",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("TtyRenderer", () => {
+  it("redraws its live lines in place and leaves the finished lines above them", async () => {
+    const out = sink(true);
+    let now = T;
+    const renderer = new TtyRenderer(out, context, () => now, { colour: false, redrawMs: 5 });
+    const tracker = new ProgressTracker();
+    renderer.update(
+      tracker.apply([
+        {
+          id: 1,
+          type: "ExecutionStarted",
+          timestamp: new Date(T),
+          executionStartedEventDetails: {
+            input: JSON.stringify({ service: "hello-service", version: "3f2a9c1e0b12aa" }),
+          },
+        },
+        {
+          id: 2,
+          type: "TaskStateEntered",
+          timestamp: new Date(T),
+          stateEnteredEventDetails: { name: "Deploy", input: "{}" },
+        },
+      ]),
+      tracker.progress,
+    );
+    now += 1500;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(out.text.startsWith(ANSI.hideCursor)).toBe(true);
+    expect(out.text).toContain("hello-service 3f2a9c1e0b12 → prod · Deploy 1.5 s · elapsed 1.5 s");
+    expect(out.text).toContain(`${ANSI.up(1)}${ANSI.clearBelow}`);
+    renderer.finish({
+      ...summary,
+      result: "deployed",
+      exitCode: 0,
+      status: "SUCCEEDED",
+      error: null,
+      cause: null,
+    });
+    expect(out.text.endsWith(ANSI.showCursor)).toBe(true);
+    expect(out.text).toContain("Deployed hello-service 3f2a9c1e0b12 to prod in 1 min 05 s.");
+    const settled = out.text.length;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(out.text.length).toBe(settled); // no redraws after the end
+  });
+
+  it("is chosen for a TTY (or GANTRY_FORCE_TTY=1), never for TERM=dumb or GANTRY_FORCE_TTY=0", () => {
+    expect(isLiveTerminal({ stdout: sink(true), env: {} })).toBe(true);
+    expect(isLiveTerminal({ stdout: sink(false), env: {} })).toBe(false);
+    expect(isLiveTerminal({ stdout: sink(false), env: { GANTRY_FORCE_TTY: "1" } })).toBe(true);
+    expect(isLiveTerminal({ stdout: sink(true), env: { GANTRY_FORCE_TTY: "0" } })).toBe(false);
+    expect(isLiveTerminal({ stdout: sink(true), env: { TERM: "dumb" } })).toBe(false);
+  });
+});
+
+describe("JsonRenderer", () => {
+  it("writes one document to stdout, and the progress as lines to stderr", () => {
+    const out = sink();
+    const err = sink();
+    const renderer = new JsonRenderer(out, err, context, () => T);
+    renderer.intro(["deploying"]);
+    renderer.update(
+      [{ kind: "state-exited", at: T, state: "Deploy", type: "Task", durationMs: 3 }],
+      progress,
+    );
+    renderer.finish(summary);
+    renderer.finish(summary);
+    expect(JSON.parse(out.text)).toEqual(summary);
+    expect(err.text).toContain("2026-11-22T10:00:00.000Z  Deploy done (3 ms)");
+  });
+});

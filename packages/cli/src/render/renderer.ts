@@ -1,0 +1,19 @@
+import type { ExecutionProgress, ProgressUpdate } from "../progress.ts";
+import type { ExecutionSummary } from "../summary.ts";
+
+/**
+ * Shows an execution being followed. Three kinds: timestamped lines for logs (no TTY), a live
+ * redrawn display for a terminal, and a single JSON document at the end (`--json`).
+ */
+export interface Renderer {
+  /** Lines about what is about to be followed (what was started, or found). */
+  intro(lines: readonly string[]): void;
+  /** New updates, and the progress they add up to. */
+  update(updates: readonly ProgressUpdate[], progress: ExecutionProgress): void;
+  /** A problem that does not end the command (a poll that will be retried). */
+  warn(message: string): void;
+  /** The end: how it went. */
+  finish(summary: ExecutionSummary): void;
+  /** Following stopped early (Ctrl-C); the execution goes on. */
+  interrupted(lines: readonly string[]): void;
+}

@@ -1,0 +1,165 @@
+import type { ExecutionDescription } from "./executions.ts";
+import {
+  type DeploymentResult,
+  deploymentResult,
+  type ExitCode,
+  exitCodeFor,
+} from "./exit-codes.ts";
+import {
+  type ApprovalProgress,
+  type ExecutionProgress,
+  type OutcomeLike,
+  type RollbackProgress,
+  readableCause,
+  type Traffic,
+} from "./progress.ts";
+
+/** One state visit in the JSON document. */
+export interface StateTiming {
+  readonly name: string;
+  readonly type: string;
+  readonly enteredAt: string;
+  readonly exitedAt: string | null;
+  readonly durationSeconds: number | null;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/**
+ * Everything about one execution that `--json` prints and the exit code is decided from. Every
+ * field is always present (null when unknown), so scripts can read it without guarding.
+ */
+export interface ExecutionSummary {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly stateMachineArn: string | null;
+  readonly stage: string | null;
+  readonly service: string | null;
+  readonly version: string | null;
+  readonly artifact: { readonly key: string | null; readonly sha256: string | null };
+  readonly actor: string | null;
+  /** Step Functions' status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED. */
+  readonly status: string;
+  /** How it ended, in one word: deployed, rolled-back, rejected, failed, aborted, timed-out, running. */
+  readonly result: DeploymentResult;
+  readonly exitCode: ExitCode;
+  /** `$.outcome` as the workflow recorded it. */
+  readonly outcome: OutcomeLike | null;
+  readonly error: string | null;
+  readonly cause: string | null;
+  readonly startedAt: string | null;
+  readonly stoppedAt: string | null;
+  readonly durationSeconds: number | null;
+  /** Every state visited, in order. */
+  readonly states: readonly StateTiming[];
+  readonly traffic: Traffic | null;
+  readonly approval: ApprovalProgress | null;
+  readonly rollback: RollbackProgress | null;
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+function seconds(from: number | undefined, to: number | undefined): number | null {
+  if (from === undefined || to === undefined || !Number.isFinite(from) || !Number.isFinite(to)) {
+    return null;
+  }
+  return Math.round(Math.max(0, to - from)) / 1000;
+}
+
+function outcomeFromOutput(output: string | undefined): OutcomeLike | undefined {
+  if (!output) return undefined;
+  try {
+    const parsed = JSON.parse(output) as { outcome?: OutcomeLike };
+    return typeof parsed.outcome?.status === "string" ? parsed.outcome : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Combines DescribeExecution's answer with what the history showed into an
+ * {@link ExecutionSummary}, including the exit code CI branches on.
+ *
+ * @example
+ * ```ts
+ * const summary = summarize(description, tracker.progress);
+ * process.exitCode = summary.exitCode;
+ * ```
+ */
+export function summarize(
+  description: Partial<
+    Pick<
+      ExecutionDescription,
+      | "executionArn"
+      | "name"
+      | "stateMachineArn"
+      | "status"
+      | "startDate"
+      | "stopDate"
+      | "error"
+      | "cause"
+      | "output"
+    >
+  >,
+  progress: ExecutionProgress,
+): ExecutionSummary {
+  // The history may already hold the end while DescribeExecution still says RUNNING (or the
+  // other way round): whichever has seen the end wins.
+  const status =
+    description.status === undefined ||
+    (description.status === "RUNNING" && progress.status !== "RUNNING")
+      ? progress.status
+      : description.status;
+  const outcome = progress.outcome ?? outcomeFromOutput(description.output) ?? null;
+  const error = description.error ?? progress.error ?? null;
+  const rawCause = description.cause ?? progress.cause;
+  const cause = rawCause !== undefined ? readableCause(rawCause) : null;
+  const facts = {
+    status,
+    error: error ?? undefined,
+    outcomeStatus: outcome?.status,
+    rolledBack: progress.rollback?.status === "done",
+  };
+  const startedAt = description.startDate?.getTime() ?? progress.startedAt;
+  const stoppedAt = description.stopDate?.getTime() ?? progress.finishedAt;
+  const request = progress.request;
+  return {
+    executionArn: description.executionArn ?? "",
+    name: description.name ?? description.executionArn?.split(":").at(-1) ?? "",
+    stateMachineArn: description.stateMachineArn ?? null,
+    stage: progress.stage ?? stageFromStateMachine(description.stateMachineArn) ?? null,
+    service: request?.service ?? null,
+    version: request?.version ?? null,
+    artifact: { key: request?.artifact?.key ?? null, sha256: request?.artifact?.sha256 ?? null },
+    actor: request?.trigger?.actor ?? null,
+    status,
+    result: deploymentResult(facts),
+    exitCode: exitCodeFor(facts),
+    outcome,
+    error,
+    cause,
+    startedAt: iso(startedAt),
+    stoppedAt: iso(stoppedAt),
+    durationSeconds: seconds(startedAt, stoppedAt),
+    states: progress.visits.map((visit) => ({
+      name: visit.name,
+      type: visit.type,
+      enteredAt: iso(visit.enteredAt) ?? "",
+      exitedAt: iso(visit.exitedAt),
+      durationSeconds: seconds(visit.enteredAt, visit.exitedAt),
+      ...(visit.error ? { error: visit.error } : {}),
+      ...(visit.cause ? { cause: visit.cause } : {}),
+    })),
+    traffic: progress.traffic ?? null,
+    approval: progress.approval ?? null,
+    rollback: progress.rollback ?? null,
+  };
+}
+
+/** "prod" from a state machine named like gantry-prod (or gantry-prod-Pipeline-abc). */
+export function stageFromStateMachine(arn: string | undefined): string | undefined {
+  const name = arn?.split(":").at(-1) ?? "";
+  return /(?:^|-)(preprod|prod)(?:-|$)/.exec(name)?.[1];
+}

@@ -1,0 +1,352 @@
+/**
+ * The command line's grammar: every command, its arguments and options, and the help text made
+ * from them. `args.ts` parses against these specs; `gantry --help` and `gantry <command> --help`
+ * print them.
+ */
+
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  /** The value's placeholder in help ("SHA", "URL"). */
+  readonly value?: string;
+  readonly description: string;
+}
+
+export interface PositionalSpec {
+  readonly name: string;
+  readonly description: string;
+}
+
+export interface CommandSpec {
+  /** "deploy", or "artifact publish" for the two-word commands. */
+  readonly name: string;
+  readonly summary: string;
+  readonly positional?: PositionalSpec;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Extra paragraphs for `gantry <command> --help`. */
+  readonly notes?: readonly string[];
+}
+
+/** Where a command sends its calls; shared by every command. */
+export const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  endpoint: {
+    type: "string",
+    value: "URL",
+    description: "a local control plane's Step Functions + S3 endpoint (GANTRY_ENDPOINT)",
+  },
+  "web-endpoint": {
+    type: "string",
+    value: "URL",
+    description: "its web endpoint, for approvals and the outbox (GANTRY_WEB_ENDPOINT)",
+  },
+  "state-machine-arn": {
+    type: "string",
+    value: "ARN",
+    description:
+      "AWS: the stage's state machine (GANTRY_<STAGE>_STATE_MACHINE_ARN, GANTRY_STATE_MACHINE_ARN)",
+  },
+  "state-bucket": {
+    type: "string",
+    value: "NAME",
+    description: "AWS: the stage's state bucket, for approve/reject (GANTRY_STATE_BUCKET)",
+  },
+  aws: { type: "boolean", description: "AWS, with the default credential chain" },
+  region: { type: "string", value: "REGION", description: "AWS region (default: AWS_REGION)" },
+  registry: {
+    type: "string",
+    value: "FILE",
+    description: "the service registry module (GANTRY_REGISTRY; default gantry.registry.ts)",
+  },
+};
+
+const json: OptionSpec = {
+  type: "boolean",
+  description: "print one JSON document on stdout, and nothing else",
+};
+const stage = (required: boolean): OptionSpec => ({
+  type: "string",
+  value: "STAGE",
+  description: required
+    ? "preprod or prod (required)"
+    : "preprod or prod: where to look for an execution given by name",
+});
+const service: OptionSpec = {
+  type: "string",
+  value: "NAME",
+  description: "the service, as named in gantry.registry.ts",
+};
+const version: OptionSpec = {
+  type: "string",
+  value: "SHA",
+  description: "the git commit the artifact was built from (7 to 40 hex characters)",
+};
+const actor: OptionSpec = {
+  type: "string",
+  value: "NAME",
+  description: "who triggered it (default: GITHUB_ACTOR, GITLAB_USER_LOGIN, ... or your user)",
+};
+const ciRunUrl: OptionSpec = {
+  type: "string",
+  value: "URL",
+  description: "the CI run (default: from GitHub Actions, GitLab CI, Buildkite, Jenkins)",
+};
+const executionRef: PositionalSpec = {
+  name: "execution",
+  description: "an execution name (with --stage when both stages have it) or its ARN",
+};
+
+/** Every command, in the order `gantry --help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "artifact publish",
+    summary: "upload a build once to the preprod bucket; print its key and SHA-256",
+    options: {
+      service,
+      version,
+      file: { type: "string", value: "ZIP", description: "the Lambda zip to publish (required)" },
+      key: {
+        type: "string",
+        value: "KEY",
+        description: "object key (default <service>/<version>/<sha256[0:16]>.zip)",
+      },
+      bucket: {
+        type: "string",
+        value: "NAME",
+        description: "bucket (default: the registry's stages.preprod.sourceBucket)",
+      },
+      json,
+    },
+    notes: [
+      "Uploads with its SHA-256 checksum and If-None-Match: *, so an artifact is written once: " +
+        "publishing the same bytes again is a no-op, different bytes under the same key are refused.",
+      "Prints key=... and sha256=... on stdout (and appends them to $GITHUB_OUTPUT when it is set).",
+    ],
+  },
+  {
+    name: "deploy",
+    summary: "start a deployment of a published artifact to a stage",
+    options: {
+      stage: stage(true),
+      service,
+      version,
+      "artifact-key": {
+        type: "string",
+        value: "KEY",
+        description: "the artifact's key in the stage's source bucket",
+      },
+      sha256: { type: "string", value: "HEX", description: "the artifact's SHA-256 (64 hex)" },
+      actor,
+      "ci-run-url": ciRunUrl,
+      attempt: {
+        type: "string",
+        value: "N",
+        description: "deploy this version and artifact again, as attempt N (default 1)",
+      },
+      wait: {
+        type: "boolean",
+        description: "follow the execution to its end; the exit code says how it ended",
+      },
+      json,
+    },
+    notes: [
+      "The execution is named after the service, version and artifact, so running the same deploy " +
+        "twice (a retried CI job) follows the first execution instead of deploying again. " +
+        "To deploy the same version again on purpose, pass --attempt 2 (3, ...).",
+      "Exit codes: 0 deployed (or started, without --wait); 2 invalid input or usage; " +
+        "3 rolled back; 4 approval rejected or timed out; 5 any other failure.",
+    ],
+  },
+  {
+    name: "artifact validate",
+    summary: "record that preprod tests passed for a version (prod deployments require it)",
+    options: {
+      service,
+      version,
+      sha256: { type: "string", value: "HEX", description: "the artifact preprod tested" },
+      actor,
+      "ci-run-url": ciRunUrl,
+      bucket: {
+        type: "string",
+        value: "NAME",
+        description: "bucket (default: the registry's stages.preprod.artifactBucket)",
+      },
+      json,
+    },
+    notes: [
+      "Writes validations/<service>/<version>.json once (If-None-Match: *). Validating the same " +
+        "version and SHA-256 again is a no-op; another SHA-256 for the same version is refused.",
+    ],
+  },
+  {
+    name: "status",
+    summary: "where an execution stands (the exit code follows deploy's for finished ones)",
+    positional: executionRef,
+    options: {
+      stage: stage(false),
+      wait: {
+        type: "boolean",
+        description: "follow it to its end, as deploy --wait does (same display, same exit codes)",
+      },
+      json,
+    },
+  },
+  {
+    name: "history",
+    summary: "an execution's events, oldest first",
+    positional: executionRef,
+    options: { stage: stage(false), json },
+  },
+  {
+    name: "list",
+    summary: "recent executions, newest first",
+    options: {
+      stage: {
+        type: "string",
+        value: "STAGE",
+        description: "preprod or prod (default: every stage the target knows)",
+      },
+      status: {
+        type: "string",
+        value: "STATUS",
+        description: "RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED",
+      },
+      service: { type: "string", value: "NAME", description: "only this service's executions" },
+      limit: { type: "string", value: "N", description: "at most N per stage (default 20)" },
+      json,
+    },
+  },
+  {
+    name: "stop",
+    summary: "stop a running execution (the deployment is cleaned up: traffic back, lock released)",
+    positional: executionRef,
+    options: {
+      stage: stage(false),
+      cause: { type: "string", value: "TEXT", description: "why, recorded with the execution" },
+      json,
+    },
+  },
+  {
+    name: "approve",
+    summary: "approve a deployment waiting for a decision, as one of its approvers",
+    positional: {
+      name: "approval",
+      description: "the approval id, or the waiting execution's name or ARN",
+    },
+    options: {
+      as: {
+        type: "string",
+        value: "EMAIL",
+        description: "your approver email, as the registry lists it (GANTRY_OPERATOR)",
+      },
+      comment: { type: "string", value: "TEXT", description: "kept with the decision" },
+      stage: stage(false),
+      json,
+    },
+    notes: [
+      "The decision goes through the same approval service as the emailed links and is recorded " +
+        "the same way (channel: operator). Locally it uses the control plane's operator API; in " +
+        "AWS it needs the stage's state bucket (--state-bucket) and IAM rights on it.",
+    ],
+  },
+  {
+    name: "reject",
+    summary: "reject a deployment waiting for a decision, as one of its approvers",
+    positional: {
+      name: "approval",
+      description: "the approval id, or the waiting execution's name or ARN",
+    },
+    options: {
+      as: {
+        type: "string",
+        value: "EMAIL",
+        description: "your approver email, as the registry lists it (GANTRY_OPERATOR)",
+      },
+      comment: { type: "string", value: "TEXT", description: "why (shown in the execution)" },
+      stage: stage(false),
+      json,
+    },
+  },
+];
+
+/** The spec of a command by name, or undefined. */
+export function commandSpec(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** The first screen: `gantry --help`. */
+export function mainUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => synopsisName(c).length));
+  const line = (c: CommandSpec) => `  ${synopsisName(c).padEnd(width)}  ${c.summary}`;
+  const pick = (names: readonly string[]) =>
+    names.map((n) => line(commandSpec(n) as CommandSpec)).join("\n");
+  return [
+    "gantry: deploy AWS Lambda services through Gantry's control plane",
+    "",
+    "Usage: gantry <command> [options]",
+    "",
+    "What CI runs, in order:",
+    pick(["artifact publish", "deploy", "artifact validate"]),
+    "",
+    "Watching and operating:",
+    pick(["status", "history", "list", "stop", "approve", "reject"]),
+    "",
+    "A CI pipeline:",
+    '  eval "$(gantry artifact publish --service S --version $SHA --file build.zip)"',
+    "  gantry deploy --stage preprod --service S --version $SHA --artifact-key $key --sha256 $sha256 --wait",
+    "  ...preprod tests...",
+    "  gantry artifact validate --service S --version $SHA --sha256 $sha256",
+    "  gantry deploy --stage prod --service S --version $SHA --artifact-key $key --sha256 $sha256 --wait",
+    "",
+    "Target (any command):",
+    optionLines(TARGET_OPTIONS),
+    "  With neither --endpoint nor an AWS option, the local control plane `npm start` runs",
+    "  (.gantry/endpoints.json, or $GANTRY_HOME/endpoints.json).",
+    "",
+    "Exit codes: 0 deployed (or done), 2 invalid input or usage, 3 rolled back,",
+    "            4 approval rejected or timed out, 5 any other failure.",
+    "",
+    "`gantry <command> --help` shows a command's options. docs/ci.md has a complete CI setup.",
+  ].join("\n");
+}
+
+/** `gantry <command> --help`. */
+export function commandUsage(spec: CommandSpec): string {
+  const positional = spec.positional ? ` <${spec.positional.name}>` : "";
+  const parts = [
+    `gantry ${spec.name}: ${spec.summary}`,
+    "",
+    `Usage: gantry ${spec.name}${positional} [options]`,
+  ];
+  if (spec.positional) {
+    parts.push("", `  <${spec.positional.name}>  ${spec.positional.description}`);
+  }
+  parts.push("", "Options:", optionLines(spec.options), "", "Target:", optionLines(TARGET_OPTIONS));
+  for (const note of spec.notes ?? []) parts.push("", wrap(note, 96));
+  return parts.join("\n");
+}
+
+function synopsisName(spec: CommandSpec): string {
+  return spec.positional ? `${spec.name} <${spec.positional.name}>` : spec.name;
+}
+
+function optionLines(options: Readonly<Record<string, OptionSpec>>): string {
+  const flags = Object.entries(options).map(
+    ([name, o]) => `--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`,
+  );
+  const width = Math.max(...flags.map((f) => f.length));
+  return Object.values(options)
+    .map((o, i) => `  ${(flags[i] ?? "").padEnd(width)}  ${o.description}`)
+    .join("\n");
+}
+
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
+}
