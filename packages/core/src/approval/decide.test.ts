@@ -211,3 +211,18 @@ describe("pending approvals", () => {
     expect(pending.map((p) => p.id)).toEqual([newer.id, ID]);
   });
 });
+
+describe("an operator after the deadline", () => {
+  it("is refused like a link would be: 410, nothing written, nothing sent", async () => {
+    records.data.clear();
+    await store(record(ID, { expiresAt: new Date(NOW - 1).toISOString() }));
+    await expect(
+      decideAsOperator({ approvalId: ID, action: "approve", operator: "alice@example.com" }, deps),
+    ).rejects.toMatchObject({
+      status: 410,
+      title: "Approval expired",
+    });
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+    expect(sent).toEqual([]);
+  });
+});

@@ -85,25 +85,7 @@ export async function inspectApprovalLink(
       "This link's approver is not allowed to decide this deployment.",
     );
   }
-  const decided = await deps.records.get<ApprovalDecisionRecord>(
-    recordKeys.approvalDecision(claims.approvalId),
-  );
-  if (decided) throw alreadyDecided(decided.value);
-  if (Date.parse(record.expiresAt) <= deps.clock.now()) {
-    throw new ApprovalRefused(
-      410,
-      "Approval expired",
-      "The time to decide on this deployment is over.",
-    );
-  }
-  const status = await deps.workflows.executionStatus(record.execution.id);
-  if (status !== "RUNNING") {
-    throw new ApprovalRefused(
-      410,
-      "No longer waiting",
-      `The deployment is no longer waiting for a decision (it is ${describeStatus(status)}).`,
-    );
-  }
+  await assertStillOpen(record, deps);
   return { record, claims };
 }
 
@@ -148,18 +130,7 @@ export async function decideAsOperator(
       `${request.operator} is not allowed to decide this deployment.`,
     );
   }
-  const decided = await deps.records.get<ApprovalDecisionRecord>(
-    recordKeys.approvalDecision(request.approvalId),
-  );
-  if (decided) throw alreadyDecided(decided.value);
-  const status = await deps.workflows.executionStatus(record.execution.id);
-  if (status !== "RUNNING") {
-    throw new ApprovalRefused(
-      410,
-      "No longer waiting",
-      `The deployment is no longer waiting for a decision (it is ${describeStatus(status)}).`,
-    );
-  }
+  await assertStillOpen(record, deps);
   return decide(
     record,
     request.action,
@@ -258,6 +229,29 @@ async function decide(
     channel,
   });
   return { record, decision };
+}
+
+/** Nobody decided yet, the deadline has not passed, and the execution still waits: or why not. */
+async function assertStillOpen(record: ApprovalRecord, deps: ApprovalServiceDeps): Promise<void> {
+  const decided = await deps.records.get<ApprovalDecisionRecord>(
+    recordKeys.approvalDecision(record.id),
+  );
+  if (decided) throw alreadyDecided(decided.value);
+  if (Date.parse(record.expiresAt) <= deps.clock.now()) {
+    throw new ApprovalRefused(
+      410,
+      "Approval expired",
+      "The time to decide on this deployment is over.",
+    );
+  }
+  const status = await deps.workflows.executionStatus(record.execution.id);
+  if (status !== "RUNNING") {
+    throw new ApprovalRefused(
+      410,
+      "No longer waiting",
+      `The deployment is no longer waiting for a decision (it is ${describeStatus(status)}).`,
+    );
+  }
 }
 
 async function verified(

@@ -140,14 +140,16 @@ function describe(record: ExecutionRecord) {
   };
 }
 
+/** ListExecutions' entries: DescribeExecution's identity and timing fields. */
 function summary(record: ExecutionRecord) {
+  const { executionArn, stateMachineArn, name, status, startDate, stopDate } = describe(record);
   return {
-    executionArn: record.executionArn,
-    stateMachineArn: record.stateMachineArn,
-    name: record.name,
-    status: record.status,
-    startDate: record.startDate,
-    ...(record.stopDate !== undefined ? { stopDate: record.stopDate } : {}),
+    executionArn,
+    stateMachineArn,
+    name,
+    status,
+    startDate,
+    ...(stopDate !== undefined ? { stopDate } : {}),
   };
 }
 
