@@ -20,7 +20,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["DEBUG", "INFO", "WARN", "ERROR", "SILE
 /**
  * The local control plane as `npm start` runs it, from the environment (see docs/local.md):
  * GANTRY_HOME, GANTRY_SFN_PORT, GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS,
- * GANTRY_LOG_LEVEL, GANTRY_REGISTRY and GANTRY_SMTP_URL, with the example services' code and traffic.
+ * GANTRY_LOG_LEVEL, GANTRY_REGISTRY, GANTRY_SMTP_URL and GANTRY_CANARY_INTERVAL, with the example services' code and traffic.
  *
  * @example
  * ```ts
@@ -50,8 +50,10 @@ export async function localSettings(
     timeScale,
     trafficPerSecond: numberFrom(env, "GANTRY_TRAFFIC_RPS", 20, (n) => n >= 0 && n <= 500),
     trafficEvents: exampleTraffic,
-    // The hourly canary, in scaled time.
-    canaryIntervalMs: 3_600_000 * timeScale,
+    // The hourly canary, in scaled time, unless GANTRY_CANARY_INTERVAL (real seconds) says otherwise.
+    canaryIntervalMs:
+      numberFrom(env, "GANTRY_CANARY_INTERVAL", 3600 * timeScale, (n) => n >= 0 && n <= 86_400) *
+      1000,
     initialCode: (service) => (service === "hello-service" ? buildVariant("v1").zip : undefined),
     ...(env.GANTRY_SMTP_URL ? { smtpUrl: env.GANTRY_SMTP_URL } : {}),
     webRoutes: localWebRoutes(),

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildVariant } from "../../../../examples/hello-service/build.ts";
+import registry from "../../../../gantry.registry.ts";
+import { LocalWorld } from "./local-world.ts";
+
+let world: LocalWorld | undefined;
+let home: string | undefined;
+
+afterEach(async () => {
+  await world?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+async function open(canaryIntervalMs: number) {
+  home = mkdtempSync(join(tmpdir(), "gantry-world-"));
+  world = await LocalWorld.open({
+    home,
+    registry,
+    timeScale: 0.01,
+    approvalBaseUrl: "http://127.0.0.1:1",
+    canaryIntervalMs,
+    trafficPerSecond: 0,
+  });
+  return world;
+}
+
+describe("the local world's scheduled canary", () => {
+  it("runs on its interval against the prod alias and publishes CanaryFailures", async () => {
+    const w = await open(100);
+    await w.functions.createFunction("hello-service-prod", "live", buildVariant("v1").zip);
+    w.start();
+    await new Promise((r) => setTimeout(r, 450));
+
+    const runs = w.metrics.statistic(
+      "Gantry",
+      "CanaryFailures",
+      { Service: "hello-service", Stage: "prod" },
+      0,
+      Date.now() + 1,
+      "SampleCount",
+    );
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(
+      w.metrics.statistic(
+        "Gantry",
+        "CanaryFailures",
+        { Service: "hello-service", Stage: "prod" },
+        0,
+        Date.now() + 1,
+        "Sum",
+      ),
+    ).toBe(0);
+  });
+
+  it("trips the service's canary alarm when prod breaks", async () => {
+    const w = await open(0);
+    await w.functions.createFunction("hello-service-prod", "live", buildVariant("v3-broken").zip);
+    const [result] = await w.runScheduledCanary();
+    expect(result?.failures).toBe(1);
+    w.alarms.evaluate();
+    const [alarm] = await w.alarms.describe(["hello-service-canary"]);
+    expect(alarm?.state).toBe("ALARM");
+  });
+
+  it("does not run at all with an interval of 0", async () => {
+    const w = await open(0);
+    await w.functions.createFunction("hello-service-prod", "live", buildVariant("v1").zip);
+    w.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(w.metrics.series().filter((s) => s.name === "CanaryFailures")).toEqual([]);
+  });
+});
