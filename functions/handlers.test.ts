@@ -534,6 +534,16 @@ describe("request-approval", () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it("fails with ConfigurationError naming GANTRY_SIGNING_KEY when the key is too short, storing nothing", async () => {
+    vi.stubEnv("GANTRY_SIGNING_KEY", "too-short");
+    const error = await rejectionOf(requestApproval(event, context));
+    expect(error.name).toBe("ConfigurationError");
+    expect(error.message).toContain("GANTRY_SIGNING_KEY");
+    expect(error.message).not.toContain("too-short");
+    expect(s3.calls()).toHaveLength(0);
+    expect(ses.calls()).toHaveLength(0);
+  });
+
   it("stores the token record, then the approval record, and emails each approver signed links", async () => {
     const result = await requestApproval(event, context);
     if (result.mode !== "requested")

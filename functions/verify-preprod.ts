@@ -21,17 +21,21 @@ export const createHandler = (deps: Deps) =>
 
 /**
  * Preprod usually lives in another account: when GANTRY_PREPROD_ROLE_ARN is set, every read goes
- * through that role (which only allows the reads VerifyPreprod makes).
+ * through that role (which only allows the reads VerifyPreprod makes). One provider serves the
+ * three clients, so a container assumes the role once, not once per client.
  */
+let preprodConfig: { credentials?: ReturnType<typeof fromTemporaryCredentials> } | undefined;
 function preprodClientConfig() {
+  if (preprodConfig) return preprodConfig;
   const roleArn = process.env.GANTRY_PREPROD_ROLE_ARN;
-  return roleArn
+  preprodConfig = roleArn
     ? {
         credentials: fromTemporaryCredentials({
           params: { RoleArn: roleArn, RoleSessionName: "gantry-verify-preprod" },
         }),
       }
     : {};
+  return preprodConfig;
 }
 
 export const awsDeps = (): Deps =>

@@ -11,6 +11,7 @@ import {
   type AlarmStateValue,
   type AlarmStatus,
   type AliasState,
+  ArtifactChecksumMismatch,
   type ArtifactStore,
   type CopyOptions,
   type EmailMessage,
@@ -130,10 +131,13 @@ export class MemoryArtifacts implements ArtifactStore {
     const o = this.objects.get(`${ref.bucket}/${ref.key}`);
     return o && info(ref, o);
   }
-  async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo> {
+  async copy(from: ObjectInfo, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo> {
     this.faults.check("artifacts.copy");
     const source = this.objects.get(`${from.bucket}/${from.key}`);
     if (!source) throw Object.assign(new Error("NoSuchKey"), { name: "NoSuchKey" });
+    if (source.etag !== from.etag) {
+      throw new ArtifactChecksumMismatch(`${from.key} changed after it was verified`);
+    }
     const copy: StoredObject = {
       ...source,
       etag: nextTag(),

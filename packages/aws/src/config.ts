@@ -24,6 +24,8 @@ export function stageFromEnv(): Stage {
  * `handler = createHandler(awsDeps())` at import time; with lazy ports, importing a function
  * (as the local control plane does, to reach its factory) creates no clients and reads no
  * settings. In Lambda the ports are built during the first invocation and reused after.
+ * Handlers spread their deps (`{ ...deps, log: deps.logger }`) as each invocation starts, which
+ * reads every property: a missing setting fails the invocation before its first side effect.
  *
  * @example
  * ```ts

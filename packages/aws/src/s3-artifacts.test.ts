@@ -14,7 +14,13 @@ import {
   S3ServiceException,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { hexToBase64, sha256Hex, TransientError } from "@gantry/core";
+import {
+  ArtifactChecksumMismatch,
+  hexToBase64,
+  type ObjectInfo,
+  sha256Hex,
+  TransientError,
+} from "@gantry/core";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { isNotFound, isPreconditionFailed, S3ArtifactStore } from "./s3-artifacts.ts";
@@ -24,6 +30,15 @@ const OTHER_SHA = sha256Hex("other bytes");
 const ETAG = '"8cb520fd6c46f7e47b9e0a2d5e26cba4"';
 const SOURCE = { bucket: "acme-artifacts-preprod", key: "hello-service/3f2a9c1.zip" };
 const DEST = { bucket: "acme-artifacts-prod", key: "hello-service/3f2a9c1.zip" };
+/** The source as copy-artifact verified it (its HEAD): what a copy is pinned to. */
+const VERIFIED: ObjectInfo = {
+  ...SOURCE,
+  size: 14,
+  sha256: SHA,
+  etag: ETAG,
+  versionId: "src-v1",
+  metadata: {},
+};
 const OPTIONS = {
   sha256: SHA,
   metadata: { "gantry-version": "1.4.0", "gantry-sha256": SHA },
@@ -159,20 +174,11 @@ describe("S3ArtifactStore.head", () => {
 });
 
 describe("S3ArtifactStore.copy (single request)", () => {
-  beforeEach(() => {
-    mock.on(HeadObjectCommand, { Bucket: SOURCE.bucket }).resolves({
-      ContentLength: 14,
-      ChecksumSHA256: hexToBase64(SHA),
-      ETag: ETAG,
-      VersionId: "src-v1",
-    });
-  });
-
   it("copies server-side with a SHA-256, replaced metadata and tags, pinned to the source ETag", async () => {
     mock.on(CopyObjectCommand).resolves({
       CopyObjectResult: { ETag: '"dest"', ChecksumSHA256: hexToBase64(SHA) },
     });
-    await new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS);
+    await new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS);
     expect(mock.commandCalls(CopyObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: DEST.bucket,
       Key: DEST.key,
@@ -187,8 +193,7 @@ describe("S3ArtifactStore.copy (single request)", () => {
   });
 
   it("URL-encodes each segment of the source key and the version id", async () => {
-    const from = { bucket: SOURCE.bucket, key: "hello service/v1+2 ü#?.zip" };
-    mock.on(HeadObjectCommand).resolves({ ContentLength: 14, ETag: ETAG, VersionId: "a+b/c" });
+    const from = { ...VERIFIED, key: "hello service/v1+2 ü#?.zip", versionId: "a+b/c" };
     mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"dest"' } });
     await new S3ArtifactStore(s3).copy(from, DEST, OPTIONS);
     expect(mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.CopySource).toBe(
@@ -197,9 +202,9 @@ describe("S3ArtifactStore.copy (single request)", () => {
   });
 
   it("leaves the version out of CopySource when the source has none", async () => {
-    mock.on(HeadObjectCommand).resolves({ ContentLength: 14, ETag: ETAG, VersionId: "null" });
+    const { versionId: _, ...unversioned } = VERIFIED;
     mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"dest"' } });
-    await new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS);
+    await new S3ArtifactStore(s3).copy(unversioned, DEST, OPTIONS);
     expect(mock.commandCalls(CopyObjectCommand)[0]?.args[0].input.CopySource).toBe(
       `${SOURCE.bucket}/hello-service/3f2a9c1.zip`,
     );
@@ -210,7 +215,7 @@ describe("S3ArtifactStore.copy (single request)", () => {
       CopyObjectResult: { ETag: '"dest"', ChecksumSHA256: hexToBase64(SHA) },
       VersionId: "dest-v7",
     });
-    await expect(new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS)).resolves.toEqual({
+    await expect(new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS)).resolves.toEqual({
       ...DEST,
       size: 14,
       sha256: SHA,
@@ -224,44 +229,45 @@ describe("S3ArtifactStore.copy (single request)", () => {
     mock.on(CopyObjectCommand).resolves({
       CopyObjectResult: { ETag: '"dest"', ChecksumSHA256: hexToBase64(OTHER_SHA) },
     });
-    const copy = await new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS);
+    const copy = await new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS);
     expect(copy.sha256).toBe(OTHER_SHA);
   });
 
   it("reports no SHA-256 when S3 returned no checksum", async () => {
     mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"dest"' } });
-    const copy = await new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS);
+    const copy = await new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS);
     expect(copy).not.toHaveProperty("sha256");
     expect(copy).not.toHaveProperty("versionId");
   });
 
-  it("fails without copying when the source does not exist", async () => {
-    mock
-      .on(HeadObjectCommand)
-      .rejects(new NotFound({ message: "Not Found", $metadata: { httpStatusCode: 404 } }));
-    await expect(new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS)).rejects.toThrow(
-      `copy source s3://${SOURCE.bucket}/${SOURCE.key} does not exist`,
-    );
-    expect(mock.commandCalls(CopyObjectCommand)).toHaveLength(0);
+  it("copies the object as the caller read it, without reading it again", async () => {
+    mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"dest"' } });
+    await new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS);
+    expect(mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
   });
 
-  it("fails when the source changed after it was read (CopySourceIfMatch 412)", async () => {
+  it("fails with ArtifactChecksumMismatch when the source changed after it was read (412)", async () => {
     const original = preconditionFailed();
     mock.on(CopyObjectCommand).rejects(original);
-    await expect(new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS)).rejects.toBe(original);
+    const error = await rejectionOf(new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS));
+    expect(error).toBeInstanceOf(ArtifactChecksumMismatch);
+    expect(error.message).toBe(
+      `s3://${SOURCE.bucket}/${SOURCE.key} changed after it was verified (ETag ${ETAG}); nothing was copied`,
+    );
+    expect(error.cause).toBe(original);
   });
 
   it("turns a throttled copy into TransientError with the original as cause", async () => {
     const original = throttled();
     mock.on(CopyObjectCommand).rejects(original);
-    const error = await rejectionOf(new S3ArtifactStore(s3).copy(SOURCE, DEST, OPTIONS));
+    const error = await rejectionOf(new S3ArtifactStore(s3).copy(VERIFIED, DEST, OPTIONS));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.cause).toBe(original);
   });
 
   it("uses a single CopyObject for a source exactly at the threshold", async () => {
     mock.on(CopyObjectCommand).resolves({ CopyObjectResult: { ETag: '"dest"' } });
-    await new S3ArtifactStore(s3, { multipartThreshold: 14 }).copy(SOURCE, DEST, OPTIONS);
+    await new S3ArtifactStore(s3, { multipartThreshold: 14 }).copy(VERIFIED, DEST, OPTIONS);
     expect(mock.commandCalls(CopyObjectCommand)).toHaveLength(1);
     expect(mock.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
   });
@@ -272,13 +278,9 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   const partSize = 5 * MiB;
   const store = () => new S3ArtifactStore(s3, { multipartThreshold: 10 * MiB, partSize });
 
+  const big: ObjectInfo = { ...VERIFIED, size };
+
   beforeEach(() => {
-    mock.on(HeadObjectCommand, { Bucket: SOURCE.bucket }).resolves({
-      ContentLength: size,
-      ChecksumSHA256: hexToBase64(SHA),
-      ETag: ETAG,
-      VersionId: "src-v1",
-    });
     mock.on(HeadObjectCommand, { Bucket: DEST.bucket }).resolves({
       ContentLength: size,
       ChecksumSHA256: hexToBase64(OTHER_SHA), // composite: must not be taken for a digest
@@ -298,7 +300,7 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   });
 
   it("creates the upload with a SHA-256 checksum, metadata and tags", async () => {
-    await store().copy(SOURCE, DEST, OPTIONS);
+    await store().copy(big, DEST, OPTIONS);
     expect(mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input).toEqual({
       Bucket: DEST.bucket,
       Key: DEST.key,
@@ -310,7 +312,7 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   });
 
   it("copies consecutive byte ranges of the exact source version", async () => {
-    await store().copy(SOURCE, DEST, OPTIONS);
+    await store().copy(big, DEST, OPTIONS);
     const parts = mock.commandCalls(UploadPartCopyCommand).map((c) => c.args[0].input);
     expect(parts.map((p) => [p.PartNumber, p.CopySourceRange])).toEqual([
       [1, `bytes=0-${partSize - 1}`],
@@ -329,7 +331,7 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   });
 
   it("completes the upload with every part's ETag and checksum, in order", async () => {
-    await store().copy(SOURCE, DEST, OPTIONS);
+    await store().copy(big, DEST, OPTIONS);
     expect(mock.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input).toEqual({
       Bucket: DEST.bucket,
       Key: DEST.key,
@@ -345,7 +347,7 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   });
 
   it("vouches for the requested SHA-256 when the source has exactly that digest", async () => {
-    await expect(store().copy(SOURCE, DEST, OPTIONS)).resolves.toEqual({
+    await expect(store().copy(big, DEST, OPTIONS)).resolves.toEqual({
       ...DEST,
       size,
       sha256: SHA,
@@ -356,18 +358,14 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   });
 
   it("claims no SHA-256 when the source's digest is not the requested one", async () => {
-    const copy = await store().copy(SOURCE, DEST, { ...OPTIONS, sha256: OTHER_SHA });
+    const copy = await store().copy(big, DEST, { ...OPTIONS, sha256: OTHER_SHA });
     expect(copy.size).toBe(size);
     expect(copy).not.toHaveProperty("sha256");
   });
 
   it("claims no SHA-256 when the source itself has no full-object digest", async () => {
-    mock.on(HeadObjectCommand, { Bucket: SOURCE.bucket }).resolves({
-      ContentLength: size,
-      ChecksumSHA256: hexToBase64(SHA),
-      ETag: '"src-2"',
-    });
-    const copy = await store().copy(SOURCE, DEST, OPTIONS);
+    const { sha256: _, ...composite } = big;
+    const copy = await store().copy(composite, DEST, OPTIONS);
     expect(copy).not.toHaveProperty("sha256");
   });
 
@@ -376,7 +374,7 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
       ContentLength: size - 1,
       ETag: '"dest-3"',
     });
-    await expect(store().copy(SOURCE, DEST, OPTIONS)).rejects.toThrow(
+    await expect(store().copy(big, DEST, OPTIONS)).rejects.toThrow(
       `multipart copy to s3://${DEST.bucket}/${DEST.key} has the wrong size`,
     );
     expect(mock.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input).toEqual({
@@ -389,23 +387,30 @@ describe("S3ArtifactStore.copy (multipart, above the threshold)", () => {
   it("aborts the upload and reports TransientError when a part copy is throttled", async () => {
     const original = throttled();
     mock.on(UploadPartCopyCommand).rejects(original);
-    const error = await rejectionOf(store().copy(SOURCE, DEST, OPTIONS));
+    const error = await rejectionOf(store().copy(big, DEST, OPTIONS));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.cause).toBe(original);
     expect(mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
     expect(mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   });
 
+  it("aborts the upload and reports ArtifactChecksumMismatch when the source changed (412)", async () => {
+    mock.on(UploadPartCopyCommand).rejects(preconditionFailed());
+    const error = await rejectionOf(store().copy(big, DEST, OPTIONS));
+    expect(error).toBeInstanceOf(ArtifactChecksumMismatch);
+    expect(mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
   it("keeps the copy's own error when aborting fails too", async () => {
-    const original = preconditionFailed();
+    const original = s3Error("AccessDenied", 403);
     mock.on(UploadPartCopyCommand).rejects(original);
     mock.on(AbortMultipartUploadCommand).rejects(s3Error("NoSuchUpload", 404));
-    await expect(store().copy(SOURCE, DEST, OPTIONS)).rejects.toBe(original);
+    await expect(store().copy(big, DEST, OPTIONS)).rejects.toBe(original);
   });
 
   it("fails when S3 returns no UploadId", async () => {
     mock.on(CreateMultipartUploadCommand).resolves({});
-    await expect(store().copy(SOURCE, DEST, OPTIONS)).rejects.toThrow(
+    await expect(store().copy(big, DEST, OPTIONS)).rejects.toThrow(
       "CreateMultipartUpload returned no UploadId",
     );
     expect(mock.commandCalls(UploadPartCopyCommand)).toHaveLength(0);

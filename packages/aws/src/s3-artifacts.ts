@@ -10,6 +10,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import {
+  ArtifactChecksumMismatch,
   type ArtifactStore,
   base64ToHex,
   type CopyOptions,
@@ -72,11 +73,9 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
-  async copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo> {
-    const source = await this.head(from);
-    if (!source) throw new Error(`copy source s3://${from.bucket}/${from.key} does not exist`);
+  async copy(source: ObjectInfo, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo> {
     if (source.size > this.#threshold) return this.#multipartCopy(source, to, options);
-    const out = await aws("CopyObject", () =>
+    const out = await sourceUnchanged(source, "CopyObject", () =>
       this.#s3.send(
         new CopyObjectCommand({
           Bucket: to.bucket,
@@ -132,7 +131,7 @@ export class S3ArtifactStore implements ArtifactStore {
       const parts: { PartNumber: number; ETag: string; ChecksumSHA256?: string }[] = [];
       for (let start = 0, part = 1; start < source.size; start += this.#partSize, part++) {
         const end = Math.min(start + this.#partSize, source.size) - 1;
-        const out = await aws("UploadPartCopy", () =>
+        const out = await sourceUnchanged(source, "UploadPartCopy", () =>
           this.#s3.send(
             new UploadPartCopyCommand({
               Bucket: to.bucket,
@@ -220,6 +219,26 @@ export class S3ArtifactStore implements ArtifactStore {
 }
 
 /** The `bucket/key?versionId=` form CopySource wants, with the key URL-encoded per segment. */
+/**
+ * Runs a copy conditional on the source's ETag (CopySourceIfMatch). S3 answers 412 when the
+ * object was replaced since it was verified: that is ArtifactChecksumMismatch, not a retry.
+ */
+async function sourceUnchanged<T>(
+  source: ObjectInfo,
+  operation: string,
+  send: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await aws(operation, send);
+  } catch (error) {
+    if (!isPreconditionFailed(error)) throw error;
+    throw new ArtifactChecksumMismatch(
+      `s3://${source.bucket}/${source.key} changed after it was verified (ETag ${source.etag}); nothing was copied`,
+      { cause: error },
+    );
+  }
+}
+
 function copySource(source: ObjectInfo): string {
   const key = source.key.split("/").map(encodeURIComponent).join("/");
   return `${source.bucket}/${key}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ""}`;

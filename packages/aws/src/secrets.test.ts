@@ -1,4 +1,4 @@
-import { signingKeysFrom } from "@gantry/core";
+import { ConfigurationError, signingKeysFrom } from "@gantry/core";
 import { describe, expect, it } from "vitest";
 import { envSigningKeys } from "./secrets.ts";
 
@@ -66,9 +66,14 @@ describe("envSigningKeys", () => {
     expect(keys.previous.map((k) => k.secret)).toEqual([PREVIOUS]);
   });
 
-  it("fails when no key is configured", async () => {
-    await expect(envSigningKeys({}).signingKeys()).rejects.toThrow(
-      /signing key must be at least 32 characters/,
+  it.each([
+    ["no key is configured", {}],
+    ["the key is too short", { GANTRY_SIGNING_KEY: "short" }],
+  ])("fails with a ConfigurationError naming GANTRY_SIGNING_KEY when %s", async (_label, env) => {
+    const failure = envSigningKeys(env).signingKeys();
+    await expect(failure).rejects.toThrow(ConfigurationError);
+    await expect(failure).rejects.toThrow(
+      /^GANTRY_SIGNING_KEY .*signing key must be at least 32 characters$/,
     );
   });
 

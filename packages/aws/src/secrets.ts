@@ -1,4 +1,9 @@
-import { type SecretSource, type SigningKeys, signingKeysFrom } from "@gantry/core";
+import {
+  ConfigurationError,
+  type SecretSource,
+  type SigningKeys,
+  signingKeysFrom,
+} from "@gantry/core";
 
 /**
  * The approval signing keys, as the infrastructure hands them to a function: SST links the
@@ -15,10 +20,18 @@ export function envSigningKeys(env: NodeJS.ProcessEnv = process.env): SecretSour
   let keys: SigningKeys | undefined;
   return {
     async signingKeys() {
-      keys ??= signingKeysFrom(
-        linked(env, "ApprovalSigningKey") ?? env.GANTRY_SIGNING_KEY,
-        linked(env, "ApprovalSigningKeyPrevious") ?? env.GANTRY_SIGNING_KEY_PREVIOUS,
-      );
+      if (keys) return keys;
+      try {
+        keys = signingKeysFrom(
+          linked(env, "ApprovalSigningKey") ?? env.GANTRY_SIGNING_KEY,
+          linked(env, "ApprovalSigningKeyPrevious") ?? env.GANTRY_SIGNING_KEY_PREVIOUS,
+        );
+      } catch (error) {
+        // Name the settings to fix; never echo a value.
+        throw new ConfigurationError(
+          `GANTRY_SIGNING_KEY (or the linked ApprovalSigningKey secret): ${(error as Error).message}`,
+        );
+      }
       return keys;
     },
   };

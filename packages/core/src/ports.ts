@@ -25,8 +25,12 @@ export interface CopyOptions {
 /** Artifact buckets: objects addressed by bucket and key. */
 export interface ArtifactStore {
   head(ref: ObjectRef): Promise<ObjectInfo | undefined>;
-  /** Server-side copy with a SHA-256 computed by the store; returns the new object. */
-  copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo>;
+  /**
+   * Server-side copy, with a SHA-256 computed by the store, of exactly the object `source`
+   * describes (as `head` returned it): if the object changed since, the copy is refused, so
+   * nothing but the verified bytes ever lands at `to`. Returns the new object.
+   */
+  copy(source: ObjectInfo, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo>;
   readJson<T>(ref: ObjectRef): Promise<T | undefined>;
   /** Writes JSON only if the key is free; false when something is already there. */
   writeJsonIfAbsent(ref: ObjectRef, value: unknown): Promise<boolean>;

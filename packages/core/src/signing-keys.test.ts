@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigurationError } from "./errors.ts";
 import { MIN_SIGNING_SECRET_LENGTH, signingKeysFrom } from "./signing-keys.ts";
 
 const SECRET = "s".repeat(MIN_SIGNING_SECRET_LENGTH);
@@ -9,9 +10,10 @@ describe("signingKeysFrom", () => {
     ["missing", undefined],
     ["empty", ""],
     ["one character too short", "s".repeat(MIN_SIGNING_SECRET_LENGTH - 1)],
-  ])("throws when the current secret is %s", (_label, secret) => {
+  ])("throws ConfigurationError when the current secret is %s", (_label, secret) => {
+    expect(() => signingKeysFrom(secret)).toThrow(ConfigurationError);
     expect(() => signingKeysFrom(secret)).toThrow(
-      new TypeError("the approval signing key must be at least 32 characters"),
+      "the approval signing key must be at least 32 characters",
     );
   });
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { ConfigurationError } from "./errors.ts";
 import type { SigningKeys } from "./ports.ts";
 
 /** Shortest signing secret accepted: 32 characters (at least 128 bits of a random string). */
@@ -6,6 +7,7 @@ export const MIN_SIGNING_SECRET_LENGTH = 32;
 
 /**
  * Builds the signing key set from the current secret and, during a rotation, the previous one.
+ * A missing or short current secret is a `ConfigurationError`.
  * Key ids are derived from the secrets (a short hash), so rotating is only: make the current
  * secret the previous one, set a new current one. Links signed with the previous key verify
  * until they expire; new links use the new key.
@@ -18,7 +20,7 @@ export const MIN_SIGNING_SECRET_LENGTH = 32;
  */
 export function signingKeysFrom(current: string | undefined, previous?: string): SigningKeys {
   if (!current || current.length < MIN_SIGNING_SECRET_LENGTH) {
-    throw new TypeError(
+    throw new ConfigurationError(
       `the approval signing key must be at least ${MIN_SIGNING_SECRET_LENGTH} characters`,
     );
   }

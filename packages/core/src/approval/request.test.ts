@@ -234,6 +234,18 @@ describe("requestApproval", () => {
     expect(w.records.data.size).toBe(0);
   });
 
+  it("reads the signing keys before storing anything, so a bad key leaves no approval behind", async () => {
+    const w = world();
+    const deps = {
+      ...w.deps,
+      secrets: { signingKeys: async () => signingKeysFrom("too-short") },
+    };
+    await expect(requestApproval(event(), deps)).rejects.toThrow(ConfigurationError);
+    expect(w.records.data.size).toBe(0);
+    expect(w.mailer.outbox).toEqual([]);
+    expect(w.successes).toEqual([]);
+  });
+
   it.each([0.01, 0.001, 0.7])(
     "records the policy's durations, not the plan's scaled ones (time scale %d)",
     async (timeScale) => {

@@ -96,12 +96,13 @@ export async function requestApproval(
       alarms: plan.alarms,
     },
   };
+  // Keys before any record: a misconfigured key must not leave an approval nobody was asked for.
+  const keys = await deps.secrets.signingKeys();
   const token: ApprovalTokenRecord = { approvalId: id, taskToken: event.taskToken };
   // Token first: a record that links point to must always have a token behind it.
   await deps.records.create(recordKeys.approvalToken(id), token);
   await deps.records.create(recordKeys.approval(id), record);
 
-  const keys = await deps.secrets.signingKeys();
   const expiresAtSeconds = Math.floor(expiresAtMs / 1000);
   for (const approver of policy.approvers) {
     const link = (action: "approve" | "reject") =>

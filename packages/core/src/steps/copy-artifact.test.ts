@@ -164,4 +164,17 @@ describe("copyArtifact", () => {
     await copyArtifact(w.state, w.deps);
     expect(asked).toEqual([w.sha256]);
   });
+
+  it("refuses to copy a source replaced between its check and the copy, and copies nothing", async () => {
+    const w = world();
+    const head = w.artifacts.head.bind(w.artifacts);
+    w.artifacts.head = async (ref) => {
+      const seen = await head(ref);
+      // Someone overwrites the preprod object right after it was verified.
+      if (ref.bucket === PREPROD_BUCKET) w.artifacts.put(ref, "swapped bytes");
+      return seen;
+    };
+    await expect(copyArtifact(w.state, w.deps)).rejects.toThrow(ArtifactChecksumMismatch);
+    expect(w.artifacts.object({ bucket: PROD_BUCKET, key: KEY })).toBeUndefined();
+  });
 });

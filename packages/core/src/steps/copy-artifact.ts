@@ -56,7 +56,8 @@ export async function copyArtifact(
     "gantry-approved-by": state.approval?.by ?? "none",
     "gantry-promoted-at": new Date(deps.clock.now()).toISOString(),
   };
-  const copy = await deps.artifacts.copy(from, to, {
+  // The object just verified, pinned by its ETag and version: nothing swapped in since is copied.
+  const copy = await deps.artifacts.copy(source, to, {
     sha256,
     metadata: provenance,
     tags: { "gantry-service": plan.service, "gantry-version": request.version },

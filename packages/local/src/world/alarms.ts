@@ -104,8 +104,10 @@ export class LocalAlarms implements AlarmReader {
     const now = this.#now();
     for (const spec of this.#specs.values()) {
       const values: (number | undefined)[] = [];
+      // Periods end just after now: a datapoint put in this very millisecond counts.
+      const end = now + 1;
       for (let i = spec.evaluationPeriods; i >= 1; i--) {
-        values.push(this.#value(spec, now - i * spec.periodMs, now - (i - 1) * spec.periodMs));
+        values.push(this.#value(spec, end - i * spec.periodMs, end - (i - 1) * spec.periodMs));
       }
       const present = values.filter((v): v is number => v !== undefined);
       const breaching = present.filter((v) => breaches(spec, v));

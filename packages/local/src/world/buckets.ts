@@ -2,13 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type {
-  ArtifactStore,
-  CopyOptions,
-  ObjectInfo,
-  ObjectRef,
-  RecordStore,
-  StoredRecord,
+import {
+  ArtifactChecksumMismatch,
+  type ArtifactStore,
+  type CopyOptions,
+  type ObjectInfo,
+  type ObjectRef,
+  type RecordStore,
+  type StoredRecord,
 } from "@gantry/core";
 
 /**
@@ -171,11 +172,17 @@ export class LocalBuckets implements ArtifactStore {
     return meta && toInfo(ref, meta);
   }
 
-  copy(from: ObjectRef, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo> {
+  copy(from: ObjectInfo, to: ObjectRef, options: CopyOptions): Promise<ObjectInfo> {
     return this.#serial(to.bucket, async () => {
       const source = await this.#meta(from);
       if (!source)
         throw new BucketError("NoSuchKey", `s3://${from.bucket}/${from.key} does not exist`);
+      // S3's CopySourceIfMatch: only the object the caller verified is copied.
+      if (source.etag !== from.etag || (from.versionId && source.versionId !== from.versionId)) {
+        throw new ArtifactChecksumMismatch(
+          `s3://${from.bucket}/${from.key} changed after it was verified (ETag ${from.etag}); nothing was copied`,
+        );
+      }
       const paths = this.#paths(to);
       await mkdir(dirname(paths.object), { recursive: true });
       const tmp = `${paths.object}.${randomBytes(4).toString("hex")}.tmp`;
