@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
@@ -106,7 +113,7 @@ export class LocalBuckets implements ArtifactStore {
         lastModified: new Date().toISOString(),
       };
       await atomicWrite(paths.object, bytes);
-      await atomicWrite(paths.meta, JSON.stringify(meta));
+      writeMeta(paths.meta, meta);
       return meta;
     });
   }
@@ -184,10 +191,10 @@ export class LocalBuckets implements ArtifactStore {
         );
       }
       const paths = this.#paths(to);
-      await mkdir(dirname(paths.object), { recursive: true });
+      mkdirSync(dirname(paths.object), { recursive: true });
       const tmp = `${paths.object}.${randomBytes(4).toString("hex")}.tmp`;
       await copyFile(this.#paths(from).object, tmp);
-      await rename(tmp, paths.object);
+      renameSync(tmp, paths.object);
       const meta: StoredObjectMeta = {
         ...source,
         versionId: newVersionId(),
@@ -195,7 +202,7 @@ export class LocalBuckets implements ArtifactStore {
         tags: { ...options.tags },
         lastModified: new Date().toISOString(),
       };
-      await atomicWrite(paths.meta, JSON.stringify(meta));
+      writeMeta(paths.meta, meta);
       return toInfo(to, meta);
     });
   }
@@ -222,7 +229,7 @@ export class LocalBuckets implements ArtifactStore {
 
   async #meta(ref: ObjectRef): Promise<StoredObjectMeta | undefined> {
     try {
-      return JSON.parse(await readFile(this.#paths(ref).meta, "utf8")) as StoredObjectMeta;
+      return JSON.parse(readFileSync(this.#paths(ref).meta, "utf8")) as StoredObjectMeta;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") {
         if (!this.hasBucket(ref.bucket))
@@ -346,7 +353,18 @@ function newVersionId(): string {
   return randomBytes(16).toString("base64url");
 }
 
-async function atomicWrite(file: string, data: Uint8Array | string): Promise<void> {
+/**
+ * An object's metadata is a few hundred bytes: synchronous I/O costs microseconds, where a trip
+ * through libuv's thread pool costs a good part of a millisecond. The bytes stay asynchronous.
+ */
+function writeMeta(file: string, meta: StoredObjectMeta): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(tmp, JSON.stringify(meta));
+  renameSync(tmp, file);
+}
+
+async function atomicWrite(file: string, data: Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
   await writeFile(tmp, data);
