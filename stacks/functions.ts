@@ -1,5 +1,6 @@
 import type { Registry, Stage, WorkflowFunctionKey } from "@gantry/core";
 import type { AwsEnv } from "./arns.ts";
+import { NODEJS_BUNDLING } from "./bundling.ts";
 import { FUNCTION_MEMORY_MB, type FunctionSetting, functionSpecs } from "./catalog.ts";
 import type { InfraConfig } from "./config.ts";
 import { functionName, functionRoleName } from "./names.ts";
@@ -87,6 +88,7 @@ export function createFunctions(args: FunctionsArgs) {
       handler: `functions/${spec.file}.handler`,
       runtime: "nodejs24.x",
       architecture: "arm64",
+      nodejs: NODEJS_BUNDLING,
       timeout: `${spec.timeoutSeconds} seconds`,
       memory: `${FUNCTION_MEMORY_MB} MB`,
       environment: Object.assign(

@@ -106,6 +106,12 @@ describe("every function", () => {
         architecture: "arm64",
         timeout: `${spec.timeoutSeconds} seconds`,
         memory: "512 MB",
+        nodejs: {
+          format: "esm",
+          minify: true,
+          splitting: true,
+          esbuild: { mainFields: ["module", "main"] },
+        },
       });
       expect(existsSync(path.join(ROOT, "functions", `${spec.file}.ts`))).toBe(true);
     }
