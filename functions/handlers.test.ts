@@ -210,6 +210,20 @@ function commandsSent(mock: { calls(): readonly { args: readonly unknown[] }[] }
   return mock.calls().map((call) => (call.args[0] as object).constructor.name);
 }
 
+/** The first UpdateAlias input the Lambda mock received. */
+const aliasUpdateSent = () => lambda.commandCalls(UpdateAliasCommand)[0]?.args[0].input;
+
+/** UpdateAlias for hello-service-prod's `live`: `version`, plus `weights`, if `revision` still holds. */
+function liveAliasUpdate(version: string, revision: string, weights: Record<string, number> = {}) {
+  return {
+    FunctionName: "hello-service-prod",
+    Name: "live",
+    FunctionVersion: version,
+    RoutingConfig: { AdditionalVersionWeights: weights },
+    RevisionId: revision,
+  };
+}
+
 /** The EMF documents written to stdout while `run` ran. */
 async function emfWrittenBy(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
   const chunks: string[] = [];
@@ -849,13 +863,7 @@ describe("canary", () => {
       rawPath: "/hello",
       requestContext: { http: { method: "GET" } },
     });
-    expect(lambda.commandCalls(UpdateAliasCommand)[0]?.args[0].input).toEqual({
-      FunctionName: "hello-service-prod",
-      Name: "live",
-      FunctionVersion: "6",
-      RoutingConfig: { AdditionalVersionWeights: { "7": 0.1 } },
-      RevisionId: "r1",
-    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1", { "7": 0.1 }));
   });
 
   it("fails with CanaryFailed on a function error, and gives the version no traffic", async () => {
@@ -913,13 +921,7 @@ describe("check-alarms", () => {
       checks: 3,
       holdEndsAt: iso(NOW + 60_000),
     });
-    expect(lambda.commandCalls(UpdateAliasCommand)[0]?.args[0].input).toEqual({
-      FunctionName: "hello-service-prod",
-      Name: "live",
-      FunctionVersion: "6",
-      RoutingConfig: { AdditionalVersionWeights: { "7": 0.25 } },
-      RevisionId: "r2",
-    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r2", { "7": 0.25 }));
   });
 
   it("fails with AlarmTriggered when an alarm is in ALARM, and moves no traffic", async () => {
@@ -971,13 +973,7 @@ describe("promote", () => {
       "UpdateAliasCommand",
       "GetAliasCommand",
     ]);
-    expect(lambda.commandCalls(UpdateAliasCommand)[0]?.args[0].input).toEqual({
-      FunctionName: "hello-service-prod",
-      Name: "live",
-      FunctionVersion: "7",
-      RoutingConfig: { AdditionalVersionWeights: {} },
-      RevisionId: "r5",
-    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("7", "r5"));
   });
 
   it("fails with ConcurrentModification when the alias read back is still weighted", async () => {
@@ -1012,13 +1008,7 @@ describe("rollback", () => {
   it("restores the previous version with no weights and verifies it", async () => {
     const report = await rollback(state, context);
     expect(report).toEqual({ restoredVersion: "6", removedVersion: "7", verifiedAt: iso(NOW) });
-    expect(lambda.commandCalls(UpdateAliasCommand)[0]?.args[0].input).toEqual({
-      FunctionName: "hello-service-prod",
-      Name: "live",
-      FunctionVersion: "6",
-      RoutingConfig: { AdditionalVersionWeights: {} },
-      RevisionId: "r3",
-    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r3"));
     expect(lambda.commandCalls(GetAliasCommand)).toHaveLength(2);
   });
 
@@ -1222,13 +1212,7 @@ describe("reconcile", () => {
       maxResults: 100,
       nextToken: undefined,
     });
-    expect(lambda.commandCalls(UpdateAliasCommand)[0]?.args[0].input).toEqual({
-      FunctionName: "hello-service-prod",
-      Name: "live",
-      FunctionVersion: "6",
-      RoutingConfig: { AdditionalVersionWeights: {} },
-      RevisionId: "r1",
-    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1"));
     const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(put?.Key).toBe(
       `deployments/hello-service/2026-11-01T12-00-00-000Z_${EXECUTION.name}.json`,
