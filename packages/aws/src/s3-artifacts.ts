@@ -218,7 +218,6 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 }
 
-/** The `bucket/key?versionId=` form CopySource wants, with the key URL-encoded per segment. */
 /**
  * Runs a copy conditional on the source's ETag (CopySourceIfMatch). S3 answers 412 when the
  * object was replaced since it was verified: that is ArtifactChecksumMismatch, not a retry.
@@ -239,6 +238,7 @@ async function sourceUnchanged<T>(
   }
 }
 
+/** The `bucket/key?versionId=` form CopySource wants, with the key URL-encoded per segment. */
 function copySource(source: ObjectInfo): string {
   const key = source.key.split("/").map(encodeURIComponent).join("/");
   return `${source.bucket}/${key}${source.versionId ? `?versionId=${encodeURIComponent(source.versionId)}` : ""}`;
