@@ -32,10 +32,11 @@ describe("gantry approve", () => {
   it("approves from a second process; the version fails under prod traffic and the waiting deploy exits 3", async () => {
     const build = await throughPreprodWithCli(local, "v4-prod-bug");
     const deploy = spawnCli(deployArgs("prod", build, "--wait", "--actor", "octocat"), { local });
-    await deploy.waitForOutput(/approval: waiting for alice@example\.com or bob@example\.com/);
+    // The hint is the approval's last line: once it is out, the whole update is.
+    await deploy.waitForOutput(/approval: or at a terminal: gantry approve \S+ --as /);
     const name = /as (hello-service-[0-9a-f]{12}-[0-9a-f]{8})/.exec(deploy.stdout())?.[1] ?? "";
     expect(deploy.stdout()).toContain(
-      "links emailed to alice@example.com, bob@example.com (local outbox: http://127.0.0.1:",
+      "approval: waiting for alice@example.com or bob@example.com; links emailed to alice@example.com, bob@example.com (local outbox: http://127.0.0.1:",
     );
     expect(deploy.stdout()).toContain(`gantry approve ${name} --as alice@example.com`);
 

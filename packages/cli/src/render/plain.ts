@@ -57,8 +57,9 @@ export class PlainRenderer implements Renderer {
     flush();
   }
 
+  /** One write per update, so a reader following the pipe never sees half of one. */
   #print(update: ProgressUpdate): void {
-    for (const line of describeUpdate(update, this.#context)) this.#line(update.at, line);
+    this.#lines(update.at, describeUpdate(update, this.#context));
   }
 
   warn(message: string): void {
@@ -74,6 +75,12 @@ export class PlainRenderer implements Renderer {
   }
 
   #line(at: number, text: string): void {
-    this.#out.write(`${isoTime(Number.isFinite(at) ? at : this.#now())}  ${text}\n`);
+    this.#lines(at, [text]);
+  }
+
+  #lines(at: number, texts: readonly string[]): void {
+    if (texts.length === 0) return;
+    const stamp = isoTime(Number.isFinite(at) ? at : this.#now());
+    this.#out.write(texts.map((text) => `${stamp}  ${text}\n`).join(""));
   }
 }

@@ -129,6 +129,21 @@ describe("PlainRenderer", () => {
       ].join("\n"),
     );
   });
+
+  it("writes an update's lines in one chunk, so a reader of the pipe never sees half of one", () => {
+    const chunks: string[] = [];
+    const out = { isTTY: false, columns: 100, write: (chunk: string) => chunks.push(chunk) > 0 };
+    const renderer = new PlainRenderer(out, sink(), context, () => T);
+    const approval = { status: "waiting", approvers: ["alice@example.com"] } as const;
+    renderer.update([{ kind: "approval", at: T, approval }], progress);
+    expect(chunks).toEqual([
+      [
+        "2026-11-22T10:00:00.000Z  approval: waiting for alice@example.com; links emailed to alice@example.com",
+        `2026-11-22T10:00:00.000Z  approval: or at a terminal: gantry approve ${context.executionName} --as alice@example.com`,
+        "",
+      ].join("\n"),
+    ]);
+  });
 });
 
 describe("TtyRenderer", () => {
