@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deployArgs, runCli, spawnCli, throughPreprodWithCli } from "../support/cli.ts";
 import { type LocalProcess, startLocalProcess } from "../support/local-process.ts";
 
@@ -17,6 +17,21 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await local?.kill();
+});
+
+/** The executions waiting for a decision, from the operator API. */
+async function waitingExecutions(): Promise<string[]> {
+  const pending = await fetch(`${local.webEndpoint}/operator/approvals`).then(
+    (r) => r.json() as Promise<{ approvals: { execution: { id: string } }[] }>,
+  );
+  return pending.approvals.map((a) => a.execution.id);
+}
+
+// A test that fails while its deploy waits would keep the prod lock and fail the next one too.
+afterEach(async () => {
+  for (const arn of await waitingExecutions()) {
+    await runCli(["stop", arn, "--cause", "left waiting by a failed test"], { local });
+  }
 });
 
 /** The decision records in the prod state bucket (on disk, as the approval service wrote them). */
@@ -95,12 +110,10 @@ describe("gantry reject", () => {
       local,
     });
     // --json prints nothing until the end: find the execution through the approval API instead.
+    const ours = `:hello-service-${build.version.slice(0, 12)}-`;
     let arn = "";
     for (let i = 0; i < 200 && !arn; i++) {
-      const pending = await fetch(`${local.webEndpoint}/operator/approvals`).then(
-        (r) => r.json() as Promise<{ approvals: { execution: { id: string } }[] }>,
-      );
-      arn = pending.approvals[0]?.execution.id ?? "";
+      arn = (await waitingExecutions()).find((id) => id.includes(ours)) ?? "";
       if (!arn) await new Promise((r) => setTimeout(r, 50));
     }
     expect(arn).toMatch(/:execution:gantry-prod:hello-service-/);
