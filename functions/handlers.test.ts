@@ -58,6 +58,7 @@ import {
   testExecution,
   testRequest,
 } from "../packages/core/src/testing/fixtures.ts";
+import { rejectionOf } from "../packages/core/src/testing/rejection.ts";
 import { handler as acquireLock } from "./acquire-lock.ts";
 import { handler as canary } from "./canary.ts";
 import { handler as checkAlarms } from "./check-alarms.ts";
@@ -193,16 +194,6 @@ function sentJson(value: unknown): unknown {
   return JSON.parse(
     typeof value === "string" ? value : new TextDecoder().decode(value as Uint8Array),
   );
-}
-
-/** The error a handler rejected with (fails the test if it resolved). */
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the handler to reject with an Error");
-  return error;
 }
 
 /** The class names of the commands a mocked client sent, in order. */

@@ -6,6 +6,7 @@ import {
 import { TransientError } from "@gantry/core";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { CloudWatchAlarms } from "./cloudwatch.ts";
 
 const AT = new Date("2026-11-22T10:00:00.000Z");
@@ -16,15 +17,6 @@ const throttled = () =>
     $fault: "client",
     $metadata: { httpStatusCode: 400 },
   });
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the promise to reject with an Error");
-  return error;
-}
 
 let cloudwatch: CloudWatchClient;
 let mock: AwsClientStub<CloudWatchClient>;

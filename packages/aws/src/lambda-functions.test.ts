@@ -23,6 +23,7 @@ import {
 } from "@gantry/core";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { LambdaFunctionControl } from "./lambda-functions.ts";
 
 const FN = "hello-prod";
@@ -36,15 +37,6 @@ const preconditionFailed = () =>
   new PreconditionFailedException({ ...meta, message: "The RevisionId provided does not match" });
 const throttled = () => new TooManyRequestsException({ ...meta, message: "Rate exceeded" });
 const payload = (text: string) => new TextEncoder().encode(text) as InvokeCommandOutput["Payload"];
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the promise to reject with an Error");
-  return error;
-}
 
 let lambda: LambdaClient;
 let mock: AwsClientStub<LambdaClient>;

@@ -12,6 +12,7 @@ import {
 import { TransientError } from "@gantry/core";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { S3RecordStore } from "./s3-records.ts";
 
 const BUCKET = "acme-gantry-state-prod";
@@ -29,15 +30,6 @@ const throttled = () => s3Error("SlowDown", 503, "server");
 const preconditionFailed = () => s3Error("PreconditionFailed", 412);
 const body = (text: string) =>
   ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput["Body"];
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the promise to reject with an Error");
-  return error;
-}
 
 let s3: S3Client;
 let mock: AwsClientStub<S3Client>;

@@ -12,6 +12,7 @@ import {
 import { TransientError } from "@gantry/core";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { SfnWorkflowCallbacks } from "./sfn-callbacks.ts";
 
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:gantry-deploy:run-1";
@@ -23,15 +24,6 @@ const throttled = () =>
     $fault: "client",
     $metadata: { httpStatusCode: 400 },
   });
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the promise to reject with an Error");
-  return error;
-}
 
 let sfn: SFNClient;
 let mock: AwsClientStub<SFNClient>;
