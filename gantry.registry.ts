@@ -51,11 +51,25 @@ export default defineRegistry({
           verifyPreprod: true,
           approval: {
             approvers: ["alice@example.com", "bob@example.com"],
+            // Inactive until triggers are verified: a caller's claimed actor never skips approval.
             autoApproveActors: ["dependabot[bot]"],
             timeoutSeconds: 24 * 3600,
           },
         },
       },
+    },
+  },
+  // Who may also decide at a terminal (`gantry approve`), and how they prove it: in AWS their
+  // IAM identity (replace these example ARNs with your approvers' users or SSO sessions); on
+  // the local control plane, the operator secret in GANTRY_HOME.
+  operators: {
+    "alice@example.com": {
+      iam: ["arn:aws:sts::111122223333:assumed-role/GantryApprovers/alice@example.com"],
+      local: true,
+    },
+    "bob@example.com": {
+      iam: ["arn:aws:sts::111122223333:assumed-role/GantryApprovers/bob@example.com"],
+      local: true,
     },
   },
 });

@@ -32,7 +32,7 @@ const approval = {
   version: "3f2a9c1e0b7d",
   sha256: "b".repeat(64),
   artifactKey: "hello-service/3f2a9c1e0b7d.zip",
-  execution: { id: EXECUTION, name: "hello" },
+  execution: { id: EXECUTION, name: "hello", startedAt: new Date(NOW - 60_000).toISOString() },
   trigger: { actor: "octocat" },
   approvers: ["alice@example.com"],
   requestedAt: new Date(NOW - 1000).toISOString(),
@@ -60,6 +60,7 @@ function handler() {
     records: new S3RecordStore(new S3Client({ region: "us-east-1" }), "gantry-state-prod"),
     workflows: new SfnWorkflowCallbacks(new SFNClient({ region: "us-east-1" })),
     secrets: { signingKeys: async () => KEYS },
+    decisionKeys: { signingKeys: async () => KEYS },
     clock: { now: () => NOW },
     logger,
   });
@@ -111,6 +112,12 @@ beforeEach(() => {
   logged = [];
   s3.reset();
   sfn.reset();
+  s3.on(GetObjectCommand).rejects(
+    Object.assign(new Error("NoSuchKey"), {
+      name: "NoSuchKey",
+      $metadata: { httpStatusCode: 404 },
+    }),
+  );
   s3.on(GetObjectCommand, { Key: recordKeys.approval(ID) }).callsFake(() => ({
     Body: body(approval),
     ETag: '"a"',
@@ -119,12 +126,6 @@ beforeEach(() => {
     Body: body({ approvalId: ID, taskToken: TOKEN }),
     ETag: '"t"',
   }));
-  s3.on(GetObjectCommand, { Key: recordKeys.approvalDecision(ID) }).rejects(
-    Object.assign(new Error("NoSuchKey"), {
-      name: "NoSuchKey",
-      $metadata: { httpStatusCode: 404 },
-    }),
-  );
   s3.on(PutObjectCommand).resolves({ ETag: '"d"' });
   sfn.on(DescribeExecutionCommand).resolves({ status: "RUNNING" });
   sfn.on(SendTaskSuccessCommand).resolves({});

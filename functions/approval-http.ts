@@ -3,11 +3,11 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import {
   createLogger,
-  envSigningKeys,
   lazy,
   requiredEnv,
   S3RecordStore,
   SfnWorkflowCallbacks,
+  secretsManagerKeys,
   stepHandler,
 } from "@gantry/aws";
 import { type ApprovalServiceDeps, handleApprovalHttp, systemClock } from "@gantry/core";
@@ -51,7 +51,8 @@ export const awsDeps = (): Deps =>
   lazy<Deps>({
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     workflows: () => new SfnWorkflowCallbacks(new SFNClient({})),
-    secrets: envSigningKeys,
+    secrets: () => secretsManagerKeys("links"),
+    decisionKeys: () => secretsManagerKeys("decisions"),
     clock: () => systemClock,
     logger: () => createLogger("approval-http"),
   });

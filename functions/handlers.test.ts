@@ -29,6 +29,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import {
   DescribeExecutionCommand,
@@ -43,6 +44,7 @@ import {
   type PreprodEvidence,
   type PromotedArtifact,
   type Rollout,
+  recordKeys,
   resolvePlan,
   signingKeysFrom,
   verifyApprovalLink,
@@ -98,6 +100,7 @@ const sfn = mockClient(SFNClient);
 const lambda = mockClient(LambdaClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const ses = mockClient(SESv2Client);
+const secretsManager = mockClient(SecretsManagerClient);
 
 /** The wall clock during every test: 15 minutes after the execution started (T0). */
 const NOW = T0 + 15 * 60_000;
@@ -132,6 +135,7 @@ const APPROVAL = {
   how: "approver",
   by: "alice@example.com",
   at: iso(T0 + 60_000),
+  verified: true,
 } as const;
 const ARTIFACT: PromotedArtifact = {
   bucket: "acme-gantry-artifacts-prod",
@@ -235,7 +239,7 @@ async function emfWrittenBy(run: () => Promise<unknown>): Promise<Record<string,
 }
 
 beforeEach(() => {
-  for (const mock of [s3, sfn, lambda, cloudwatch, ses]) mock.reset();
+  for (const mock of [s3, sfn, lambda, cloudwatch, ses, secretsManager]) mock.reset();
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(NOW);
 });
@@ -517,13 +521,19 @@ describe("request-approval", () => {
   const TOKEN = "AQCEAAAAKgAAAA-task-token-that-must-stay-secret-0123456789";
   const APPROVAL_URL = "https://approve.acme.dev";
   const SIGNING_KEY = "k".repeat(40);
+  const LINK_KEYS_SECRET =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:gantry-prod-link-keys";
   const event = { ...STATE, preprod: PREPROD, taskToken: TOKEN };
 
   beforeEach(() => {
     vi.stubEnv("GANTRY_STATE_BUCKET", STATE_BUCKET);
     vi.stubEnv("GANTRY_APPROVAL_URL", APPROVAL_URL);
     vi.stubEnv("GANTRY_SENDER", "gantry@acme.dev");
-    vi.stubEnv("GANTRY_SIGNING_KEY", SIGNING_KEY);
+    vi.stubEnv("GANTRY_LINK_KEYS_SECRET", LINK_KEYS_SECRET);
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: LINK_KEYS_SECRET })
+      .resolves({ SecretString: JSON.stringify({ current: SIGNING_KEY, previous: "" }) });
+    s3.on(GetObjectCommand).rejects(awsError("NoSuchKey", 404));
     s3.on(PutObjectCommand).resolves({ ETag: '"new"' });
     ses.on(SendEmailCommand).resolves({ MessageId: "m-1" });
     sfn.on(SendTaskSuccessCommand).resolves({});
@@ -539,17 +549,32 @@ describe("request-approval", () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
-  it("fails with ConfigurationError naming GANTRY_SIGNING_KEY when the key is too short, storing nothing", async () => {
-    vi.stubEnv("GANTRY_SIGNING_KEY", "too-short");
+  it("fails with ConfigurationError naming the key's secret when the key is too short, storing nothing", async () => {
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: LINK_KEYS_SECRET })
+      .resolves({ SecretString: JSON.stringify({ current: "too-short" }) });
     const error = await rejectionOf(requestApproval(event, context));
     expect(error.name).toBe("ConfigurationError");
-    expect(error.message).toContain("GANTRY_SIGNING_KEY");
+    expect(error.message).toContain("GANTRY_LINK_KEYS_SECRET");
     expect(error.message).not.toContain("too-short");
     expect(s3.calls()).toHaveLength(0);
     expect(ses.calls()).toHaveLength(0);
   });
 
-  it("stores the token record, then the approval record, and emails each approver signed links", async () => {
+  it("reads the signing key from Secrets Manager, never from the environment", async () => {
+    vi.stubEnv("GANTRY_SIGNING_KEY", "e".repeat(40));
+    await requestApproval(event, context);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: LINK_KEYS_SECRET,
+    });
+    const text =
+      ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Content?.Simple?.Body?.Text?.Data ?? "";
+    expect(new URL(/Approve: (\S+)/.exec(text)?.[1] ?? "").searchParams.get("kid")).toBe(
+      signingKeysFrom(SIGNING_KEY).current.id,
+    );
+  });
+
+  it("stores one approval for the execution, its token apart, and emails each approver signed links", async () => {
     const result = await requestApproval(event, context);
     if (result.mode !== "requested")
       throw new Error(`expected an approval request: ${result.mode}`);
@@ -560,31 +585,35 @@ describe("request-approval", () => {
       approvalId: id,
       approvers: ["alice@example.com", "bob@example.com"],
       expiresAt: iso(NOW + 24 * 3_600_000),
+      emailed: true,
     });
 
-    // Two conditional creates in the state bucket: the token apart, first.
+    // The execution's index (conditional), the token (replaced by a retry), the approval
+    // (conditional), and the mark that every approver was emailed.
     const puts = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
     expect(puts.map((put) => [put.Bucket, put.Key, put.IfNoneMatch])).toEqual([
-      [STATE_BUCKET, `approval-tokens/${id}.json`, "*"],
+      [STATE_BUCKET, recordKeys.approvalOfExecution(EXECUTION), "*"],
+      [STATE_BUCKET, `approval-tokens/${id}.json`, undefined],
       [STATE_BUCKET, `approvals/${id}.json`, "*"],
+      [STATE_BUCKET, `approvals/${id}.notified.json`, "*"],
     ]);
-    expect(sentJson(puts[0]?.Body)).toEqual({ approvalId: id, taskToken: TOKEN });
-    expect(sentJson(puts[1]?.Body)).toMatchObject({
+    expect(sentJson(puts[1]?.Body)).toEqual({ approvalId: id, taskToken: TOKEN });
+    expect(sentJson(puts[2]?.Body)).toMatchObject({
       id,
       stage: "prod",
       service: "hello-service",
       version: REQUEST.version,
       sha256: SHA_A,
       artifactKey: ARTIFACT_KEY,
-      execution: { id: EXECUTION.id, name: EXECUTION.name },
+      execution: { id: EXECUTION.id, name: EXECUTION.name, startedAt: EXECUTION.startedAt },
       approvers: ["alice@example.com", "bob@example.com"],
       requestedAt: iso(NOW),
       expiresAt: iso(NOW + 24 * 3_600_000),
       preprod: PREPROD,
     });
-    for (const put of puts.slice(1)) expect(String(put.Body)).not.toContain(TOKEN);
+    for (const put of [puts[0], ...puts.slice(2)]) expect(String(put?.Body)).not.toContain(TOKEN);
 
-    // One email per approver, links to the approval pages signed with GANTRY_SIGNING_KEY.
+    // One email per approver, links to the approval pages signed with the link key.
     const emails = ses.commandCalls(SendEmailCommand).map((call) => call.args[0].input);
     expect(emails.map((email) => email.Destination?.ToAddresses)).toEqual([
       ["alice@example.com"],
@@ -626,21 +655,12 @@ describe("request-approval", () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
-  it("completes the task at once for an auto-approved actor, with no record and no email", async () => {
+  it("asks people even when the caller claims to be an auto-approved actor", async () => {
     const request = { ...REQUEST, trigger: { actor: "dependabot[bot]" } };
     const result = await requestApproval({ ...event, request }, context);
-    expect(result).toEqual({ mode: "auto", by: "dependabot[bot]" });
-    const success = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
-    expect(success?.taskToken).toBe(TOKEN);
-    expect(sentJson(success?.output)).toEqual({
-      approved: true,
-      how: "auto",
-      by: "dependabot[bot]",
-      at: iso(NOW),
-    });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
-    expect(ses.calls()).toHaveLength(0);
-    expect(s3.calls()).toHaveLength(0);
+    expect(result).toMatchObject({ mode: "requested", emailed: true });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
   });
 });
 

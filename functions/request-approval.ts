@@ -4,12 +4,12 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import {
   createLogger,
-  envSigningKeys,
   lazy,
   requiredEnv,
   S3RecordStore,
   SesMailer,
   SfnWorkflowCallbacks,
+  secretsManagerKeys,
   stepHandler,
 } from "@gantry/aws";
 import {
@@ -20,9 +20,9 @@ import {
 } from "@gantry/core";
 
 /**
- * ApprovalGate (`.waitForTaskToken`): completes at once when policy allows, otherwise stores the
- * approval (token apart) and emails signed links. The event carries the task token: it is
- * never logged.
+ * ApprovalGate (`.waitForTaskToken`): completes at once when the stage needs no approval,
+ * otherwise stores the approval (token apart) and emails signed links, once per execution. The
+ * event carries the task token: it is never logged.
  */
 export type Deps = RequestApprovalDeps & { readonly logger: Logger };
 
@@ -36,7 +36,7 @@ export const awsDeps = (): Deps =>
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     mailer: () => new SesMailer(new SESv2Client({})),
     workflows: () => new SfnWorkflowCallbacks(new SFNClient({})),
-    secrets: envSigningKeys,
+    secrets: () => secretsManagerKeys("links"),
     clock: () => systemClock,
     approvalBaseUrl: () => requiredEnv("GANTRY_APPROVAL_URL"),
     sender: () => requiredEnv("GANTRY_SENDER"),

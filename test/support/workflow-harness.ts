@@ -3,6 +3,8 @@
  * over the in-memory world, and reports what the execution did.
  */
 import {
+  type ApprovalServiceDeps,
+  decideApproval,
   defineRegistry,
   type ExecutionStatus,
   executionName,
@@ -119,8 +121,17 @@ export class WorkflowHarness {
   readonly executions = new Map<string, Tracked>();
   readonly engines: Record<Stage, WorkflowEngine>;
   readonly secrets: SecretSource = { signingKeys: async () => signingKeysFrom("x".repeat(40)) };
+  readonly decisionKeys: SecretSource = {
+    signingKeys: async () => signingKeysFrom("d".repeat(40)),
+  };
 
   readonly registry: Registry;
+  readonly workflows: WorkflowCallbacks;
+  /**
+   * When set, every prod approval is decided by this approver as soon as its email arrives,
+   * through the real path: the emailed link's parameters, POSTed to the approval service.
+   */
+  approveAs: string | undefined;
 
   constructor(registry: Registry = testRegistry()) {
     this.registry = registry;
@@ -129,6 +140,7 @@ export class WorkflowHarness {
       sendTaskFailure: async (token, error, cause) => this.tokens.fail(token, error, cause),
       executionStatus: async (arn) => this.executions.get(arn)?.status,
     };
+    this.workflows = workflows;
     const engine = (stage: Stage) => {
       const handlers = workflowHandlers(
         {
@@ -140,6 +152,7 @@ export class WorkflowHarness {
           mailer: this.mailer,
           workflows,
           secrets: this.secrets,
+          decisionKeys: this.decisionKeys,
           clock: { now: () => Date.now() },
           approvalBaseUrl: "http://127.0.0.1:8084",
           sender: "gantry@example.com",
@@ -191,7 +204,7 @@ export class WorkflowHarness {
     stage: Stage,
     input: unknown,
     name?: string,
-  ): { arn: string; done: Promise<RunReport>; stop: (reason: string) => void } {
+  ): { arn: string; name: string; done: Promise<RunReport>; stop: (reason: string) => void } {
     const request = input as Parameters<typeof executionName>[0];
     const execName =
       name ?? (request?.artifact?.sha256 ? executionName(request) : `invalid-${Date.now()}`);
@@ -199,6 +212,10 @@ export class WorkflowHarness {
     const tracked: Tracked = { status: "RUNNING" };
     this.executions.set(arn, tracked);
     const running = this.engines[stage].start(input, { executionArn: arn, name: execName });
+    if (stage === "prod" && this.approveAs) {
+      const approver = this.approveAs;
+      void this.decide(execName, approver).catch(() => undefined);
+    }
     const events: EngineEvent[] = [];
     const collected = (async () => {
       for await (const event of running.events) events.push(event);
@@ -215,11 +232,59 @@ export class WorkflowHarness {
         return report("FAILED", events, { error: error.name, cause: error.message });
       },
     );
-    return { arn, done, stop: (reason) => running.stop(reason) };
+    return { arn, name: execName, done, stop: (reason) => running.stop(reason) };
   }
 
   run(stage: Stage, input: unknown): Promise<RunReport> {
     return this.start(stage, input).done;
+  }
+
+  /** The approval service as the approval pages use it, over this stage's records. */
+  approvalService(stage: Stage = "prod"): ApprovalServiceDeps {
+    return {
+      records: this.records[stage],
+      workflows: this.workflows,
+      secrets: this.secrets,
+      decisionKeys: this.decisionKeys,
+      clock: { now: () => Date.now() },
+    };
+  }
+
+  /**
+   * An approver's click on the link emailed to them for this execution, confirmed: the real
+   * decision path (signature, approver list, sealed decision record, then SendTask*).
+   */
+  async decide(
+    executionName: string,
+    approver = "alice@example.com",
+    action: "approve" | "reject" = "approve",
+    comment?: string,
+  ) {
+    const label = action === "approve" ? "Approve" : "Reject";
+    for (let i = 0; i < 400; i++) {
+      const mail = this.mailer.outbox.find(
+        (m) => m.to[0] === approver && m.text.includes(`Execution: ${executionName}`),
+      );
+      const link = mail && new RegExp(`^${label}: +(\\S+)$`, "m").exec(mail.text)?.[1];
+      if (link) {
+        const url = new URL(link);
+        const q = url.searchParams;
+        return decideApproval(
+          {
+            approvalId: url.pathname.split("/").at(-1) ?? "",
+            action: q.get("action"),
+            approver: q.get("approver"),
+            exp: q.get("exp"),
+            kid: q.get("kid"),
+            sig: q.get("sig"),
+            ...(comment ? { comment } : {}),
+          },
+          this.approvalService(),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`no approval email for ${executionName} reached ${approver}`);
   }
 
   /** The pending approval's task token, as the decision path would read it (server side). */

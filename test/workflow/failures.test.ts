@@ -9,13 +9,20 @@ import {
   WorkflowHarness,
 } from "../support/workflow-harness.ts";
 
-/** A world where preprod already runs and validated the artifact, ready for a prod run. */
-async function readyForProd(behaviour: object = GOOD_V2, actor = "dependabot[bot]") {
+/**
+ * A world where preprod already runs and validated the artifact, ready for a prod run; alice
+ * approves prod through her emailed link unless `approveAs` says otherwise (null: nobody).
+ */
+async function readyForProd(
+  behaviour: object = GOOD_V2,
+  approveAs: string | null = "alice@example.com",
+) {
   const world = new WorkflowHarness();
-  const request = world.publish("3f2a9c1e0b7d", behaviour, actor);
+  const request = world.publish("3f2a9c1e0b7d", behaviour, "octocat");
   const preprod = await world.run("preprod", request);
   expect(preprod.status).toBe("SUCCEEDED");
   world.validate(request);
+  world.approveAs = approveAs ?? undefined;
   return { world, request };
 }
 
@@ -54,7 +61,7 @@ describe("failures before anything is deployed", () => {
   });
 
   it("never trusts fields of a rejected input, even ones shaped like its own state", async () => {
-    const { world, request } = await readyForProd(GOOD_V2, "octocat");
+    const { world, request } = await readyForProd(GOOD_V2, null);
     // Someone else's deployment holds the lock ...
     const other = world.start("prod", request);
     await world.approvalToken();
@@ -109,13 +116,9 @@ describe("failures before anything is deployed", () => {
   });
 
   it("fails with ApprovalRejected when an approver says no", async () => {
-    const { world, request } = await readyForProd(GOOD_V2, "octocat");
+    const { world, request } = await readyForProd(GOOD_V2, null);
     const execution = world.start("prod", request);
-    world.tokens.fail(
-      await world.approvalToken(),
-      "ApprovalRejected",
-      "rejected by bob@example.com: not during the freeze",
-    );
+    await world.decide(execution.name, "bob@example.com", "reject", "not during the freeze");
     const run = await execution.done;
 
     expect(run.error).toBe("ApprovalRejected");
@@ -143,7 +146,7 @@ describe("failures before anything is deployed", () => {
   });
 
   it("refuses a second deployment to a busy target and leaves the first one alone", async () => {
-    const { world, request } = await readyForProd(GOOD_V2, "octocat");
+    const { world, request } = await readyForProd(GOOD_V2, null);
     const first = world.start("prod", request);
     const token = await world.approvalToken();
     const second = world.publish("cccccccc", GOOD_V2, "octocat");
@@ -153,12 +156,8 @@ describe("failures before anything is deployed", () => {
     expect(busy.cause).toContain(first.arn);
     expect(world.lock("prod")).toBeDefined();
 
-    world.tokens.succeed(token, {
-      approved: true,
-      how: "approver",
-      by: "alice@example.com",
-      at: new Date().toISOString(),
-    });
+    expect(token).toBeTruthy();
+    await world.decide(first.name);
     const done = await first.done;
     expect(done.status).toBe("SUCCEEDED");
     expect(world.functions.alias("hello-prod", "live")).toMatchObject({

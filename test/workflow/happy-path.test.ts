@@ -12,12 +12,7 @@ describe("a prod deployment that goes right", () => {
 
     const execution = world.start("prod", request);
     const token = await world.approvalToken();
-    await world.tokens.succeed(token, {
-      approved: true,
-      how: "approver",
-      by: "alice@example.com",
-      at: new Date().toISOString(),
-    });
+    await world.decide(execution.name, "alice@example.com");
     const run = await execution.done;
 
     expect(run.status).toBe("SUCCEEDED");
@@ -68,9 +63,10 @@ describe("a prod deployment that goes right", () => {
 
   it("stays within 50 state transitions with three traffic steps, a 10-minute bake and a 60-second poll", async () => {
     const world = new WorkflowHarness();
-    const request = world.publish("3f2a9c1e0b7d", GOOD_V2, "dependabot[bot]");
+    const request = world.publish("3f2a9c1e0b7d", GOOD_V2);
     world.validate(request);
     await world.run("preprod", request);
+    world.approveAs = "alice@example.com";
     const run = await world.run("prod", request);
 
     expect(run.status).toBe("SUCCEEDED");
@@ -80,23 +76,28 @@ describe("a prod deployment that goes right", () => {
     expect(run.states.at(-1)).toBe("Deployed");
   });
 
-  it("auto-approves a trusted actor without emailing anyone", async () => {
+  it("waits for a person even when the caller claims to be an auto-approve actor", async () => {
     const world = new WorkflowHarness();
     const request = world.publish("aaaaaaa", GOOD_V2, "dependabot[bot]");
     world.validate(request);
     await world.run("preprod", request);
-    const run = await world.run("prod", request);
+    const execution = world.start("prod", request);
+    await world.approvalToken();
 
+    expect(world.mailer.outbox.map((m) => m.to[0])).toEqual([
+      "alice@example.com",
+      "bob@example.com",
+    ]);
+    expect(world.functions.aliasHistory.filter((a) => a.functionName === "hello-prod")).toEqual([]);
+    await world.decide(execution.name, "bob@example.com");
+    const run = await execution.done;
     expect(run.status).toBe("SUCCEEDED");
-    expect(world.mailer.outbox).toHaveLength(0);
-    const approval = run.events.find(
-      (e) => e.type === "StateExited" && e.state.name === "ApprovalGate",
+    // The decision the deployment went on is the verified one, not whatever completed the task.
+    const verified = run.events.find(
+      (e) => e.type === "StateExited" && e.state.name === "VerifyApproval",
     );
     expect(
-      approval?.type === "StateExited" && (approval.state.output as { approval: unknown }).approval,
-    ).toMatchObject({
-      how: "auto",
-      by: "dependabot[bot]",
-    });
+      verified?.type === "StateExited" && (verified.state.output as { approval: unknown }).approval,
+    ).toMatchObject({ how: "approver", by: "bob@example.com", verified: true });
   });
 });

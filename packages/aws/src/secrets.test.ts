@@ -1,89 +1,106 @@
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { ConfigurationError, signingKeysFrom } from "@gantry/core";
-import { describe, expect, it } from "vitest";
-import { envSigningKeys } from "./secrets.ts";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { rejectionOf } from "../../core/src/testing/rejection.ts";
+import { secretsManagerKeys } from "./secrets.ts";
 
 const CURRENT = "current-secret-0123456789abcdefghijkl";
 const PREVIOUS = "previous-secret-0123456789abcdefghijk";
-const OTHER = "other-secret-0123456789abcdefghijklmno";
+const SECRET_ARN =
+  "arn:aws:secretsmanager:us-east-1:123456789012:secret:gantry-prod-link-keys-AbCdEf";
+const env = { GANTRY_LINK_KEYS_SECRET: SECRET_ARN, GANTRY_DECISION_KEYS_SECRET: "decisions" };
 
-const linked = (value: unknown) => JSON.stringify({ value });
+let client: SecretsManagerClient;
+let mock: AwsClientStub<SecretsManagerClient>;
 
-describe("envSigningKeys", () => {
-  it("reads the current key from the linked SST secret", async () => {
-    const keys = await envSigningKeys({
-      SST_RESOURCE_ApprovalSigningKey: linked(CURRENT),
-    }).signingKeys();
+beforeEach(() => {
+  client = new SecretsManagerClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+  mock = mockClient(client);
+});
+
+const stored = (value: unknown) => ({ SecretString: JSON.stringify(value) });
+
+describe("secretsManagerKeys", () => {
+  it("reads the key set from the secret the setting names, at run time", async () => {
+    mock.on(GetSecretValueCommand).resolves(stored({ current: CURRENT, previous: PREVIOUS }));
+    const keys = await secretsManagerKeys("links", { client, env }).signingKeys();
     expect(keys.current).toEqual(signingKeysFrom(CURRENT).current);
-    expect(keys.current.secret).toBe(CURRENT);
+    expect(keys.previous.map((k) => k.secret)).toEqual([PREVIOUS]);
+    expect(mock.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: SECRET_ARN,
+    });
+  });
+
+  it("reads the decision keys from their own secret", async () => {
+    mock.on(GetSecretValueCommand).resolves(stored({ current: CURRENT }));
+    await secretsManagerKeys("decisions", { client, env }).signingKeys();
+    expect(mock.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: "decisions",
+    });
+  });
+
+  it("caches the keys: one read serves the next invocations", async () => {
+    mock.on(GetSecretValueCommand).resolves(stored({ current: CURRENT }));
+    const source = secretsManagerKeys("links", { client, env });
+    await source.signingKeys();
+    await source.signingKeys();
+    expect(mock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it("treats an empty previous key as no rotation under way", async () => {
+    mock.on(GetSecretValueCommand).resolves(stored({ current: CURRENT, previous: "" }));
+    const keys = await secretsManagerKeys("links", { client, env }).signingKeys();
     expect(keys.previous).toEqual([]);
   });
 
-  it("reads the previous key from the linked SST secret", async () => {
-    const keys = await envSigningKeys({
-      SST_RESOURCE_ApprovalSigningKey: linked(CURRENT),
-      SST_RESOURCE_ApprovalSigningKeyPrevious: linked(PREVIOUS),
-    }).signingKeys();
-    expect(keys.current.secret).toBe(CURRENT);
-    expect(keys.previous.map((k) => k.secret)).toEqual([PREVIOUS]);
-    expect(keys.previous[0]?.id).not.toBe(keys.current.id);
-  });
-
-  it("falls back to GANTRY_SIGNING_KEY and GANTRY_SIGNING_KEY_PREVIOUS", async () => {
-    const keys = await envSigningKeys({
-      GANTRY_SIGNING_KEY: CURRENT,
-      GANTRY_SIGNING_KEY_PREVIOUS: PREVIOUS,
-    }).signingKeys();
-    expect(keys.current.secret).toBe(CURRENT);
-    expect(keys.previous.map((k) => k.secret)).toEqual([PREVIOUS]);
-  });
-
-  it("prefers the linked secret over GANTRY_SIGNING_KEY", async () => {
-    const keys = await envSigningKeys({
-      SST_RESOURCE_ApprovalSigningKey: linked(CURRENT),
-      GANTRY_SIGNING_KEY: OTHER,
-    }).signingKeys();
-    expect(keys.current.secret).toBe(CURRENT);
-  });
-
-  it.each([
-    ["not JSON", "not json"],
-    ["JSON without a value", JSON.stringify({ other: CURRENT })],
-    ["an empty value", linked("")],
-    ["a non-string value", linked(42)],
-  ])("falls back to GANTRY_SIGNING_KEY when the linked secret is %s", async (_label, raw) => {
-    const keys = await envSigningKeys({
-      SST_RESOURCE_ApprovalSigningKey: raw,
-      GANTRY_SIGNING_KEY: OTHER,
-    }).signingKeys();
-    expect(keys.current.secret).toBe(OTHER);
-  });
-
-  it("mixes a linked current key with a GANTRY_SIGNING_KEY_PREVIOUS fallback", async () => {
-    const keys = await envSigningKeys({
-      SST_RESOURCE_ApprovalSigningKey: linked(CURRENT),
-      GANTRY_SIGNING_KEY_PREVIOUS: PREVIOUS,
-    }).signingKeys();
-    expect(keys.previous.map((k) => k.secret)).toEqual([PREVIOUS]);
-  });
-
-  it.each([
-    ["no key is configured", {}],
-    ["the key is too short", { GANTRY_SIGNING_KEY: "short" }],
-  ])("fails with a ConfigurationError naming GANTRY_SIGNING_KEY when %s", async (_label, env) => {
-    const failure = envSigningKeys(env).signingKeys();
-    await expect(failure).rejects.toThrow(ConfigurationError);
-    await expect(failure).rejects.toThrow(
-      /^GANTRY_SIGNING_KEY .*signing key must be at least 32 characters$/,
+  it("names the missing setting before any call", async () => {
+    const error = await rejectionOf(
+      secretsManagerKeys("decisions", { client, env: {} }).signingKeys(),
     );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe("GANTRY_DECISION_KEYS_SECRET is not set");
+    expect(mock.calls()).toHaveLength(0);
   });
 
-  it("reads the environment once and keeps the keys", async () => {
-    const env: NodeJS.ProcessEnv = { GANTRY_SIGNING_KEY: CURRENT };
-    const source = envSigningKeys(env);
-    const first = await source.signingKeys();
-    env.GANTRY_SIGNING_KEY = OTHER;
-    const second = await source.signingKeys();
-    expect(second).toBe(first);
-    expect(second.current.secret).toBe(CURRENT);
+  it("names the secret's setting when it cannot be read, and never echoes a value", async () => {
+    mock
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: "not found", $metadata: {} }));
+    const error = await rejectionOf(secretsManagerKeys("links", { client, env }).signingKeys());
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain("GANTRY_LINK_KEYS_SECRET");
+  });
+
+  it("refuses a short key without echoing it", async () => {
+    mock.on(GetSecretValueCommand).resolves(stored({ current: "too-short-secret" }));
+    const error = await rejectionOf(secretsManagerKeys("links", { client, env }).signingKeys());
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain("at least 32 characters");
+    expect(error.message).not.toContain("too-short-secret");
+  });
+
+  it("reads the secret again after refusing it, so a fixed secret needs no restart", async () => {
+    mock
+      .on(GetSecretValueCommand)
+      .resolvesOnce(stored({ current: "too-short-secret" }))
+      .resolves(stored({ current: CURRENT }));
+    const source = secretsManagerKeys("links", { client, env });
+    await expect(source.signingKeys()).rejects.toBeInstanceOf(ConfigurationError);
+    expect((await source.signingKeys()).current.secret).toBe(CURRENT);
+  });
+
+  it("refuses a secret that is not the JSON key set", async () => {
+    mock.on(GetSecretValueCommand).resolves({ SecretString: CURRENT });
+    const error = await rejectionOf(secretsManagerKeys("links", { client, env }).signingKeys());
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).not.toContain(CURRENT);
   });
 });

@@ -1,3 +1,5 @@
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   ConfigurationError,
   type SecretSource,
@@ -5,45 +7,61 @@ import {
   signingKeysFrom,
 } from "@gantry/core";
 
+/** How long a key set read from Secrets Manager is reused before it is read again. */
+export const KEY_CACHE_SECONDS = 300;
+
+/** The two key sets a stage keeps in Secrets Manager, and the setting that names each secret. */
+export const KEY_SECRETS = {
+  /** HMAC keys of approval links (request-approval signs, approval-http verifies). */
+  links: { setting: "GANTRY_LINK_KEYS_SECRET", what: "the approval link signing key" },
+  /** HMAC keys of decision records (the approval path seals, VerifyApproval checks). */
+  decisions: { setting: "GANTRY_DECISION_KEYS_SECRET", what: "the approval decision key" },
+} as const;
+
 /**
- * The approval signing keys, as the infrastructure hands them to a function: SST links the
- * `ApprovalSigningKey` (and, during a rotation, `ApprovalSigningKeyPrevious`) secrets, which
- * arrive as `SST_RESOURCE_<Name>` JSON; `GANTRY_SIGNING_KEY` / `GANTRY_SIGNING_KEY_PREVIOUS`
- * work too, for other ways of deploying. Read once per container.
+ * A key set kept in AWS Secrets Manager as JSON `{"current": "...", "previous": "..."}` (the
+ * stack writes it from the SST secrets; `previous` is set only during a rotation), read at run
+ * time with Powertools Parameters and cached for {@link KEY_CACHE_SECONDS}. Keys never travel as
+ * environment variables, which anyone allowed `lambda:GetFunctionConfiguration` could read; the
+ * environment names only the secret.
  *
  * @example
  * ```ts
- * const keys = await envSigningKeys().signingKeys();
+ * const secrets = secretsManagerKeys("links");
+ * const { current } = await secrets.signingKeys();
  * ```
  */
-export function envSigningKeys(env: NodeJS.ProcessEnv = process.env): SecretSource {
-  let keys: SigningKeys | undefined;
+export function secretsManagerKeys(
+  which: keyof typeof KEY_SECRETS,
+  options: { client?: SecretsManagerClient; env?: NodeJS.ProcessEnv } = {},
+): SecretSource {
+  const { setting, what } = KEY_SECRETS[which];
+  let provider: SecretsProvider | undefined;
   return {
-    async signingKeys() {
-      if (keys) return keys;
+    async signingKeys(): Promise<SigningKeys> {
+      const secretId = (options.env ?? process.env)[setting];
+      if (!secretId) throw new ConfigurationError(`${setting} is not set`);
+      provider ??= new SecretsProvider({
+        awsSdkV3Client: options.client ?? new SecretsManagerClient({}),
+      });
+      let stored: unknown;
       try {
-        keys = signingKeysFrom(
-          linked(env, "ApprovalSigningKey") ?? env.GANTRY_SIGNING_KEY,
-          linked(env, "ApprovalSigningKeyPrevious") ?? env.GANTRY_SIGNING_KEY_PREVIOUS,
-        );
+        stored = await provider.get(secretId, { maxAge: KEY_CACHE_SECONDS, transform: "json" });
       } catch (error) {
-        // Name the settings to fix; never echo a value.
+        // Name the secret and the setting; never echo a value.
         throw new ConfigurationError(
-          `GANTRY_SIGNING_KEY (or the linked ApprovalSigningKey secret): ${(error as Error).message}`,
+          `${what}: could not read the secret named by ${setting} (${(error as Error).name})`,
         );
       }
-      return keys;
+      const keys = stored as { current?: unknown; previous?: unknown } | undefined;
+      const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+      try {
+        return signingKeysFrom(text(keys?.current), text(keys?.previous), what);
+      } catch (error) {
+        // Not kept: once the secret is fixed, the next invocation reads it again.
+        provider.clearCache();
+        throw new ConfigurationError(`${setting}: ${(error as Error).message}`);
+      }
     },
   };
-}
-
-function linked(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const raw = env[`SST_RESOURCE_${name}`];
-  if (!raw) return undefined;
-  try {
-    const value = (JSON.parse(raw) as { value?: unknown }).value;
-    return typeof value === "string" && value !== "" ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,23 +1,23 @@
-import { S3RecordStore, SfnWorkflowCallbacks } from "@gantry/aws";
+import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import {
   type ApprovalAction,
   type ApprovalDecisionRecord,
   type ApprovalRecord,
   ApprovalRefused,
-  decideAsOperator,
-  pendingApprovals,
-  type SecretSource,
+  deepMapStrings,
+  terminalText,
 } from "@gantry/core";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { AwsCredentialIdentityProvider, Checksum, SourceData } from "@smithy/types";
 import { CliError, explainError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
-import type { Target } from "./target.ts";
 
-/** What `gantry approve|reject` sends. */
+/** What `gantry approve|reject` sends. Who is deciding is proved by the transport, not said. */
 export interface OperatorDecision {
   readonly approvalId: string;
   readonly action: ApprovalAction;
-  /** The operator's approver email. */
-  readonly operator: string;
+  /** Which approver to decide as, when the caller's identity maps to several. */
+  readonly as?: string;
   readonly comment?: string;
 }
 
@@ -28,10 +28,10 @@ export interface DecisionResult {
 }
 
 /**
- * Where approvals are decided from a terminal: the same approval service the emailed links use
- * (`decideAsOperator` in @gantry/core), reached through the local control plane's operator API,
- * or called directly against AWS (the stage's state bucket and Step Functions; IAM decides who
- * may).
+ * Where approvals are decided from a terminal: the operator API (`handleOperatorHttp` in
+ * @gantry/core), reached with a proof of who is calling. Locally that is the operator secret in
+ * GANTRY_HOME; in AWS a SigV4 signature over the request, checked by the operator Function URL
+ * (`AWS_IAM` auth). The registry's `operators` say which approver that identity is.
  */
 export interface ApprovalDesk {
   /** Approvals still waiting for a decision, newest first. */
@@ -40,20 +40,25 @@ export interface ApprovalDesk {
   decide(request: OperatorDecision): Promise<DecisionResult>;
 }
 
-/**
- * The local control plane's operator API (`/operator/approvals` on its web port).
- *
- * @example
- * ```ts
- * const desk = new LocalOperatorDesk("http://127.0.0.1:8084");
- * await desk.decide({ approvalId, action: "approve", operator: "alice@example.com" });
- * ```
- */
-export class LocalOperatorDesk implements ApprovalDesk {
-  readonly #web: string;
+/** Adds the caller's proof of identity to a request about to be sent. */
+type Authorize = (request: {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+}) => Promise<Record<string, string>>;
 
-  constructor(webEndpoint: string) {
-    this.#web = webEndpoint.replace(/\/+$/, "");
+/**
+ * The operator API over HTTP, authorised by `authorize`. Every answer is remote text: strings
+ * are cleaned of terminal escape sequences before anything reaches the caller.
+ */
+export class OperatorApiDesk implements ApprovalDesk {
+  readonly #base: string;
+  readonly #authorize: Authorize;
+
+  constructor(baseUrl: string, authorize: Authorize) {
+    this.#base = baseUrl.replace(/\/+$/, "");
+    this.#authorize = authorize;
   }
 
   async pending(): Promise<readonly ApprovalRecord[]> {
@@ -69,81 +74,156 @@ export class LocalOperatorDesk implements ApprovalDesk {
       `/operator/approvals/${encodeURIComponent(request.approvalId)}`,
       {
         action: request.action,
-        operator: request.operator,
+        ...(request.as ? { as: request.as } : {}),
         ...(request.comment ? { comment: request.comment } : {}),
       },
     )) as DecisionResult;
   }
 
-  async #call(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+  async #call(method: "GET" | "POST", path: string, payload?: unknown): Promise<unknown> {
+    const url = new URL(`${this.#base}${path}`);
+    const body = payload !== undefined ? JSON.stringify(payload) : undefined;
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    };
     let response: Response;
     try {
-      response = await fetch(`${this.#web}${path}`, {
+      const signed = await this.#authorize({
         method,
-        headers: { accept: "application/json", "content-type": "application/json" },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        url,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
+      response = await fetch(url, {
+        method,
+        headers: signed,
+        ...(body !== undefined ? { body } : {}),
       });
     } catch (error) {
-      throw explainError(error, { endpoint: this.#web });
+      throw explainError(error, { endpoint: this.#base });
     }
     const text = await response.text();
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = deepMapStrings(JSON.parse(text), (s) => terminalText(s, { multiline: true }));
     } catch {
       throw new CliError(
         ExitCode.Failed,
-        `${this.#web}${path} answered ${response.status} without JSON: is that the control plane's web endpoint?`,
-        ["pass --web-endpoint URL (npm start prints it: 'Console and approvals')"],
+        `${this.#base}${path} answered ${response.status} without JSON: is that Gantry's operator endpoint?`,
+        [
+          "locally: pass --web-endpoint URL (npm start prints it: 'Console and approvals');",
+          "in AWS: pass --operator-url URL (sst deploy prints it: operatorUrl)",
+        ],
       );
     }
     if (!response.ok) {
       const problem = parsed as { error?: string; status?: number; message?: string };
       const status = problem.status ?? response.status;
       if (status === 400 || status === 403 || status === 404 || status === 409 || status === 410) {
-        throw new ApprovalRefused(status, problem.error ?? "Refused", problem.message ?? text);
+        throw new ApprovalRefused(status, problem.error ?? "Refused", problem.message ?? "refused");
+      }
+      if (status === 401) {
+        throw new CliError(
+          ExitCode.Failed,
+          `the operator API refused the credentials: ${problem.message ?? "unauthenticated"}`,
+        );
       }
       throw new CliError(
         ExitCode.Failed,
-        `the operator API failed (${response.status}): ${problem.message ?? text}`,
+        `the operator API failed (${response.status}): ${problem.message ?? terminalText(text)}`,
       );
     }
     return parsed;
   }
 }
 
-/** decideAsOperator never signs or verifies a link: no key is needed to decide at a terminal. */
-const NO_SIGNING_KEYS: SecretSource = {
-  signingKeys: () =>
-    Promise.reject(new Error("approval links are not signed or checked by gantry approve")),
-};
+/**
+ * The local control plane's operator API, with the operator secret from GANTRY_HOME.
+ *
+ * @example
+ * ```ts
+ * const desk = localOperatorDesk("http://127.0.0.1:8084", readFileSync(".gantry/operator-secret", "utf8").trim());
+ * await desk.decide({ approvalId, action: "approve" });
+ * ```
+ */
+export function localOperatorDesk(webEndpoint: string, secret: string): ApprovalDesk {
+  return new OperatorApiDesk(webEndpoint, async ({ headers }) => ({
+    ...headers,
+    authorization: `Bearer ${secret}`,
+  }));
+}
 
 /**
- * The approval service over AWS: the stage's state bucket through S3, the waiting task through
- * Step Functions. Authorisation is IAM's: whoever may write the state bucket and call
- * SendTaskSuccess may decide (as one of the approval's approvers).
+ * The AWS operator Function URL, with the request signed (SigV4, service `lambda`) by the
+ * caller's own AWS credentials: IAM says who is calling, the registry which approver that is.
+ *
+ * @example
+ * ```ts
+ * const desk = awsOperatorDesk("https://abc.lambda-url.us-east-1.on.aws", fromNodeProviderChain());
+ * ```
  */
-export class AwsApprovalDesk implements ApprovalDesk {
-  readonly #deps: Parameters<typeof decideAsOperator>[1];
+export function awsOperatorDesk(
+  operatorUrl: string,
+  credentials: AwsCredentialIdentityProvider,
+  fallbackRegion?: string,
+): ApprovalDesk {
+  const region = regionOfFunctionUrl(operatorUrl) ?? fallbackRegion ?? "us-east-1";
+  const signer = new SignatureV4({ service: "lambda", region, credentials, sha256: NodeSha256 });
+  return new OperatorApiDesk(operatorUrl, async ({ method, url, headers, body }) => {
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...headers, host: url.host },
+      ...(body !== undefined ? { body } : {}),
+    });
+    return signed.headers;
+  });
+}
 
-  constructor(target: Pick<Target, "s3" | "sfn">, stateBucket: string, now: () => number) {
-    this.#deps = {
-      records: new S3RecordStore(target.s3, stateBucket),
-      workflows: new SfnWorkflowCallbacks(target.sfn),
-      secrets: NO_SIGNING_KEYS,
-      clock: { now },
-    };
+/** `https://<id>.lambda-url.<region>.on.aws/` -> the region. */
+export function regionOfFunctionUrl(url: string): string | undefined {
+  try {
+    return /^[a-z0-9]+\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(new URL(url).hostname)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** SHA-256 and HMAC-SHA256 from node:crypto, in the shape the SigV4 signer takes. */
+class NodeSha256 implements Checksum {
+  readonly #secret: SourceData | undefined;
+  #hash: Hash | Hmac;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = NodeSha256.#create(secret);
   }
 
-  pending(): Promise<readonly ApprovalRecord[]> {
-    return pendingApprovals(this.#deps);
+  update(data: Uint8Array | string): void {
+    this.#hash.update(data);
   }
 
-  async decide(request: OperatorDecision): Promise<DecisionResult> {
-    const outcome = await decideAsOperator(request, this.#deps);
-    return {
-      decision: outcome.decision,
-      execution: { id: outcome.record.execution.id, name: outcome.record.execution.name },
-    };
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.#hash.digest());
+  }
+
+  reset(): void {
+    this.#hash = NodeSha256.#create(this.#secret);
+  }
+
+  static #create(secret: SourceData | undefined): Hash | Hmac {
+    if (secret === undefined) return createHash("sha256");
+    const key =
+      typeof secret === "string"
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+          : Buffer.from(secret);
+    return createHmac("sha256", key);
   }
 }

@@ -69,6 +69,16 @@ describe("ProgressTracker", () => {
         },
       })
       .exited("ApprovalGate", "Task", 5000)
+      .entered("VerifyApproval", "Task", 5000)
+      .exited("VerifyApproval", "Task", 5000, {
+        approval: {
+          approved: true,
+          how: "operator",
+          by: "alice@example.com",
+          comment: "ok",
+          verified: true,
+        },
+      })
       .entered("Deploy", "Task", 5001)
       .exited("Deploy", "Task", 5020, rollout(10, "steps"))
       .entered("HoldTrafficStep", "Wait", 5021, {
@@ -119,8 +129,10 @@ describe("ProgressTracker", () => {
       "state-exited:ValidateInput",
       "state-entered:ApprovalGate",
       "approval",
-      "approval",
       "state-exited:ApprovalGate",
+      "state-entered:VerifyApproval",
+      "state-exited:VerifyApproval",
+      "approval",
       "state-entered:Deploy",
       "state-exited:Deploy",
       "traffic",
@@ -144,9 +156,9 @@ describe("ProgressTracker", () => {
       kind: "approval",
       approval: { status: "waiting", approvers: ["alice@example.com", "bob@example.com"] },
     });
-    expect(updates[11]).toMatchObject({ kind: "state-exited", durationMs: 579 });
-    expect(updates[10]).toMatchObject({ kind: "state-entered", type: "Wait", until: T0 + 5600 });
-    expect(updates[13]).toMatchObject({ error: "AlarmTriggered", cause: "errors in ALARM" });
+    expect(updates[13]).toMatchObject({ kind: "state-exited", durationMs: 579 });
+    expect(updates[12]).toMatchObject({ kind: "state-entered", type: "Wait", until: T0 + 5600 });
+    expect(updates[15]).toMatchObject({ error: "AlarmTriggered", cause: "errors in ALARM" });
 
     const p = tracker.progress;
     expect(p).toMatchObject({
@@ -169,7 +181,7 @@ describe("ProgressTracker", () => {
     expect(tracker.apply(h.events)).toEqual([]);
   });
 
-  it("reports an auto-approval, a retry, and a traffic change only when people would see one", () => {
+  it("reports a verified approval (not what completed the task), a retry, and a traffic change only when people would see one", () => {
     const h = history()
       .started(0, { ...request, trigger: { actor: "dependabot[bot]" } })
       .entered("ApprovalGate", "Task", 1, {
@@ -178,10 +190,14 @@ describe("ProgressTracker", () => {
       })
       .add("TaskSucceeded", 2, {
         taskSucceededEventDetails: {
-          output: JSON.stringify({ how: "auto", by: "dependabot[bot]" }),
+          output: JSON.stringify({ how: "approver", by: "mallory@example.com" }),
         },
       })
       .exited("ApprovalGate", "Task", 2)
+      .entered("VerifyApproval", "Task", 2)
+      .exited("VerifyApproval", "Task", 2, {
+        approval: { how: "approver", by: "bob@example.com", verified: true },
+      })
       .entered("CopyArtifact", "Task", 3)
       .add("LambdaFunctionScheduled", 3)
       .add("LambdaFunctionFailed", 4, {
@@ -201,8 +217,9 @@ describe("ProgressTracker", () => {
     const tracker = new ProgressTracker();
     const updates = tracker.apply(h.events);
     expect(updates.filter((u) => u.kind === "approval")).toEqual([
+      expect.objectContaining({ approval: expect.objectContaining({ status: "waiting" }) }),
       expect.objectContaining({
-        approval: expect.objectContaining({ status: "auto", by: "dependabot[bot]" }),
+        approval: expect.objectContaining({ status: "approved", by: "bob@example.com" }),
       }),
     ]);
     expect(updates.filter((u) => u.kind === "retry")).toEqual([
@@ -237,6 +254,30 @@ describe("ProgressTracker", () => {
       status: "rejected",
       approvers: ["alice@example.com", "bob@example.com"],
       cause: "rejected by bob@example.com",
+    });
+  });
+
+  it("reads a decision VerifyApproval refused as not verified", () => {
+    const h = history()
+      .started(0, request)
+      .entered("ApprovalGate", "Task", 1, { request, plan })
+      .add("TaskSucceeded", 2, { taskSucceededEventDetails: { output: "{}" } })
+      .exited("ApprovalGate", "Task", 2)
+      .entered("VerifyApproval", "Task", 3)
+      .add("LambdaFunctionScheduled", 3)
+      .add("LambdaFunctionFailed", 4, {
+        lambdaFunctionFailedEventDetails: {
+          error: "ApprovalNotVerified",
+          cause: JSON.stringify({ errorMessage: "no decision record" }),
+        },
+      })
+      .exited("VerifyApproval", "Task", 5, { failure: { Error: "ApprovalNotVerified" } });
+    const tracker = new ProgressTracker();
+    tracker.apply(h.events);
+    expect(tracker.progress.approval).toEqual({
+      status: "not-verified",
+      approvers: ["alice@example.com", "bob@example.com"],
+      cause: "no decision record",
     });
   });
 

@@ -37,6 +37,8 @@ export interface HistoryEventLike {
 
 /** The state names of the deployment workflow this module gives meaning to. */
 export const APPROVAL_STATE = "ApprovalGate";
+/** Where the decision the deployment proceeds on is read: the sealed record, verified. */
+export const VERIFY_APPROVAL_STATE = "VerifyApproval";
 export const ROLLBACK_STATE = "Rollback";
 
 /** One pass through one state. */
@@ -62,8 +64,17 @@ export interface Traffic {
 }
 
 export interface ApprovalProgress {
-  /** waiting: people were asked; approved/auto/not-required: it moved on; rejected/timed-out: it ended. */
-  readonly status: "waiting" | "approved" | "auto" | "not-required" | "rejected" | "timed-out";
+  /**
+   * waiting: people were asked; approved/not-required: verified, it moved on;
+   * rejected/timed-out/not-verified: it ended.
+   */
+  readonly status:
+    | "waiting"
+    | "approved"
+    | "not-required"
+    | "rejected"
+    | "timed-out"
+    | "not-verified";
   /** Who may decide (and was emailed), from the ApprovalGate's input (`$.plan.approval.approvers`). */
   readonly approvers: readonly string[];
   readonly by?: string;
@@ -331,7 +342,8 @@ export class ProgressTracker {
         ...(failure.cause ? { cause: readableCause(failure.cause) } : {}),
       };
       const state = this.#current?.name;
-      if (state === APPROVAL_STATE) this.#approvalFailed(this.#pendingFailure, at, updates);
+      if (state === APPROVAL_STATE || state === VERIFY_APPROVAL_STATE)
+        this.#approvalFailed(this.#pendingFailure, at, updates);
       return;
     }
     if (type === "LambdaFunctionScheduled" || type === "TaskScheduled") {
@@ -344,11 +356,8 @@ export class ProgressTracker {
       return;
     }
     if (type === "LambdaFunctionSucceeded" || type === "TaskSucceeded") {
+      // What completed the approval task is a claim: the decision shown is VerifyApproval's.
       this.#pendingFailure = undefined;
-      if (type === "TaskSucceeded" && this.#current?.name === APPROVAL_STATE) {
-        const decision = parse(event.taskSucceededEventDetails?.output);
-        if (decision) this.#approvalDecided(decision, at, updates);
-      }
     }
   }
 
@@ -379,9 +388,7 @@ export class ProgressTracker {
       const approvers = Array.isArray(policy?.approvers)
         ? policy.approvers.filter((a): a is string => typeof a === "string")
         : [];
-      const auto = Array.isArray(policy?.autoApproveActors) ? policy.autoApproveActors : [];
-      const actor = str(record(record(input?.request)?.trigger)?.actor);
-      if (policy?.required === true && !(actor !== undefined && auto.includes(actor))) {
+      if (policy?.required === true) {
         this.#approval = { status: "waiting", approvers };
         updates.push({ kind: "approval", at, approval: this.#approval });
       }
@@ -419,6 +426,10 @@ export class ProgressTracker {
     const output = parse(event.stateExitedEventDetails?.output);
     if (!output) return;
     if (name === ROLLBACK_STATE) this.#rollbackEnded(output, at, updates);
+    if (name === VERIFY_APPROVAL_STATE && !visit.error) {
+      const decision = record(output.approval);
+      if (decision) this.#approvalDecided(decision, at, updates);
+    }
     this.#trafficFrom(output, at, updates);
     const outcome = record(output.outcome);
     if (outcome && typeof outcome.status === "string") this.#outcome = outcome as OutcomeLike;
@@ -471,7 +482,7 @@ export class ProgressTracker {
     const how = str(decision.how);
     const by = str(decision.by);
     const comment = str(decision.comment);
-    const status = how === "auto" ? "auto" : how === "not-required" ? "not-required" : "approved";
+    const status = how === "not-required" ? "not-required" : "approved";
     this.#approval = {
       status,
       approvers: this.#approval?.approvers ?? [],
@@ -492,7 +503,9 @@ export class ProgressTracker {
         ? "rejected"
         : failure.error === "States.Timeout" || failure.error === "ApprovalTimedOut"
           ? "timed-out"
-          : undefined;
+          : failure.error === "ApprovalNotVerified"
+            ? "not-verified"
+            : undefined;
     if (!status) return;
     this.#approval = {
       status,

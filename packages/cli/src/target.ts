@@ -7,6 +7,7 @@ import { stringOption } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { projectRoot } from "./registry.ts";
+import { guardClientOutput } from "./remote-text.ts";
 import { stageFromStateMachine } from "./summary.ts";
 
 /** The local control plane's account and region: its ARNs look like AWS's. */
@@ -25,8 +26,10 @@ export interface Target {
   readonly endpoint?: string;
   /** The local control plane's web endpoint (approval pages, outbox, operator API). */
   readonly webEndpoint?: string;
-  /** AWS: the stage's state bucket (approve/reject). */
-  readonly stateBucket?: string;
+  /** AWS: the operator Function URL (approve/reject), SigV4-signed with the caller's credentials. */
+  readonly operatorUrl?: string;
+  /** Local: the data directory, where the operator secret is (approve/reject). */
+  readonly home?: string;
   /** How the target was chosen, for messages ("--endpoint", ".gantry/endpoints.json", ...). */
   readonly chosenBy: string;
   /** The stage's state machine ARN, or a usage error saying how to give it. */
@@ -116,8 +119,8 @@ function regionOfArn(arn: string | undefined): string | undefined {
 /**
  * Chooses the target, first match wins:
  * 1. `--endpoint URL` / GANTRY_ENDPOINT: a local control plane there;
- * 2. AWS when asked for: `--aws`, `--state-machine-arn`, `--state-bucket`, or their environment
- *    variables (GANTRY_STATE_MACHINE_ARN, GANTRY_<STAGE>_STATE_MACHINE_ARN, GANTRY_STATE_BUCKET),
+ * 2. AWS when asked for: `--aws`, `--state-machine-arn`, `--operator-url`, or their environment
+ *    variables (GANTRY_STATE_MACHINE_ARN, GANTRY_<STAGE>_STATE_MACHINE_ARN, GANTRY_OPERATOR_URL),
  *    or an execution ARN outside the local account;
  * 3. the local control plane `npm start` runs, from `<GANTRY_HOME>/endpoints.json`, if its
  *    process is alive.
@@ -142,7 +145,7 @@ export function resolveTarget(input: {
     const web =
       webOption ??
       (local?.alive && sameOrigin(local.endpoints.sfn, url) ? local.endpoints.web : undefined);
-    return localTarget(url, web, "--endpoint");
+    return localTarget(url, web, "--endpoint", home);
   }
 
   const smOption = stringOption(options, "state-machine-arn");
@@ -150,14 +153,14 @@ export function resolveTarget(input: {
   const perStage = Object.fromEntries(
     STAGES.map((stage) => [stage, env[stateMachineEnvName(stage)]]),
   ) as Record<Stage, string | undefined>;
-  const stateBucket = stringOption(options, "state-bucket") ?? env.GANTRY_STATE_BUCKET;
+  const operatorUrl = stringOption(options, "operator-url") ?? env.GANTRY_OPERATOR_URL;
   const refArn = input.executionRef ? parseExecutionArn(input.executionRef) : undefined;
   const wantsAws =
     options.aws === true ||
     smOption !== undefined ||
     Boolean(smEnv) ||
     STAGES.some((stage) => Boolean(perStage[stage])) ||
-    Boolean(stateBucket) ||
+    Boolean(operatorUrl) ||
     (refArn !== undefined && refArn.account !== "000000000000");
 
   if (wantsAws) {
@@ -172,9 +175,11 @@ export function resolveTarget(input: {
     const arnFor = (stage: Stage): string | undefined => smOption ?? perStage[stage] ?? smEnv;
     return {
       kind: "aws",
-      sfn: new SFNClient(config),
-      s3: new S3Client({ ...config, followRegionRedirects: true }),
-      ...(stateBucket ? { stateBucket } : {}),
+      sfn: guardClientOutput(new SFNClient(config)),
+      s3: guardClientOutput(new S3Client({ ...config, followRegionRedirects: true })),
+      ...(operatorUrl
+        ? { operatorUrl: checkedUrl(input.command, "--operator-url", operatorUrl) }
+        : {}),
       chosenBy: "AWS",
       stateMachineArn(stage) {
         const arn = arnFor(stage);
@@ -204,7 +209,7 @@ export function resolveTarget(input: {
 
   if (local?.alive) {
     const web = webOption ?? local.endpoints.web;
-    return localTarget(local.endpoints.sfn, web, join(home, "endpoints.json"));
+    return localTarget(local.endpoints.sfn, web, join(home, "endpoints.json"), home);
   }
 
   const stale = local
@@ -216,14 +221,20 @@ export function resolveTarget(input: {
   ]);
 }
 
-function localTarget(endpoint: string, web: string | undefined, chosenBy: string): Target {
+function localTarget(
+  endpoint: string,
+  web: string | undefined,
+  chosenBy: string,
+  home: string,
+): Target {
   const config = { endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
   return {
     kind: "local",
-    sfn: new SFNClient(config),
-    s3: new S3Client({ ...config, forcePathStyle: true }),
+    sfn: guardClientOutput(new SFNClient(config)),
+    s3: guardClientOutput(new S3Client({ ...config, forcePathStyle: true })),
     endpoint,
     ...(web ? { webEndpoint: web } : {}),
+    home,
     chosenBy,
     stateMachineArn: localStateMachineArn,
     knownStages: () => STAGES,

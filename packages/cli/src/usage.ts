@@ -44,10 +44,11 @@ export const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     description:
       "AWS: the stage's state machine (GANTRY_<STAGE>_STATE_MACHINE_ARN, GANTRY_STATE_MACHINE_ARN)",
   },
-  "state-bucket": {
+  "operator-url": {
     type: "string",
-    value: "NAME",
-    description: "AWS: the stage's state bucket, for approve/reject (GANTRY_STATE_BUCKET)",
+    value: "URL",
+    description:
+      "AWS: the stage's operator endpoint, for approve/reject; requests are signed with your AWS credentials (GANTRY_OPERATOR_URL)",
   },
   aws: { type: "boolean", description: "AWS, with the default credential chain" },
   region: { type: "string", value: "REGION", description: "AWS region (default: AWS_REGION)" },
@@ -235,7 +236,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       as: {
         type: "string",
         value: "EMAIL",
-        description: "your approver email, as the registry lists it (GANTRY_OPERATOR)",
+        description:
+          "which approver to decide as, when your identity maps to several in the registry's operators (GANTRY_OPERATOR)",
       },
       comment: { type: "string", value: "TEXT", description: "kept with the decision" },
       stage: stage(false),
@@ -243,8 +245,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     notes: [
       "The decision goes through the same approval service as the emailed links and is recorded " +
-        "the same way (channel: operator). Locally it uses the control plane's operator API; in " +
-        "AWS it needs the stage's state bucket (--state-bucket) and IAM rights on it.",
+        "the same way (channel: operator). Who decides is proved, never typed: locally by the " +
+        "operator secret in GANTRY_HOME, in AWS by your IAM identity (a SigV4-signed request to " +
+        "--operator-url). The registry's `operators` section says which approver that identity is.",
     ],
   },
   {
@@ -258,7 +261,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       as: {
         type: "string",
         value: "EMAIL",
-        description: "your approver email, as the registry lists it (GANTRY_OPERATOR)",
+        description:
+          "which approver to decide as, when your identity maps to several in the registry's operators (GANTRY_OPERATOR)",
       },
       comment: { type: "string", value: "TEXT", description: "why (shown in the execution)" },
       stage: stage(false),

@@ -66,6 +66,15 @@ export class ApprovalTimedOut extends GantryError {
   override readonly name = "ApprovalTimedOut";
 }
 
+/**
+ * The approval task was completed, but no decision record of this execution's approval proves
+ * that a listed approver approved these bytes (a forged SendTaskSuccess, a tampered record,
+ * a decision for something else). Nothing is copied or deployed; the approval is voided.
+ */
+export class ApprovalNotVerified extends GantryError {
+  override readonly name = "ApprovalNotVerified";
+}
+
 /** The target function or its alias does not exist. */
 export class TargetNotFound extends GantryError {
   override readonly name = "TargetNotFound";
@@ -116,6 +125,7 @@ export const FAILURE_NAMES = [
   "ArtifactConflict",
   "ApprovalRejected",
   "ApprovalTimedOut",
+  "ApprovalNotVerified",
   "TargetNotFound",
   "CanaryFailed",
   "AlarmTriggered",

@@ -186,6 +186,65 @@ describe("defineRegistry", () => {
   });
 });
 
+describe("the operators of a registry", () => {
+  const withOperators = (operators: unknown) => ({ ...registry(), operators }) as Registry;
+
+  it("maps approver emails to IAM principals and the local operator", () => {
+    const valid = withOperators({
+      "alice@example.com": {
+        iam: [
+          "arn:aws:iam::111122223333:user/alice",
+          "arn:aws:sts::111122223333:assumed-role/Approvers/alice@example.com",
+          "arn:aws-us-gov:iam::111122223333:role/release-managers",
+        ],
+        local: true,
+      },
+      "bob@example.com": { local: false },
+    });
+    expect(defineRegistry(valid)).toBe(valid);
+  });
+
+  it.each([
+    ["a wildcard", "arn:aws:iam::111122223333:user/*"],
+    ["an account root", "arn:aws:iam::111122223333:root"],
+    ["a role without its session", "arn:aws:sts::111122223333:assumed-role/Approvers"],
+    ["an ARN of another service", "arn:aws:s3:::bucket"],
+    ["a bare name", "alice"],
+  ])("refuses %s as an operator identity", (_name, principal) => {
+    expect(() =>
+      defineRegistry(withOperators({ "alice@example.com": { iam: [principal] } })),
+    ).toThrow(
+      /operators\.alice@example\.com\.iam\.0: must be an IAM user, role or assumed-role session ARN/,
+    );
+  });
+
+  it("refuses an operator key that is not an email, and unknown fields", () => {
+    expect(() => defineRegistry(withOperators({ alice: { local: true } }))).toThrow(/operators/);
+    expect(() =>
+      defineRegistry(withOperators({ "alice@example.com": { local: true, admin: true } })),
+    ).toThrow(/unknown field "admin"/);
+  });
+});
+
+describe("the canary spec's size", () => {
+  it("refuses a canary spec over 16 KiB of JSON: it travels in every execution's state", () => {
+    const big = registry(
+      {},
+      {},
+      {
+        canary: {
+          checks: [
+            { name: "big", event: { body: "x".repeat(17_000) }, expect: { statusCode: 200 } },
+          ],
+        },
+      },
+    );
+    expect(() => defineRegistry(big)).toThrow(
+      /hello-service\.canary is \d+ bytes of JSON, at most 16384/,
+    );
+  });
+});
+
 describe("artifactPrefixOf", () => {
   it("defaults to the service name and a slash", () => {
     expect(artifactPrefixOf(defineRegistry(registry()), "hello-service")).toBe("hello-service/");

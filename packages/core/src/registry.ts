@@ -40,7 +40,12 @@ export interface RolloutPolicy {
 export interface ApprovalPolicy {
   /** Email addresses of the people allowed to decide. */
   readonly approvers: readonly string[];
-  /** Trigger actors whose deployments are approved by policy, e.g. `dependabot[bot]`. */
+  /**
+   * Trigger actors whose deployments would be approved by policy, e.g. `dependabot[bot]`.
+   * Inactive: a StartExecution input's actor is the caller's claim, and Gantry never skips an
+   * approval on a claim. These rules will apply to verified triggers only (docs/security.md);
+   * until then every deployment of a stage with an approval waits for a person.
+   */
   readonly autoApproveActors: readonly string[];
   /** How long approvers have to decide before the deployment fails with ApprovalTimedOut. */
   readonly timeoutSeconds: number;
@@ -76,9 +81,23 @@ export interface StageSettings {
   readonly artifactBucket: string;
 }
 
+/**
+ * The identities that prove an approver is who they say at a terminal (`gantry approve`).
+ * `iam`: IAM principal ARNs exactly as AWS reports the caller of a SigV4-signed request (an IAM
+ * user `arn:aws:iam::<account>:user/<name>`, a role, or an assumed-role session
+ * `arn:aws:sts::<account>:assumed-role/<role>/<session>`). `local`: the local control plane's
+ * operator, who proves it by holding GANTRY_HOME's operator secret.
+ */
+export interface OperatorIdentities {
+  readonly iam?: readonly string[];
+  readonly local?: boolean;
+}
+
 export interface Registry {
   readonly stages: Readonly<Record<Stage, StageSettings>>;
   readonly services: Readonly<Record<string, ServiceDefinition>>;
+  /** Approvers who may also decide at a terminal, by approver email; none when absent. */
+  readonly operators?: Readonly<Record<string, OperatorIdentities>>;
 }
 
 // zod/mini (tree-shakable): checks are explicit, and messages are ours (no locale bundle).
@@ -149,6 +168,12 @@ const canarySchema = z.strictObject({
   ),
 });
 
+/** IAM users, roles and assumed-role sessions, as the caller's identity reads in AWS. */
+const iamPrincipal = pattern(
+  /^arn:aws[a-z-]*:(iam::\d{12}:(user|role)\/[\w+=,.@/-]{1,512}|sts::\d{12}:assumed-role\/[\w+=,.@-]{1,64}\/[\w+=,.@-]{2,64})$/,
+  "must be an IAM user, role or assumed-role session ARN",
+);
+
 const registrySchema = z.strictObject({
   stages: z.strictObject({
     preprod: z.strictObject({ sourceBucket: bucketName, artifactBucket: bucketName }),
@@ -166,7 +191,19 @@ const registrySchema = z.strictObject({
       stages: z.strictObject({ preprod: stageTargetSchema, prod: stageTargetSchema }),
     }),
   ),
+  operators: z.optional(
+    z.record(
+      email,
+      z.strictObject({
+        iam: z.optional(list(iamPrincipal, 0, 20)),
+        local: z.optional(z.boolean("must be true or false")),
+      }),
+    ),
+  ),
 });
+
+/** Largest canary spec of a service, in bytes of JSON (it is part of every execution's plan). */
+export const MAX_CANARY_SPEC_BYTES = 16 * 1024;
 
 /**
  * Checks a registry and returns it typed. Called at import time of `gantry.registry.ts`, so a
@@ -198,6 +235,13 @@ export function defineRegistry(registry: Registry): Registry {
           `invalid service registry: ${service}.${stage}: approval timeout under 60 s`,
         );
       }
+    }
+    const canaryBytes = Buffer.byteLength(JSON.stringify(definition.canary));
+    if (canaryBytes > MAX_CANARY_SPEC_BYTES) {
+      throw new TypeError(
+        `invalid service registry: ${service}.canary is ${canaryBytes} bytes of JSON, at most ` +
+          `${MAX_CANARY_SPEC_BYTES}: it travels in every execution's state (Step Functions caps a state at 256 KB)`,
+      );
     }
     if (definition.stages.preprod.verifyPreprod) {
       throw new TypeError(`invalid service registry: ${service}.preprod cannot verify itself`);

@@ -207,6 +207,37 @@ describe("parseDeploymentRequest", () => {
       },
     );
 
+    it.each([
+      [
+        "a CR/LF with a forged Approve line",
+        "https://ci.example.com/runs/1\r\nApprove: https://evil.example/x",
+        "U+000D",
+      ],
+      ["a bare LF", "https://ci.example.com/runs/1\nReject: https://evil.example", "U+000A"],
+      ["a tab", "https://ci.example.com/\truns/1", "U+0009"],
+      ["a right-to-left override", "https://ci.example.com/runs/\u202e1", "U+202E"],
+      ["a zero-width space", "https://ci.exa\u200bmple.com/runs/1", "U+200B"],
+      ["an escape sequence", "https://ci.example.com/\u001b[2J", "U+001B"],
+    ])("refuses %s, which the URL parser would silently drop", (_name, url, code) => {
+      expect(issuesOf(withCiRunUrl(url))).toEqual([
+        {
+          field: "trigger.ciRunUrl",
+          reason: `must not contain control or invisible characters (found ${code})`,
+        },
+      ]);
+    });
+
+    it("refuses spaces and other non-ASCII text (percent-encode it)", () => {
+      for (const url of ["https://ci.example.com/runs 1", "https://ci.example.com/日本"]) {
+        expect(issuesOf(withCiRunUrl(url))).toEqual([
+          {
+            field: "trigger.ciRunUrl",
+            reason: "must be printable ASCII without spaces (percent-encode anything else)",
+          },
+        ]);
+      }
+    });
+
     it("refuses a URL longer than 2048 characters", () => {
       const url = `https://ci.example.com/${"a".repeat(2048)}`;
       expect(issuesOf(withCiRunUrl(url))).toContainEqual({

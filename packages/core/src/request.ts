@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { type FieldIssue, InvalidInput } from "./errors.ts";
+import { unsafeCharacter } from "./text.ts";
 
 /**
  * The StartExecution input: only what CI knows. Policy (targets, buckets, alarms, rollout,
@@ -16,7 +17,10 @@ export interface DeploymentRequest {
     readonly sha256: string;
   };
   readonly trigger: {
-    /** Who or what started it: a CI user name, a bot such as `dependabot[bot]`. */
+    /**
+     * Who or what started it (a CI user name, a bot such as `dependabot[bot]`), as the caller
+     * claims: shown as a claim and never trusted for anything (no auto-approval on it).
+     */
     readonly actor: string;
     readonly ciRunUrl?: string;
   };
@@ -30,6 +34,10 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const GIT_SHA = /^[0-9a-f]{7,40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@+[\]-]{0,99}$/;
+/** What a CI user or bot name may look like (no spaces, no control or invisible characters). */
+export const actorSchema = z
+  .string()
+  .check(z.regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -"));
 /** Key segments: letters, digits and a few punctuation marks S3 and shells treat literally. */
 const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+=-]*$/;
 
@@ -43,9 +51,25 @@ const artifactKey = z.string().check(
   }),
 );
 
-const ciRunUrl = z.string().check(
+/**
+ * A CI run URL, as people will see it (approval emails, pages, terminals): an http(s) URL of
+ * printable ASCII. The WHATWG parser would quietly drop a CR, LF or tab from what it parses,
+ * but the string as given is what gets shown, so such characters are refused, not ignored.
+ */
+export const ciRunUrlSchema = z.string().check(
   z.maxLength(2048, "must be at most 2048 characters"),
   z.superRefine((value, ctx) => {
+    if (!/^[\x21-\x7E]*$/.test(value)) {
+      const bad = unsafeCharacter(value);
+      ctx.addIssue({
+        code: "custom",
+        message: bad
+          ? `must not contain control or invisible characters (found ${bad})`
+          : "must be printable ASCII without spaces (percent-encode anything else)",
+        input: value,
+      });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(value);
@@ -77,10 +101,8 @@ const requestSchema = z.strictObject({
       .check(z.regex(SHA256, "must be a SHA-256 digest: 64 lowercase hex characters")),
   }),
   trigger: z.strictObject({
-    actor: z
-      .string()
-      .check(z.regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -")),
-    ciRunUrl: z.optional(ciRunUrl),
+    actor: actorSchema,
+    ciRunUrl: z.optional(ciRunUrlSchema),
   }),
 });
 

@@ -6,7 +6,8 @@ import type { SigningKeys } from "./ports.ts";
 export const MIN_SIGNING_SECRET_LENGTH = 32;
 
 /**
- * Builds the signing key set from the current secret and, during a rotation, the previous one.
+ * Builds a key set (the approval link signing key, or the decision key) from the current secret
+ * and, during a rotation, the previous one.
  * A missing or short current secret is a `ConfigurationError`.
  * Key ids are derived from the secrets (a short hash), so rotating is only: make the current
  * secret the previous one, set a new current one. Links signed with the previous key verify
@@ -18,10 +19,14 @@ export const MIN_SIGNING_SECRET_LENGTH = 32;
  * keys.current.id; // e.g. "k-3Jx9aQ0b"
  * ```
  */
-export function signingKeysFrom(current: string | undefined, previous?: string): SigningKeys {
+export function signingKeysFrom(
+  current: string | undefined,
+  previous?: string,
+  what = "the approval signing key",
+): SigningKeys {
   if (!current || current.length < MIN_SIGNING_SECRET_LENGTH) {
     throw new ConfigurationError(
-      `the approval signing key must be at least ${MIN_SIGNING_SECRET_LENGTH} characters`,
+      `${what} must be at least ${MIN_SIGNING_SECRET_LENGTH} characters`,
     );
   }
   const key = (secret: string) => ({ id: keyId(secret), secret });

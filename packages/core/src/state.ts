@@ -3,6 +3,7 @@
  * with `request`, `execution` and `plan`; each later Task writes one field (its ResultPath).
  * Reading a deployment's history means reading this document grow.
  */
+import { sha256Hex } from "./checksum.ts";
 import type { FailureName } from "./errors.ts";
 import type { Plan } from "./plan.ts";
 import type { AlarmStatus } from "./ports.ts";
@@ -36,11 +37,32 @@ export type PreprodEvidence =
       readonly alarms: readonly AlarmStatus[];
     };
 
-/** `$.approval`: the output of SendTaskSuccess for the approval task. */
+/**
+ * `$.approval`, as VerifyApproval writes it: the approval this deployment proceeds on, checked
+ * against the sealed decision record (or the stage's policy when no approval is required).
+ * ApprovalGate's own output (whatever completed its task said) is overwritten by it.
+ */
 export interface ApprovalDecision {
   readonly approved: true;
-  /** `not-required` (stage policy), `auto` (trusted actor) or `approver` (a person decided). */
-  readonly how: "not-required" | "auto" | "approver" | "operator";
+  /** `not-required` (stage policy), `approver` (an emailed link) or `operator` (`gantry approve`). */
+  readonly how: "not-required" | "approver" | "operator";
+  readonly by: string;
+  readonly at: string;
+  readonly approvalId?: string;
+  readonly comment?: string;
+  /** The operator channel: the authenticated identity behind the decision. */
+  readonly principal?: string;
+  /** Always true: only VerifyApproval writes this shape. */
+  readonly verified: true;
+}
+
+/**
+ * What the approval path sends with SendTaskSuccess: a claim, shown in the history, never
+ * trusted. VerifyApproval reads the decision record instead.
+ */
+export interface ApprovalClaim {
+  readonly approved: true;
+  readonly how: "not-required" | "approver" | "operator";
   readonly by: string;
   readonly at: string;
   readonly approvalId?: string;
@@ -141,6 +163,13 @@ export const recordKeys = {
   deploymentsOf: (service: string) => `deployments/${service}/`,
   approval: (id: string) => `approvals/${id}.json`,
   approvalDecision: (id: string) => `approvals/${id}.decision.json`,
+  /** Present once the approval can no longer be decided (VerifyApproval refused it). */
+  approvalVoid: (id: string) => `approvals/${id}.void.json`,
+  /** Present once every approver was emailed (a retried ApprovalGate does not mail twice). */
+  approvalNotified: (id: string) => `approvals/${id}.notified.json`,
+  /** The approval of one execution (ARN and start time: names may be reused after 90 days). */
+  approvalOfExecution: (execution: { readonly id: string; readonly startedAt: string }) =>
+    `approvals/by-execution/${sha256Hex(`${execution.id}\n${execution.startedAt}`)}.json`,
   /** Kept apart from the approval record so nothing that reads approvals ever sees a token. */
   approvalToken: (id: string) => `approval-tokens/${id}.json`,
 };

@@ -8,6 +8,7 @@ export const WORKFLOW_FUNCTIONS = {
   AcquireLock: "acquire-lock",
   VerifyPreprod: "verify-preprod",
   RequestApproval: "request-approval",
+  VerifyApproval: "verify-approval",
   CopyArtifact: "copy-artifact",
   Deploy: "deploy",
   Canary: "canary",

@@ -14,6 +14,8 @@ import { handleS3Request } from "./control-plane/s3-http.ts";
 import { handleSfnRequest } from "./control-plane/sfn-http.ts";
 import { loadDeploymentDefinition } from "./engine/definition.ts";
 import { TaskTokenRegistry } from "./engine/task-tokens.ts";
+import { isLoopbackHost, localPortOf } from "./web/loopback.ts";
+import { ensureOperatorSecret } from "./web/operator-secret.ts";
 import { handlersByArn, workflowHandlers } from "./workflow-handlers.ts";
 import { LocalWorld, stateBucketOf } from "./world/local-world.ts";
 
@@ -48,6 +50,10 @@ export type WebRoute = (
 ) => Promise<boolean>;
 
 export interface LocalControlPlane {
+  /** The data directory. */
+  readonly home: string;
+  /** What `gantry approve` must present to the operator API (`<home>/operator-secret`). */
+  readonly operatorSecret: string;
   readonly plane: ControlPlane;
   readonly world: LocalWorld;
   readonly tokens: TaskTokenRegistry;
@@ -144,6 +150,8 @@ export async function startLocalControlPlane(
   world.start();
 
   const local: LocalControlPlane = {
+    home: options.home,
+    operatorSecret: ensureOperatorSecret(options.home),
     plane,
     world,
     tokens,
@@ -169,6 +177,16 @@ export async function startLocalControlPlane(
   );
   sfn.on("request", (req, res) => {
     void (async () => {
+      if (!isLoopbackHost(req.headers.host, localPortOf(req))) {
+        res.writeHead(403, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            __type: "AccessDeniedException",
+            message:
+              "the local control plane answers only requests addressed to 127.0.0.1 or localhost",
+          }),
+        );
+        return;
+      }
       if (await handleSfnRequest(local.plane, req, res)) return;
       if (await handleS3Request(world.buckets, artifactBuckets, req, res)) return;
       if (req.method === "GET" && req.url === "/health")
@@ -185,6 +203,12 @@ export async function startLocalControlPlane(
   });
   web.on("request", (req, res) => {
     void (async () => {
+      if (!isLoopbackHost(req.headers.host, localPortOf(req))) {
+        res
+          .writeHead(403, { "content-type": "text/plain; charset=utf-8" })
+          .end("Forbidden: address this server as 127.0.0.1 or localhost\n");
+        return;
+      }
       for (const route of options.webRoutes ?? []) if (await route(req, res, local)) return;
       if (req.method === "GET" && req.url === "/health")
         return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");

@@ -25,6 +25,7 @@ import * as promote from "../../../functions/promote.ts";
 import * as requestApproval from "../../../functions/request-approval.ts";
 import * as rollback from "../../../functions/rollback.ts";
 import * as validateInput from "../../../functions/validate-input.ts";
+import * as verifyApproval from "../../../functions/verify-approval.ts";
 import * as verifyPreprod from "../../../functions/verify-preprod.ts";
 import { localFunctionArn } from "./engine/definition.ts";
 import type { TaskHandler } from "./engine/workflow-engine.ts";
@@ -38,7 +39,10 @@ export interface WorkflowPorts {
   readonly metrics: MetricsPublisher;
   readonly mailer: Mailer;
   readonly workflows: WorkflowCallbacks;
+  /** The approval link signing keys. */
   readonly secrets: SecretSource;
+  /** The keys that seal approval decision records. */
+  readonly decisionKeys: SecretSource;
   readonly clock: Clock;
   readonly approvalBaseUrl: string;
   readonly sender: string;
@@ -96,6 +100,10 @@ export function workflowHandlers(
     RequestApproval: requestApproval.createHandler({
       ...ports,
       logger: logger("request-approval"),
+    }),
+    VerifyApproval: verifyApproval.createHandler({
+      ...ports,
+      logger: logger("verify-approval"),
     }),
     CopyArtifact: copyArtifact.createHandler({ ...ports, logger: logger("copy-artifact") }),
     Deploy: deploy.createHandler({ ...ports, logger: logger("deploy") }),

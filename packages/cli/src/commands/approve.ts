@@ -1,10 +1,12 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import {
   type ApprovalAction,
   type ApprovalRecord,
   ApprovalRefused,
   isApprovalId,
 } from "@gantry/core";
-import { type ApprovalDesk, AwsApprovalDesk, LocalOperatorDesk } from "../approvals.ts";
+import { type ApprovalDesk, awsOperatorDesk, localOperatorDesk } from "../approvals.ts";
 import { stageOption, stringOption } from "../args.ts";
 import { CliError, explainError, UsageError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
@@ -13,8 +15,15 @@ import { printJson } from "../render/json.ts";
 import { parseExecutionArn, type Target } from "../target.ts";
 import { type CommandContext, say, targetOf, wantsJson } from "./context.ts";
 
-/** The approval desk for a target: the local operator API, or the approval service over AWS. */
-export function deskFor(target: Target, command: string, now: () => number): ApprovalDesk {
+/** Where the local control plane keeps the operator secret (packages/local: operator-secret.ts). */
+const OPERATOR_SECRET_FILE = "operator-secret";
+
+/**
+ * The approval desk for a target: the local operator API with the operator secret from the
+ * data directory, or the AWS operator Function URL with the request signed by the caller's
+ * AWS credentials.
+ */
+export async function deskFor(target: Target, command: string): Promise<ApprovalDesk> {
   if (target.kind === "local") {
     if (!target.webEndpoint) {
       throw new UsageError(
@@ -23,16 +32,35 @@ export function deskFor(target: Target, command: string, now: () => number): App
         ["npm start prints it ('Console and approvals'); it is also in .gantry/endpoints.json"],
       );
     }
-    return new LocalOperatorDesk(target.webEndpoint);
+    return localOperatorDesk(target.webEndpoint, readOperatorSecret(target.home ?? ".gantry"));
   }
-  if (!target.stateBucket) {
+  if (!target.operatorUrl) {
     throw new UsageError(
       command,
-      "which state bucket holds the approvals? Pass --state-bucket NAME (GANTRY_STATE_BUCKET)",
-      ["it is the stage's gantry-state bucket (`sst deploy` prints it)"],
+      "where is the stage's operator endpoint? Pass --operator-url URL (GANTRY_OPERATOR_URL)",
+      [
+        "`sst deploy` prints it (output: operatorUrl); the request is signed with your AWS credentials",
+      ],
     );
   }
-  return new AwsApprovalDesk(target, target.stateBucket, now);
+  const config = target.sfn.config;
+  return awsOperatorDesk(target.operatorUrl, config.credentials, await config.region());
+}
+
+/** The local operator secret: only the user who owns the data directory can read it. */
+function readOperatorSecret(home: string): string {
+  const file = join(home, OPERATOR_SECRET_FILE);
+  if (!existsSync(file)) {
+    throw new CliError(ExitCode.Failed, `no operator secret at ${file}`, [
+      "it is created when the local control plane starts; set GANTRY_HOME to its data directory",
+    ]);
+  }
+  if ((statSync(file).mode & 0o077) !== 0) {
+    throw new CliError(ExitCode.Failed, `${file} is readable by other users; refusing to use it`, [
+      `chmod 600 ${file}, or restart the control plane to have it checked`,
+    ]);
+  }
+  return readFileSync(file, "utf8").trim();
 }
 
 /**
@@ -69,16 +97,12 @@ export async function approveCommand(
 ): Promise<ExitCode> {
   const ref = context.positional ?? "";
   const stage = stageOption(context.command, context.options, false);
-  const operator = stringOption(context.options, "as") ?? context.io.env.GANTRY_OPERATOR;
-  if (!operator) {
-    throw new UsageError(context.command, "who is deciding? Pass --as <your approver email>", [
-      "the email must be one of the service's approvers in gantry.registry.ts (or set GANTRY_OPERATOR)",
-    ]);
-  }
+  // Only a choice among the approvers the caller's proven identity maps to; never a claim.
+  const as = stringOption(context.options, "as") ?? context.io.env.GANTRY_OPERATOR;
   const comment = stringOption(context.options, "comment");
   const arnRef = parseExecutionArn(ref);
   const target = targetOf(context, arnRef ? ref : undefined);
-  const desk = deskFor(target, context.command, context.io.now);
+  const desk = await deskFor(target, context.command);
   const errorContext = {
     ...(target.webEndpoint ? { endpoint: target.webEndpoint } : {}),
     aws: target.kind === "aws",
@@ -112,7 +136,7 @@ export async function approveCommand(
     const result = await desk.decide({
       approvalId,
       action,
-      operator,
+      ...(as ? { as } : {}),
       ...(comment ? { comment } : {}),
     });
     if (wantsJson(context)) {
@@ -124,7 +148,7 @@ export async function approveCommand(
       const verb = action === "approve" ? "Approved" : "Rejected";
       say(
         context,
-        `${verb} ${what} as ${operator} (execution ${result.execution.name}).`,
+        `${verb} ${what} as ${result.decision.by} (execution ${result.execution.name}).`,
         `The decision is recorded (approval ${result.decision.approvalId}, ${result.decision.at}, channel ${result.decision.channel}).`,
       );
     }
@@ -137,7 +161,10 @@ export async function approveCommand(
           : ExitCode.Failed;
       const hints =
         error.status === 403
-          ? ["only the approvers gantry.registry.ts lists for this service and stage may decide"]
+          ? [
+              "only the approvers gantry.registry.ts lists for this service and stage may decide, " +
+                "through an identity its `operators` section maps to them",
+            ]
           : error.status === 404
             ? ["list what is waiting with `gantry approve <execution name>`, or check the id"]
             : [];

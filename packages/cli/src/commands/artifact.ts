@@ -22,6 +22,7 @@ import { stringOption } from "../args.ts";
 import { defaultActor, defaultCiRunUrl } from "../ci-env.ts";
 import { CliError, explainError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { parseRemoteJson } from "../remote-text.ts";
 import { shortSha } from "../render/format.ts";
 import { printJson } from "../render/json.ts";
 import { invalidInput, requestInput } from "../request.ts";
@@ -274,7 +275,7 @@ async function readRecord(
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const text = (await object.Body?.transformToString("utf8")) ?? "";
   try {
-    return JSON.parse(text) as ValidationRecord;
+    return parseRemoteJson<ValidationRecord>(text);
   } catch {
     return undefined;
   }

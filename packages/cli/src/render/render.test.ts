@@ -83,7 +83,7 @@ describe("formatting", () => {
       ),
     ).toEqual([
       "approval: waiting for a@x.io or b@x.io; links emailed to a@x.io, b@x.io (local outbox: http://127.0.0.1:8084/outbox)",
-      `approval: or at a terminal: gantry approve ${context.executionName} --as a@x.io`,
+      `approval: or at a terminal, as a registered operator: gantry approve ${context.executionName} [--as <approver>]`,
     ]);
     expect(describeSummary(summary)).toEqual([
       "Rolled back: hello-service 3f2a9c1e0b12 was not deployed to prod in 1 min 05 s. AlarmTriggered: errors in ALARM",
@@ -139,7 +139,7 @@ describe("PlainRenderer", () => {
     expect(chunks).toEqual([
       [
         "2026-11-22T10:00:00.000Z  approval: waiting for alice@example.com; links emailed to alice@example.com",
-        `2026-11-22T10:00:00.000Z  approval: or at a terminal: gantry approve ${context.executionName} --as alice@example.com`,
+        `2026-11-22T10:00:00.000Z  approval: or at a terminal, as a registered operator: gantry approve ${context.executionName} [--as <approver>]`,
         "",
       ].join("\n"),
     ]);

@@ -91,21 +91,22 @@ export function describeApproval(approval: ApprovalProgress, context: RenderCont
   switch (approval.status) {
     case "waiting": {
       const outbox = context.webEndpoint ? ` (local outbox: ${context.webEndpoint}/outbox)` : "";
-      const someone = approval.approvers[0] ?? "<approver email>";
       return [
         `approval: waiting for ${orList(approval.approvers)}; links emailed to ${approval.approvers.join(", ")}${outbox}`,
-        `approval: or at a terminal: gantry approve ${context.executionName} --as ${someone}`,
+        `approval: or at a terminal, as a registered operator: gantry approve ${context.executionName} [--as <approver>]`,
       ];
     }
-    case "auto":
-      return [`approval: approved by policy (${approval.by ?? "the actor"} is auto-approved)`];
     case "not-required":
       return [`approval: not required${context.stage ? ` in ${context.stage}` : ""}`];
     case "approved": {
       const channel = approval.how === "operator" ? " at a terminal" : " through the emailed link";
       const comment = approval.comment ? `: "${approval.comment}"` : "";
-      return [`approval: approved by ${approval.by ?? "an approver"}${channel}${comment}`];
+      return [
+        `approval: approved by ${approval.by ?? "an approver"}${channel}${comment} (verified)`,
+      ];
     }
+    case "not-verified":
+      return [`approval: not verified, nothing deployed${cause(approval.cause)}`];
     case "rejected":
       return [`approval: rejected${cause(approval.cause)}`];
     case "timed-out":

@@ -1,5 +1,7 @@
 import type { Clock, Log, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
-import { type ApprovalDecision, recordKeys } from "../state.ts";
+import type { Registry } from "../registry.ts";
+import { type ApprovalClaim, recordKeys } from "../state.ts";
+import { displayText } from "../text.ts";
 import {
   type ApprovalAction,
   type ApprovalLinkClaims,
@@ -8,14 +10,24 @@ import {
   type LinkParameters,
   verifyApprovalLink,
 } from "./links.ts";
-import type { ApprovalDecisionRecord, ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
+import { approversActingAs, LOCAL_OPERATOR } from "./operators.ts";
+import type {
+  ApprovalDecisionRecord,
+  ApprovalRecord,
+  ApprovalTokenRecord,
+  ApprovalVoidRecord,
+  DecisionChannel,
+} from "./record.ts";
+import { type SealedDecision, sealDecision } from "./seal.ts";
 
 /**
  * Deciding an approval: what a signed link's GET shows and what its POST does. Every check
  * runs before anything is written, in this order: the link's shape, signature and expiry; the
  * approval exists; the approver is one of its approvers; nobody decided yet; the execution is
- * still waiting. Then the decision is written once (a conditional create, so two clicks can
- * never both win), and only then is the task completed through Step Functions.
+ * still waiting. Then the decision is written once, sealed with the decision key (a conditional
+ * create, so two clicks can never both win), and only then is the task completed through Step
+ * Functions. Completing the task proves nothing by itself: VerifyApproval checks the sealed
+ * record before anything is copied or deployed.
  */
 export interface ApprovalServiceDeps {
   readonly records: RecordStore;
@@ -23,10 +35,16 @@ export interface ApprovalServiceDeps {
     WorkflowCallbacks,
     "sendTaskSuccess" | "sendTaskFailure" | "executionStatus"
   >;
+  /** The link signing keys (links are verified with them). */
   readonly secrets: SecretSource;
+  /** The decision keys: decision records are sealed with them. */
+  readonly decisionKeys: SecretSource;
   readonly clock: Clock;
   readonly log?: Log;
 }
+
+/** What deciding needs besides the links: a terminal's decision verifies no link. */
+export type DecisionDeps = Omit<ApprovalServiceDeps, "secrets">;
 
 /** Why an approval request was refused, with the HTTP status its page answers with. */
 export class ApprovalRefused extends Error {
@@ -103,54 +121,110 @@ export async function decideApproval(
   deps: ApprovalServiceDeps,
 ): Promise<DecisionOutcome> {
   const { record, claims } = await inspectApprovalLink(params, deps);
-  return decide(record, claims.action, claims.approver, cleanComment(params.comment), "link", deps);
+  const comment = cleanComment(params.comment);
+  return decide(record, claims.action, { by: claims.approver, channel: "link" }, comment, deps);
+}
+
+/** An operator's decision at a terminal: who was authenticated, and as whom they decide. */
+export interface OperatorDecisionRequest {
+  readonly approvalId: string;
+  readonly action: ApprovalAction;
+  /**
+   * The identity the transport authenticated: the caller's IAM principal ARN (a SigV4-signed
+   * request to the operator Function URL) or {@link LOCAL_OPERATOR} (the local operator secret).
+   * Never a name the caller typed.
+   */
+  readonly principal: string;
+  /** Which approver to decide as, when the principal may act as several. */
+  readonly as?: string | null;
+  readonly comment?: string | null;
 }
 
 /**
  * Decides as an operator at a terminal (`gantry approve` / `gantry reject`): no link, but the
- * operator must be one of the approval's approvers, and the decision is recorded the same way.
- * Authentication is the caller's (AWS IAM in AWS).
+ * authenticated principal must be mapped to one of the approval's approvers in the registry's
+ * `operators`, and the decision is recorded (and sealed) the same way, with the principal.
+ *
+ * @example
+ * ```ts
+ * await decideAsOperator({ approvalId, action: "approve", principal: callerArn }, { ...deps, operators: registry.operators });
+ * ```
  */
 export async function decideAsOperator(
-  request: {
-    readonly approvalId: string;
-    readonly action: ApprovalAction;
-    readonly operator: string;
-    readonly comment?: string | null;
-  },
-  deps: ApprovalServiceDeps,
+  request: OperatorDecisionRequest,
+  deps: DecisionDeps & { readonly operators: Registry["operators"] },
 ): Promise<DecisionOutcome> {
   if (!isApprovalId(request.approvalId))
     throw new ApprovalRefused(400, "Bad request", "That is not an approval id.");
+  const comment = cleanComment(request.comment);
   const record = await loadApproval(request.approvalId, deps);
-  if (!record.approvers.includes(request.operator)) {
-    throw new ApprovalRefused(
-      403,
-      "Not an approver",
-      `${request.operator} is not allowed to decide this deployment.`,
-    );
-  }
+  const by = operatorApprover(record, request, deps.operators);
   await assertStillOpen(record, deps);
   return decide(
     record,
     request.action,
-    request.operator,
-    cleanComment(request.comment),
-    "operator",
+    { by, channel: "operator", principal: request.principal },
+    comment,
     deps,
   );
 }
+
+/** The approver an authenticated principal decides as, or why it may not decide. */
+function operatorApprover(
+  record: ApprovalRecord,
+  request: OperatorDecisionRequest,
+  operators: Registry["operators"],
+): string {
+  const identities = approversActingAs(operators, request.principal);
+  const who = request.principal === LOCAL_OPERATOR ? "the local operator" : request.principal;
+  if (request.as) {
+    if (!identities.includes(request.as)) {
+      throw new ApprovalRefused(
+        403,
+        "Not you",
+        `${who} is not registered as ${request.as} (gantry.registry.ts, operators).`,
+      );
+    }
+    if (!record.approvers.includes(request.as)) {
+      throw new ApprovalRefused(
+        403,
+        "Not an approver",
+        `${request.as} is not allowed to decide this deployment.`,
+      );
+    }
+    return request.as;
+  }
+  const eligible = identities.filter((email) => record.approvers.includes(email));
+  const [only] = eligible;
+  if (only !== undefined && eligible.length === 1) return only;
+  if (eligible.length > 1) {
+    throw new ApprovalRefused(
+      400,
+      "Which approver?",
+      `${who} may decide as ${eligible.join(" or ")}: say which (--as).`,
+    );
+  }
+  throw new ApprovalRefused(
+    403,
+    "Not an approver",
+    `${who} is not registered as any approver of this deployment (gantry.registry.ts, operators).`,
+  );
+}
+
+/** True for the key of an approval record (not its decision, void, notified or index records). */
+const APPROVAL_RECORD_KEY = /^approvals\/[A-Za-z0-9_-]{24}\.json$/;
 
 /** The approvals still waiting for a decision, newest first (for `gantry approve` and the console). */
 export async function pendingApprovals(
   deps: Pick<ApprovalServiceDeps, "records" | "workflows" | "clock">,
 ): Promise<ApprovalRecord[]> {
-  const keys = (await deps.records.list("approvals/")).filter((k) => !k.endsWith(".decision.json"));
+  const keys = (await deps.records.list("approvals/")).filter((k) => APPROVAL_RECORD_KEY.test(k));
   const pending: ApprovalRecord[] = [];
   for (const key of keys) {
     const record = (await deps.records.get<ApprovalRecord>(key))?.value;
     if (!record || Date.parse(record.expiresAt) <= deps.clock.now()) continue;
     if (await deps.records.get(recordKeys.approvalDecision(record.id))) continue;
+    if (await deps.records.get(recordKeys.approvalVoid(record.id))) continue;
     if ((await deps.workflows.executionStatus(record.execution.id)) !== "RUNNING") continue;
     pending.push(record);
   }
@@ -160,20 +234,30 @@ export async function pendingApprovals(
 async function decide(
   record: ApprovalRecord,
   action: ApprovalAction,
-  by: string,
+  who: { readonly by: string; readonly channel: DecisionChannel; readonly principal?: string },
   comment: string | undefined,
-  channel: ApprovalDecisionRecord["channel"],
-  deps: ApprovalServiceDeps,
+  deps: DecisionDeps,
 ): Promise<DecisionOutcome> {
+  const { by, channel } = who;
   const at = new Date(deps.clock.now()).toISOString();
-  const decision: ApprovalDecisionRecord = {
+  const fields: SealedDecision = {
     approvalId: record.id,
+    execution: record.execution.id,
+    executionStartedAt: record.execution.startedAt,
+    service: record.service,
+    stage: record.stage,
+    version: record.version,
+    sha256: record.sha256,
     decision: action === "approve" ? "approved" : "rejected",
     by,
-    at,
     channel,
+    ...(who.principal ? { principal: who.principal } : {}),
+    at,
     ...(comment ? { comment } : {}),
   };
+  // The key before the write: a misconfigured key must not spend the link.
+  const keys = await deps.decisionKeys.signingKeys();
+  const decision: ApprovalDecisionRecord = { ...fields, seal: sealDecision(fields, keys.current) };
   const written = await deps.records.create(recordKeys.approvalDecision(record.id), decision);
   if (!written) {
     const winner = await deps.records.get<ApprovalDecisionRecord>(
@@ -190,7 +274,8 @@ async function decide(
     );
   try {
     if (action === "approve") {
-      const output: ApprovalDecision = {
+      // A claim for the history to show; VerifyApproval reads the sealed record, not this.
+      const output: ApprovalClaim = {
         approved: true,
         how: channel === "operator" ? "operator" : "approver",
         by,
@@ -208,7 +293,12 @@ async function decide(
     }
   } catch (error) {
     const name = (error as { name?: string }).name;
-    if (name === "TaskTimedOut" || name === "InvalidToken" || name === "ExecutionDoesNotExist") {
+    if (
+      name === "TaskTimedOut" ||
+      name === "TaskDoesNotExist" ||
+      name === "InvalidToken" ||
+      name === "ExecutionDoesNotExist"
+    ) {
       // The decision is recorded (the link is spent), but the execution had stopped waiting.
       await deps.records.put(recordKeys.approvalDecision(record.id), {
         ...decision,
@@ -232,11 +322,22 @@ async function decide(
 }
 
 /** Nobody decided yet, the deadline has not passed, and the execution still waits: or why not. */
-async function assertStillOpen(record: ApprovalRecord, deps: ApprovalServiceDeps): Promise<void> {
+async function assertStillOpen(
+  record: ApprovalRecord,
+  deps: Pick<ApprovalServiceDeps, "records" | "workflows" | "clock">,
+): Promise<void> {
   const decided = await deps.records.get<ApprovalDecisionRecord>(
     recordKeys.approvalDecision(record.id),
   );
   if (decided) throw alreadyDecided(decided.value);
+  const voided = await deps.records.get<ApprovalVoidRecord>(recordKeys.approvalVoid(record.id));
+  if (voided) {
+    throw new ApprovalRefused(
+      410,
+      "No longer waiting",
+      `This approval was voided and can no longer be decided (${voided.value.reason}).`,
+    );
+  }
   if (Date.parse(record.expiresAt) <= deps.clock.now()) {
     throw new ApprovalRefused(
       410,
@@ -288,12 +389,15 @@ function alreadyDecided(decision: ApprovalDecisionRecord): ApprovalRefused {
 
 function cleanComment(comment: string | null | undefined): string | undefined {
   if (typeof comment !== "string") return undefined;
-  // Control characters (other than tab and newline) have no place in a comment.
+  // Control characters (other than tab and newline) have no place in a comment; invisible and
+  // bidirectional ones are kept, but shown escaped, so the comment reads as it was written.
   const printable = [...comment].filter((c) => {
     const code = c.charCodeAt(0);
-    return code === 9 || code === 10 || (code >= 32 && code !== 127);
+    return (
+      code === 9 || code === 10 || (code >= 32 && code !== 127 && !(code >= 128 && code < 160))
+    );
   });
-  const trimmed = printable.join("").trim();
+  const trimmed = displayText(printable.join("").trim(), { multiline: true });
   if (trimmed.length > MAX_COMMENT_LENGTH) {
     throw new ApprovalRefused(
       400,

@@ -18,7 +18,11 @@ function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
     artifactKey: "hello-service/3f2a9c1e0b7d.zip",
     commitUrl:
       "https://github.com/acme/hello-service/commit/3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
-    execution: { id: "arn:aws:states:eu-west-1:1:execution:gantry:hello-1", name: "hello-1" },
+    execution: {
+      id: "arn:aws:states:eu-west-1:1:execution:gantry:hello-1",
+      name: "hello-1",
+      startedAt: "2026-11-22T09:00:00.000Z",
+    },
     trigger: { actor: "octocat", ciRunUrl: "https://ci.example.com/runs/42" },
     approvers: ["alice@example.com", "bob@example.com"],
     requestedAt: "2026-11-01T12:00:00.000Z",

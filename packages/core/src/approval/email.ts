@@ -1,4 +1,5 @@
 import type { EmailMessage } from "../ports.ts";
+import { displayText } from "../text.ts";
 import { html } from "./html.ts";
 import type { ApprovalRecord } from "./record.ts";
 
@@ -25,10 +26,11 @@ export function approvalEmail(input: ApprovalEmailInput): EmailMessage {
   const { record, approver, approveUrl, rejectUrl, from } = input;
   const short = record.version.slice(0, 12);
   const facts = approvalFacts(record);
-  const subject = `[Gantry] Approve ${record.service} ${short} for ${record.stage}?`;
+  const subject = displayText(`[Gantry] Approve ${record.service} ${short} for ${record.stage}?`);
+  const actor = displayText(record.trigger.actor);
 
   const text = [
-    `${record.trigger.actor} wants to deploy ${record.service} ${short} to ${record.stage}.`,
+    `${actor} wants to deploy ${record.service} ${short} to ${record.stage}.`,
     "",
     ...facts.map(([label, value]) => `${label}: ${value}`),
     "",
@@ -41,7 +43,7 @@ export function approvalEmail(input: ApprovalEmailInput): EmailMessage {
 
   const body = html`<!doctype html>
 <html lang="en"><body style="font-family:system-ui,sans-serif;line-height:1.5;max-width:640px">
-<h1 style="font-size:1.25rem">${record.trigger.actor} wants to deploy ${record.service} ${short} to ${record.stage}</h1>
+<h1 style="font-size:1.25rem">${actor} wants to deploy ${record.service} ${short} to ${record.stage}</h1>
 <table style="border-collapse:collapse">${facts.map(
     ([label, value]) =>
       html`<tr><th style="text-align:left;padding:2px 12px 2px 0;vertical-align:top">${label}</th><td style="font-family:ui-monospace,monospace;word-break:break-all">${value}</td></tr>`,
@@ -79,7 +81,7 @@ export function approvalFacts(record: ApprovalRecord): [string, string][] {
     ["Artifact", record.artifactKey],
     ["SHA-256", record.sha256],
     ["Preprod evidence", evidence],
-    ["Triggered by", record.trigger.actor],
+    ["Triggered by", `${record.trigger.actor} (as the caller claims; not verified)`],
   );
   if (record.trigger.ciRunUrl) rows.push(["CI run", record.trigger.ciRunUrl]);
   rows.push(
@@ -91,7 +93,9 @@ export function approvalFacts(record: ApprovalRecord): [string, string][] {
     ["Execution", record.execution.name],
     ["Expires", record.expiresAt],
   );
-  return rows;
+  // Every field was validated where it entered; escaping here as well means a field that
+  // slipped through still cannot forge a line or hide text in the email or the page.
+  return rows.map(([label, value]) => [label, displayText(value)]);
 }
 
 function formatSeconds(seconds: number): string {

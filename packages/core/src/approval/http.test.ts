@@ -30,7 +30,11 @@ function approvalRecord(id: string): ApprovalRecord {
     sha256: "a".repeat(64),
     artifactKey: "hello-service/3f2a9c1e0b7d.zip",
     commitUrl: "https://github.com/acme/hello-service/commit/3f2a9c1e0b7d",
-    execution: { id: EXECUTION, name: "hello-service-3f2a9c1e0b7d-ab12cd34" },
+    execution: {
+      id: EXECUTION,
+      name: "hello-service-3f2a9c1e0b7d-ab12cd34",
+      startedAt: "2026-11-22T09:59:00.000Z",
+    },
     trigger: { actor: "octocat", ciRunUrl: "https://ci.example.com/run/7" },
     approvers: ["alice@example.com", "bob@example.com"],
     requestedAt: new Date(NOW - 60_000).toISOString(),
@@ -70,6 +74,7 @@ beforeEach(async () => {
   deps = {
     records,
     secrets: { signingKeys: async () => KEYS },
+    decisionKeys: { signingKeys: async () => signingKeysFrom("d".repeat(40)) },
     clock: { now: () => NOW },
     workflows: {
       sendTaskSuccess: async (token, output) =>

@@ -1,3 +1,4 @@
+import { displayText } from "../text.ts";
 import type { ApprovalRefused, ApprovalView, DecisionOutcome } from "./decide.ts";
 import { MAX_COMMENT_LENGTH } from "./decide.ts";
 import { approvalFacts } from "./email.ts";
@@ -71,7 +72,7 @@ export function confirmationPage(
   return page(
     `${verb} ${record.service} ${short}`,
     html`<h1>${verb} the deployment of ${record.service} ${short} to ${record.stage}?</h1>
-<p>${record.trigger.actor} asked for this deployment. You are deciding as <strong>${claims.approver}</strong>.
+<p>${displayText(record.trigger.actor)} asked for this deployment (as the caller claims; not verified). You are deciding as <strong>${claims.approver}</strong>.
 Nothing happens until you press the button below.</p>
 ${factsTable(view)}
 <form method="post" action="${formAction}">
@@ -97,7 +98,7 @@ export function decidedPage(outcome: DecisionOutcome): string {
     approved ? "Approved" : "Rejected",
     html`<div class="notice ${approved ? "ok" : "bad"}" role="status">
 <h1>${approved ? "Approved" : "Rejected"}: ${record.service} ${short} to ${record.stage}</h1>
-<p>${approved ? "The deployment carries on: the artifact is copied, then rolled out step by step under its alarms." : `The deployment stops here; nothing was changed in ${record.stage}.`}</p>
+<p>${approved ? "The deployment carries on: your decision is verified, the artifact is copied, then rolled out step by step under its alarms." : `The deployment stops here; nothing was changed in ${record.stage}.`}</p>
 </div>
 <table><tbody>
 <tr><th scope="row">Decided by</th><td>${decision.by}</td></tr>

@@ -14,7 +14,7 @@ export interface ApprovalRecord {
   readonly sha256: string;
   readonly artifactKey: string;
   readonly commitUrl?: string;
-  readonly execution: { readonly id: string; readonly name: string };
+  readonly execution: { readonly id: string; readonly name: string; readonly startedAt: string };
   readonly trigger: DeploymentRequest["trigger"];
   readonly approvers: readonly string[];
   readonly requestedAt: string;
@@ -34,13 +34,54 @@ export interface ApprovalTokenRecord {
   readonly taskToken: string;
 }
 
-/** Written once, with a conditional create: the first decision wins, every later one is refused. */
+/** How a decision was made: a signed link, or an operator at a terminal. */
+export type DecisionChannel = "link" | "operator";
+
+/**
+ * Written once, with a conditional create: the first decision wins, every later one is refused.
+ * It names what was decided on (the execution, the service and stage, the version and its
+ * bytes) and carries a seal: an HMAC under the decision key, which only the approval path
+ * holds. VerifyApproval trusts nothing else: not the task's output, not a record without a
+ * valid seal (see `seal.ts` and docs/security.md).
+ */
 export interface ApprovalDecisionRecord {
   readonly approvalId: string;
   readonly decision: "approved" | "rejected";
+  /** The approver (an email address the registry lists for this service and stage). */
   readonly by: string;
   readonly at: string;
   readonly comment?: string;
-  /** How the decision was made: a signed link, or an operator at a terminal. */
-  readonly channel: "link" | "operator";
+  readonly channel: DecisionChannel;
+  /** The operator channel: the identity that was authenticated (an IAM principal ARN, or `local`). */
+  readonly principal?: string;
+  /** The execution the decision is for: its ARN and start time (names can be reused after 90 days). */
+  readonly execution: string;
+  readonly executionStartedAt: string;
+  readonly service: string;
+  readonly stage: Stage;
+  readonly version: string;
+  readonly sha256: string;
+  readonly seal: DecisionSeal;
+  /** Set (outside the seal) when Step Functions had stopped waiting: the link is spent, nothing changed. */
+  readonly delivered?: false;
+  readonly reason?: string;
+}
+
+/** Which decision key sealed a record, and the HMAC itself (base64url). */
+export interface DecisionSeal {
+  readonly kid: string;
+  readonly mac: string;
+}
+
+/** Marks an approval that can no longer be decided: its links answer 410. */
+export interface ApprovalVoidRecord {
+  readonly approvalId: string;
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** Which approval belongs to an execution: one per execution, whatever the retries. */
+export interface ApprovalIndexRecord {
+  readonly approvalId: string;
+  readonly execution: string;
 }

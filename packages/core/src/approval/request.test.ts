@@ -3,7 +3,7 @@ import { MemoryMailer, MemoryRecords } from "../../../../test/support/memory-wor
 import { ConfigurationError } from "../errors.ts";
 import type { SecretSource } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
-import { type ApprovalDecision, type PreprodEvidence, recordKeys } from "../state.ts";
+import { type ApprovalClaim, type PreprodEvidence, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
 import { verifyApprovalLink } from "./links.ts";
 import type { ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
@@ -86,7 +86,7 @@ describe("requestApproval", () => {
     const w = world();
     const result = await requestApproval(event({ stage: "preprod" }), w.deps);
     expect(result).toEqual({ mode: "not-required", by: "policy:preprod" });
-    const decision: ApprovalDecision = {
+    const decision: ApprovalClaim = {
       approved: true,
       how: "not-required",
       by: "policy:preprod",
@@ -97,23 +97,15 @@ describe("requestApproval", () => {
     expect(w.records.data.size).toBe(0);
   });
 
-  it("approves by policy for an auto-approve actor, and sends no email", async () => {
+  it("never skips the approval for an actor the caller claims is auto-approved", async () => {
     const w = world();
     const result = await requestApproval(event({ actor: "dependabot[bot]" }), w.deps);
-    expect(result).toEqual({ mode: "auto", by: "dependabot[bot]" });
-    expect(w.successes).toEqual([
-      {
-        taskToken: TOKEN,
-        output: {
-          approved: true,
-          how: "auto",
-          by: "dependabot[bot]",
-          at: new Date(T0).toISOString(),
-        },
-      },
-    ]);
-    expect(w.mailer.outbox).toEqual([]);
-    expect(w.records.data.size).toBe(0);
+    expect(result).toMatchObject({ mode: "requested", approvalId: APPROVAL_ID });
+    expect(w.successes).toEqual([]);
+    expect(w.mailer.outbox.map((m) => m.to)).toEqual([["alice@example.com"], ["bob@example.com"]]);
+    expect(w.mailer.outbox[0]?.text).toContain(
+      "Triggered by: dependabot[bot] (as the caller claims; not verified)",
+    );
   });
 
   it("asks every approver by email, one message each, and does not complete the task", async () => {
@@ -124,6 +116,7 @@ describe("requestApproval", () => {
       approvalId: APPROVAL_ID,
       approvers: ["alice@example.com", "bob@example.com"],
       expiresAt: new Date(T0 + 3600_000).toISOString(),
+      emailed: true,
     });
     expect(w.mailer.outbox.map((m) => m.to)).toEqual([["alice@example.com"], ["bob@example.com"]]);
     expect(w.mailer.outbox.every((m) => m.from === "gantry@example.com")).toBe(true);
@@ -145,7 +138,11 @@ describe("requestApproval", () => {
       sha256: testRequest().artifact.sha256,
       artifactKey: testRequest().artifact.key,
       commitUrl: `https://github.com/acme/hello-service/commit/${testRequest().version}`,
-      execution: { id: testExecution().id, name: testExecution().name },
+      execution: {
+        id: testExecution().id,
+        name: testExecution().name,
+        startedAt: testExecution().startedAt,
+      },
       trigger: testRequest().trigger,
       approvers: ["alice@example.com", "bob@example.com"],
       requestedAt: new Date(T0).toISOString(),
@@ -165,16 +162,60 @@ describe("requestApproval", () => {
 
   it("writes the token before the approval record that links point to", async () => {
     const w = world();
-    const created: string[] = [];
+    const written: string[] = [];
     const create = w.records.create.bind(w.records);
+    const put = w.records.put.bind(w.records);
     w.records.create = async <T>(key: string, value: T) => {
-      created.push(key);
+      written.push(key);
       return create(key, value);
     };
+    w.records.put = async <T>(key: string, value: T) => {
+      written.push(key);
+      return put(key, value);
+    };
     await requestApproval(event(), w.deps);
-    expect(created).toEqual([
+    expect(written).toEqual([
+      recordKeys.approvalOfExecution(testExecution()),
       recordKeys.approvalToken(APPROVAL_ID),
       recordKeys.approval(APPROVAL_ID),
+      recordKeys.approvalNotified(APPROVAL_ID),
+    ]);
+  });
+
+  it("is one approval per execution: a retried Task points the token at itself and emails nobody twice", async () => {
+    const w = world();
+    let ids = 0;
+    const deps = { ...w.deps, newId: () => `${APPROVAL_ID.slice(0, 23)}${++ids}` };
+    const first = await requestApproval(event({ taskToken: "token-of-attempt-1" }), deps);
+    const second = await requestApproval(event({ taskToken: "token-of-attempt-2" }), deps);
+    expect(second).toEqual({ ...first, emailed: false });
+    expect(w.mailer.outbox).toHaveLength(2);
+    const id = first.mode === "requested" ? first.approvalId : "";
+    const token = JSON.parse(w.records.data.get(recordKeys.approvalToken(id))?.json ?? "{}");
+    expect(token).toEqual({ approvalId: id, taskToken: "token-of-attempt-2" });
+    expect(
+      [...w.records.data.keys()].filter((k) => /^approvals\/[A-Za-z0-9_-]{24}\.json$/.test(k)),
+    ).toEqual([recordKeys.approval(id)]);
+  });
+
+  it("emails again on a retry when the first attempt failed before every approver was emailed", async () => {
+    const w = world();
+    const send = w.mailer.send.bind(w.mailer);
+    let failNext = true;
+    w.mailer.send = async (message) => {
+      if (failNext && message.to[0] === "bob@example.com") {
+        failNext = false;
+        throw new Error("SES throttled");
+      }
+      return send(message);
+    };
+    await expect(requestApproval(event(), w.deps)).rejects.toThrow("SES throttled");
+    const retried = await requestApproval(event({ taskToken: "token-2" }), w.deps);
+    expect(retried).toMatchObject({ mode: "requested", emailed: true });
+    expect(w.mailer.outbox.map((m) => m.to[0])).toEqual([
+      "alice@example.com",
+      "alice@example.com",
+      "bob@example.com",
     ]);
   });
 

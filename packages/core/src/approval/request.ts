@@ -1,9 +1,9 @@
 import { ConfigurationError } from "../errors.ts";
 import type { Clock, Log, Mailer, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
-import { type ApprovalDecision, type DeploymentState, recordKeys } from "../state.ts";
+import { type ApprovalClaim, type DeploymentState, recordKeys } from "../state.ts";
 import { approvalEmail } from "./email.ts";
 import { approvalLink, newApprovalId } from "./links.ts";
-import type { ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
+import type { ApprovalIndexRecord, ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
 
 /** The approval Task's payload: the state plus the task token from `$$.Task.Token`. */
 export type RequestApprovalEvent = Pick<
@@ -29,20 +29,28 @@ export interface RequestApprovalDeps {
 
 /** What the approval Lambda returns (Step Functions keeps only the SendTaskSuccess output). */
 export type ApprovalRequested =
-  | { readonly mode: "not-required" | "auto"; readonly by: string }
+  | { readonly mode: "not-required"; readonly by: string }
   | {
       readonly mode: "requested";
       readonly approvalId: string;
       readonly approvers: readonly string[];
       readonly expiresAt: string;
+      /** false when a retried ApprovalGate found the approvers already emailed. */
+      readonly emailed: boolean;
     };
 
 /**
- * The ApprovalGate step (a `.waitForTaskToken` Task). When the stage needs no approval, or the
- * trigger's actor is on the auto-approve list, it completes its own task at once. Otherwise it
- * stores the approval record and, apart from it, the task token, then emails each approver a
- * pair of signed links. The execution waits until a decision calls SendTaskSuccess or
- * SendTaskFailure, or until the Task's own timeout (ApprovalTimedOut).
+ * The ApprovalGate step (a `.waitForTaskToken` Task). When the stage needs no approval, it
+ * completes its own task at once. Otherwise it asks people, whoever the trigger claims to be:
+ * a caller-supplied actor never skips an approval (auto-approval rules wait for verified
+ * triggers; see `ApprovalPolicy.autoApproveActors`). It stores the approval record and, apart
+ * from it, the task token, then emails each approver a pair of signed links. The execution
+ * waits until a decision calls SendTaskSuccess or SendTaskFailure, or until the Task's own
+ * timeout (ApprovalTimedOut); VerifyApproval then checks the decision record.
+ *
+ * One approval per execution: a retried Task (a transient error after the emails went out)
+ * finds the approval it created, points its token record at the new attempt's token, and
+ * does not email anyone twice, so the links already sent keep working.
  *
  * @example
  * ```ts
@@ -60,21 +68,97 @@ export async function requestApproval(
   const at = new Date(deps.clock.now()).toISOString();
 
   const policy = plan.approval;
-  const automatic: ApprovalDecision | undefined = !policy.required
-    ? { approved: true, how: "not-required", by: `policy:${plan.stage}`, at }
-    : policy.autoApproveActors.includes(request.trigger.actor)
-      ? { approved: true, how: "auto", by: request.trigger.actor, at }
-      : undefined;
-  if (automatic) {
-    await deps.workflows.sendTaskSuccess(event.taskToken, automatic);
-    deps.log?.info("approval granted by policy", { how: automatic.how, by: automatic.by });
-    return { mode: automatic.how === "auto" ? "auto" : "not-required", by: automatic.by };
+  if (!policy.required) {
+    const claim: ApprovalClaim = {
+      approved: true,
+      how: "not-required",
+      by: `policy:${plan.stage}`,
+      at,
+    };
+    await deps.workflows.sendTaskSuccess(event.taskToken, claim);
+    deps.log?.info("approval not required by policy", { stage: plan.stage });
+    return { mode: "not-required", by: claim.by };
+  }
+  if (policy.autoApproveActors.includes(request.trigger.actor)) {
+    deps.log?.info("auto-approval rule ignored: the trigger's actor is a claim, not verified", {
+      actor: request.trigger.actor,
+    });
   }
 
-  const id = (deps.newId ?? newApprovalId)();
-  const expiresAtMs = deps.clock.now() + policy.timeoutSeconds * 1000;
-  const expiresAt = new Date(expiresAtMs).toISOString();
-  const record: ApprovalRecord = {
+  // Keys before any record: a misconfigured key must not leave an approval nobody was asked for.
+  const keys = await deps.secrets.signingKeys();
+  const id = await approvalIdOf(execution, deps);
+  // The newest attempt's token is the live one; links point at the approval, not the token.
+  const token: ApprovalTokenRecord = { approvalId: id, taskToken: event.taskToken };
+  await deps.records.put(recordKeys.approvalToken(id), token);
+  const fresh = approvalRecord(id, event, at, deps.clock.now());
+  const record =
+    (await deps.records.create(recordKeys.approval(id), fresh))?.value ??
+    (await deps.records.get<ApprovalRecord>(recordKeys.approval(id)))?.value ??
+    fresh;
+
+  const notified = await deps.records.get(recordKeys.approvalNotified(id));
+  if (!notified) {
+    const expiresAtSeconds = Math.floor(Date.parse(record.expiresAt) / 1000);
+    for (const approver of record.approvers) {
+      const link = (action: "approve" | "reject") =>
+        approvalLink(
+          deps.approvalBaseUrl,
+          { approvalId: id, action, approver, expiresAt: expiresAtSeconds },
+          keys.current,
+        );
+      await deps.mailer.send(
+        approvalEmail({
+          record,
+          approver,
+          approveUrl: link("approve"),
+          rejectUrl: link("reject"),
+          from: deps.sender,
+        }),
+      );
+    }
+    await deps.records.create(recordKeys.approvalNotified(id), { approvalId: id, at });
+  }
+  deps.log?.info("approval requested", {
+    approvalId: id,
+    approvers: record.approvers.length,
+    expiresAt: record.expiresAt,
+    emailed: !notified,
+  });
+  return {
+    mode: "requested",
+    approvalId: id,
+    approvers: record.approvers,
+    expiresAt: record.expiresAt,
+    emailed: !notified,
+  };
+}
+
+/** The approval id of this execution: the one an earlier attempt created, or a new one. */
+async function approvalIdOf(
+  execution: RequestApprovalEvent["execution"],
+  deps: Pick<RequestApprovalDeps, "records" | "newId">,
+): Promise<string> {
+  const key = recordKeys.approvalOfExecution(execution);
+  const index: ApprovalIndexRecord = {
+    approvalId: (deps.newId ?? newApprovalId)(),
+    execution: execution.id,
+  };
+  const created = await deps.records.create(key, index);
+  if (created) return index.approvalId;
+  const existing = await deps.records.get<ApprovalIndexRecord>(key);
+  if (!existing) throw new Error(`the approval index ${key} vanished while it was read`);
+  return existing.value.approvalId;
+}
+
+function approvalRecord(
+  id: string,
+  event: RequestApprovalEvent,
+  at: string,
+  nowMs: number,
+): ApprovalRecord {
+  const { plan, request, execution } = event;
+  return {
     id,
     stage: plan.stage,
     service: plan.service,
@@ -82,11 +166,11 @@ export async function requestApproval(
     sha256: request.artifact.sha256,
     artifactKey: request.artifact.key,
     ...(plan.repositoryUrl ? { commitUrl: `${plan.repositoryUrl}/commit/${request.version}` } : {}),
-    execution: { id: execution.id, name: execution.name },
+    execution: { id: execution.id, name: execution.name, startedAt: execution.startedAt },
     trigger: request.trigger,
-    approvers: policy.approvers,
+    approvers: plan.approval.approvers,
     requestedAt: at,
-    expiresAt,
+    expiresAt: new Date(nowMs + plan.approval.timeoutSeconds * 1000).toISOString(),
     ...(event.preprod ? { preprod: event.preprod } : {}),
     rollout: {
       steps: plan.rollout.steps,
@@ -96,37 +180,6 @@ export async function requestApproval(
       alarms: plan.alarms,
     },
   };
-  // Keys before any record: a misconfigured key must not leave an approval nobody was asked for.
-  const keys = await deps.secrets.signingKeys();
-  const token: ApprovalTokenRecord = { approvalId: id, taskToken: event.taskToken };
-  // Token first: a record that links point to must always have a token behind it.
-  await deps.records.create(recordKeys.approvalToken(id), token);
-  await deps.records.create(recordKeys.approval(id), record);
-
-  const expiresAtSeconds = Math.floor(expiresAtMs / 1000);
-  for (const approver of policy.approvers) {
-    const link = (action: "approve" | "reject") =>
-      approvalLink(
-        deps.approvalBaseUrl,
-        { approvalId: id, action, approver, expiresAt: expiresAtSeconds },
-        keys.current,
-      );
-    await deps.mailer.send(
-      approvalEmail({
-        record,
-        approver,
-        approveUrl: link("approve"),
-        rejectUrl: link("reject"),
-        from: deps.sender,
-      }),
-    );
-  }
-  deps.log?.info("approval requested", {
-    approvalId: id,
-    approvers: policy.approvers.length,
-    expiresAt,
-  });
-  return { mode: "requested", approvalId: id, approvers: policy.approvers, expiresAt };
 }
 
 /** Policy seconds from scaled ones, without float residue (60 × 0.7 / 0.7 is 60.00000000000001). */

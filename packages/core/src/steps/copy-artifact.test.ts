@@ -20,6 +20,7 @@ const approval: ApprovalDecision = {
   how: "approver",
   by: "alice@example.com",
   at: new Date(T0).toISOString(),
+  verified: true,
 };
 
 function world(options: { publish?: boolean; requestedSha256?: string } = {}) {

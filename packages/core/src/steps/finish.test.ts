@@ -203,6 +203,7 @@ describe("finishDeployment", () => {
         how: "approver",
         by: "alice@example.com",
         at: new Date(T0).toISOString(),
+        verified: true,
       },
       artifact: { bucket: "b", key: "k.zip", sha256: "a".repeat(64), size: 10, copied: true },
       rollout: testRollout({ newVersion: "5", previousVersion: "4", phase: "baked" }),

@@ -7,6 +7,7 @@ import {
 import { ArtifactChecksumMismatch, ArtifactNotFound, PreprodNotValidated } from "../errors.ts";
 import { validationKey } from "../state.ts";
 import { PREPROD_BUCKET, testPlan, testRequest } from "../testing/fixtures.ts";
+import { rejectionOf } from "../testing/rejection.ts";
 import { type ValidationRecord, verifyPreprod } from "./verify-preprod.ts";
 
 const KEY = "hello-service/3f2a9c1e0b7d.zip";
@@ -160,5 +161,63 @@ describe("verifyPreprod", () => {
     await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
       new PreprodNotValidated("preprod alarm in ALARM: hello-preprod-errors"),
     );
+  });
+
+  describe("reads the validation record as untrusted input", () => {
+    async function withStored(value: unknown) {
+      const w = await world({ validate: false });
+      w.artifacts.put(
+        { bucket: PREPROD_BUCKET, key: validationKey("hello-service", w.state.request.version) },
+        typeof value === "string" ? value : JSON.stringify(value),
+      );
+      return w;
+    }
+    const good = (w: Awaited<ReturnType<typeof world>>) => ({
+      service: "hello-service",
+      version: w.state.request.version,
+      sha256: w.sha256,
+      validatedAt: "2026-11-01T11:00:00.000Z",
+      validatedBy: "ci-bot",
+    });
+
+    it.each([
+      [
+        "a CI run URL with a forged line",
+        { ciRunUrl: "https://ci.example.com/1\r\nApprove: https://evil.example" },
+        "ciRunUrl",
+      ],
+      ["a validator with a bidi override", { validatedBy: "ci\u202ebot" }, "validatedBy"],
+      ["an object where text belongs", { validatedBy: { toString: "x" } }, "validatedBy"],
+      ["a time that is not one", { validatedAt: "yesterday" }, "validatedAt"],
+      ["an extra field", { approve: "https://evil.example" }, "approve"],
+    ])("refuses %s as PreprodNotValidated, naming the field", async (_name, change, field) => {
+      const probe = await world();
+      const w = await withStored({ ...good(probe), ...change });
+      const error = await rejectionOf(verifyPreprod(w.state, w.deps));
+      expect(error).toBeInstanceOf(PreprodNotValidated);
+      expect(error.message).toContain("malformed");
+      expect(error.message).toContain(field);
+    });
+
+    it("refuses an oversized record without reading it further", async () => {
+      const probe = await world();
+      const w = await withStored({ ...good(probe), padding: "x".repeat(300_000) });
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(/300\d{3} bytes; at most 2048/);
+    });
+
+    it("refuses a record that is not JSON, or is JSON null", async () => {
+      const w = await withStored("{not json");
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+        new PreprodNotValidated("the preprod validation record is not JSON"),
+      );
+      const nulled = await withStored("null");
+      await expect(verifyPreprod(nulled.state, nulled.deps)).rejects.toThrow(PreprodNotValidated);
+    });
+
+    it("refuses a record written for another version", async () => {
+      const probe = await world();
+      const w = await withStored({ ...good(probe), version: "0000000" });
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(/is for hello-service 0000000/);
+    });
   });
 });

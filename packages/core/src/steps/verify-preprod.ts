@@ -1,5 +1,7 @@
+import * as z from "zod/mini";
 import { ArtifactChecksumMismatch, ArtifactNotFound, PreprodNotValidated } from "../errors.ts";
 import type { AlarmReader, ArtifactStore, FunctionControl } from "../ports.ts";
+import { actorSchema, ciRunUrlSchema } from "../request.ts";
 import { type DeploymentState, type PreprodEvidence, validationKey } from "../state.ts";
 
 /** The record CI writes to the preprod bucket once preprod tests have passed. */
@@ -10,6 +12,60 @@ export interface ValidationRecord {
   readonly validatedAt: string;
   readonly validatedBy: string;
   readonly ciRunUrl?: string;
+}
+
+/** Largest validation record read, in bytes of JSON (real ones are about 300). */
+export const MAX_VALIDATION_RECORD_BYTES = 2048;
+
+// Whoever can write the preprod bucket writes this record: a lower-trust writer than the
+// registry. Its fields reach the approval email and page, so each is checked like input.
+const validationRecordSchema = z.strictObject({
+  service: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, "must be a service name")),
+  version: z.string().check(z.regex(/^[0-9a-f]{7,40}$/, "must be a git commit SHA")),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, "must be a SHA-256 digest")),
+  validatedAt: z.string().check(
+    z.regex(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/,
+      "must be an ISO 8601 time",
+    ),
+    z.refine((v) => !Number.isNaN(Date.parse(v)), "must be a real time"),
+  ),
+  validatedBy: actorSchema,
+  ciRunUrl: z.optional(ciRunUrlSchema),
+});
+
+/**
+ * Checks a validation record as read from the preprod bucket, or throws
+ * {@link PreprodNotValidated} naming what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * const record = parseValidationRecord(await artifacts.readJson(ref));
+ * ```
+ */
+export function parseValidationRecord(value: unknown): ValidationRecord {
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(value) ?? "");
+  } catch {
+    size = Number.POSITIVE_INFINITY;
+  }
+  if (size > MAX_VALIDATION_RECORD_BYTES) {
+    throw new PreprodNotValidated(
+      `the preprod validation record is ${size} bytes; at most ${MAX_VALIDATION_RECORD_BYTES} are read`,
+    );
+  }
+  const parsed = validationRecordSchema.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const field = issue.path.join(".") || "(record)";
+    if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")}: not a known field`;
+    if (issue.code === "invalid_type") return `${field}: must be ${issue.expected}`;
+    return `${field}: ${issue.message}`;
+  });
+  throw new PreprodNotValidated(
+    `the preprod validation record is malformed (${problems.join("; ")})`,
+  );
 }
 
 /** Read-only views of the preprod account (through an assumed role in AWS). */
@@ -48,14 +104,27 @@ export async function verifyPreprod(
     );
   }
 
-  const record = await deps.artifacts.readJson<ValidationRecord>({
-    bucket: preprod.bucket,
-    key: validationKey(plan.service, request.version),
-  });
-  if (!record) {
+  const stored = await deps.artifacts
+    .readJson<unknown>({
+      bucket: preprod.bucket,
+      key: validationKey(plan.service, request.version),
+    })
+    .catch((error: unknown) => {
+      if (error instanceof SyntaxError)
+        throw new PreprodNotValidated("the preprod validation record is not JSON");
+      throw error;
+    });
+  if (stored === undefined) {
     throw new PreprodNotValidated(
       `no preprod validation record for ${plan.service} ${request.version}: run the preprod ` +
         "tests, then `gantry artifact validate`",
+    );
+  }
+  const record = parseValidationRecord(stored);
+  if (record.service !== plan.service || record.version !== request.version) {
+    throw new PreprodNotValidated(
+      `the preprod validation record at ${validationKey(plan.service, request.version)} is for ` +
+        `${record.service} ${record.version}`,
     );
   }
   if (record.sha256 !== sha256) {

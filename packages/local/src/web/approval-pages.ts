@@ -30,6 +30,7 @@ export function approvalRoute(): WebRoute {
         records: ports.records,
         workflows: local.plane,
         secrets: ports.secrets,
+        decisionKeys: ports.decisionKeys,
         clock: ports.clock,
         logger: new Logger({
           serviceName: "gantry",

@@ -4,6 +4,7 @@ import {
   type Registry,
   ROLLBACK_FAILED_METRIC,
   runScheduledCanary,
+  type SecretSource,
   STAGES,
   type Stage,
   type WorkflowCallbacks,
@@ -54,6 +55,10 @@ export class LocalWorld {
   readonly outbox: Outbox;
   readonly registry: Registry;
   readonly timeScale: number;
+  /** The approval link signing keys (`signing-key.json`). */
+  readonly linkKeys: SecretSource;
+  /** The keys that seal decision records (`decision-key.json`): a different key, for the approval path only. */
+  readonly decisionKeys: SecretSource;
   readonly #options: LocalWorldOptions;
   readonly #traffic: TrafficGenerator;
   #canaryTimer: NodeJS.Timeout | undefined;
@@ -63,6 +68,13 @@ export class LocalWorld {
     this.registry = options.registry;
     this.timeScale = options.timeScale;
     this.buckets = new LocalBuckets(join(options.home, "buckets"));
+    // One instance each, shared by every function: two first reads must not race to create
+    // two different keys.
+    this.linkKeys = localSigningKeys(join(options.home, "signing-key.json"));
+    this.decisionKeys = localSigningKeys(
+      join(options.home, "decision-key.json"),
+      "the approval decision key",
+    );
     this.metrics = new LocalMetrics();
     this.functions = new LocalFunctions({
       dir: join(options.home, "functions"),
@@ -91,6 +103,8 @@ export class LocalWorld {
       buckets.add(stateBucketOf(stage));
     }
     for (const bucket of buckets) await world.buckets.createBucket(bucket);
+    await world.linkKeys.signingKeys();
+    await world.decisionKeys.signingKeys();
     return world;
   }
 
@@ -125,7 +139,8 @@ export class LocalWorld {
       metrics: this.metrics,
       mailer: this.outbox,
       workflows,
-      secrets: localSigningKeys(join(this.#options.home, "signing-key.json")),
+      secrets: this.linkKeys,
+      decisionKeys: this.decisionKeys,
       clock: { now: () => Date.now() },
       approvalBaseUrl: this.#options.approvalBaseUrl,
       sender: this.#options.sender ?? "gantry@localhost",

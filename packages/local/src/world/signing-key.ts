@@ -9,9 +9,10 @@ interface KeyFile {
 }
 
 /**
- * The approval signing key of the local control plane: generated once (256 random bits) and
- * kept in `.gantry/signing-key.json`, readable by the owner only. It never leaves that file:
- * links carry only a key id derived from it.
+ * A key of the local control plane (the approval link signing key in `.gantry/signing-key.json`,
+ * the decision key in `.gantry/decision-key.json`): generated once (256 random bits), readable
+ * by the owner only (0600). It never leaves that file: links and decision records carry only a
+ * key id derived from it.
  *
  * @example
  * ```ts
@@ -19,11 +20,11 @@ interface KeyFile {
  * const { current } = await secrets.signingKeys();
  * ```
  */
-export function localSigningKeys(file: string): SecretSource {
+export function localSigningKeys(file: string, what?: string): SecretSource {
   let keys: SigningKeys | undefined;
   return {
     async signingKeys() {
-      keys ??= load(file);
+      keys ??= load(file, what);
       return keys;
     },
   };
@@ -35,10 +36,10 @@ export function rotateLocalSigningKey(file: string): void {
   write(file, { current: newSecret(), ...(old ? { previous: old.current } : {}) });
 }
 
-function load(file: string): SigningKeys {
+function load(file: string, what?: string): SigningKeys {
   if (!existsSync(file)) write(file, { current: newSecret() });
   const stored = JSON.parse(readFileSync(file, "utf8")) as KeyFile;
-  return signingKeysFrom(stored.current, stored.previous);
+  return signingKeysFrom(stored.current, stored.previous, what);
 }
 
 function newSecret(): string {

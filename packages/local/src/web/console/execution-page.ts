@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from "@gantry/core";
+import { displayText, html, type SafeHtml } from "@gantry/core";
 import { page } from "../layout.ts";
 import type { ApprovalView, WorldSnapshot } from "./deployment-world.ts";
 import type { ExecutionTracker, HistoryRow, StateRun } from "./execution-status.ts";
@@ -52,7 +52,7 @@ export function renderExecutionPage(view: ExecutionView): string {
 <div class="panels">
 <section class="panel" id="traffic" aria-labelledby="traffic-h"><h2 id="traffic-h">Traffic</h2><div data-panel="traffic" aria-live="polite">${renderTraffic(view.world)}</div></section>
 <section class="panel" id="alarms" aria-labelledby="alarms-h"><h2 id="alarms-h">Alarms</h2><div data-panel="alarms">${renderAlarms(view.world)}</div></section>
-<section class="panel" id="approval" aria-labelledby="approval-h"><h2 id="approval-h">Approval</h2><div data-panel="approval" aria-live="polite">${renderApproval(view.world.approval, approvalGateRun(view))}</div></section>
+<section class="panel" id="approval" aria-labelledby="approval-h"><h2 id="approval-h">Approval</h2><div data-panel="approval" aria-live="polite">${renderApproval(view.world.approval, approvalRuns(view))}</div></section>
 </div>
 <div class="exec-grid" id="execution" data-path="${view.path}" data-status="${tracker.status}" data-last-event-id="${tracker.lastEventId}">
 <section class="graph-area" aria-labelledby="graph-h">
@@ -124,14 +124,14 @@ export function renderAlarms(world: WorldSnapshot): SafeHtml {
 
 /**
  * The approval: the record (never its token) with the decision and the emails in the outbox;
- * or, when there is no record, what the approval step's history says (approved by policy, or
- * completed through the API).
+ * or, when there is no record, what VerifyApproval's history says (not required, or refused).
  */
 export function renderApproval(
   approval: ApprovalView | undefined,
-  gate: StateRun | undefined,
+  runs: { readonly gate: StateRun | undefined; readonly verify: StateRun | undefined },
 ): SafeHtml {
-  const fromState = gateDecision(gate);
+  const { gate } = runs;
+  const fromState = verifiedDecision(runs.verify) ?? gateFailure(gate);
   if (!approval) {
     if (!gate) return html`<p class="muted">Not reached yet.</p>`;
     if (gate.status === "running")
@@ -142,49 +142,66 @@ export function renderApproval(
   const waiting = !decision && gate?.status === "running";
   let state: SafeHtml;
   if (decision) {
-    state = html`<p><span class="badge ${decision.decision === "approved" ? "outcome-deployed" : "outcome-rejected"}">${decision.decision}</span> by ${decision.by} at ${formatDateTime(Date.parse(decision.at))} (${decision.channel === "operator" ? "at a terminal" : "through the email link"})${decision.comment ? html`: “${decision.comment}”` : ""}</p>`;
+    state = html`<p><span class="badge ${decision.decision === "approved" ? "outcome-deployed" : "outcome-rejected"}">${decision.decision}</span> by ${decision.by} at ${formatDateTime(Date.parse(decision.at))} (${decision.channel === "operator" ? "at a terminal" : "through the email link"})${decision.comment ? html`: “${displayText(decision.comment, { multiline: true })}”` : ""}</p>${fromState ?? ""}`;
   } else if (waiting) {
     state = html`<p><span class="badge status-RUNNING">waiting for a decision</span> until ${formatDateTime(Date.parse(record.expiresAt))}</p>
-<p class="muted">Decide through the email's links, or at a terminal: <code>npx gantry approve ${record.id} --as &lt;approver&gt;</code></p>`;
+<p class="muted">Decide through the email's links, or at a terminal as a registered operator: <code>npx gantry approve ${record.id}</code></p>`;
   } else {
     state = fromState ?? html`<p class="muted">No decision.</p>`;
   }
   return html`<div data-approval-id="${record.id}">${state}
-<p>Approvers: ${record.approvers.join(", ")}; asked by ${record.trigger.actor} at ${formatDateTime(Date.parse(record.requestedAt))}.</p>
+<p>Approvers: ${record.approvers.join(", ")}; asked by ${record.trigger.actor} (claimed, not verified) at ${formatDateTime(Date.parse(record.requestedAt))}.</p>
 ${approval.messages.length > 0 ? html`<p>Emails: ${approval.messages.map((m, i) => html`${i > 0 ? ", " : ""}<a href="/outbox/${m.id}">to ${m.to}</a>`)}</p>` : html`<p class="muted">No email in the outbox yet.</p>`}</div>`;
 }
 
-/** What the approval step's own history says: `$.approval` of its output, or its error. */
-function gateDecision(gate: StateRun | undefined): SafeHtml | undefined {
-  if (!gate || gate.status === "running" || gate.status === "not-reached") return undefined;
-  if (gate.status === "succeeded") {
-    let decision: { how?: string; by?: string; at?: string } | undefined;
-    try {
-      decision = (JSON.parse(gate.output ?? "null") as { approval?: typeof decision } | null)
-        ?.approval;
-    } catch {
-      decision = undefined;
-    }
-    if (!decision) return html`<p><span class="badge outcome-deployed">approved</span></p>`;
-    const how =
-      decision.how === "not-required"
-        ? "not required in this stage"
-        : decision.how === "auto"
-          ? "a trusted actor: approved automatically"
-          : decision.how === "operator"
-            ? "at a terminal"
-            : (decision.how ?? "");
-    return html`<p><span class="badge outcome-deployed">approved</span> by ${decision.by ?? "?"}${decision.at ? html` at ${formatDateTime(Date.parse(decision.at))}` : ""}${how ? html` (${how})` : ""}</p>`;
+/** What VerifyApproval's output says: the decision the deployment proceeds on, verified. */
+function verifiedDecision(verify: StateRun | undefined): SafeHtml | undefined {
+  if (!verify || verify.status === "running" || verify.status === "not-reached") return undefined;
+  if (verify.status !== "succeeded") {
+    return html`<p><span class="badge outcome-rejected">not verified</span> <code>${verify.error ?? "?"}</code>${verify.cause ? html`: ${verify.cause}` : ""}</p>`;
   }
+  let decision: { how?: string; by?: string; at?: string } | undefined;
+  try {
+    decision = (JSON.parse(verify.output ?? "null") as { approval?: typeof decision } | null)
+      ?.approval;
+  } catch {
+    decision = undefined;
+  }
+  if (!decision) return html`<p><span class="badge outcome-deployed">verified</span></p>`;
+  const how =
+    decision.how === "not-required"
+      ? "not required in this stage"
+      : decision.how === "operator"
+        ? "at a terminal"
+        : decision.how === "approver"
+          ? "through the email link"
+          : "";
+  return html`<p><span class="badge outcome-deployed">approved, verified</span> by ${decision.by ?? "?"}${decision.at ? html` at ${formatDateTime(Date.parse(decision.at))}` : ""}${how ? html` (${how})` : ""}</p>`;
+}
+
+/** The approval step's own error: rejected, or nobody decided in time. */
+function gateFailure(gate: StateRun | undefined): SafeHtml | undefined {
+  if (!gate || gate.status === "running" || gate.status === "not-reached") return undefined;
+  if (gate.status === "succeeded") return undefined;
   return html`<p><span class="badge outcome-rejected">not approved</span> <code>${gate.error ?? "?"}</code>${gate.cause ? html`: ${gate.cause}` : ""}</p>`;
 }
 
-/** The run of the state that waits for the approval (a `.waitForTaskToken` Task). */
-export function approvalGateRun(
-  view: Pick<ExecutionView, "layout" | "tracker">,
-): StateRun | undefined {
+/** The state whose output is the decision the deployment proceeds on. */
+const VERIFY_APPROVAL_STATE = "VerifyApproval";
+
+/**
+ * The runs of the state that waits for the approval (a `.waitForTaskToken` Task) and of the
+ * state that verifies the decision (VerifyApproval).
+ */
+export function approvalRuns(view: Pick<ExecutionView, "layout" | "tracker">): {
+  gate: StateRun | undefined;
+  verify: StateRun | undefined;
+} {
   const gate = view.layout.graph.nodes.find((n) => n.callback);
-  return gate ? view.tracker.run(gate.name) : undefined;
+  return {
+    gate: gate ? view.tracker.run(gate.name) : undefined,
+    verify: view.tracker.run(VERIFY_APPROVAL_STATE),
+  };
 }
 
 /** History rows, oldest first. */

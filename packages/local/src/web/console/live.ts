@@ -4,7 +4,7 @@ import type { HistoryEvent } from "../../control-plane/history.ts";
 import type { WorldSnapshot } from "./deployment-world.ts";
 import { type LoadedExecution, outcomeOf, readHistory, track } from "./execution-data.ts";
 import {
-  approvalGateRun,
+  approvalRuns,
   renderAlarms,
   renderApproval,
   renderHistoryRows,
@@ -139,10 +139,8 @@ export function streamExecution(
         const parts: Record<string, string> = {
           traffic: renderTraffic(world).value,
           alarms: renderAlarms(world).value,
-          approval: renderApproval(
-            world.approval,
-            approvalGateRun({ layout: loaded.layout, tracker }),
-          ).value,
+          approval: renderApproval(world.approval, approvalRuns({ layout: loaded.layout, tracker }))
+            .value,
           summary: summaryHtml(),
         };
         const changed: Record<string, string> = {};

@@ -1,0 +1,126 @@
+import type { Registry } from "../registry.ts";
+import {
+  ApprovalRefused,
+  type DecisionDeps,
+  decideAsOperator,
+  pendingApprovals,
+} from "./decide.ts";
+import type { ApprovalAction } from "./links.ts";
+
+/**
+ * The operator's approval API, for `gantry approve` / `gantry reject` at a terminal, as plain
+ * HTTP with JSON bodies. The transport authenticates the caller first and passes the identity
+ * it proved: in AWS an `AWS_IAM` Function URL (the caller's IAM principal ARN, from a
+ * SigV4-signed request); locally the operator secret in GANTRY_HOME (`local`). Nothing in the
+ * request body says who is deciding, except which of the principal's approvers to act as.
+ *
+ *     GET  /operator/approvals               pending approvals
+ *     POST /operator/approvals/<id>          { action: approve|reject, as?, comment? } -> the decision
+ *
+ * Errors are `{ error, status, message }` with the status the approval pages would use; a
+ * body that is not `application/json` is refused (415), so no HTML form can post here.
+ */
+export interface OperatorHttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly contentType?: string;
+  readonly body?: string;
+  /** Who the transport authenticated. */
+  readonly principal: string;
+}
+
+export interface OperatorHttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export type OperatorApiDeps = DecisionDeps & { readonly operators: Registry["operators"] };
+
+const MAX_BODY_LENGTH = 8192;
+const DECIDE_PATH = /^\/operator\/approvals\/([A-Za-z0-9_-]{1,64})$/;
+
+/**
+ * Answers one request to the operator API.
+ *
+ * @example
+ * ```ts
+ * const response = await handleOperatorHttp({ method: "GET", path: "/operator/approvals", principal }, deps);
+ * JSON.parse(response.body).approvals; // the pending approvals
+ * ```
+ */
+export async function handleOperatorHttp(
+  request: OperatorHttpRequest,
+  deps: OperatorApiDeps,
+): Promise<OperatorHttpResponse> {
+  try {
+    if (request.path === "/operator/approvals") {
+      if (request.method !== "GET") return problem(405, "MethodNotAllowed", "use GET");
+      return json(200, { approvals: await pendingApprovals(deps) });
+    }
+    const match = DECIDE_PATH.exec(request.path);
+    if (!match?.[1]) return problem(404, "NotFound", "unknown operator API path");
+    if (request.method !== "POST") return problem(405, "MethodNotAllowed", "use POST");
+    const mediaType = request.contentType?.split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== "application/json")
+      return problem(415, "UnsupportedMediaType", "send the decision as application/json");
+    const body = parseBody(request.body);
+    const outcome = await decideAsOperator(
+      { approvalId: match[1], principal: request.principal, ...body },
+      deps,
+    );
+    return json(200, { decision: outcome.decision, execution: outcome.record.execution });
+  } catch (error) {
+    if (error instanceof ApprovalRefused) return problem(error.status, error.title, error.message);
+    deps.log?.error("operator API failed", { error: (error as Error).name });
+    return problem(500, "InternalError", "the approval service failed; nothing was decided");
+  }
+}
+
+function parseBody(text: string | undefined): {
+  action: ApprovalAction;
+  as?: string;
+  comment?: string;
+} {
+  if (text === undefined || text.length > MAX_BODY_LENGTH)
+    throw new ApprovalRefused(400, "Bad request", "send a JSON body of at most 8 KiB");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApprovalRefused(400, "Bad request", "the body is not JSON");
+  }
+  const { action, as, comment, ...rest } = (body ?? {}) as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (
+    typeof body !== "object" ||
+    Array.isArray(body) ||
+    (action !== "approve" && action !== "reject") ||
+    (as !== undefined && typeof as !== "string") ||
+    (comment !== undefined && typeof comment !== "string") ||
+    extra.length > 0
+  ) {
+    throw new ApprovalRefused(
+      400,
+      "Bad request",
+      `send { action: "approve" | "reject", as?: <approver email>, comment? }${extra.length > 0 ? `; unknown fields: ${extra.join(", ")}` : ""}`,
+    );
+  }
+  return {
+    action,
+    ...(typeof as === "string" ? { as } : {}),
+    ...(typeof comment === "string" ? { comment } : {}),
+  };
+}
+
+function json(status: number, body: unknown): OperatorHttpResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+    body: JSON.stringify(body),
+  };
+}
+
+function problem(status: number, error: string, message: string): OperatorHttpResponse {
+  return json(status, { error, status, message });
+}

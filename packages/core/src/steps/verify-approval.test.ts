@@ -1,0 +1,256 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryMailer, MemoryRecords } from "../../../../test/support/memory-world.ts";
+import { type ApprovalServiceDeps, decideApproval, decideAsOperator } from "../approval/decide.ts";
+import { LOCAL_OPERATOR } from "../approval/operators.ts";
+import type { ApprovalDecisionRecord } from "../approval/record.ts";
+import { requestApproval } from "../approval/request.ts";
+import { sealDecision } from "../approval/seal.ts";
+import { ApprovalNotVerified } from "../errors.ts";
+import type { ExecutionStatus } from "../ports.ts";
+import { signingKeysFrom } from "../signing-keys.ts";
+import { type DeploymentState, recordKeys } from "../state.ts";
+import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import { rejectionOf } from "../testing/rejection.ts";
+import { verifyApproval } from "./verify-approval.ts";
+
+const LINK_KEYS = signingKeysFrom("link-signing-secret-0123456789abcdefgh");
+const DECISION_KEYS = signingKeysFrom("decision-secret-0123456789abcdefghijk");
+const clock = fixedClock(T0);
+
+let records: MemoryRecords;
+let mailer: MemoryMailer;
+let statuses: Map<string, ExecutionStatus>;
+let state: DeploymentState;
+
+function service(): ApprovalServiceDeps {
+  return {
+    records,
+    secrets: { signingKeys: async () => LINK_KEYS },
+    decisionKeys: { signingKeys: async () => DECISION_KEYS },
+    clock,
+    workflows: {
+      sendTaskSuccess: async () => undefined,
+      sendTaskFailure: async () => undefined,
+      executionStatus: async (arn) => statuses.get(arn),
+    },
+  };
+}
+
+const verify = (s: DeploymentState = state) =>
+  verifyApproval(s, { records, decisionKeys: { signingKeys: async () => DECISION_KEYS }, clock });
+
+/** The approval of `state`'s execution, requested through the real approval path. */
+async function requested(): Promise<string> {
+  const result = await requestApproval(
+    { ...state, taskToken: "task-token" },
+    {
+      records,
+      mailer,
+      workflows: { sendTaskSuccess: async () => undefined },
+      secrets: { signingKeys: async () => LINK_KEYS },
+      clock,
+      approvalBaseUrl: "https://approve.example.com",
+      sender: "gantry@example.com",
+    },
+  );
+  if (result.mode !== "requested") throw new Error("expected a request");
+  return result.approvalId;
+}
+
+/** An approver clicks the link emailed to them and confirms. */
+async function click(approver: string, action: "approve" | "reject" = "approve") {
+  const mail = mailer.outbox.find((m) => m.to[0] === approver);
+  const label = action === "approve" ? "Approve" : "Reject";
+  const line = mail?.text.split("\n").find((l) => l.startsWith(`${label}:`)) ?? "";
+  const link = new URL(line.slice(line.indexOf("http")));
+  const q = link.searchParams;
+  return decideApproval(
+    {
+      approvalId: link.pathname.split("/").at(-1) ?? "",
+      action: q.get("action"),
+      approver: q.get("approver"),
+      exp: q.get("exp"),
+      kid: q.get("kid"),
+      sig: q.get("sig"),
+    },
+    service(),
+  );
+}
+
+beforeEach(() => {
+  records = new MemoryRecords();
+  mailer = new MemoryMailer();
+  statuses = new Map();
+  const request = testRequest();
+  state = { request, plan: testPlan("prod", request), execution: testExecution() };
+  statuses.set(state.execution.id, "RUNNING");
+});
+
+describe("verifyApproval", () => {
+  it("proceeds on a listed approver's sealed decision, and says who, when and how", async () => {
+    const id = await requested();
+    await click("bob@example.com");
+    expect(await verify()).toEqual({
+      approved: true,
+      how: "approver",
+      by: "bob@example.com",
+      at: new Date(T0).toISOString(),
+      approvalId: id,
+      verified: true,
+    });
+  });
+
+  it("proceeds on an operator's sealed decision, naming the principal behind it", async () => {
+    const id = await requested();
+    await decideAsOperator(
+      { approvalId: id, action: "approve", principal: LOCAL_OPERATOR },
+      { ...service(), operators: { "alice@example.com": { local: true } } },
+    );
+    expect(await verify()).toMatchObject({
+      how: "operator",
+      by: "alice@example.com",
+      principal: LOCAL_OPERATOR,
+    });
+  });
+
+  it("needs no record when the plan (not the task) says the stage needs no approval", async () => {
+    const request = testRequest();
+    const preprod = { request, plan: testPlan("preprod", request), execution: testExecution() };
+    expect(await verify(preprod)).toMatchObject({ how: "not-required", by: "policy:preprod" });
+    expect(records.data.size).toBe(0);
+  });
+
+  it("ignores whatever completed the task: $.approval is never read", async () => {
+    await requested();
+    const forged = {
+      ...state,
+      approval: {
+        approved: true,
+        how: "approver",
+        by: "alice@example.com",
+        at: "x",
+        verified: true,
+      },
+    } as DeploymentState;
+    const error = await rejectionOf(verify(forged));
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toContain("no decision record");
+  });
+
+  it("refuses when no approval was ever requested for this execution", async () => {
+    const error = await rejectionOf(verify());
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe("no approval was requested for this execution");
+  });
+
+  it("refuses a rejection, and voids the approval so its links answer 410", async () => {
+    const id = await requested();
+    await click("alice@example.com", "reject");
+    const error = await rejectionOf(verify());
+    expect(error.message).toContain("was rejected by alice@example.com");
+    expect(JSON.parse(records.data.get(recordKeys.approvalVoid(id))?.json ?? "{}")).toMatchObject({
+      approvalId: id,
+      reason: expect.stringContaining("not verified"),
+    });
+  });
+
+  describe("refuses a decision record it did not seal", () => {
+    async function tampered(change: (d: ApprovalDecisionRecord) => ApprovalDecisionRecord) {
+      const id = await requested();
+      await click("alice@example.com");
+      const key = recordKeys.approvalDecision(id);
+      const stored = JSON.parse(records.data.get(key)?.json ?? "{}") as ApprovalDecisionRecord;
+      records.data.set(key, { json: JSON.stringify(change(stored)), etag: '"x"' });
+      return rejectionOf(verify());
+    }
+
+    it("written without a seal", async () => {
+      const error = await tampered(
+        ({ seal: _none, ...unsealed }) => unsealed as ApprovalDecisionRecord,
+      );
+      expect(error.message).toContain("does not carry a valid seal");
+    });
+
+    it("sealed with a key the approval path does not hold (the link key)", async () => {
+      const error = await tampered((d) => {
+        const { seal: _s, delivered: _d, reason: _r, ...fields } = d;
+        return { ...d, seal: sealDecision(fields, LINK_KEYS.current) };
+      });
+      expect(error.message).toContain("does not carry a valid seal");
+    });
+
+    it.each([
+      ["approver", (d: ApprovalDecisionRecord) => ({ ...d, by: "bob@example.com" })],
+      [
+        "decision",
+        (d: ApprovalDecisionRecord) => ({ ...d, decision: "approved" as const, comment: "x" }),
+      ],
+      ["bytes", (d: ApprovalDecisionRecord) => ({ ...d, sha256: "b".repeat(64) })],
+      ["execution", (d: ApprovalDecisionRecord) => ({ ...d, execution: `${d.execution}-other` })],
+    ])("with a field changed after sealing (%s)", async (_field, change) => {
+      const error = await tampered(change);
+      expect(error).toBeInstanceOf(ApprovalNotVerified);
+      expect(error.message).toContain("does not carry a valid seal");
+    });
+  });
+
+  it("refuses a validly sealed decision for other bytes or another execution", async () => {
+    const id = await requested();
+    await click("alice@example.com");
+    const key = recordKeys.approvalDecision(id);
+    const stored = JSON.parse(records.data.get(key)?.json ?? "{}") as ApprovalDecisionRecord;
+    // The approval path's own key, but for other bytes: a decision about something else.
+    const { seal: _s, ...fields } = stored;
+    const other = { ...fields, sha256: "b".repeat(64) };
+    records.data.set(key, {
+      json: JSON.stringify({ ...other, seal: sealDecision(other, DECISION_KEYS.current) }),
+      etag: '"y"',
+    });
+    const error = await rejectionOf(verify());
+    expect(error.message).toContain("for another deployment (SHA-256 differ)");
+  });
+
+  it("refuses a sealed decision by someone the plan does not list", async () => {
+    const id = await requested();
+    await click("alice@example.com");
+    const key = recordKeys.approvalDecision(id);
+    const { seal: _s, ...fields } = JSON.parse(
+      records.data.get(key)?.json ?? "{}",
+    ) as ApprovalDecisionRecord;
+    const mallory = { ...fields, by: "mallory@example.com" };
+    records.data.set(key, {
+      json: JSON.stringify({ ...mallory, seal: sealDecision(mallory, DECISION_KEYS.current) }),
+      etag: '"z"',
+    });
+    const error = await rejectionOf(verify());
+    expect(error.message).toBe("mallory@example.com is not an approver of hello-service in prod");
+  });
+
+  it("refuses a decision that arrived after the task stopped waiting", async () => {
+    const id = await requested();
+    await click("alice@example.com");
+    const key = recordKeys.approvalDecision(id);
+    const stored = JSON.parse(records.data.get(key)?.json ?? "{}") as ApprovalDecisionRecord;
+    records.data.set(key, {
+      json: JSON.stringify({ ...stored, delivered: false, reason: "TaskTimedOut" }),
+      etag: '"w"',
+    });
+    const error = await rejectionOf(verify());
+    expect(error.message).toContain("after the task had stopped waiting");
+  });
+
+  it("accepts a record sealed with the previous decision key during a rotation", async () => {
+    await requested();
+    await click("alice@example.com");
+    const rotated = signingKeysFrom(
+      "a-brand-new-decision-secret-0123456789",
+      "decision-secret-0123456789abcdefghijk",
+    );
+    const approval = await verifyApproval(state, {
+      records,
+      decisionKeys: { signingKeys: async () => rotated },
+      clock,
+    });
+    expect(approval.by).toBe("alice@example.com");
+  });
+});
