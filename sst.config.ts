@@ -44,6 +44,7 @@ export default $config({
       ...(config.prodAccountId ? { prodAccountId: config.prodAccountId } : {}),
     });
     approval.senderIdentity(config.senderIdentity);
+    const keys = approval.createKeySecrets(stage);
     const functions = createFunctions({
       stage,
       env,
@@ -51,7 +52,8 @@ export default $config({
       config,
       aslText,
       stateBucket: storage.state.settings.name,
-      signingKeys: approval.signingKeyEnvironment(approval.signingKeySecrets()),
+      // The versions' ARNs (the secrets'): no function exists before its keys have a value.
+      keySecretArns: { links: keys.links.version.arn, decisions: keys.decisions.version.arn },
     });
     const pipeline = createPipeline({
       stage,
@@ -63,7 +65,9 @@ export default $config({
     if (scheduledCanary) createCanarySchedule(scheduledCanary.arn);
     const reconcile = functions.reconcile;
     const approvalHttp = functions["approval-http"];
-    if (!reconcile || !approvalHttp) throw new Error("reconcile and approval-http must exist");
+    const approvalOperator = functions["approval-operator"];
+    if (!reconcile || !approvalHttp || !approvalOperator)
+      throw new Error("reconcile, approval-http and approval-operator must exist");
     const notifications = createNotifications({
       stage,
       env,
@@ -78,6 +82,7 @@ export default $config({
     return controlPlaneOutputs({
       stateMachineArn: pipeline.machine.arn,
       approvalUrl: approvalHttp.url,
+      operatorUrl: approvalOperator.url,
       artifactBucket: storage.artifacts.bucket.bucket,
       stateBucket: storage.state.bucket.bucket,
       notificationsTopicArn: notifications.topic.arn,

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
  * Test depths (see docs/architecture.md): unit tests sit beside the modules they test; the
  * workflow suite runs the real ASL locally; integration needs moto_server; e2e drives the local
  * control plane; cli runs the built `gantry` command against it; browser needs Chromium; infra
- * checks the SST app offline.
+ * checks the SST app offline; attacks drives the local control plane as an adversary would.
  */
 export default defineConfig({
   test: {
@@ -36,6 +36,16 @@ export default defineConfig({
           globalSetup: ["test/cli/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "attacks",
+          include: ["test/attacks/**/*.test.ts"],
+          // Runs the built `gantry` command too (gantry approve, gantry status).
+          globalSetup: ["test/cli/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -67,3 +67,17 @@ export function logStreamsArn(env: AwsEnv, logGroupName: string): string {
 export function sesIdentityArn(env: AwsEnv, identity: string): string {
   return `arn:${env.partition}:ses:${env.region}:${env.accountId}:identity/${identity}`;
 }
+
+/**
+ * A Secrets Manager secret by name. AWS appends `-` and six random characters to a secret's
+ * ARN, so a policy that names a secret before it exists matches exactly that suffix (`??????`,
+ * six single characters): a secret whose name merely starts with the same text does not match.
+ *
+ * @example
+ * ```ts
+ * secretArn(env, "gantry-prod-link-keys"); // "arn:aws:secretsmanager:us-east-1:123456789012:secret:gantry-prod-link-keys-??????"
+ * ```
+ */
+export function secretArn(env: AwsEnv, secretName: string): string {
+  return `arn:${env.partition}:secretsmanager:${env.region}:${env.accountId}:secret:${secretName}-??????`;
+}

@@ -1,7 +1,7 @@
 import { artifactPrefixOf, type Registry, type Stage } from "@gantry/core";
 import { bucketArn, objectsArn, roleArn } from "./arns.ts";
 import { functionRoleName } from "./names.ts";
-import type { PolicyDocument } from "./policy.ts";
+import { DECISION_RECORDS, type PolicyDocument } from "./policy.ts";
 
 /**
  * How Gantry's buckets are locked down, as plain data: `stacks/storage.ts` turns it into S3
@@ -9,7 +9,8 @@ import type { PolicyDocument } from "./policy.ts";
  *
  * What is enforced where (prod artifacts are never replaced with other bytes):
  * - S3, by bucket policy: in prod only CopyArtifact's role may write objects and nobody may
- *   delete them; requests without TLS are refused everywhere.
+ *   delete them; requests without TLS are refused everywhere. In the state bucket only the
+ *   approval path's roles may write decision records, and nobody may delete them.
  * - S3, by versioning: every byte ever written stays retrievable; deploys pin the VersionId.
  * - CopyArtifact: refuses a key that already holds other bytes (ArtifactConflict).
  * - Deploy: the new Lambda version's CodeSha256 must equal the artifact's SHA-256.
@@ -166,17 +167,40 @@ export function artifactBucketSettings(args: ArtifactBucketArgs): BucketSettings
   };
 }
 
+/** The functions whose roles may write decision records (stacks/policy.ts grants them). */
+export const DECISION_WRITERS = ["approval-http", "approval-operator"] as const;
+
+export interface StateBucketArgs {
+  readonly stage: Stage;
+  readonly partition: string;
+  /** This stage's account: whose approval roles may write decision records. */
+  readonly accountId: string;
+  readonly name: string;
+}
+
 /**
  * The state bucket: locks, approvals, task tokens, deployment records. The conditional writes
  * the core relies on (`If-None-Match: *`, `If-Match: <etag>`) are plain S3 features and need
  * no setting.
  *
+ * Decision records (`approvals/*.decision.json`) are what lets a deployment past its approval:
+ * VerifyApproval proceeds only on one sealed with the decision key. The seal says the approval
+ * path made the record; this policy says nothing else can put one there, whatever its IAM
+ * policy allows: only the roles of approval-http and approval-operator may write them, and
+ * nobody may delete them (or their old versions), so a decision cannot be taken back and
+ * decided again.
+ *
  * @example
  * ```ts
- * stateBucketSettings("aws", "gantry-state-prod-123456789012-us-east-1").purpose; // "state"
+ * stateBucketSettings({ stage: "prod", partition: "aws", accountId: "123456789012", name: "gantry-state-prod-123456789012-us-east-1" }).purpose; // "state"
  * ```
  */
-export function stateBucketSettings(partition: string, name: string): BucketSettings {
+export function stateBucketSettings(args: StateBucketArgs): BucketSettings {
+  const { stage, partition, accountId, name } = args;
+  const decisions = objectsArn(partition, name, DECISION_RECORDS);
+  const writers = DECISION_WRITERS.map((fn) =>
+    roleArn(partition, accountId, functionRoleName(stage, fn)),
+  );
   return {
     name,
     purpose: "state",
@@ -188,6 +212,26 @@ export function stateBucketSettings(partition: string, name: string): BucketSett
       noncurrentVersionExpirationDays: NONCURRENT_VERSION_DAYS.state,
       abortIncompleteMultipartUploadDays: 1,
     },
-    policy: { Version: "2012-10-17", Statement: [denyInsecureTransport(partition, name)] },
+    policy: {
+      Version: "2012-10-17",
+      Statement: [
+        denyInsecureTransport(partition, name),
+        {
+          Sid: "OnlyTheApprovalPathWritesDecisions",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:PutObject",
+          Resource: decisions,
+          Condition: { ArnNotEquals: { "aws:PrincipalArn": writers } },
+        },
+        {
+          Sid: "DecisionsAreNeverDeleted",
+          Effect: "Deny",
+          Principal: "*",
+          Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+          Resource: decisions,
+        },
+      ],
+    },
   };
 }

@@ -6,14 +6,21 @@ import { STAGES, type Stage, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from
  * infra tests check it against the ASL and against what each `functions/<name>.ts` reads.
  */
 
-/** The settings a function can read (see packages/aws/src/config.ts and secrets.ts). */
+/**
+ * The settings a function can read, by the environment variable that carries each (see
+ * packages/aws/src/config.ts and secrets.ts). The two key settings name a Secrets Manager
+ * secret (its ARN); the keys themselves are read at run time and never sit in the environment.
+ */
 export type FunctionSetting =
   | "GANTRY_STAGE"
   | "GANTRY_STATE_BUCKET"
   | "GANTRY_APPROVAL_URL"
   | "GANTRY_SENDER"
   | "GANTRY_PREPROD_ROLE_ARN"
-  | "SIGNING_KEYS";
+  /** The link signing keys' secret: request-approval signs links, approval-http verifies them. */
+  | "GANTRY_LINK_KEYS_SECRET"
+  /** The decision keys' secret: the approval path seals decisions, VerifyApproval checks them. */
+  | "GANTRY_DECISION_KEYS_SECRET";
 
 export interface FunctionSpec {
   /** File name in functions/ without `.ts`; also the suffix of the function's name. */
@@ -72,6 +79,7 @@ const DESCRIPTIONS: Record<WorkflowFunctionKey, string> = {
   AcquireLock: "One deployment per target: takes the target's lock",
   VerifyPreprod: "Proves preprod ran and passed the exact bytes",
   RequestApproval: "Stores the approval and emails signed links",
+  VerifyApproval: "Proceeds only on this execution's sealed decision record",
   CopyArtifact: "Server-side copy of the exact bytes into this stage's bucket",
   Deploy: "Publishes the new version and gives it the first traffic step",
   Canary: "Invokes the new version with the service's canary events",
@@ -86,7 +94,13 @@ const WORKFLOW_SETTINGS: Record<WorkflowFunctionKey, readonly FunctionSetting[]>
   ValidateInput: ["GANTRY_STAGE"],
   AcquireLock: ["GANTRY_STATE_BUCKET"],
   VerifyPreprod: ["GANTRY_PREPROD_ROLE_ARN"],
-  RequestApproval: ["GANTRY_STATE_BUCKET", "GANTRY_APPROVAL_URL", "GANTRY_SENDER", "SIGNING_KEYS"],
+  RequestApproval: [
+    "GANTRY_STATE_BUCKET",
+    "GANTRY_APPROVAL_URL",
+    "GANTRY_SENDER",
+    "GANTRY_LINK_KEYS_SECRET",
+  ],
+  VerifyApproval: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
   CopyArtifact: [],
   Deploy: [],
   Canary: [],
@@ -138,7 +152,17 @@ export function functionSpecs(aslText: string, stage: Stage): FunctionSpec[] {
       component: "ApprovalHttp",
       description: "The approval pages behind a Function URL: GET confirms, POST decides",
       timeoutSeconds: 30,
-      settings: ["GANTRY_STATE_BUCKET", "SIGNING_KEYS"],
+      // Verifies links with the link keys; seals the decision with the decision key.
+      settings: ["GANTRY_STATE_BUCKET", "GANTRY_LINK_KEYS_SECRET", "GANTRY_DECISION_KEYS_SECRET"],
+      stages: STAGES,
+    },
+    {
+      file: "approval-operator",
+      component: "ApprovalOperator",
+      description:
+        "The operator approval API (gantry approve/reject) behind an IAM-auth Function URL",
+      timeoutSeconds: 30,
+      settings: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
       stages: STAGES,
     },
     {

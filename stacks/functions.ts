@@ -3,7 +3,7 @@ import type { AwsEnv } from "./arns.ts";
 import { NODEJS_BUNDLING } from "./bundling.ts";
 import { FUNCTION_MEMORY_MB, type FunctionSetting, functionSpecs } from "./catalog.ts";
 import type { InfraConfig } from "./config.ts";
-import { functionName, functionRoleName } from "./names.ts";
+import { functionName, functionRoleName, type KeySet } from "./names.ts";
 import {
   assertPoliciesFit,
   functionPermissions,
@@ -13,10 +13,19 @@ import {
 
 /**
  * Every Lambda of the stage: Node.js 24 on arm64, bundled by SST from `functions/<name>.ts`,
- * with Powertools settings, the settings it reads and only its own permissions. The approval
- * pages get a public Function URL (their links are signed); its URL is what request-approval
- * puts in emails.
+ * with Powertools settings, the settings it reads and only its own permissions. Two get a
+ * Function URL:
+ * - the approval pages, public (`NONE`): their links are signed; its URL is what
+ *   request-approval puts in emails;
+ * - the operator API (`gantry approve/reject`), `AWS_IAM`: Lambda invokes it only for a
+ *   SigV4-signed request from a principal allowed to call it, and hands over that principal.
  */
+
+/** The Function URL authorization of the functions that have one. */
+export const FUNCTION_URLS: Readonly<Record<string, "none" | "iam">> = {
+  "approval-http": "none",
+  "approval-operator": "iam",
+};
 
 export interface FunctionsArgs {
   readonly stage: Stage;
@@ -25,8 +34,8 @@ export interface FunctionsArgs {
   readonly config: InfraConfig;
   readonly aslText: string;
   readonly stateBucket: string;
-  /** GANTRY_SIGNING_KEY and GANTRY_SIGNING_KEY_PREVIOUS (see approval.ts). */
-  readonly signingKeys: Record<string, $util.Input<string>>;
+  /** The ARNs of the key sets' Secrets Manager secrets (see approval.ts). */
+  readonly keySecretArns: Readonly<Record<KeySet, $util.Input<string>>>;
 }
 
 function optional(name: string, value: string | undefined): Record<string, string> {
@@ -47,7 +56,7 @@ function toSstPermission(statement: PolicyStatement) {
  *
  * @example
  * ```ts
- * const fns = createFunctions({ stage, env, registry, config, aslText, stateBucket, signingKeys });
+ * const fns = createFunctions({ stage, env, registry, config, aslText, stateBucket, keySecretArns });
  * fns["approval-http"].url; // the approval endpoint
  * ```
  */
@@ -80,8 +89,12 @@ export function createFunctions(args: FunctionsArgs) {
       },
       GANTRY_SENDER: () => optional("GANTRY_SENDER", config.sender),
       GANTRY_PREPROD_ROLE_ARN: () => optional("GANTRY_PREPROD_ROLE_ARN", config.preprodRoleArn),
-      SIGNING_KEYS: () => args.signingKeys,
+      GANTRY_LINK_KEYS_SECRET: () => ({ GANTRY_LINK_KEYS_SECRET: args.keySecretArns.links }),
+      GANTRY_DECISION_KEYS_SECRET: () => ({
+        GANTRY_DECISION_KEYS_SECRET: args.keySecretArns.decisions,
+      }),
     };
+    const urlAuthorization: "none" | "iam" | undefined = FUNCTION_URLS[spec.file];
     const fn = new sst.aws.Function(spec.component, {
       name: functionName(stage, spec.file),
       description: `Gantry ${stage}: ${spec.description}`,
@@ -103,7 +116,7 @@ export function createFunctions(args: FunctionsArgs) {
       ),
       permissions: permissions[spec.file as PolicyFunction].map(toSstPermission),
       logging: { retention: "3 months" },
-      ...(spec.file === "approval-http" ? { url: { authorization: "none" as const } } : {}),
+      ...(urlAuthorization ? { url: { authorization: urlAuthorization } } : {}),
       transform: {
         role: (role) => {
           role.name = functionRoleName(stage, spec.file);

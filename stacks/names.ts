@@ -56,3 +56,21 @@ export function defaultStateBucketName(stage: Stage, accountId: string, region: 
 export function topicName(stage: Stage): string {
   return `gantry-${stage}-notifications`;
 }
+
+/** The two key sets a stage keeps in Secrets Manager (see `approval.ts`). */
+export type KeySet = "links" | "decisions";
+
+/**
+ * The Secrets Manager secret holding one key set: `gantry-<stage>-link-keys` (approval link
+ * signing keys) or `gantry-<stage>-decision-keys` (decision record keys). Fixed, so the
+ * functions' policies can name it before it exists (AWS appends `-` and six random characters
+ * to its ARN).
+ *
+ * @example
+ * ```ts
+ * keySecretName("prod", "decisions"); // "gantry-prod-decision-keys"
+ * ```
+ */
+export function keySecretName(stage: Stage, keys: KeySet): string {
+  return `gantry-${stage}-${keys === "links" ? "link" : "decision"}-keys`;
+}

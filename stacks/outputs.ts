@@ -7,6 +7,8 @@ export interface ControlPlaneOutputs {
   readonly stateMachineArn: $util.Input<string>;
   /** The approval pages (the Function URL). */
   readonly approvalUrl: $util.Input<string>;
+  /** The operator approval API (`gantry approve --operator-url`): an `AWS_IAM` Function URL. */
+  readonly operatorUrl: $util.Input<string>;
   /** This stage's artifact bucket. */
   readonly artifactBucket: $util.Input<string>;
   /** Locks, approvals and deployment records. */
@@ -31,6 +33,7 @@ export function controlPlaneOutputs(
   return {
     stateMachineArn: outputs.stateMachineArn,
     approvalUrl: outputs.approvalUrl,
+    operatorUrl: outputs.operatorUrl,
     artifactBucket: outputs.artifactBucket,
     stateBucket: outputs.stateBucket,
     notificationsTopicArn: outputs.notificationsTopicArn,

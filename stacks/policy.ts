@@ -9,9 +9,10 @@ import {
   lambdaQualifiedArns,
   logStreamsArn,
   objectsArn,
+  secretArn,
   sesIdentityArn,
 } from "./arns.ts";
-import { functionName, stateMachineName } from "./names.ts";
+import { functionName, type KeySet, keySecretName, stateMachineName } from "./names.ts";
 
 /**
  * What each of Gantry's functions (and its state machine) may do, as plain data. Every
@@ -36,9 +37,9 @@ export interface PolicyStatement {
  */
 export const UNSCOPABLE_ACTIONS: Readonly<Record<string, string>> = {
   "states:SendTaskSuccess":
-    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine (the token itself is the capability)",
+    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record",
   "states:SendTaskFailure":
-    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine (the token itself is the capability)",
+    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record",
   "logs:CreateLogDelivery":
     "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
   "logs:GetLogDelivery":
@@ -82,6 +83,7 @@ export type PolicyFunction =
   | "acquire-lock"
   | "verify-preprod"
   | "request-approval"
+  | "verify-approval"
   | "copy-artifact"
   | "deploy"
   | "canary"
@@ -90,6 +92,7 @@ export type PolicyFunction =
   | "rollback"
   | "finish"
   | "approval-http"
+  | "approval-operator"
   | "reconcile"
   | "scheduled-canary";
 
@@ -151,6 +154,22 @@ function listBuckets(partition: string, buckets: readonly string[]): PolicyState
     buckets.map((b) => bucketArn(partition, b)),
   );
 }
+
+/**
+ * Reading one key set's Secrets Manager secret (`secretsManagerKeys` calls GetSecretValue
+ * only; the secret is encrypted with the account's `aws/secretsmanager` key, which needs no
+ * KMS grant).
+ */
+function readKeys(ctx: PolicyContext, sid: string, set: KeySet): PolicyStatement {
+  return allow(
+    sid,
+    ["secretsmanager:GetSecretValue"],
+    [secretArn(ctx.env, keySecretName(ctx.stage, set))],
+  );
+}
+
+/** The decision records: only the approval path (approval-http, approval-operator) writes them. */
+export const DECISION_RECORDS = "approvals/*.decision.json";
 
 function stateObjects(ctx: PolicyContext, ...patterns: string[]): string[] {
   return patterns.map((p) => objectsArn(ctx.env.partition, ctx.stateBucket, p));
@@ -241,6 +260,19 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
     listBuckets(partition, [ctx.stateBucket]),
   ];
   const sameBucket = settings.sourceBucket === settings.artifactBucket;
+  // What both ways of deciding (a signed link, an operator at a terminal) do: read the approval,
+  // its decision and void records and its token; create the sealed decision (or mark it
+  // undelivered); ask whether the execution still waits; complete its task.
+  const decisionPath = [
+    allow(
+      "ReadApprovalsAndTokens",
+      ["s3:GetObject"],
+      stateObjects(ctx, "approvals/*", "approval-tokens/*"),
+    ),
+    allow("WriteDecisions", ["s3:PutObject"], stateObjects(ctx, DECISION_RECORDS)),
+    allow("AskIfExecutionWaits", ["states:DescribeExecution"], [executions]),
+    allow("CompleteApprovalTask", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"]),
+  ];
 
   const statements: Record<PolicyFunction, PolicyStatement[]> = {
     "validate-input": [],
@@ -255,21 +287,36 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
         ? [allow("AssumePreprodReadRole", ["sts:AssumeRole"], [ctx.preprodRoleArn])]
         : preprodReadStatements(registry, env),
     "request-approval": [
+      // The execution's index, the approval and its notified marker (conditional creates) and
+      // the task token's record (the newest attempt's token).
       allow(
         "CreateApprovalRecords",
         ["s3:PutObject"],
         stateObjects(ctx, "approvals/*", "approval-tokens/*"),
       ),
+      // A retried ApprovalGate finds the approval an earlier attempt created, and whether its
+      // approvers were already emailed. It never reads a token back.
+      allow("ReadApprovalsForRetries", ["s3:GetObject"], stateObjects(ctx, "approvals/*")),
+      listBuckets(partition, [ctx.stateBucket]),
       {
         sid: "NeverWriteDecisions",
         effect: "deny",
         actions: ["s3:PutObject"],
-        resources: stateObjects(ctx, "approvals/*.decision.json"),
+        resources: stateObjects(ctx, DECISION_RECORDS),
       },
+      readKeys(ctx, "ReadLinkKeysToSignLinks", "links"),
       ...(ctx.senderIdentity
         ? [allow("SendApprovalEmail", ["ses:SendEmail"], [sesIdentityArn(env, ctx.senderIdentity)])]
         : []),
       allow("CompleteApprovalByPolicy", ["states:SendTaskSuccess"], ["*"]),
+    ],
+    "verify-approval": [
+      // The execution's index, the approval, its decision record.
+      allow("ReadApprovalAndDecision", ["s3:GetObject"], stateObjects(ctx, "approvals/*")),
+      // Refusing an approval voids it (a conditional create): its links answer 410.
+      allow("VoidRefusedApprovals", ["s3:PutObject"], stateObjects(ctx, "approvals/*.void.json")),
+      listBuckets(partition, [ctx.stateBucket]),
+      readKeys(ctx, "ReadDecisionKeysToCheckSeals", "decisions"),
     ],
     "copy-artifact": [
       allow(
@@ -327,15 +374,20 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
     rollback: [route],
     finish: releaseLockAndRecord,
     "approval-http": [
-      allow(
-        "ReadApprovalsAndTokens",
-        ["s3:GetObject"],
-        stateObjects(ctx, "approvals/*", "approval-tokens/*"),
-      ),
-      allow("WriteDecisions", ["s3:PutObject"], stateObjects(ctx, "approvals/*.decision.json")),
+      ...decisionPath,
       listBuckets(partition, [ctx.stateBucket]),
-      allow("AskIfExecutionWaits", ["states:DescribeExecution"], [executions]),
-      allow("CompleteApprovalTask", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"]),
+      readKeys(ctx, "ReadLinkKeysToVerifyLinks", "links"),
+      readKeys(ctx, "ReadDecisionKeysToSeal", "decisions"),
+    ],
+    "approval-operator": [
+      ...decisionPath,
+      // 404s, and the pending approvals `gantry approve` lists (ListObjectsV2 under approvals/).
+      allow(
+        "ListPendingApprovalsAndNotFound",
+        ["s3:ListBucket"],
+        [bucketArn(partition, ctx.stateBucket)],
+      ),
+      readKeys(ctx, "ReadDecisionKeysToSeal", "decisions"),
     ],
     reconcile: [
       allow("ReadAbandonedExecution", ["states:GetExecutionHistory"], [executions]),

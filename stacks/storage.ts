@@ -97,6 +97,14 @@ export function createStorage(args: StorageArgs) {
     }),
   );
   const stateName = args.stateBucket ?? defaultStateBucketName(stage, env.accountId, env.region);
-  const state = lockedDownBucket("StateBucket", stateBucketSettings(env.partition, stateName));
+  const state = lockedDownBucket(
+    "StateBucket",
+    stateBucketSettings({
+      stage,
+      partition: env.partition,
+      accountId: env.accountId,
+      name: stateName,
+    }),
+  );
   return { artifacts, state };
 }

@@ -3,8 +3,8 @@
  * Node 20 and later (the launcher in `bin/` may be started by an older `node` than the project's).
  * `npm run build:cli` runs this; the root "prepare" script runs it on every `npm install`.
  */
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, renameSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -18,9 +18,12 @@ export async function buildCli(): Promise<number> {
   const { version } = JSON.parse(readFileSync(here("./package.json"), "utf8")) as {
     version: string;
   };
+  // Written aside and renamed into place: a test suite running the bundle while another
+  // suite's setup rebuilds it never sees half a file.
+  const staging = `${BUNDLE}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const result = await build({
     entryPoints: [here("./src/main.ts")],
-    outfile: BUNDLE,
+    outfile: staging,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -48,6 +51,7 @@ export async function buildCli(): Promise<number> {
     logLevel: "warning",
     metafile: true,
   });
+  renameSync(staging, BUNDLE);
   const output = result.metafile?.outputs;
   return output ? Object.values(output).reduce((sum, o) => sum + o.bytes, 0) : 0;
 }

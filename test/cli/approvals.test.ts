@@ -19,11 +19,12 @@ afterAll(async () => {
   await local?.kill();
 });
 
-/** The executions waiting for a decision, from the operator API. */
+/** The executions waiting for a decision, from the operator API (as the local operator). */
 async function waitingExecutions(): Promise<string[]> {
-  const pending = await fetch(`${local.webEndpoint}/operator/approvals`).then(
-    (r) => r.json() as Promise<{ approvals: { execution: { id: string } }[] }>,
-  );
+  const secret = readFileSync(join(local.home, "operator-secret"), "utf8").trim();
+  const pending = await fetch(`${local.webEndpoint}/operator/approvals`, {
+    headers: { authorization: `Bearer ${secret}` },
+  }).then((r) => r.json() as Promise<{ approvals: { execution: { id: string } }[] }>);
   return pending.approvals.map((a) => a.execution.id);
 }
 
@@ -48,17 +49,23 @@ describe("gantry approve", () => {
     const build = await throughPreprodWithCli(local, "v4-prod-bug");
     const deploy = spawnCli(deployArgs("prod", build, "--wait", "--actor", "octocat"), { local });
     // The hint is the approval's last line: once it is out, the whole update is.
-    await deploy.waitForOutput(/approval: or at a terminal: gantry approve \S+ --as /);
-    const name = /as (hello-service-[0-9a-f]{12}-[0-9a-f]{8})/.exec(deploy.stdout())?.[1] ?? "";
+    await deploy.waitForOutput(
+      /approval: or at a terminal, as a registered operator: gantry approve \S+/,
+    );
+    const name =
+      /gantry approve (hello-service-[0-9a-f]{12}-[0-9a-f]{8})/.exec(deploy.stdout())?.[1] ?? "";
     expect(deploy.stdout()).toContain(
       "approval: waiting for alice@example.com or bob@example.com; links emailed to alice@example.com, bob@example.com (local outbox: http://127.0.0.1:",
     );
-    expect(deploy.stdout()).toContain(`gantry approve ${name} --as alice@example.com`);
 
-    // Someone not on the list may not decide, and nothing is recorded.
+    // The local operator may act as alice or bob (the registry's operators): it must say which,
+    // and may not name anyone else. Nothing is recorded either way.
+    const which = await runCli(["approve", name], { local });
+    expect(which.code).toBe(2);
+    expect(which.stderr).toContain("may decide as alice@example.com or bob@example.com");
     const stranger = await runCli(["approve", name, "--as", "mallory@example.com"], { local });
     expect(stranger.code).toBe(2);
-    expect(stranger.stderr).toContain("Not an approver");
+    expect(stranger.stderr).toContain("Not you");
     expect(decisions()).toHaveLength(0);
 
     const approved = await runCli(
@@ -75,14 +82,16 @@ describe("gantry approve", () => {
         decision: "approved",
         by: "alice@example.com",
         channel: "operator",
+        principal: "local",
         comment: "ship it",
+        seal: expect.objectContaining({ mac: expect.any(String) }),
       }),
     ]);
 
     const result = await deploy.done;
     expect(result.code, result.stdout + result.stderr).toBe(3);
     expect(result.stdout).toContain(
-      'approval: approved by alice@example.com at a terminal: "ship it"',
+      'approval: approved by alice@example.com at a terminal: "ship it" (verified)',
     );
     expect(result.stdout).toMatch(/traffic: \d+% on version \d+/);
     expect(result.stdout).toContain("rolling back after AlarmTriggered");

@@ -3,7 +3,7 @@
  * first: a control plane that is not running, no AWS credentials, an execution that does not
  * exist, bad flags.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -199,10 +199,18 @@ describe("errors that say what to do next", () => {
     expect(none.stderr).toContain("Usage: gantry <command> [options]");
   });
 
-  it("approve without --as", async () => {
+  it("approve of something that is not waiting", async () => {
     const result = await runCli(["approve", "whatever"], { local });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain("Pass --as <your approver email>");
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain("nothing is waiting for a decision on whatever");
+  });
+
+  it("approve without the operator secret", async () => {
+    const home = mkdtempSync(join(tmpdir(), "gantry-no-secret-"));
+    writeFileSync(join(home, "endpoints.json"), readFileSync(join(local.home, "endpoints.json")));
+    const result = await runCli(["approve", "whatever"], { env: { GANTRY_HOME: home } });
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain(`no operator secret at ${join(home, "operator-secret")}`);
   });
 });
 

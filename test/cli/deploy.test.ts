@@ -36,7 +36,7 @@ async function executions(stage: "preprod" | "prod"): Promise<string[]> {
 const TIMESTAMPED = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}\S/;
 
 describe("from a build to prod", () => {
-  it("publishes once, deploys to preprod, validates, and deploys to prod with an auto-approved actor", async () => {
+  it("publishes once, deploys to preprod, validates, and deploys to prod once an approver decides", async () => {
     const build = writeBuild("v2");
     const githubOutput = join(local.home, "github-output.txt");
     writeFileSync(githubOutput, "");
@@ -117,14 +117,28 @@ describe("from a build to prod", () => {
       ciRunUrl: "https://github.com/acme/hello-service/actions/runs/42",
     });
 
-    const prod = await runCli(
+    // A caller claiming to be an auto-approve actor still waits for a person.
+    const deploying = spawnCli(
       deployArgs("prod", build, "--wait", "--json", "--actor", "dependabot[bot]"),
       { local },
     );
+    await deploying.waitForOutput(/approval: waiting for alice@example.com or bob@example.com/);
+    const name = `hello-service-${build.version.slice(0, 12)}-`;
+    const approver = await runCli(
+      [
+        "approve",
+        (await executions("prod")).find((n) => n.startsWith(name)) ?? "",
+        "--as",
+        "bob@example.com",
+      ],
+      { local },
+    );
+    expect(approver.code, approver.stderr).toBe(0);
+    const prod = await deploying.done;
     expect(prod.code, prod.stderr).toBe(0);
     // stdout is the document; the progress went to stderr as log lines.
     expect(prod.stderr).toMatch(
-      /Z {2}approval: approved by policy \(dependabot\[bot\] is auto-approved\)/,
+      /Z {2}approval: approved by bob@example\.com at a terminal \(verified\)/,
     );
     const summary = JSON.parse(prod.stdout);
     expect(summary).toMatchObject({
@@ -136,7 +150,7 @@ describe("from a build to prod", () => {
       version: build.version,
       actor: "dependabot[bot]",
       outcome: { status: "deployed" },
-      approval: { status: "auto", by: "dependabot[bot]" },
+      approval: { status: "approved", by: "bob@example.com", how: "operator" },
       traffic: { weight: 100, phase: "baked" },
       error: null,
       rollback: null,
@@ -144,7 +158,14 @@ describe("from a build to prod", () => {
     expect(summary.durationSeconds).toBeGreaterThan(0);
     const visited = summary.states.map((s: { name: string }) => s.name);
     expect(visited).toEqual(
-      expect.arrayContaining(["VerifyPreprod", "ApprovalGate", "Deploy", "Promote", "Deployed"]),
+      expect.arrayContaining([
+        "VerifyPreprod",
+        "ApprovalGate",
+        "VerifyApproval",
+        "Deploy",
+        "Promote",
+        "Deployed",
+      ]),
     );
     const described = await local.sfn.send(
       new DescribeExecutionCommand({ executionArn: summary.executionArn }),

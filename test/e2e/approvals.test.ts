@@ -10,6 +10,7 @@ import {
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { afterAll, describe, expect, it } from "vitest";
+import { confirm, emailFor, link } from "../support/approver.ts";
 import {
   type LocalProcess,
   pendingApprovalToken,
@@ -30,86 +31,6 @@ async function start(options: Parameters<typeof startLocalProcess>[0] = {}) {
   const local = await startLocalProcess(options);
   running.push(local);
   return local;
-}
-
-interface Mail {
-  file: string;
-  to: string;
-  subject: string;
-  text: string;
-}
-
-/** Reads the outbox's .eml files (RFC 5322, multipart/alternative) for an execution. */
-function outbox(local: LocalProcess, executionName: string): Mail[] {
-  const dir = join(local.home, "outbox");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".eml"))
-    .map((file) => {
-      const raw = readFileSync(join(dir, file), "utf8");
-      const [head = "", ...rest] = raw.split("\r\n\r\n");
-      const header = (name: string) => new RegExp(`^${name}: (.*)$`, "mi").exec(head)?.[1] ?? "";
-      const boundary = /boundary="([^"]+)"/.exec(head)?.[1] ?? "";
-      const textPart =
-        rest
-          .join("\r\n\r\n")
-          .split(`--${boundary}`)
-          .find((p) => p.includes("Content-Type: text/plain")) ?? "";
-      return {
-        file,
-        to: header("To"),
-        subject: header("Subject"),
-        text: textPart.split("\r\n\r\n").slice(1).join("\r\n\r\n"),
-      };
-    })
-    .filter((m) => m.text.includes(executionName));
-}
-
-async function emailFor(
-  local: LocalProcess,
-  executionName: string,
-  approver: string,
-): Promise<Mail> {
-  return waitFor(
-    () => outbox(local, executionName).find((m) => m.to === approver),
-    20_000,
-    () => `no email to ${approver}`,
-  );
-}
-
-function link(mail: Mail, action: "Approve" | "Reject"): string {
-  const url = new RegExp(`^${action}:\\s+(\\S+)$`, "m").exec(mail.text)?.[1];
-  if (!url) throw new Error(`no ${action} link in ${mail.file}`);
-  return url;
-}
-
-/** Opens a link as a browser would, then submits the confirmation form. */
-async function confirm(
-  url: string,
-  comment?: string,
-): Promise<{ page: Response; pageBody: string; result: Response; resultBody: string }> {
-  const page = await fetch(url);
-  const pageBody = await page.text();
-  const form = new URLSearchParams();
-  for (const match of pageBody.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    form.set(match[1] as string, decodeEntities(match[2] as string));
-  }
-  if (comment) form.set("comment", comment);
-  const action = /<form method="post" action="([^"]+)">/.exec(pageBody)?.[1] ?? "";
-  const result = await fetch(new URL(action, url), {
-    method: "POST",
-    body: form,
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-  });
-  return { page, pageBody, result, resultBody: await result.text() };
-}
-
-function decodeEntities(text: string): string {
-  return text
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&");
 }
 
 async function historyOf(local: LocalProcess, executionArn: string) {
@@ -153,14 +74,17 @@ describe("approving from the emailed link", () => {
     expect(done.status).toBe("SUCCEEDED");
     // The decision and the approver are in the execution history and the deployment record.
     const events = await historyOf(local, arn);
-    const decision = JSON.parse(
-      events.find((e) => e.type === "TaskSucceeded")?.taskSucceededEventDetails?.output ?? "{}",
-    );
-    expect(decision).toMatchObject({
+    const verified = JSON.parse(
+      events.find(
+        (e) => e.type === "TaskStateExited" && e.stateExitedEventDetails?.name === "VerifyApproval",
+      )?.stateExitedEventDetails?.output ?? "{}",
+    ).approval;
+    expect(verified).toMatchObject({
       approved: true,
       how: "approver",
       by: "alice@example.com",
       comment: "ship it",
+      verified: true,
     });
     const records = join(local.home, "buckets/gantry-state-prod/objects/deployments/hello-service");
     const record = JSON.parse(

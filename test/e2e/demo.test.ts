@@ -155,20 +155,24 @@ describe("npm run demo", () => {
       "AcquireLock",
       "VerifyPreprod",
       "ApprovalGate",
+      "VerifyApproval",
       "CopyArtifact",
       "Deploy",
-      "Canary",
     ]);
     expect(states.filter((s) => s === "CheckAlarms").length).toBeGreaterThanOrEqual(3);
     expect(states).toContain("Promote");
     expect(states.slice(-2)).toEqual(["ReleaseLock", "Deployed"]);
     expect(events.at(-1)?.type).toBe("ExecutionSucceeded");
-    const decision = events.find((e) => e.type === "TaskSucceeded") as
-      | { taskSucceededEventDetails: { output: string } }
-      | undefined;
-    expect(JSON.parse(decision?.taskSucceededEventDetails.output ?? "{}")).toMatchObject({
+    const verified = events.find(
+      (e) =>
+        e.type === "TaskStateExited" &&
+        (e as { stateExitedEventDetails?: { name?: string } }).stateExitedEventDetails?.name ===
+          "VerifyApproval",
+    ) as { stateExitedEventDetails: { output: string } } | undefined;
+    expect(JSON.parse(verified?.stateExitedEventDetails.output ?? "{}").approval).toMatchObject({
       by: "alice@example.com",
       how: "approver",
+      verified: true,
     });
   });
 

@@ -9,12 +9,11 @@ import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
-  SendTaskSuccessCommand,
 } from "@aws-sdk/client-sfn";
 import { afterAll, describe, expect, it } from "vitest";
+import { approveByEmail } from "../support/approver.ts";
 import {
   type LocalProcess,
-  pendingApprovalToken,
   STATE_MACHINE,
   startDeployment,
   startLocalProcess,
@@ -43,18 +42,7 @@ describe("a crash in the middle of a deployment", () => {
     const { request } = await throughPreprod(first, "v2");
     const started = await startDeployment(first, "prod", request);
     const arn = started.executionArn as string;
-    const token = await pendingApprovalToken(first, arn);
-    await first.sfn.send(
-      new SendTaskSuccessCommand({
-        taskToken: token,
-        output: JSON.stringify({
-          approved: true,
-          how: "approver",
-          by: "alice@example.com",
-          at: new Date().toISOString(),
-        }),
-      }),
-    );
+    await approveByEmail(first, arn);
     // Wait until the new version has some traffic.
     await waitFor(
       () => {
@@ -121,10 +109,8 @@ describe("a crash in the middle of a deployment", () => {
 
     // And the restarted control plane deploys again.
     const retry = await throughPreprod(second, "v1");
-    const again = await startDeployment(second, "prod", {
-      ...retry.request,
-      trigger: { actor: "dependabot[bot]" },
-    });
+    const again = await startDeployment(second, "prod", retry.request);
+    await approveByEmail(second, again.executionArn as string, "bob@example.com");
     const done = await waitForStatus(second, again.executionArn as string, undefined, 60_000);
     expect(done.status).toBe("SUCCEEDED");
   });

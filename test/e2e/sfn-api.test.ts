@@ -108,9 +108,9 @@ describe("a deployment through the API", () => {
       "AcquireLock",
       "VerifyPreprod",
       "ApprovalGate",
+      "VerifyApproval",
       "CopyArtifact",
       "Deploy",
-      "Canary",
     ]);
     expect(entered.slice(-2)).toEqual(["ReleaseLock", "Deployed"]);
     // Lambda tasks show as AWS shows them; the approval task as a callback task.
@@ -205,40 +205,35 @@ describe("a deployment through the API", () => {
     });
   });
 
-  it("completes a waiting approval task by token, and reports the decision in the history", async () => {
+  it("completes a waiting approval task by token and records its output, which VerifyApproval does not take for a decision", async () => {
     const { request } = await throughPreprod(local, "v2");
     const started = await startDeployment(local, "prod", request);
     const token = await pendingApprovalToken(local, started.executionArn as string);
 
     await local.sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
-    const decision = {
+    const claim = {
       approved: true,
       how: "approver",
       by: "alice@example.com",
       at: new Date().toISOString(),
     };
     await local.sfn.send(
-      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(decision) }),
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(claim) }),
     );
     const done = await waitForStatus(local, started.executionArn as string);
 
-    expect(done.status).toBe("SUCCEEDED");
+    // The API did what AWS does: the task succeeded with that output, in the history.
     const events = await historyOf(started.executionArn as string);
     const succeeded = events.find((e) => e.type === "TaskSucceeded");
-    expect(JSON.parse(succeeded?.taskSucceededEventDetails?.output ?? "{}")).toEqual(decision);
+    expect(JSON.parse(succeeded?.taskSucceededEventDetails?.output ?? "{}")).toEqual(claim);
+    // But nobody decided: no sealed decision record, so nothing was copied or deployed.
+    expect(done).toMatchObject({ status: "FAILED", error: "ApprovalNotVerified" });
+    expect(events.some((e) => e.stateEnteredEventDetails?.name === "CopyArtifact")).toBe(false);
+    await expect(
+      local.s3.send(new GetObjectCommand({ Bucket: PROD_BUCKET, Key: request.artifact.key })),
+    ).rejects.toMatchObject({ name: "NoSuchKey" });
     // The token never shows in the history.
     expect(JSON.stringify(events)).not.toContain(token);
-    // The prod copy is there, byte for byte.
-    const copy = await local.s3.send(
-      new GetObjectCommand({
-        Bucket: PROD_BUCKET,
-        Key: request.artifact.key,
-        ChecksumMode: "ENABLED",
-      }),
-    );
-    expect(copy.ChecksumSHA256).toBe(
-      Buffer.from(request.artifact.sha256, "hex").toString("base64"),
-    );
     // A token whose task is over: TaskTimedOut.
     await expect(
       local.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })),

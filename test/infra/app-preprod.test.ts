@@ -28,6 +28,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     GANTRY_PROD_ACCOUNT_ID: "222222222222",
     SST_SECRET_ApprovalSigningKey: "p".repeat(44),
+    SST_SECRET_ApprovalDecisionKey: "q".repeat(44),
   });
   const config = (await import("../../sst.config.ts")).default;
   outputs = (await config.run()) ?? {};
@@ -54,6 +55,35 @@ describe("preprod with a separate prod account", () => {
     const env = calls.find((c) => c.args.name === "gantry-preprod-request-approval")?.args
       .environment;
     expect(env).not.toHaveProperty("GANTRY_SENDER");
+  });
+
+  it("has its own key secrets and an operator API, named for preprod", () => {
+    expect(
+      ofType(registered, "aws:secretsmanager/secret:Secret").map((r) => r.inputs.name),
+    ).toEqual(["gantry-preprod-link-keys", "gantry-preprod-decision-keys"]);
+    expect(outputs.operatorUrl).toBe(
+      "https://gantry-preprod-approval-operator.lambda-url.us-east-1.on.aws/",
+    );
+    const operator = calls.find((c) => c.args.name === "gantry-preprod-approval-operator");
+    expect(operator?.args.url).toEqual({ authorization: "iam" });
+  });
+
+  it("lets only preprod's approval path write decision records", () => {
+    const policy = JSON.parse(
+      one(registered, "aws:s3/bucketPolicy:BucketPolicy", "StateBucketPolicy").inputs
+        .policy as string,
+    );
+    expect(
+      policy.Statement.find((s: { Sid: string }) => s.Sid === "OnlyTheApprovalPathWritesDecisions")
+        ?.Condition,
+    ).toEqual({
+      ArnNotEquals: {
+        "aws:PrincipalArn": [
+          "arn:aws:iam::123456789012:role/gantry-preprod-approval-http",
+          "arn:aws:iam::123456789012:role/gantry-preprod-approval-operator",
+        ],
+      },
+    });
   });
 
   it("lets prod's CopyArtifact read the preprod artifacts", () => {

@@ -11,18 +11,26 @@ import { functionSpecs } from "../../stacks/catalog.ts";
 import { defaultStateBucketName } from "../../stacks/names.ts";
 import { functionPermissions } from "../../stacks/policy.ts";
 import { type FunctionCall, fakeFunctionClass } from "./support/fake-function.ts";
+import { iamMatches } from "./support/iam.ts";
 import {
   ENV,
   installMocks,
+  ofType,
   one,
   outputValue,
   type Registered,
   ROOT,
+  SECRET_SUFFIX,
   settled,
 } from "./support/pulumi-mocks.ts";
 
 const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
 const SIGNING_KEY = "k".repeat(44);
+const DECISION_KEY = "d".repeat(44);
+const secretArn = (name: string) =>
+  `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-${SECRET_SUFFIX}`;
+const LINK_KEYS_ARN = secretArn("gantry-prod-link-keys");
+const DECISION_KEYS_ARN = secretArn("gantry-prod-decision-keys");
 const STATE_BUCKET = defaultStateBucketName("prod", ENV.accountId, ENV.region);
 
 let registered: Registered[];
@@ -60,6 +68,7 @@ beforeAll(async () => {
     GANTRY_SENDER_IDENTITY: "acme.dev",
     GANTRY_LOG_LEVEL: "WARN",
     SST_SECRET_ApprovalSigningKey: SIGNING_KEY,
+    SST_SECRET_ApprovalDecisionKey: DECISION_KEY,
   });
   config = (await import("../../sst.config.ts")).default;
   outputs = await config.run();
@@ -85,6 +94,7 @@ describe("the app", () => {
     expect(outputs).toEqual({
       stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:gantry-prod",
       approvalUrl: "https://gantry-prod-approval-http.lambda-url.us-east-1.on.aws/",
+      operatorUrl: "https://gantry-prod-approval-operator.lambda-url.us-east-1.on.aws/",
       artifactBucket: "acme-gantry-artifacts-prod",
       stateBucket: STATE_BUCKET,
       notificationsTopicArn: "arn:aws:sns:us-east-1:123456789012:gantry-prod-notifications",
@@ -124,11 +134,11 @@ describe("every function", () => {
       "verify-preprod": [],
       "request-approval": [
         "GANTRY_APPROVAL_URL",
+        "GANTRY_LINK_KEYS_SECRET",
         "GANTRY_SENDER",
-        "GANTRY_SIGNING_KEY",
-        "GANTRY_SIGNING_KEY_PREVIOUS",
         "GANTRY_STATE_BUCKET",
       ],
+      "verify-approval": ["GANTRY_DECISION_KEYS_SECRET", "GANTRY_STATE_BUCKET"],
       "copy-artifact": [],
       deploy: [],
       canary: [],
@@ -136,10 +146,16 @@ describe("every function", () => {
       promote: [],
       rollback: [],
       finish: ["GANTRY_STATE_BUCKET"],
-      "approval-http": ["GANTRY_SIGNING_KEY", "GANTRY_SIGNING_KEY_PREVIOUS", "GANTRY_STATE_BUCKET"],
+      "approval-http": [
+        "GANTRY_DECISION_KEYS_SECRET",
+        "GANTRY_LINK_KEYS_SECRET",
+        "GANTRY_STATE_BUCKET",
+      ],
+      "approval-operator": ["GANTRY_DECISION_KEYS_SECRET", "GANTRY_STATE_BUCKET"],
       reconcile: ["GANTRY_STATE_BUCKET"],
       "scheduled-canary": ["GANTRY_STAGE"],
     };
+    expect(Object.keys(expected).sort()).toEqual(calls.map((c) => c.args.name.slice(12)).sort());
     for (const [file, settings] of Object.entries(expected)) {
       const env = await environmentOf(file);
       expect({
@@ -175,10 +191,66 @@ describe("every function", () => {
       GANTRY_STATE_BUCKET: STATE_BUCKET,
       GANTRY_APPROVAL_URL: "https://gantry-prod-approval-http.lambda-url.us-east-1.on.aws/",
       GANTRY_SENDER: "gantry@acme.dev",
-      GANTRY_SIGNING_KEY: SIGNING_KEY,
-      GANTRY_SIGNING_KEY_PREVIOUS: "",
+      GANTRY_LINK_KEYS_SECRET: LINK_KEYS_ARN,
     });
+    expect(await environmentOf("approval-http")).toMatchObject({
+      GANTRY_LINK_KEYS_SECRET: LINK_KEYS_ARN,
+      GANTRY_DECISION_KEYS_SECRET: DECISION_KEYS_ARN,
+    });
+    for (const file of ["verify-approval", "approval-operator"])
+      expect(await environmentOf(file)).toMatchObject({
+        GANTRY_DECISION_KEYS_SECRET: DECISION_KEYS_ARN,
+      });
     expect(await environmentOf("scheduled-canary")).toMatchObject({ GANTRY_STAGE: "prod" });
+  });
+
+  it("gets exactly the settings its catalogue entry lists (those configured for the stage)", async () => {
+    // GANTRY_PREPROD_ROLE_ARN is unset here: preprod is in the same account.
+    const configured = (setting: string) => setting !== "GANTRY_PREPROD_ROLE_ARN";
+    for (const spec of functionSpecs(ASL, "prod")) {
+      const env = await environmentOf(spec.file);
+      expect({
+        file: spec.file,
+        settings: Object.keys(env)
+          .filter((k) => !k.startsWith("POWERTOOLS_"))
+          .sort(),
+      }).toEqual({ file: spec.file, settings: spec.settings.filter(configured).sort() });
+    }
+  });
+
+  it("never carries a key in its environment: only the secrets' ARNs", async () => {
+    for (const c of calls) {
+      const env = await environmentOf(c.args.name.slice(12));
+      expect(Object.keys(env).filter((k) => /SIGNING|_KEY$|_KEY_/.test(k))).toEqual([]);
+      const text = JSON.stringify(env);
+      expect({
+        fn: c.args.name,
+        hasKey: text.includes(SIGNING_KEY) || text.includes(DECISION_KEY),
+      }).toEqual({
+        fn: c.args.name,
+        hasKey: false,
+      });
+    }
+  });
+
+  it("may read the key secrets its environment names, and no other", async () => {
+    for (const c of calls) {
+      const env = await environmentOf(c.args.name.slice(12));
+      const named = [env.GANTRY_LINK_KEYS_SECRET, env.GANTRY_DECISION_KEYS_SECRET].filter(
+        (v): v is string => typeof v === "string",
+      );
+      const readable = [LINK_KEYS_ARN, DECISION_KEYS_ARN]
+        .sort()
+        .filter((arn) =>
+          (c.args.permissions as { effect: string; actions: string[]; resources: string[] }[]).some(
+            (p) =>
+              p.effect === "allow" &&
+              p.actions.includes("secretsmanager:GetSecretValue") &&
+              p.resources.some((r) => iamMatches(r, arn)),
+          ),
+        );
+      expect({ fn: c.args.name, readable }).toEqual({ fn: c.args.name, readable: named.sort() });
+    }
   });
 
   it("has exactly its own permissions", () => {
@@ -212,9 +284,15 @@ describe("every function", () => {
     }
   });
 
-  it("is private, except the approval pages behind a Function URL", () => {
-    expect(calls.filter((c) => c.args.url).map((c) => [c.args.name, c.args.url])).toEqual([
+  it("is private, except the approval pages (public) and the operator API (IAM) behind Function URLs", () => {
+    expect(
+      calls
+        .filter((c) => c.args.url)
+        .map((c) => [c.args.name, c.args.url])
+        .sort(),
+    ).toEqual([
       ["gantry-prod-approval-http", { authorization: "none" }],
+      ["gantry-prod-approval-operator", { authorization: "iam" }],
     ]);
   });
 });
@@ -242,6 +320,64 @@ describe("the rest of the graph", () => {
     expect(definition).toContain(
       '"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-request-approval"',
     );
+    expect(definition).toContain(
+      '"Resource": "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-verify-approval"',
+    );
+    expect(definition).not.toContain("approval-operator");
+  });
+
+  it("keeps each key set in its own Secrets Manager secret, as the JSON the functions read", async () => {
+    const secrets = ofType(registered, "aws:secretsmanager/secret:Secret");
+    expect(secrets.map((r) => [r.name, r.inputs.name, r.inputs.recoveryWindowInDays])).toEqual([
+      ["LinkKeys", "gantry-prod-link-keys", 0],
+      ["DecisionKeys", "gantry-prod-decision-keys", 0],
+    ]);
+    const versions = ofType(registered, "aws:secretsmanager/secretVersion:SecretVersion");
+    expect(versions.map((r) => [r.name, r.inputs.secretId])).toEqual([
+      ["LinkKeysValue", LINK_KEYS_ARN],
+      ["DecisionKeysValue", DECISION_KEYS_ARN],
+    ]);
+    // Pulumi marks a secret value with this signature; SST encrypts it in its state.
+    const SECRET_SIG = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    const value = (name: string) => {
+      const input = versions.find((r) => r.name === name)?.inputs.secretString;
+      expect(input).toMatchObject(SECRET_SIG);
+      return JSON.parse(String((input as { value: unknown }).value));
+    };
+    expect(value("LinkKeysValue")).toEqual({ current: SIGNING_KEY, previous: "" });
+    expect(value("DecisionKeysValue")).toEqual({ current: DECISION_KEY, previous: "" });
+  });
+
+  it("lets only the approval path's roles write decision records into the state bucket", () => {
+    const policy = JSON.parse(
+      one(registered, "aws:s3/bucketPolicy:BucketPolicy", "StateBucketPolicy").inputs
+        .policy as string,
+    );
+    const deny = policy.Statement.find(
+      (s: { Sid: string }) => s.Sid === "OnlyTheApprovalPathWritesDecisions",
+    );
+    expect(deny).toMatchObject({
+      Effect: "Deny",
+      Action: "s3:PutObject",
+      Resource: `arn:aws:s3:::${STATE_BUCKET}/approvals/*.decision.json`,
+      Condition: {
+        ArnNotEquals: {
+          "aws:PrincipalArn": [
+            "arn:aws:iam::123456789012:role/gantry-prod-approval-http",
+            "arn:aws:iam::123456789012:role/gantry-prod-approval-operator",
+          ],
+        },
+      },
+    });
+    // The roles it exempts are the ones the functions run under.
+    for (const arn of deny.Condition.ArnNotEquals["aws:PrincipalArn"] as string[]) {
+      const name = arn.slice(arn.indexOf("role/") + 5);
+      const c = calls.find((c) => c.args.name === name);
+      expect(c).toBeDefined();
+      const role: Record<string, unknown> = {};
+      c?.args.transform.role(role);
+      expect(role.name).toBe(name);
+    }
   });
 
   it("creates the SES identity approval mail is sent from", () => {

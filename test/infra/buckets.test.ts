@@ -6,6 +6,7 @@ import {
   type BucketSettings,
   stateBucketSettings,
 } from "../../stacks/bucket-settings.ts";
+import { iamMatches } from "./support/iam.ts";
 import { TWO_SERVICES } from "./support/registries.ts";
 
 const ACCOUNT = "111111111111";
@@ -22,7 +23,12 @@ function every(): BucketSettings[] {
       prodAccountId: PROD_ACCOUNT,
     }),
     artifactBucketSettings({ stage: "prod", registry, partition: "aws", accountId: ACCOUNT }),
-    stateBucketSettings("aws", "gantry-state-prod-111111111111-us-east-1"),
+    stateBucketSettings({
+      stage: "prod",
+      partition: "aws",
+      accountId: ACCOUNT,
+      name: "gantry-state-prod-111111111111-us-east-1",
+    }),
   ];
 }
 
@@ -172,5 +178,109 @@ describe("the preprod artifact bucket", () => {
       Resource: "arn:aws:s3:::t-artifacts-preprod",
       Condition: onlyCopier,
     });
+  });
+});
+
+/**
+ * The bucket policy's Deny statements that refuse one request (over TLS) of a principal: their
+ * Sids. Allows are the IAM policies' business.
+ */
+function deniedBy(
+  settings: BucketSettings,
+  principalArn: string,
+  action: string,
+  objectArn: string,
+): string[] {
+  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : [v as string]);
+  return settings.policy.Statement.filter((s) => {
+    if (s.Effect !== "Deny" || s.Principal !== "*") return false;
+    if (!list(s.Action).some((a) => a === action || iamMatches(a, action))) return false;
+    if (!list(s.Resource).some((r) => iamMatches(r, objectArn))) return false;
+    const condition = (s.Condition ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [operator, keys] of Object.entries(condition)) {
+      for (const [key, values] of Object.entries(keys)) {
+        if (operator === "Bool" && key === "aws:SecureTransport") return false; // TLS is used
+        if (operator === "ArnNotEquals" && key === "aws:PrincipalArn") {
+          if (list(values).includes(principalArn)) return false;
+          continue;
+        }
+        throw new Error(`no evaluation for ${operator} ${key}`);
+      }
+    }
+    return true;
+  }).map((s) => s.Sid as string);
+}
+
+describe("the state bucket", () => {
+  const NAME = "gantry-state-prod-111111111111-us-east-1";
+  const settings = (stage: "preprod" | "prod", accountId = ACCOUNT) =>
+    stateBucketSettings({ stage, partition: "aws", accountId, name: NAME });
+  const role = (name: string, accountId = ACCOUNT) => `arn:aws:iam::${accountId}:role/${name}`;
+  const decision = `arn:aws:s3:::${NAME}/approvals/AbCdEfGhIjKlMnOpQrStUvWx.decision.json`;
+
+  it("lets only the approval-http and approval-operator roles put decision records, and nobody delete them", () => {
+    const prod = settings("prod");
+    expect(prod.policy.Statement.map((s) => s.Sid)).toEqual([
+      "DenyInsecureTransport",
+      "OnlyTheApprovalPathWritesDecisions",
+      "DecisionsAreNeverDeleted",
+    ]);
+    expect(statement(prod, "OnlyTheApprovalPathWritesDecisions")).toEqual({
+      Sid: "OnlyTheApprovalPathWritesDecisions",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:PutObject",
+      Resource: `arn:aws:s3:::${NAME}/approvals/*.decision.json`,
+      Condition: {
+        ArnNotEquals: {
+          "aws:PrincipalArn": [
+            role("gantry-prod-approval-http"),
+            role("gantry-prod-approval-operator"),
+          ],
+        },
+      },
+    });
+    expect(statement(prod, "DecisionsAreNeverDeleted")).toEqual({
+      Sid: "DecisionsAreNeverDeleted",
+      Effect: "Deny",
+      Principal: "*",
+      Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      Resource: `arn:aws:s3:::${NAME}/approvals/*.decision.json`,
+    });
+  });
+
+  it("refuses a decision record from every other principal, whatever its IAM policy says", () => {
+    for (const stage of ["preprod", "prod"] as const) {
+      const bucket = settings(stage);
+      const put = (principal: string, key = decision) =>
+        deniedBy(bucket, principal, "s3:PutObject", key);
+      expect(put(role(`gantry-${stage}-approval-http`))).toEqual([]);
+      expect(put(role(`gantry-${stage}-approval-operator`))).toEqual([]);
+      for (const principal of [
+        role(`gantry-${stage}-request-approval`),
+        role(`gantry-${stage}-verify-approval`),
+        role(`gantry-${stage}-canary`),
+        role(`gantry-${stage === "prod" ? "preprod" : "prod"}-approval-http`),
+        role(`gantry-${stage}-approval-http`, "999999999999"),
+        "arn:aws:iam::111111111111:role/Admin",
+        "arn:aws:iam::111111111111:root",
+      ])
+        expect({ stage, principal, denied: put(principal) }).toEqual({
+          stage,
+          principal,
+          denied: ["OnlyTheApprovalPathWritesDecisions"],
+        });
+      // Everything else in approvals/ is left to the functions' own policies.
+      expect(
+        put(role(`gantry-${stage}-verify-approval`), decision.replace(".decision.", ".void.")),
+      ).toEqual([]);
+      expect(
+        put(role(`gantry-${stage}-request-approval`), decision.replace(".decision.", ".")),
+      ).toEqual([]);
+      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"])
+        expect(deniedBy(bucket, role(`gantry-${stage}-approval-http`), action, decision)).toEqual([
+          "DecisionsAreNeverDeleted",
+        ]);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { WORKFLOW_FUNCTIONS } from "@gantry/core";
 import { describe, expect, it } from "vitest";
+import { KEY_SECRETS } from "../../packages/aws/src/secrets.ts";
 import { functionSpecs, MAX_LAMBDA_TIMEOUT_SECONDS, taskTimeouts } from "../../stacks/catalog.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -19,7 +20,12 @@ function settingsReadBy(file: string): string[] {
   for (const m of source.matchAll(/process\.env\.([A-Z_]+)/g)) found.add(m[1] as string);
   if (/\bstageFromEnv\b/.test(source.replace(/^import[\s\S]*?from[^\n]*\n/gm, "")))
     found.add("GANTRY_STAGE");
-  if (/\bsecrets: envSigningKeys\b/.test(source)) found.add("SIGNING_KEYS");
+  // Key sets come from Secrets Manager; the environment names the secret (packages/aws/src/secrets.ts).
+  for (const m of source.matchAll(/\bsecretsManagerKeys\(\s*"([a-z]+)"/g)) {
+    const set = KEY_SECRETS[m[1] as keyof typeof KEY_SECRETS];
+    if (!set) throw new Error(`${file}: unknown key set ${m[1]}`);
+    found.add(set.setting);
+  }
   return [...found].sort();
 }
 
@@ -58,6 +64,7 @@ describe("the function catalogue", () => {
       ValidateInput: 10,
       AcquireLock: 30,
       VerifyPreprod: 60,
+      VerifyApproval: 30,
       CopyArtifact: 900,
       Deploy: 300,
       Canary: 120,
@@ -83,6 +90,60 @@ describe("the function catalogue", () => {
         fn: spec.file,
         settings: settingsReadBy(spec.file),
       });
+  });
+
+  it("finds the settings in the sources it checks against", () => {
+    // The cross-check above is only as good as this reading of the sources.
+    expect(settingsReadBy("request-approval")).toEqual([
+      "GANTRY_APPROVAL_URL",
+      "GANTRY_LINK_KEYS_SECRET",
+      "GANTRY_SENDER",
+      "GANTRY_STATE_BUCKET",
+    ]);
+    expect(settingsReadBy("approval-http")).toEqual([
+      "GANTRY_DECISION_KEYS_SECRET",
+      "GANTRY_LINK_KEYS_SECRET",
+      "GANTRY_STATE_BUCKET",
+    ]);
+    expect(settingsReadBy("verify-approval")).toEqual([
+      "GANTRY_DECISION_KEYS_SECRET",
+      "GANTRY_STATE_BUCKET",
+    ]);
+    expect(settingsReadBy("approval-operator")).toEqual([
+      "GANTRY_DECISION_KEYS_SECRET",
+      "GANTRY_STATE_BUCKET",
+    ]);
+  });
+
+  it("gives the decision keys to the approval path and VerifyApproval only, never to request-approval", () => {
+    for (const stage of ["preprod", "prod"] as const) {
+      const specs = functionSpecs(ASL, stage);
+      const holders = (setting: string) =>
+        specs
+          .filter((s) => (s.settings as readonly string[]).includes(setting))
+          .map((s) => s.file)
+          .sort();
+      expect(holders("GANTRY_DECISION_KEYS_SECRET")).toEqual([
+        "approval-http",
+        "approval-operator",
+        "verify-approval",
+      ]);
+      expect(holders("GANTRY_LINK_KEYS_SECRET")).toEqual(["approval-http", "request-approval"]);
+    }
+  });
+
+  it("deploys VerifyApproval and the operator API in both stages", () => {
+    for (const stage of ["preprod", "prod"] as const) {
+      const specs = functionSpecs(ASL, stage);
+      expect(specs.find((s) => s.file === "verify-approval")).toMatchObject({
+        component: "VerifyApproval",
+        workflowKey: "VerifyApproval",
+        timeoutSeconds: 30,
+      });
+      const operator = specs.find((s) => s.file === "approval-operator");
+      expect(operator).toMatchObject({ component: "ApprovalOperator", timeoutSeconds: 30 });
+      expect(operator?.workflowKey).toBeUndefined();
+    }
   });
 
   it("runs the scheduled canary in prod only", () => {

@@ -266,7 +266,15 @@ describe("the buckets", () => {
         accountId: ENV.accountId,
       }),
     ],
-    ["StateBucket", stateBucketSettings("aws", "gantry-state-prod-123456789012-us-east-1")],
+    [
+      "StateBucket",
+      stateBucketSettings({
+        stage: "prod",
+        partition: "aws",
+        accountId: ENV.accountId,
+        name: "gantry-state-prod-123456789012-us-east-1",
+      }),
+    ],
   ] as const) {
     it(`${id} is created locked down, as its settings say`, () => {
       expect(one(registered, "aws:s3/bucket:Bucket", id).inputs).toMatchObject({

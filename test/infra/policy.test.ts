@@ -23,6 +23,7 @@ import {
   stateMachineTrustPolicy,
   UNSCOPABLE_ACTIONS,
 } from "../../stacks/policy.ts";
+import { iamMatches } from "./support/iam.ts";
 import { manyServices, TWO_SERVICES } from "./support/registries.ts";
 
 /** Services with two alarms each in both stages, all verifying preprod: docs/deploy.md says so. */
@@ -36,6 +37,10 @@ const alarm = (name: string) => `arn:aws:cloudwatch:eu-west-1:111111111111:alarm
 const logs = (fn: string, stage: Stage = "prod") =>
   `arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/gantry-${stage}-${fn}:*`;
 const EXECUTIONS = "arn:aws:states:eu-west-1:111111111111:execution:gantry-prod:*";
+const secret = (name: string) =>
+  `arn:aws:secretsmanager:eu-west-1:111111111111:secret:${name}-??????`;
+const LINK_KEYS = secret("gantry-prod-link-keys");
+const DECISION_KEYS = secret("gantry-prod-decision-keys");
 const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"];
 
 function context(stage: Stage, reg: Registry, extra: Partial<PolicyContext> = {}): PolicyContext {
@@ -112,8 +117,17 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
   }),
   "request-approval": withLogs("request-approval", {
     "s3:PutObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
+    "s3:GetObject": [obj(STATE, "approvals/*")],
+    "s3:ListBucket": [STATE_BUCKET],
+    "secretsmanager:GetSecretValue": [LINK_KEYS],
     "ses:SendEmail": ["arn:aws:ses:eu-west-1:111111111111:identity/acme.dev"],
     "states:SendTaskSuccess": ["*"],
+  }),
+  "verify-approval": withLogs("verify-approval", {
+    "s3:GetObject": [obj(STATE, "approvals/*")],
+    "s3:PutObject": [obj(STATE, "approvals/*.void.json")],
+    "s3:ListBucket": [STATE_BUCKET],
+    "secretsmanager:GetSecretValue": [DECISION_KEYS],
   }),
   "copy-artifact": withLogs("copy-artifact", {
     "s3:GetObject": [...preprodArtifacts, ...prodArtifacts],
@@ -159,6 +173,16 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "s3:GetObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
     "s3:PutObject": [obj(STATE, "approvals/*.decision.json")],
     "s3:ListBucket": [STATE_BUCKET],
+    "secretsmanager:GetSecretValue": [LINK_KEYS, DECISION_KEYS],
+    "states:DescribeExecution": [EXECUTIONS],
+    "states:SendTaskSuccess": ["*"],
+    "states:SendTaskFailure": ["*"],
+  }),
+  "approval-operator": withLogs("approval-operator", {
+    "s3:GetObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
+    "s3:PutObject": [obj(STATE, "approvals/*.decision.json")],
+    "s3:ListBucket": [STATE_BUCKET],
+    "secretsmanager:GetSecretValue": [DECISION_KEYS],
     "states:DescribeExecution": [EXECUTIONS],
     "states:SendTaskSuccess": ["*"],
     "states:SendTaskFailure": ["*"],
@@ -310,6 +334,156 @@ describe("function permissions", () => {
   });
 });
 
+/** Whether a policy allows an action on a resource: some Allow matches and no Deny does. */
+function allows(statements: readonly PolicyStatement[], action: string, resource: string): boolean {
+  const hit = (s: PolicyStatement) =>
+    s.actions.includes(action) && s.resources.some((r) => iamMatches(r, resource));
+  return (
+    statements.some((s) => s.effect === "allow" && hit(s)) &&
+    !statements.some((s) => s.effect === "deny" && hit(s))
+  );
+}
+
+/** The functions whose policies allow an action on a resource. */
+function whoMay(
+  permissions: Record<PolicyFunction, PolicyStatement[]>,
+  action: string,
+  resource: string,
+): string[] {
+  return Object.entries(permissions)
+    .filter(([, statements]) => allows(statements, action, resource))
+    .map(([fn]) => fn)
+    .sort();
+}
+
+const ID = "AbCdEfGhIjKlMnOpQrStUvWx";
+const state = (key: string) => obj(STATE, key);
+
+describe("who may do what with approvals", () => {
+  const contexts = [
+    context("prod", TWO_SERVICES, { senderIdentity: "acme.dev" }),
+    context("preprod", TWO_SERVICES),
+    context("prod", registry, { senderIdentity: "gantry@acme.dev" }),
+  ];
+
+  it("reads IAM wildcards as IAM does (the checks below rely on it)", () => {
+    expect(
+      iamMatches(obj(STATE, "approvals/*.decision.json"), state(`approvals/${ID}.decision.json`)),
+    ).toBe(true);
+    expect(iamMatches(obj(STATE, "approvals/*.decision.json"), state(`approvals/${ID}.json`))).toBe(
+      false,
+    );
+    expect(iamMatches(obj(STATE, "approvals/*"), state(`approvals/by-execution/${ID}.json`))).toBe(
+      true,
+    );
+    expect(iamMatches(DECISION_KEYS, `${DECISION_KEYS.slice(0, -6)}Ab12Cd`)).toBe(true);
+    expect(iamMatches(DECISION_KEYS, `${DECISION_KEYS.slice(0, -7)}-old-Ab12Cd`)).toBe(false);
+    expect(iamMatches(DECISION_KEYS, `${DECISION_KEYS.slice(0, -6)}Ab12C`)).toBe(false);
+    expect(iamMatches("arn:aws:s3:::a.b/c", "arn:aws:s3:::aXb/c")).toBe(false);
+  });
+
+  it("lets only approval-http and approval-operator write a decision record, and nobody delete one", () => {
+    for (const ctx of contexts) {
+      const permissions = functionPermissions(ctx);
+      for (const key of [
+        `approvals/${ID}.decision.json`,
+        `approvals/by-execution/${ID}.decision.json`,
+      ])
+        expect({
+          stage: ctx.stage,
+          key,
+          writers: whoMay(permissions, "s3:PutObject", state(key)),
+        }).toEqual({
+          stage: ctx.stage,
+          key,
+          writers: ["approval-http", "approval-operator"],
+        });
+      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"])
+        expect(whoMay(permissions, action, state(`approvals/${ID}.decision.json`))).toEqual([]);
+    }
+  });
+
+  it("lets VerifyApproval write nothing but void records under approvals/", () => {
+    const verify = functionPermissions(contexts[0] as PolicyContext)["verify-approval"];
+    expect(allows(verify, "s3:PutObject", state(`approvals/${ID}.void.json`))).toBe(true);
+    for (const key of [
+      `approvals/${ID}.json`,
+      `approvals/${ID}.decision.json`,
+      `approvals/${ID}.notified.json`,
+      `approvals/by-execution/${ID}.json`,
+      `approval-tokens/${ID}.json`,
+      "locks/orders.json",
+      "deployments/orders/x.json",
+    ])
+      expect({ key, writes: allows(verify, "s3:PutObject", state(key)) }).toEqual({
+        key,
+        writes: false,
+      });
+    expect(allows(verify, "s3:GetObject", state(`approval-tokens/${ID}.json`))).toBe(false);
+    expect(allows(verify, "states:SendTaskSuccess", "*")).toBe(false);
+  });
+
+  it("lets only the decision path read task tokens, and only request-approval store them", () => {
+    for (const ctx of contexts) {
+      const permissions = functionPermissions(ctx);
+      const token = state(`approval-tokens/${ID}.json`);
+      expect(whoMay(permissions, "s3:GetObject", token)).toEqual([
+        "approval-http",
+        "approval-operator",
+      ]);
+      expect(whoMay(permissions, "s3:PutObject", token)).toEqual(["request-approval"]);
+    }
+  });
+
+  it("gives the decision keys to the approval path and VerifyApproval, the link keys to whoever signs or verifies links", () => {
+    for (const ctx of contexts) {
+      const permissions = functionPermissions(ctx);
+      const keys = (set: "link" | "decision", stage = ctx.stage) =>
+        `arn:aws:secretsmanager:eu-west-1:111111111111:secret:gantry-${stage}-${set}-keys-Ab12Cd`;
+      expect(whoMay(permissions, "secretsmanager:GetSecretValue", keys("decision"))).toEqual([
+        "approval-http",
+        "approval-operator",
+        "verify-approval",
+      ]);
+      expect(whoMay(permissions, "secretsmanager:GetSecretValue", keys("link"))).toEqual([
+        "approval-http",
+        "request-approval",
+      ]);
+      const other = ctx.stage === "prod" ? "preprod" : "prod";
+      for (const set of ["link", "decision"] as const)
+        expect(whoMay(permissions, "secretsmanager:GetSecretValue", keys(set, other))).toEqual([]);
+    }
+  });
+
+  it("lets the canaries touch neither the state bucket nor a key", () => {
+    for (const ctx of contexts) {
+      const permissions = functionPermissions(ctx);
+      for (const fn of ["canary", "scheduled-canary"] as const) {
+        const actions = permissions[fn].flatMap((s) => s.actions);
+        expect({ fn, s3OrSecrets: actions.filter((a) => /^(s3|secretsmanager):/.test(a)) }).toEqual(
+          {
+            fn,
+            s3OrSecrets: [],
+          },
+        );
+      }
+    }
+  });
+
+  it("lets only the approval functions complete a task", () => {
+    const permissions = functionPermissions(contexts[0] as PolicyContext);
+    expect(whoMay(permissions, "states:SendTaskSuccess", "*")).toEqual([
+      "approval-http",
+      "approval-operator",
+      "request-approval",
+    ]);
+    expect(whoMay(permissions, "states:SendTaskFailure", "*")).toEqual([
+      "approval-http",
+      "approval-operator",
+    ]);
+  });
+});
+
 describe("every policy", () => {
   it("has no wildcard action", () => {
     for (const { where, statements } of everyPolicy())
@@ -370,7 +544,15 @@ describe("every policy", () => {
           // key prefix (never a whole bucket's objects).
           const star = name.indexOf("*");
           const key = service === "s3" ? name.slice(name.indexOf("/") + 1) : "";
+          // `?` only as the six random characters AWS appends to a secret's ARN.
+          const questionMarks = (resource.match(/\?/g) ?? []).length;
+          const secretSuffixOnly =
+            questionMarks === 0 ||
+            (service === "secretsmanager" &&
+              questionMarks === 6 &&
+              /^secret:gantry-(preprod|prod)-[a-z-]+-\?{6}$/.test(name));
           const concrete =
+            secretSuffixOnly &&
             arn === "arn" &&
             partition === "aws" &&
             /^[a-z0-9-]+$/.test(service ?? "") &&

@@ -248,7 +248,7 @@ export async function pendingApprovalToken(
       const dir = join(state, "approvals");
       if (!existsSync(dir)) return undefined;
       for (const file of readdirSync(dir)) {
-        if (!file.endsWith(".json") || file.endsWith(".decision.json")) continue;
+        if (!/^[A-Za-z0-9_-]{24}\.json$/.test(file)) continue;
         const record = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
           id: string;
           execution: { id: string };

@@ -1,4 +1,4 @@
-import { DeploymentInProgress } from "@gantry/core";
+import { DeploymentInProgress, MAX_ERROR_MESSAGE_LENGTH } from "@gantry/core";
 import type { Context } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { correlationOf, createLogger, stepHandler } from "./handler.ts";
@@ -176,6 +176,16 @@ describe("stepHandler", () => {
         execution: "run-1",
       }),
     ]);
+  });
+
+  it("bounds the error it rethrows, so Lambda's cause cannot swell the execution's state", async () => {
+    const handler = stepHandler(createLogger("CanaryStep"), async (_event: unknown) => {
+      throw new DeploymentInProgress("x".repeat(50_000));
+    });
+    const error = (await handler({}, context).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe("DeploymentInProgress");
+    expect(error.message.length).toBe(MAX_ERROR_MESSAGE_LENGTH + 1);
+    expect(error.stack?.length ?? 0).toBeLessThan(MAX_ERROR_MESSAGE_LENGTH + 2000);
   });
 
   it("never logs the event, so a task token in it does not appear in the logs", async () => {

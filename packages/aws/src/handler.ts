@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { boundedError } from "@gantry/core";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
 
@@ -50,7 +51,10 @@ export function correlationKeys<E, R>(logger: Logger): MiddlewareObj<E, R, Error
     },
     onError: (request) => {
       const error = request.error;
-      if (error) logger.warn("step failed", { errorName: error.name, errorMessage: error.message });
+      if (!error) return;
+      // What Lambda reports as the Task's cause ends up in the execution's state: keep it small.
+      request.error = boundedError(error);
+      logger.warn("step failed", { errorName: error.name, errorMessage: error.message });
     },
   };
 }

@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import * as errors from "./errors.ts";
 import {
+  boundedError,
+  CanaryFailed,
   FAILURE_NAMES,
   GantryError,
   InvalidInput,
   isFailureName,
   isGantryError,
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_ERROR_STACK_FRAMES,
 } from "./errors.ts";
 
 type ErrorClass = new (...args: never[]) => GantryError;
@@ -89,5 +93,25 @@ describe("isGantryError", () => {
     expect(isGantryError(Object.assign(new Error("x"), { name: "CanaryFailed" }))).toBe(false);
     expect(isGantryError({ name: "CanaryFailed", message: "x" })).toBe(false);
     expect(isGantryError(undefined)).toBe(false);
+  });
+});
+
+describe("boundedError", () => {
+  it("cuts a long message and a deep stack, keeping the name Retry and Catch match on", () => {
+    const error = new CanaryFailed("x".repeat(10_000));
+    error.stack = [
+      `CanaryFailed: ${error.message}`,
+      ...Array.from({ length: 50 }, (_, i) => `    at f${i} (file.js:1:1)`),
+    ].join("\n");
+    const bounded = boundedError(error);
+    expect(bounded).toBe(error);
+    expect(bounded.name).toBe("CanaryFailed");
+    expect(bounded.message).toBe(`${"x".repeat(MAX_ERROR_MESSAGE_LENGTH)}…`);
+    expect(bounded.stack?.split("\n")).toHaveLength(1 + MAX_ERROR_STACK_FRAMES);
+    expect(bounded.stack?.split("\n")[1]).toBe("    at f0 (file.js:1:1)");
+  });
+
+  it("leaves a short error's message as it is", () => {
+    expect(boundedError(new CanaryFailed("short")).message).toBe("short");
   });
 });

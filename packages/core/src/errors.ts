@@ -148,3 +148,33 @@ export function isFailureName(name: string): name is FailureName {
 export function isGantryError(error: unknown): error is GantryError {
   return error instanceof GantryError;
 }
+
+/**
+ * Longest error message a function reports, and how many stack frames go with it. Lambda turns a
+ * thrown error into the Task's cause (message plus stack trace), and a Catch stores that cause
+ * in the execution's state, which Step Functions caps at 256 KB; bounded here, three caught
+ * errors cost a few KiB instead of up to 96 KiB.
+ */
+export const MAX_ERROR_MESSAGE_LENGTH = 4000;
+export const MAX_ERROR_STACK_FRAMES = 5;
+
+/**
+ * The same error, its message and stack trace cut to the bounds above (name kept: Retry and
+ * Catch match on it).
+ *
+ * @example
+ * ```ts
+ * throw boundedError(new InvalidInput(issues));
+ * ```
+ */
+export function boundedError<E extends Error>(error: E): E {
+  if (error.message.length > MAX_ERROR_MESSAGE_LENGTH)
+    error.message = `${error.message.slice(0, MAX_ERROR_MESSAGE_LENGTH)}…`;
+  const frames = (error.stack ?? "")
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, MAX_ERROR_STACK_FRAMES)
+    .map((line) => (line.length > 200 ? `${line.slice(0, 200)}…` : line));
+  error.stack = [`${error.name}: ${error.message}`, ...frames].join("\n");
+  return error;
+}

@@ -124,7 +124,12 @@ const list = <T extends z.ZodMiniType>(item: T, min: number, max: number) =>
 const name = pattern(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,139}$/, "must be a resource name");
 const bucketName = pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
 const seconds = integer(1, 7 * 24 * 3600);
-const email = pattern(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, "must be an email address");
+const email = z
+  .string()
+  .check(
+    z.maxLength(254, "must be an email address (at most 254 characters)"),
+    z.regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, "must be an email address"),
+  );
 
 const rolloutSchema = z.strictObject({
   steps: list(integer(1, 99), 0, 10).check(

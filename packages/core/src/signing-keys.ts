@@ -15,7 +15,7 @@ export const MIN_SIGNING_SECRET_LENGTH = 32;
  *
  * @example
  * ```ts
- * const keys = signingKeysFrom(process.env.GANTRY_SIGNING_KEY, process.env.GANTRY_SIGNING_KEY_PREVIOUS);
+ * const keys = signingKeysFrom(stored.current, stored.previous, "the approval decision key");
  * keys.current.id; // e.g. "k-3Jx9aQ0b"
  * ```
  */

@@ -47,7 +47,7 @@ async function publish(local: LocalControlPlane, artifact: Artifact): Promise<vo
   await local.world.buckets.put({ bucket: PREPROD, key: artifact.key }, artifact.zip);
 }
 
-function request(artifact: Artifact, actor = "dependabot[bot]") {
+function request(artifact: Artifact, actor = "bench") {
   return {
     service: "hello-service",
     version: artifact.version,
@@ -56,17 +56,22 @@ function request(artifact: Artifact, actor = "dependabot[bot]") {
   };
 }
 
-/** Runs one execution through the API object and returns its history when it ends. */
+/**
+ * Runs one execution through the API object and returns its history when it ends. In prod an
+ * approver confirms the link emailed to them, over HTTP, as soon as it arrives.
+ */
 async function run(
   local: LocalControlPlane,
   stage: "preprod" | "prod",
   input: ReturnType<typeof request>,
 ): Promise<{ events: HistoryEvent[]; status: string; ms: number }> {
+  const name = executionName(input);
   const started = local.plane.startExecution({
     stateMachineArn: local.stateMachineArns[stage],
-    name: executionName(input),
+    name,
     input: JSON.stringify(input),
   });
+  if (stage === "prod") void approveFromOutbox(local, name).catch(() => undefined);
   const t0 = performance.now();
   for (;;) {
     const record = local.plane.describeExecution(started.executionArn);
@@ -86,6 +91,42 @@ async function run(
     }
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The approver's part: the emailed link, opened and confirmed, through the web server. */
+async function approveFromOutbox(local: LocalControlPlane, executionName: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    const mail = local.world.outbox
+      .list()
+      .find((m) => m.text.includes(`Execution: ${executionName}`));
+    const link = mail && /^Approve: (\S+)$/m.exec(mail.text)?.[1];
+    if (link) {
+      const url = new URL(link);
+      const decided = await fetch(new URL(url.pathname, url), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: url.searchParams,
+      });
+      if (decided.status !== 200) throw new Error(`approving answered ${decided.status}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`no approval email for ${executionName}`);
+}
+
+/** How long the execution waited for the approver (ApprovalGate's span): a person's time. */
+function approvalWaitMs(events: readonly HistoryEvent[]): number {
+  const span = (type: string) =>
+    events.find(
+      (e) =>
+        e.type === type &&
+        ((e.stateEnteredEventDetails ?? e.stateExitedEventDetails) as { name?: string })?.name ===
+          "ApprovalGate",
+    )?.timestamp;
+  const entered = span("TaskStateEntered");
+  const exited = span("TaskStateExited");
+  return entered !== undefined && exited !== undefined ? exited - entered : 0;
 }
 
 async function throughPreprod(local: LocalControlPlane, artifact: Artifact): Promise<void> {
@@ -123,7 +164,8 @@ const benchmark: Benchmark = {
     const prod = settings.registry.services["hello-service"]?.stages.prod;
     if (!prod) throw new Error("the registry has no hello-service");
     try {
-      // Happy path with a 10 MB artifact, auto-approved (dependabot): transitions and overhead.
+      // Happy path with a 10 MB artifact, approved through the emailed link: transitions and
+      // overhead (the approver's own time is not the control plane's).
       const big = tenMegabyteBuild();
       await throughPreprod(local, big);
       const happy = await run(local, "prod", request(big));
@@ -132,7 +174,8 @@ const benchmark: Benchmark = {
         (prod.rollout.stepWaitSeconds * prod.rollout.steps.length + prod.rollout.bakeSeconds) *
         1000 *
         SCALE;
-      const overheadMs = happy.ms - waitsMs;
+      const humanMs = approvalWaitMs(happy.events);
+      const overheadMs = happy.ms - waitsMs - humanMs;
 
       // A release that fails under prod traffic: alarm to rollback.
       const v4b = buildVariant("v4-prod-bug");
@@ -181,7 +224,7 @@ const benchmark: Benchmark = {
           name: "happy-path prod deployment, 10 MB artifact, total",
           value: round(happy.ms),
           unit: "ms",
-          note: `configured waits ${round(waitsMs)} ms`,
+          note: `configured waits ${round(waitsMs)} ms, approval (a person) ${round(humanMs)} ms`,
         },
         {
           name: "control-plane overhead beyond configured waits (10 MB artifact)",

@@ -6,3 +6,4 @@ export * from "./engine/definition.ts";
 export * from "./engine/task-tokens.ts";
 export * from "./engine/workflow-engine.ts";
 export * from "./workflow-handlers.ts";
+export { LocalBuckets } from "./world/buckets.ts";

@@ -4,7 +4,7 @@
  * Settings come from the environment (settings.ts, docs/local.md): GANTRY_HOME, GANTRY_SFN_PORT,
  * GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS, GANTRY_LOG_LEVEL, GANTRY_REGISTRY.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalControlPlane } from "./local-control-plane.ts";
 import { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
@@ -17,7 +17,9 @@ const settings = await localSettings(process.env).catch((error: unknown) => {
   process.exit(2);
 });
 const home = settings.home;
-mkdirSync(home, { recursive: true });
+// The data directory holds keys, task tokens and decisions: the local user's alone.
+mkdirSync(home, { recursive: true, mode: 0o700 });
+chmodSync(home, 0o700);
 const pidFile = join(home, "control-plane.pid");
 claimDataDirectory(pidFile);
 

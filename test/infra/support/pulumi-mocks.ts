@@ -48,7 +48,21 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>) 
     "aws:iam/role:Role": `arn:aws:iam::${ENV.accountId}:role/${physical}`,
     "aws:s3/bucket:Bucket": `arn:aws:s3:::${physical}`,
   };
+  // Secrets Manager appends "-" and six random characters to a secret's ARN; a version's ARN
+  // is its secret's (whose id is that ARN).
+  if (type === "aws:secretsmanager/secret:Secret")
+    arns[type] = `arn:aws:secretsmanager:${region}:secret:${physical}-${SECRET_SUFFIX}`;
+  if (type === "aws:secretsmanager/secretVersion:SecretVersion")
+    arns[type] = String(inputs.secretId);
   return { ...inputs, name: inputs.name ?? physical, arn: arns[type] ?? `arn:aws:mock:::${name}` };
+}
+
+/** The random suffix the mocks give every Secrets Manager secret's ARN. */
+export const SECRET_SUFFIX = "Ab12Cd";
+
+/** A resource's id: a secret's is its ARN, as in AWS; anything else's is made up. */
+function mockId(type: string, name: string, state: { arn: string }): string {
+  return type === "aws:secretsmanager/secret:Secret" ? state.arn : `${name}-id`;
 }
 
 /**
@@ -61,7 +75,8 @@ export async function installMocks(stage: "preprod" | "prod"): Promise<Registere
     {
       newResource(args: { type: string; name: string; inputs: Record<string, unknown> }) {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+        const state = mockState(args.type, args.name, args.inputs);
+        return { id: mockId(args.type, args.name, state), state };
       },
       call(args: { token: string; inputs: Record<string, unknown> }) {
         switch (args.token) {

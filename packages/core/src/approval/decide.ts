@@ -329,7 +329,8 @@ async function assertStillOpen(
   const decided = await deps.records.get<ApprovalDecisionRecord>(
     recordKeys.approvalDecision(record.id),
   );
-  if (decided) throw alreadyDecided(decided.value);
+  // Void first: whatever record sits beside a voided approval (a forged one, say), its links
+  // answer that it is over.
   const voided = await deps.records.get<ApprovalVoidRecord>(recordKeys.approvalVoid(record.id));
   if (voided) {
     throw new ApprovalRefused(
@@ -338,6 +339,7 @@ async function assertStillOpen(
       `This approval was voided and can no longer be decided (${voided.value.reason}).`,
     );
   }
+  if (decided) throw alreadyDecided(decided.value);
   if (Date.parse(record.expiresAt) <= deps.clock.now()) {
     throw new ApprovalRefused(
       410,

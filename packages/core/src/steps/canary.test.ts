@@ -137,12 +137,27 @@ describe("runCanaryChecks", () => {
     ]);
   });
 
-  it("clips a long function error payload to 200 characters", async () => {
+  it("clips a long function error payload: the whole detail stays within 300 characters", async () => {
     const functions = fakeFunctions({
       a: { executedVersion: "2", functionError: "Handled", payload: "e".repeat(500) },
     });
     const [result] = await runCanaryChecks(functions, "f", "2", spec({ name: "a" }));
-    expect(result?.detail).toBe(`function error (Handled): ${"e".repeat(200)}…`);
+    const detail = `function error (Handled): ${"e".repeat(500)}`;
+    expect(result?.detail).toBe(`${detail.slice(0, 300)}…`);
+  });
+
+  it("clips whatever the new version answers, e.g. an enormous statusCode, and an invoke error", async () => {
+    const functions = fakeFunctions({
+      a: ok({ statusCode: "5".repeat(100_000) }),
+      b: Object.assign(new Error("x".repeat(100_000)), { name: "ServiceException" }),
+    });
+    const results = await runCanaryChecks(functions, "f", "2", {
+      checks: [
+        { name: "a", event: {}, expect: { statusCode: 200 } },
+        { name: "b", event: {}, expect: {} },
+      ],
+    });
+    for (const result of results) expect(result.detail.length).toBeLessThanOrEqual(301);
   });
 
   it("counts a check whose invoke throws as failed, with the reason, and runs the rest", async () => {

@@ -30,7 +30,7 @@ export async function runCanaryChecks(
       results.push({
         name: check.name,
         passed: false,
-        detail: `invoke failed: ${messageOf(error)}`,
+        detail: clip(`invoke failed: ${messageOf(error)}`),
       });
     }
   }
@@ -84,9 +84,10 @@ export async function canary(
 }
 
 function judge(check: CanaryCheck, result: InvocationResult): CanaryCheckResult {
-  const fail = (detail: string) => ({ name: check.name, passed: false, detail });
+  // The new version wrote what it answered: clipped, so it cannot grow the execution's state.
+  const fail = (detail: string) => ({ name: check.name, passed: false, detail: clip(detail) });
   if (result.functionError)
-    return fail(`function error (${result.functionError}): ${clip(lambdaError(result.payload))}`);
+    return fail(`function error (${result.functionError}): ${lambdaError(result.payload)}`);
   const payload = result.payload as { statusCode?: unknown; body?: unknown } | null;
   const { statusCode, bodyIncludes } = check.expect;
   if (statusCode !== undefined && payload?.statusCode !== statusCode) {
@@ -99,6 +100,9 @@ function judge(check: CanaryCheck, result: InvocationResult): CanaryCheckResult 
   }
   return { name: check.name, passed: true, detail: `ok (version ${result.executedVersion})` };
 }
+
+/** Longest detail kept of a check's result (it lands in the execution's state and history). */
+export const MAX_DETAIL = 300;
 
 /** Lambda's error payload as `errorType: errorMessage`, or the payload as it is. */
 function lambdaError(payload: unknown): string {
@@ -114,7 +118,7 @@ function stringify(value: unknown): string {
 }
 
 function clip(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text;
 }
 
 function messageOf(error: unknown): string {

@@ -84,3 +84,27 @@ describe("LocalBuckets", () => {
     await expect(buckets.head(SOURCE)).resolves.toBeUndefined();
   });
 });
+
+describe("files at rest", () => {
+  it("keeps every object, its metadata and their directories to the local user (0600/0700)", async () => {
+    const records = buckets.records(SOURCE.bucket);
+    await records.create("approval-tokens/abc.json", { taskToken: "secret" });
+    await records.put("approvals/abc.decision.json", { decision: "approved" });
+    await buckets.put(SOURCE, BYTES);
+    await buckets.copy((await buckets.head(SOURCE)) as never, DEST, COPY_OPTIONS);
+    const { readdirSync, statSync } = await import("node:fs");
+    const walk = (path: string): string[] =>
+      statSync(path).isDirectory()
+        ? [path, ...readdirSync(path).flatMap((name) => walk(join(path, name)))]
+        : [path];
+    const paths = walk(dir).filter((p) => p !== dir);
+    expect(paths.length).toBeGreaterThan(8);
+    for (const path of paths) {
+      const mode = statSync(path).mode & 0o777;
+      expect({ path, mode: mode.toString(8) }).toEqual({
+        path,
+        mode: statSync(path).isDirectory() ? "700" : "600",
+      });
+    }
+  });
+});

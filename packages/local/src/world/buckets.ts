@@ -7,7 +7,7 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   ArtifactChecksumMismatch,
@@ -69,6 +69,13 @@ export class BucketError extends Error {
   }
 }
 
+/**
+ * Every object and directory is the local user's alone: the state buckets hold task tokens and
+ * sealed decisions (S3 would hold them behind IAM; here the file mode does that job).
+ */
+const PRIVATE_FILE = 0o600;
+const PRIVATE_DIR = 0o700;
+
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_SEGMENT = /^[A-Za-z0-9_.=+-]+$/;
 
@@ -82,8 +89,8 @@ export class LocalBuckets implements ArtifactStore {
 
   async createBucket(bucket: string): Promise<void> {
     checkBucket(bucket);
-    await mkdir(join(this.#dir, bucket, "objects"), { recursive: true });
-    await mkdir(join(this.#dir, bucket, "meta"), { recursive: true });
+    await mkdir(join(this.#dir, bucket, "objects"), { recursive: true, mode: PRIVATE_DIR });
+    await mkdir(join(this.#dir, bucket, "meta"), { recursive: true, mode: PRIVATE_DIR });
   }
 
   hasBucket(bucket: string): boolean {
@@ -191,9 +198,10 @@ export class LocalBuckets implements ArtifactStore {
         );
       }
       const paths = this.#paths(to);
-      mkdirSync(dirname(paths.object), { recursive: true });
+      mkdirSync(dirname(paths.object), { recursive: true, mode: PRIVATE_DIR });
       const tmp = `${paths.object}.${randomBytes(4).toString("hex")}.tmp`;
       await copyFile(this.#paths(from).object, tmp);
+      await chmod(tmp, PRIVATE_FILE);
       renameSync(tmp, paths.object);
       const meta: StoredObjectMeta = {
         ...source,
@@ -358,15 +366,15 @@ function newVersionId(): string {
  * through libuv's thread pool costs a good part of a millisecond. The bytes stay asynchronous.
  */
 function writeMeta(file: string, meta: StoredObjectMeta): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR });
   const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(tmp, JSON.stringify(meta));
+  writeFileSync(tmp, JSON.stringify(meta), { mode: PRIVATE_FILE });
   renameSync(tmp, file);
 }
 
 async function atomicWrite(file: string, data: Uint8Array): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR });
   const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, data);
+  await writeFile(tmp, data, { mode: PRIVATE_FILE });
   await rename(tmp, file);
 }
