@@ -17,6 +17,7 @@ import {
 import {
   type ApprovalDecisionRecord,
   approvalLink,
+  isApprovalRecordKey,
   recordKeys,
   sealDecision,
   signingKeysFrom,
@@ -91,7 +92,7 @@ async function waitingDeployment(input: ReturnType<typeof requestFor> = request)
     async () => {
       const records = stateBucket();
       for (const key of await records.list("approvals/")) {
-        if (!/^approvals\/[A-Za-z0-9_-]{24}\.json$/.test(key)) continue;
+        if (!isApprovalRecordKey(key)) continue;
         const approval = await records.get<{ id: string; execution: { id: string } }>(key);
         if (approval?.value.execution.id === arn) return approval.value.id;
       }

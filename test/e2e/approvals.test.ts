@@ -18,7 +18,6 @@ import {
   startDeployment,
   startLocalProcess,
   throughPreprod,
-  waitFor,
   waitForStatus,
 } from "../support/local-process.ts";
 

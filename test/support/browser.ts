@@ -8,9 +8,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
 import { type Browser, type BrowserContextOptions, chromium, type Page } from "playwright-core";
-import { type LocalProcess, pendingApprovalToken, ROOT } from "./local-process.ts";
+import { approveByEmail } from "./approver.ts";
+import { type LocalProcess, ROOT } from "./local-process.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -52,20 +52,9 @@ export function executionUrl(local: LocalProcess, executionArn: string): string 
   return `${local.webEndpoint}/executions/${encodeURIComponent(match[1])}/${encodeURIComponent(match[2])}`;
 }
 
-/** Approves a waiting prod deployment as the e2e tests do: SendTaskSuccess with its token. */
+/** Approves a waiting prod deployment as an approver does: the emailed link, confirmed. */
 export async function approve(local: LocalProcess, executionArn: string): Promise<void> {
-  const token = await pendingApprovalToken(local, executionArn);
-  await local.sfn.send(
-    new SendTaskSuccessCommand({
-      taskToken: token,
-      output: JSON.stringify({
-        approved: true,
-        how: "approver",
-        by: "alice@example.com",
-        at: new Date().toISOString(),
-      }),
-    }),
-  );
+  await approveByEmail(local, executionArn);
 }
 
 /** Collects what the page reports as errors (CSP violations included), but the favicon. */

@@ -15,7 +15,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { executionName, hexToBase64, validationKey } from "@gantry/core";
+import { executionName, hexToBase64, isApprovalRecordKey, validationKey } from "@gantry/core";
 import {
   artifactKey,
   type BuiltVariant,
@@ -248,7 +248,7 @@ export async function pendingApprovalToken(
       const dir = join(state, "approvals");
       if (!existsSync(dir)) return undefined;
       for (const file of readdirSync(dir)) {
-        if (!/^[A-Za-z0-9_-]{24}\.json$/.test(file)) continue;
+        if (!isApprovalRecordKey(`approvals/${file}`)) continue;
         const record = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
           id: string;
           execution: { id: string };

@@ -77,6 +77,19 @@ describe("secretsManagerKeys", () => {
     const error = await rejectionOf(secretsManagerKeys("links", { client, env }).signingKeys());
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toContain("GANTRY_LINK_KEYS_SECRET");
+    expect(error.message).toContain("ResourceNotFoundException");
+  });
+
+  it("turns throttling into TransientError, which the state machine retries", async () => {
+    mock.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error("Rate exceeded"), {
+        name: "ThrottlingException",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const error = await rejectionOf(secretsManagerKeys("links", { client, env }).signingKeys());
+    expect(error.name).toBe("TransientError");
+    expect(error.message).toContain("ThrottlingException");
   });
 
   it("refuses a short key without echoing it", async () => {

@@ -5,7 +5,9 @@ import {
   type SecretSource,
   type SigningKeys,
   signingKeysFrom,
+  TransientError,
 } from "@gantry/core";
+import { isTransient } from "./errors.ts";
 
 /** How long a key set read from Secrets Manager is reused before it is read again. */
 export const KEY_CACHE_SECONDS = 300;
@@ -48,9 +50,14 @@ export function secretsManagerKeys(
       try {
         stored = await provider.get(secretId, { maxAge: KEY_CACHE_SECONDS, transform: "json" });
       } catch (error) {
+        // Powertools wraps the SDK's error; the SDK's is what says transient or not.
+        const cause = (error as { cause?: unknown }).cause ?? error;
+        const name = (cause as Error).name;
+        if (isTransient(cause))
+          throw new TransientError(`${what}: reading ${setting}'s secret failed (${name})`);
         // Name the secret and the setting; never echo a value.
         throw new ConfigurationError(
-          `${what}: could not read the secret named by ${setting} (${(error as Error).name})`,
+          `${what}: could not read the secret named by ${setting} (${name})`,
         );
       }
       const keys = stored as { current?: unknown; previous?: unknown } | undefined;

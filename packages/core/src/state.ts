@@ -174,6 +174,14 @@ export const recordKeys = {
   approvalToken: (id: string) => `approval-tokens/${id}.json`,
 };
 
+/**
+ * True for the key of an approval record itself, not of the records kept beside it (decision,
+ * void, notified, the per-execution index).
+ */
+export function isApprovalRecordKey(key: string): boolean {
+  return /^approvals\/[A-Za-z0-9_-]{24}\.json$/.test(key);
+}
+
 /** The preprod validation record, written next to the artifacts in the preprod bucket. */
 export const validationKey = (service: string, version: string) =>
   `validations/${service}/${version}.json`;

@@ -1,6 +1,6 @@
 import type { Clock, Log, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
 import type { Registry } from "../registry.ts";
-import { type ApprovalClaim, recordKeys } from "../state.ts";
+import { type ApprovalClaim, isApprovalRecordKey, recordKeys } from "../state.ts";
 import { displayText } from "../text.ts";
 import {
   type ApprovalAction,
@@ -211,14 +211,11 @@ function operatorApprover(
   );
 }
 
-/** True for the key of an approval record (not its decision, void, notified or index records). */
-const APPROVAL_RECORD_KEY = /^approvals\/[A-Za-z0-9_-]{24}\.json$/;
-
 /** The approvals still waiting for a decision, newest first (for `gantry approve` and the console). */
 export async function pendingApprovals(
   deps: Pick<ApprovalServiceDeps, "records" | "workflows" | "clock">,
 ): Promise<ApprovalRecord[]> {
-  const keys = (await deps.records.list("approvals/")).filter((k) => APPROVAL_RECORD_KEY.test(k));
+  const keys = (await deps.records.list("approvals/")).filter(isApprovalRecordKey);
   const pending: ApprovalRecord[] = [];
   for (const key of keys) {
     const record = (await deps.records.get<ApprovalRecord>(key))?.value;

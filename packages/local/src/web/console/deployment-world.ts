@@ -2,6 +2,7 @@ import {
   type AlarmStatus,
   type ApprovalDecisionRecord,
   type ApprovalRecord,
+  isApprovalRecordKey,
   recordKeys,
   STAGES,
   type Stage,
@@ -113,7 +114,7 @@ export class DeploymentWorld {
     const keys = await records.list("approvals/");
     let record: ApprovalRecord | undefined;
     for (const key of keys) {
-      if (!key.endsWith(".json") || key.endsWith(".decision.json")) continue;
+      if (!isApprovalRecordKey(key)) continue;
       let known = this.#approvals.get(key);
       if (!known) {
         known = (await records.get<ApprovalRecord>(key))?.value;
