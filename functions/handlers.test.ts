@@ -549,6 +549,22 @@ describe("request-approval", () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it("in a stage without approvals, completes its task with none of the mail settings or keys", async () => {
+    for (const name of [
+      "GANTRY_SENDER",
+      "GANTRY_APPROVAL_URL",
+      "GANTRY_LINK_KEYS_SECRET",
+      "GANTRY_STATE_BUCKET",
+    ])
+      vi.stubEnv(name, undefined);
+    const preprod = resolvePlan(registry, "preprod", REQUEST, { timeScale: 1 });
+    const result = await requestApproval({ ...event, plan: preprod }, context);
+    expect(result).toEqual({ mode: "not-required", by: "policy:preprod" });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe(TOKEN);
+    expect(s3.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
   it("fails with ConfigurationError naming the key's secret when the key is too short, storing nothing", async () => {
     secretsManager
       .on(GetSecretValueCommand, { SecretId: LINK_KEYS_SECRET })
@@ -1237,6 +1253,44 @@ describe("reconcile", () => {
       Key: "locks/hello-service.json",
       IfMatch: '"lock-etag"',
     });
+  });
+
+  it("rolls back an execution that FAILED past every Catch (States.DataLimitExceeded) with traffic on the new version", async () => {
+    const result = await reconcile(
+      {
+        detail: {
+          executionArn: EXECUTION.id,
+          status: "FAILED",
+          error: "States.DataLimitExceeded",
+          cause: "The state/task returned a result with a size exceeding the maximum",
+        },
+      },
+      context,
+    );
+    expect(result).toMatchObject({
+      rollback: { restoredVersion: "6", removedVersion: "7" },
+      outcome: { status: "rolled-back", lockReleased: true },
+    });
+    expect((result as { outcome: { cause: string } }).outcome.cause).toContain(
+      "States.DataLimitExceeded",
+    );
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1"));
+  });
+
+  it("does nothing for an execution that FAILED through its own failure path (it has an outcome)", async () => {
+    const failedProperly = {
+      ...abandoned,
+      rollback: { restoredVersion: "6", removedVersion: "7", verifiedAt: iso(NOW) },
+      outcome: { status: "rolled-back", error: "AlarmTriggered", cause: "x", lockReleased: true },
+    };
+    sfn.on(GetExecutionHistoryCommand).resolves(history(failedProperly));
+    const result = await reconcile(
+      { detail: { executionArn: EXECUTION.id, status: "FAILED", error: "AlarmTriggered" } },
+      context,
+    );
+    expect(result).toEqual({});
+    expect(lambda.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
   });
 
   it("leaves the alias alone when the execution TIMED_OUT before Deploy, and still releases the lock", async () => {

@@ -21,10 +21,14 @@ import {
 
 /**
  * Cleans up after a deployment execution that ended without running its own failure path: an
- * EventBridge rule sends this function the ABORTED and TIMED_OUT status changes of the state
- * machine. It reads the last state the execution entered and runs reconcileAbandoned: put the
- * alias back if traffic had moved, record the outcome, release the lock.
+ * EventBridge rule sends this function the ABORTED, TIMED_OUT and FAILED status changes of the
+ * state machine (FAILED too: `States.Runtime` and `States.DataLimitExceeded` end an execution
+ * past every Catch). It reads the last state the execution entered and runs reconcileAbandoned:
+ * put the alias back if traffic had moved, record the outcome, release the lock; nothing when
+ * the execution's own failure path had already done so.
  */
+export const RECONCILED = ["ABORTED", "TIMED_OUT", "FAILED"] as const;
+
 export interface ExecutionStatusChange {
   readonly detail: {
     readonly executionArn: string;
@@ -42,10 +46,12 @@ export type Deps = ReconcileDeps & {
 export const createHandler = (deps: Deps) =>
   stepHandler(deps.logger, async (event: ExecutionStatusChange) => {
     const { executionArn, status } = event.detail;
-    if (status !== "ABORTED" && status !== "TIMED_OUT") return { skipped: status };
+    if (!(RECONCILED as readonly string[]).includes(status)) return { skipped: status };
     const state = (await deps.lastState(executionArn)) as Partial<DeploymentState>;
     const error =
-      event.detail.error || (status === "ABORTED" ? "ExecutionAborted" : "ExecutionTimedOut");
+      event.detail.error ||
+      { ABORTED: "ExecutionAborted", TIMED_OUT: "ExecutionTimedOut" }[status] ||
+      "ExecutionFailed";
     const cause =
       event.detail.cause || `the execution ended ${status} without running its failure path`;
     return reconcileAbandoned(state, error, cause, { ...deps, log: deps.logger });

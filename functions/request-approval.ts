@@ -11,6 +11,7 @@ import {
   SfnWorkflowCallbacks,
   secretsManagerKeys,
   stepHandler,
+  withLog,
 } from "@gantry/aws";
 import {
   type RequestApprovalDeps,
@@ -28,7 +29,8 @@ export type Deps = RequestApprovalDeps & { readonly logger: Logger };
 
 export const createHandler = (deps: Deps) =>
   stepHandler(deps.logger, (event: RequestApprovalEvent) =>
-    requestApproval(event, { ...deps, log: deps.logger }),
+    // Lazily: a stage without approvals has no sender, and never needs one.
+    requestApproval(event, withLog(deps)),
   );
 
 export const awsDeps = (): Deps =>

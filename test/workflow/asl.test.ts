@@ -4,7 +4,13 @@
  * rollback or lock release, named Fail states, States.ALL last).
  */
 import { readFileSync } from "node:fs";
-import { FAILURE_NAMES, WORKFLOW_FUNCTIONS } from "@gantry/core";
+import {
+  FAILURE_NAMES,
+  HISTORY_EVENTS,
+  STATE_MACHINE_TIMEOUT_SECONDS,
+  WORK_SECONDS,
+  WORKFLOW_FUNCTIONS,
+} from "@gantry/core";
 import { DEPLOYMENT_ASL_PATH, loadDeploymentDefinition } from "@gantry/local";
 import aslValidator from "asl-validator";
 import { describe, expect, it } from "vitest";
@@ -210,5 +216,41 @@ describe("the deployment state machine definition", () => {
       expect(asl.States[choice]?.Type).toBe("Choice");
       expect(asl.States[choice]?.Default).toBe(wait);
     }
+  });
+});
+
+describe("the quota model agrees with the definition", () => {
+  const loopTasks = new Set(["CheckAlarms", "CheckBakeAlarms"]);
+
+  it("uses the state machine's own timeout", () => {
+    expect(asl.TimeoutSeconds).toBe(STATE_MACHINE_TIMEOUT_SECONDS);
+  });
+
+  it("budgets every Task outside the polling loops: its timeout once, and one retry's backoff", () => {
+    const outside = tasks.filter(
+      ([name, s]) => !loopTasks.has(name) && s.TimeoutSeconds !== undefined,
+    );
+    const work = outside.reduce((sum, [, s]) => {
+      const backoff = Math.max(0, ...(s.Retry ?? []).map((r) => Number(r.MaxDelaySeconds ?? 0)));
+      return sum + (s.TimeoutSeconds ?? 0) + backoff;
+    }, 0);
+    expect(work).toBeLessThanOrEqual(WORK_SECONDS.fixed);
+  });
+
+  it("counts at least the Tasks there are, and one Wait, one Task and one Choice per poll", () => {
+    expect(tasks.length).toBeLessThanOrEqual(14 + loopTasks.size);
+    for (const [wait, check, choice] of [
+      ["HoldTrafficStep", "CheckAlarms", "AllStepsHeld"],
+      ["Bake", "CheckBakeAlarms", "BakeComplete"],
+    ] as const) {
+      expect([asl.States[wait]?.Type, asl.States[check]?.Type, asl.States[choice]?.Type]).toEqual([
+        "Wait",
+        "Task",
+        "Choice",
+      ]);
+      expect(asl.States[wait]?.Next).toBe(check);
+      expect(asl.States[check]?.Next).toBe(choice);
+    }
+    expect(HISTORY_EVENTS.poll).toBe(2 + HISTORY_EVENTS.task + 2);
   });
 });

@@ -46,3 +46,21 @@ export function lazy<T extends object>(factories: { [K in keyof T]: () => T[K] }
   }
   return target;
 }
+
+/**
+ * The deps with the function's logger as `log`, without reading any of them: unlike a spread
+ * (`{ ...deps, log }`), which builds every lazy port and reads every setting, this reads a
+ * setting only when the step uses it. For steps whose paths need different settings: the
+ * approval gate of a stage without approvals sends no mail, and the stack gives that stage no
+ * sender (the step reads its mail settings before its first side effect when it does mail).
+ *
+ * @example
+ * ```ts
+ * stepHandler(deps.logger, (event) => requestApproval(event, withLog(deps)));
+ * ```
+ */
+export function withLog<T extends { readonly logger: L }, L>(deps: T): T & { readonly log: L } {
+  return Object.create(deps, { log: { get: () => deps.logger, enumerable: true } }) as T & {
+    readonly log: L;
+  };
+}

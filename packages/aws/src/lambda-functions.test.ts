@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import {
   ConcurrentModification,
+  DeploymentFailed,
   hexToBase64,
   sha256Hex,
   TargetNotFound,
@@ -189,13 +190,29 @@ describe("LambdaFunctionControl.updateCode", () => {
     expect(mock.commandCalls(GetFunctionCommand)[0]?.args[0].input).toEqual({ FunctionName: FN });
   });
 
-  it("fails with TransientError when the update does not finish successfully", async () => {
+  it("fails with DeploymentFailed, not a retried TransientError, when Lambda reports the update Failed", async () => {
     mock.on(UpdateFunctionCodeCommand).resolves({ LastUpdateStatus: "InProgress" });
     mock.on(GetFunctionCommand).resolves({ Configuration: { LastUpdateStatus: "Failed" } });
+    mock.on(GetFunctionConfigurationCommand).resolves({
+      LastUpdateStatus: "Failed",
+      LastUpdateStatusReasonCode: "InvalidZipFileException",
+      LastUpdateStatusReason: "Could not unzip uploaded file",
+    });
     const error = await rejectionOf(functions.updateCode(FN, SOURCE));
+    expect(error).toBeInstanceOf(DeploymentFailed);
+    expect(error.message).toBe(
+      `Lambda could not update ${FN}'s code: InvalidZipFileException: Could not unzip uploaded file`,
+    );
+  });
+
+  it("fails with TransientError when the update is still in progress when the wait ends", async () => {
+    const patient = new LambdaFunctionControl(lambda, { updateTimeoutSeconds: 1 });
+    mock.on(UpdateFunctionCodeCommand).resolves({ LastUpdateStatus: "InProgress" });
+    mock.on(GetFunctionCommand).resolves({ Configuration: { LastUpdateStatus: "InProgress" } });
+    mock.on(GetFunctionConfigurationCommand).resolves({ LastUpdateStatus: "InProgress" });
+    const error = await rejectionOf(patient.updateCode(FN, SOURCE));
     expect(error).toBeInstanceOf(TransientError);
-    expect(error.message).toBe(`the code update of ${FN} did not finish (FAILURE)`);
-    expect(mock.commandCalls(GetFunctionConfigurationCommand)).toHaveLength(0);
+    expect(error.message).toContain(`the code update of ${FN} did not finish`);
   });
 
   it("turns ResourceNotFoundException into TargetNotFound", async () => {
@@ -265,6 +282,40 @@ describe("LambdaFunctionControl.publishVersion", () => {
     await expect(
       functions.publishVersion(FN, { codeSha256: HEX, description: "1.4.0" }),
     ).resolves.toEqual({ version: "7", codeSha256: HEX, revisionId: "rev-7" });
+  });
+
+  it("waits for a Pending version to become Active before the canary invokes it", async () => {
+    mock.on(PublishVersionCommand).resolves({ Version: "8", CodeSha256: BASE64, State: "Pending" });
+    mock
+      .on(GetFunctionConfigurationCommand)
+      .resolvesOnce({ Version: "8", State: "Pending" })
+      .resolves({ Version: "8", State: "Active" });
+    await expect(
+      functions.publishVersion(FN, { codeSha256: HEX, description: "d" }),
+    ).resolves.toMatchObject({
+      version: "8",
+    });
+    expect(
+      mock.commandCalls(GetFunctionConfigurationCommand).map((c) => c.args[0].input),
+    ).toContainEqual({
+      FunctionName: FN,
+      Qualifier: "8",
+    });
+  });
+
+  it("fails with DeploymentFailed when the new version fails to become Active", async () => {
+    mock.on(PublishVersionCommand).resolves({ Version: "8", CodeSha256: BASE64, State: "Pending" });
+    mock.on(GetFunctionConfigurationCommand).resolves({
+      Version: "8",
+      State: "Failed",
+      StateReasonCode: "SubnetOutOfIPAddresses",
+      StateReason: "no IP addresses left",
+    });
+    const error = await rejectionOf(
+      functions.publishVersion(FN, { codeSha256: HEX, description: "d" }),
+    );
+    expect(error).toBeInstanceOf(DeploymentFailed);
+    expect(error.message).toContain("SubnetOutOfIPAddresses: no IP addresses left");
   });
 
   it("sends no RevisionId when none is given", async () => {

@@ -9,11 +9,13 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
   waitUntilFunctionUpdatedV2,
+  waitUntilPublishedVersionActive,
 } from "@aws-sdk/client-lambda";
 import {
   type AliasState,
   base64ToHex,
   ConcurrentModification,
+  DeploymentFailed,
   type FunctionControl,
   type FunctionVersionInfo,
   hexToBase64,
@@ -103,6 +105,14 @@ export class LambdaFunctionControl implements FunctionControl {
         { FunctionName: functionName },
       ).catch((error: unknown) => ({ state: "FAILURE", reason: error }));
       if (waited.state !== "SUCCESS") {
+        // Failed is Lambda's verdict on the code (a bad zip, a wrong handler): retrying the same
+        // update fails the same way. Anything else (still in progress) may finish later.
+        const config = await this.#configuration(functionName, "$LATEST");
+        if (config?.LastUpdateStatus === "Failed") {
+          throw new DeploymentFailed(
+            `Lambda could not update ${functionName}'s code: ${config.LastUpdateStatusReasonCode ?? "Failed"}: ${config.LastUpdateStatusReason ?? "(no reason given)"}`,
+          );
+        }
         throw new TransientError(
           `the code update of ${functionName} did not finish (${String(waited.state)})`,
         );
@@ -112,6 +122,17 @@ export class LambdaFunctionControl implements FunctionControl {
     const latest = await this.getVersion(functionName, "$LATEST");
     if (!latest) throw new TargetNotFound(`function ${functionName} disappeared during the update`);
     return latest;
+  }
+
+  async #configuration(functionName: string, qualifier: string) {
+    return aws("GetFunctionConfiguration", () =>
+      this.#lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: qualifier }),
+      ),
+    ).catch((error: unknown) => {
+      if (errorName(error) === "ResourceNotFoundException") return undefined;
+      throw error;
+    });
   }
 
   async publishVersion(
@@ -131,7 +152,24 @@ export class LambdaFunctionControl implements FunctionControl {
         ),
       functionName,
     );
+    // A new version can be Pending for a moment (Lambda still preparing it): invoking it then
+    // fails. The canary invokes it next, so wait until it is Active.
+    if (out.State === "Pending" && out.Version) await this.#untilActive(functionName, out.Version);
+    else if (out.State === "Failed") throw versionFailed(functionName, out);
     return toVersionInfo(out);
+  }
+
+  async #untilActive(functionName: string, version: string): Promise<void> {
+    const waited = await waitUntilPublishedVersionActive(
+      { client: this.#lambda, maxWaitTime: this.#updateTimeoutSeconds, minDelay: 1, maxDelay: 5 },
+      { FunctionName: functionName, Qualifier: version },
+    ).catch((error: unknown) => ({ state: "FAILURE", reason: error }));
+    if (waited.state === "SUCCESS") return;
+    const config = await this.#configuration(functionName, version);
+    if (config?.State === "Failed") throw versionFailed(functionName, config);
+    throw new TransientError(
+      `version ${version} of ${functionName} did not become Active (${String(waited.state)})`,
+    );
   }
 
   async updateAlias(
@@ -191,6 +229,12 @@ export class LambdaFunctionControl implements FunctionControl {
       throw error;
     }
   }
+}
+
+function versionFailed(functionName: string, config: FunctionConfiguration): DeploymentFailed {
+  return new DeploymentFailed(
+    `version ${config.Version ?? "?"} of ${functionName} failed to become Active: ${config.StateReasonCode ?? "Failed"}: ${config.StateReason ?? "(no reason given)"}`,
+  );
 }
 
 function toAliasState(out: AliasConfiguration): AliasState {

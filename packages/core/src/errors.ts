@@ -75,6 +75,15 @@ export class ApprovalNotVerified extends GantryError {
   override readonly name = "ApprovalNotVerified";
 }
 
+/**
+ * The target alias cannot be deployed safely: it points at `$LATEST` (which the new code
+ * replaces, so there is no previous version to roll back to, and Lambda refuses weighted
+ * routing with it) rather than a numbered version.
+ */
+export class InvalidTarget extends GantryError {
+  override readonly name = "InvalidTarget";
+}
+
 /** The target function or its alias does not exist. */
 export class TargetNotFound extends GantryError {
   override readonly name = "TargetNotFound";
@@ -127,6 +136,7 @@ export const FAILURE_NAMES = [
   "ApprovalTimedOut",
   "ApprovalNotVerified",
   "TargetNotFound",
+  "InvalidTarget",
   "CanaryFailed",
   "AlarmTriggered",
   "RollbackFailed",

@@ -20,6 +20,7 @@ export * from "./errors.ts";
 export * from "./execution-name.ts";
 export * from "./plan.ts";
 export * from "./ports.ts";
+export * from "./quotas.ts";
 export * from "./registry.ts";
 export * from "./request.ts";
 export * from "./signing-keys.ts";

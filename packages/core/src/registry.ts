@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { quotaProblems } from "./quotas.ts";
 
 /**
  * The service registry: every policy decision Gantry makes comes from here, never from the
@@ -247,6 +248,14 @@ export function defineRegistry(registry: Registry): Registry {
         `invalid service registry: ${service}.canary is ${canaryBytes} bytes of JSON, at most ` +
           `${MAX_CANARY_SPEC_BYTES}: it travels in every execution's state (Step Functions caps a state at 256 KB)`,
       );
+    }
+    for (const stage of STAGES) {
+      const problems = quotaProblems(definition, stage);
+      if (problems.length > 0) {
+        throw new TypeError(
+          `invalid service registry: ${service}.${stage}: ${problems.join("; ")}`,
+        );
+      }
     }
     if (definition.stages.preprod.verifyPreprod) {
       throw new TypeError(`invalid service registry: ${service}.preprod cannot verify itself`);

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_COMMENT_LENGTH } from "./approval/decide.ts";
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_STACK_FRAMES } from "./errors.ts";
 import { resolvePlan } from "./plan.ts";
+import { deploymentCost } from "./quotas.ts";
 import { defineRegistry, MAX_CANARY_SPEC_BYTES, type Registry } from "./registry.ts";
 import { MAX_REQUEST_BYTES, parseDeploymentRequest } from "./request.ts";
 import type { DeploymentState } from "./state.ts";
@@ -181,5 +182,9 @@ describe("the largest state an execution can carry", () => {
     console.info(
       `largest state: ${size} bytes (${Math.round((size / STATE_LIMIT_BYTES) * 100)}% of 256 KB)`,
     );
+    // The registry's quota model is an upper bound of the same thing.
+    const service = largestRegistry().services["hello-service"];
+    if (!service) throw new Error("no service");
+    expect(deploymentCost(service, "prod").stateBytes).toBeGreaterThanOrEqual(size);
   });
 });

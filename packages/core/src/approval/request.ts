@@ -85,7 +85,9 @@ export async function requestApproval(
     });
   }
 
-  // Keys before any record: a misconfigured key must not leave an approval nobody was asked for.
+  // Every setting mailing needs, and the keys, before any record: a misconfigured stage must
+  // not leave an approval nobody was asked for.
+  const { mailer, sender, approvalBaseUrl } = deps;
   const keys = await deps.secrets.signingKeys();
   const id = await approvalIdOf(execution, deps);
   // The newest attempt's token is the live one; links point at the approval, not the token.
@@ -103,17 +105,17 @@ export async function requestApproval(
     for (const approver of record.approvers) {
       const link = (action: "approve" | "reject") =>
         approvalLink(
-          deps.approvalBaseUrl,
+          approvalBaseUrl,
           { approvalId: id, action, approver, expiresAt: expiresAtSeconds },
           keys.current,
         );
-      await deps.mailer.send(
+      await mailer.send(
         approvalEmail({
           record,
           approver,
           approveUrl: link("approve"),
           rejectUrl: link("reject"),
-          from: deps.sender,
+          from: sender,
         }),
       );
     }

@@ -109,7 +109,8 @@ describe("checkAlarms", () => {
       weight: 25,
       checks: 5,
       holdEndsAt: iso(T0 + 100 + 60_000),
-      nextCheckAt: iso(T0 + 100 + 10_000),
+      // Step Functions reads whole seconds: the check is due at the next whole second after.
+      nextCheckAt: iso(T0 + 11_000),
     });
     expect(w.functions.alias("hello-prod", "live")).toMatchObject({
       version: "1",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryArtifacts, MemoryFunctions } from "../../../../test/support/memory-world.ts";
-import { ArtifactChecksumMismatch, TargetNotFound } from "../errors.ts";
+import { ArtifactChecksumMismatch, InvalidTarget, TargetNotFound } from "../errors.ts";
 import type { Plan } from "../plan.ts";
 import type { PromotedArtifact } from "../state.ts";
 import {
@@ -93,6 +93,19 @@ describe("deploy", () => {
       "alias hello-prod:live does not exist; create the function and alias before the first deployment",
     );
     expect(w.functions.faults.calls).not.toContain("functions.updateCode");
+  });
+
+  it("refuses an alias on $LATEST with InvalidTarget before changing any code", async () => {
+    const w = world();
+    const live = w.functions.fns.get("hello-prod")?.aliases.get("live");
+    if (!live) throw new Error("no alias");
+    w.functions.fns.get("hello-prod")?.aliases.set("live", { ...live, version: "$LATEST" });
+    await expect(deploy(w.state, w.deps)).rejects.toThrow(InvalidTarget);
+    await expect(deploy(w.state, w.deps)).rejects.toThrow(
+      "alias hello-prod:live points at $LATEST, not a numbered version",
+    );
+    expect(w.functions.faults.calls).not.toContain("functions.updateCode");
+    expect(w.functions.faults.calls).not.toContain("functions.publishVersion");
   });
 
   it("refuses a missing function with TargetNotFound", async () => {

@@ -1,4 +1,4 @@
-import { ArtifactChecksumMismatch, TargetNotFound } from "../errors.ts";
+import { ArtifactChecksumMismatch, InvalidTarget, TargetNotFound } from "../errors.ts";
 import type { Clock, FunctionControl } from "../ports.ts";
 import type { DeploymentState, Rollout } from "../state.ts";
 
@@ -37,6 +37,14 @@ export async function deploy(
   if (!before) {
     throw new TargetNotFound(
       `alias ${functionName}:${alias} does not exist; create the function and alias before the first deployment`,
+    );
+  }
+  // Before anything changes: an alias on $LATEST has no version to come back to (the update
+  // below replaces $LATEST's code), and Lambda refuses weighted routing with it.
+  if (!/^[1-9][0-9]*$/.test(before.version)) {
+    throw new InvalidTarget(
+      `alias ${functionName}:${alias} points at ${before.version}, not a numbered version: ` +
+        "publish a version and point the alias at it before the first deployment",
     );
   }
 

@@ -14,21 +14,25 @@ export interface ReconcileDeps {
 export interface ReconcileResult {
   readonly rollback?: RollbackReport;
   readonly rollbackError?: string;
-  readonly outcome: Outcome;
+  /** Absent when there was nothing to do: the execution's own failure path had run. */
+  readonly outcome?: Outcome;
 }
 
 /**
  * Cleans up after an execution that ended without running its own failure path: it was
- * stopped, it timed out, or the control plane running it died. `state` is the last state
- * document the execution had (the input of the last state it entered).
+ * stopped, it timed out, it failed with an error no Catch sees (`States.Runtime`,
+ * `States.DataLimitExceeded`), or the control plane running it died. `state` is the last
+ * state document the execution had (the input of the last state it entered). When that
+ * document already has an outcome, the failure path did run (recorded, lock released) and
+ * there is nothing to do.
  *
  * If the deployment had reached Deploy and not finished its bake, the alias is put back on the
  * previous version (the same rollback the state machine would run); then the outcome is
  * recorded and the lock released if the execution held it. A rollback that fails is reported
  * as RollbackFailed, which publishes the metric behind the RollbackFailed alarm.
  *
- * In AWS an EventBridge rule on ABORTED and TIMED_OUT executions runs this; the local control
- * plane runs it after StopExecution and after a restart.
+ * In AWS an EventBridge rule on ABORTED, TIMED_OUT and FAILED executions runs this; the local
+ * control plane runs it after StopExecution, a failure and a restart.
  *
  * @example
  * ```ts
@@ -42,11 +46,16 @@ export async function reconcileAbandoned(
   cause: string,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
+  if (state.outcome !== undefined) {
+    deps.log?.info("nothing to reconcile: the execution's failure path ran", {
+      status: state.outcome.status,
+    });
+    return {};
+  }
   let report: RollbackReport | undefined;
   let rollbackError: string | undefined;
   const deployStarted = state.artifact !== undefined || state.rollout !== undefined;
-  const finished =
-    state.outcome !== undefined || state.rollback !== undefined || state.rollout?.phase === "baked";
+  const finished = state.rollback !== undefined || state.rollout?.phase === "baked";
   if (state.plan && deployStarted && !finished) {
     try {
       report = await rollback(

@@ -21,7 +21,7 @@ describe("nextCheckAt", () => {
     expect(nextCheckAt(withPoll(10), T0, T0 + 3_000)).toBe(iso(T0 + 3_000));
   });
 
-  it("is never after the hold ends, nor later than one poll from now", () => {
+  it("in real time, is a whole second, never before the hold ends or a poll from now, and at most a second later", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 4_000_000_000_000 }),
@@ -29,12 +29,23 @@ describe("nextCheckAt", () => {
         fc.integer({ min: -86_400_000, max: 86_400_000 }),
         (now, poll, holdOffset) => {
           const holdEndsAt = now + holdOffset;
+          const due = Math.min(holdEndsAt, now + poll * 1000);
           const next = Date.parse(nextCheckAt(withPoll(poll), now, holdEndsAt));
-          expect(next).toBeLessThanOrEqual(holdEndsAt);
-          expect(next).toBeLessThanOrEqual(Math.floor(now + poll * 1000));
+          expect(Math.abs(next % 1000)).toBe(0);
+          expect(next).toBeGreaterThanOrEqual(Math.floor(due));
+          expect(next).toBeLessThan(due + 1000);
         },
       ),
     );
+  });
+
+  it("rounds a fractional due time up: Step Functions would drop the fraction and wake early", () => {
+    expect(nextCheckAt(withPoll(20), T0 + 700, T0 + 60_000)).toBe(iso(T0 + 21_000));
+  });
+
+  it("keeps milliseconds in scaled time (the local control plane)", () => {
+    const scaled = { ...withPoll(0.2), timeScale: 0.01 };
+    expect(nextCheckAt(scaled, T0 + 7, T0 + 60_000)).toBe(iso(T0 + 207));
   });
 });
 

@@ -10,9 +10,15 @@ import type { Rollout } from "../state.ts";
  * `$.rollout.nextCheckAt`, which works to the millisecond locally (scaled time) and in AWS.
  */
 
-/** When the next alarm check is due: one poll from now, but never after the hold ends. */
+/**
+ * When the next alarm check is due: one poll from now, but not after the hold ends. Step
+ * Functions reads a Wait's timestamp to the whole second, dropping the fraction, so in real
+ * time it is rounded up: a Wait that woke before the hold was over would cost one more poll
+ * (three state transitions). Scaled plans (the local control plane) keep their milliseconds.
+ */
 export function nextCheckAt(plan: Plan, now: number, holdEndsAt: number): string {
-  return new Date(Math.min(now + plan.rollout.pollSeconds * 1000, holdEndsAt)).toISOString();
+  const at = Math.min(now + plan.rollout.pollSeconds * 1000, holdEndsAt);
+  return new Date(plan.timeScale === 1 ? Math.ceil(at / 1000) * 1000 : at).toISOString();
 }
 
 /**

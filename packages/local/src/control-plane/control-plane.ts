@@ -64,7 +64,16 @@ interface Live {
   /** The input of the last state entered: what cleanup works from if the execution is abandoned. */
   lastState: unknown;
   readonly finished: Promise<void>;
+  /** Set when the execution hit one of Step Functions' hard limits: it fails with this. */
+  limit?: { readonly error: string; readonly cause: string };
 }
+
+/**
+ * Step Functions' quota on one execution's history: at 25,000 events the execution fails, past
+ * every Catch. The local plane fails it the same way, so a policy that would hit it in AWS
+ * fails here first.
+ */
+export const MAX_HISTORY_EVENTS = 25_000;
 
 /** What subscribers (the console's live view) receive. */
 export interface ExecutionEvent {
@@ -310,6 +319,16 @@ export class ControlPlane implements WorkflowCallbacks {
       for await (const event of run.events) {
         if (event.type === "StateEntered") live.lastState = event.state.input;
         if (event.type === "ExecutionAborted") continue; // recorded below with the stop's error and cause
+        if (live.limit) continue; // the execution is over: its last event is written below
+        // One engine event writes up to three history events; one more is ExecutionFailed.
+        if (recorder.lastEventId >= MAX_HISTORY_EVENTS - 4) {
+          live.limit = {
+            error: "States.Runtime",
+            cause: `the execution history reached the Step Functions limit of ${MAX_HISTORY_EVENTS} events`,
+          };
+          run.stop("history limit");
+          continue;
+        }
         recorder.record(event);
       }
     })();
@@ -320,7 +339,15 @@ export class ControlPlane implements WorkflowCallbacks {
       },
       async (error: Error) => {
         await consumed;
-        if (error.name === "ExecutionStopped") {
+        if (error.name === "ExecutionStopped" && live.limit) {
+          const { error: name, cause } = live.limit;
+          recorder.add(Date.now(), "ExecutionFailed", {
+            executionFailedEventDetails: { error: name, cause },
+          });
+          this.#close(record, "FAILED", { error: name, cause });
+          await run.idle();
+          this.#cleanUp(machine.spec.name, live.lastState, name, cause);
+        } else if (error.name === "ExecutionStopped") {
           recorder.add(Date.now(), "ExecutionAborted", {
             executionAbortedEventDetails: { error: record.error, cause: record.cause },
           });
@@ -334,6 +361,11 @@ export class ControlPlane implements WorkflowCallbacks {
           );
         } else {
           this.#close(record, "FAILED", { error: error.name, cause: error.message });
+          // As the EventBridge rule does in AWS: a failure past every Catch (States.Runtime,
+          // States.DataLimitExceeded) ran no failure path; reconcile finds nothing to do when
+          // one did.
+          await run.idle();
+          this.#cleanUp(machine.spec.name, live.lastState, error.name, error.message);
         }
       },
     );

@@ -63,6 +63,11 @@ export class HistoryRecorder {
     this.#previous = lastId;
   }
 
+  /** The id of the last event written (0 before the first). */
+  get lastEventId(): number {
+    return this.#previous;
+  }
+
   /** Called by the Task wrapper with what the function returned (before the engine's ResultPath). */
   taskResult(stateName: string, result: unknown): void {
     const queue = this.#taskResults.get(stateName) ?? [];

@@ -60,6 +60,28 @@ interface LocalTask {
   readonly timeoutPath?: string;
 }
 
+/** Step Functions' limit on a state's input, output or a task's result: 256 KiB. */
+export const MAX_STATE_BYTES = 262_144;
+
+/**
+ * What Step Functions fails an execution with when a state's data passes 256 KiB: terminal,
+ * past every Retry and Catch (as `States.Runtime` is), so the local plane fails where AWS would.
+ */
+export class StatesDataLimitExceeded extends Error {
+  override readonly name = "States.DataLimitExceeded";
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+  constructor(stateName: string, what: "input" | "result" | "output", bytes: number) {
+    super(
+      `the ${what} of state ${stateName} is ${bytes} bytes, more than the ${MAX_STATE_BYTES}-byte limit`,
+    );
+  }
+}
+
+function jsonBytes(value: unknown): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
+}
+
 /** Raised into a Task that is still running when its execution is stopped. */
 export class ExecutionStopped extends Error {
   override readonly name = "ExecutionStopped";
@@ -134,6 +156,8 @@ function readPath(value: unknown, path: string): unknown {
 export class WorkflowEngine {
   readonly #machine: StateMachine;
   readonly #tasks: ReadonlyMap<string, LocalTask>;
+  /** Task states without Parameters: their input is the whole state document. */
+  readonly #withoutParameters: ReadonlySet<string>;
   readonly tokens: TaskTokenRegistry;
 
   constructor(options: EngineOptions) {
@@ -168,6 +192,11 @@ export class WorkflowEngine {
       });
     }
     this.#tasks = tasks;
+    this.#withoutParameters = new Set(
+      Object.entries(definition.States)
+        .filter(([, raw]) => raw.Type === "Task" && !("Parameters" in raw))
+        .map(([name]) => name),
+    );
     // Validation costs a few hundred milliseconds: done once, here.
     this.#machine = new StateMachine(definition, {
       validationOptions: { checkArn: true, checkPaths: true },
@@ -189,11 +218,21 @@ export class WorkflowEngine {
     const guard =
       (stateName: string, run: (input: unknown) => Promise<unknown>) => async (input: unknown) => {
         if (stopped.reason) throw new ExecutionStopped(stopped.reason);
+        const inputBytes = jsonBytes(input);
+        if (inputBytes > MAX_STATE_BYTES)
+          throw new StatesDataLimitExceeded(stateName, "input", inputBytes);
         currentTaskState = stateName;
         const attempt = run(input);
         inFlight = attempt.catch(() => undefined);
         const result = await attempt;
         if (stopped.reason) throw new ExecutionStopped(stopped.reason);
+        // The result, and the state it becomes part of (a Task without Parameters gets the
+        // whole state as its input, and its ResultPath adds the result to it).
+        const resultBytes = jsonBytes(result);
+        if (resultBytes > MAX_STATE_BYTES)
+          throw new StatesDataLimitExceeded(stateName, "result", resultBytes);
+        if (this.#withoutParameters.has(stateName) && inputBytes + resultBytes > MAX_STATE_BYTES)
+          throw new StatesDataLimitExceeded(stateName, "output", inputBytes + resultBytes);
         options.onTaskResult?.(stateName, result);
         return result as JsonValue;
       };

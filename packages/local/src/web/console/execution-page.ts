@@ -142,7 +142,9 @@ export function renderApproval(
   const waiting = !decision && gate?.status === "running";
   let state: SafeHtml;
   if (decision) {
-    state = html`<p><span class="badge ${decision.decision === "approved" ? "outcome-deployed" : "outcome-rejected"}">${decision.decision}</span> by ${decision.by} at ${formatDateTime(Date.parse(decision.at))} (${decision.channel === "operator" ? "at a terminal" : "through the email link"})${decision.comment ? html`: “${displayText(decision.comment, { multiline: true })}”` : ""}</p>${fromState ?? ""}`;
+    // The record says what was decided; VerifyApproval whether the deployment went on with it.
+    const verified = runs.verify?.status === "succeeded";
+    state = html`<p><span class="badge ${decision.decision === "approved" ? "outcome-deployed" : "outcome-rejected"}">${decision.decision}</span>${verified ? html` <span class="badge outcome-deployed">verified</span>` : ""} by ${decision.by} at ${formatDateTime(Date.parse(decision.at))} (${decision.channel === "operator" ? "at a terminal" : "through the email link"})${decision.comment ? html`: “${displayText(decision.comment, { multiline: true })}”` : ""}</p>${verified ? "" : (fromState ?? "")}`;
   } else if (waiting) {
     state = html`<p><span class="badge status-RUNNING">waiting for a decision</span> until ${formatDateTime(Date.parse(record.expiresAt))}</p>
 <p class="muted">Decide through the email's links, or at a terminal as a registered operator: <code>npx gantry approve ${record.id}</code></p>`;
