@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Test depths (see docs/architecture.md): unit tests sit beside the modules they test; the
- * workflow suite runs the real ASL locally; integration needs moto_server; e2e drives the local
+ * workflow suite runs the real ASL locally; contract runs the real handlers against the IAM
+ * policies and environments the SST app gives them; integration needs moto_server; e2e drives the local
  * control plane; cli runs the built `gantry` command against it; browser needs Chromium; infra
  * checks the SST app offline; attacks drives the local control plane as an adversary would.
  */
@@ -20,6 +21,15 @@ export default defineConfig({
         },
       },
       { test: { name: "workflow", include: ["test/workflow/**/*.test.ts"], testTimeout: 30_000 } },
+      {
+        test: {
+          name: "contract",
+          // The functions' real handlers against what AWS would allow and what the stack gives
+          // them (IAM and configuration), offline.
+          include: ["test/contract/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
       {
         test: {
           name: "e2e",

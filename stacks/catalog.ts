@@ -81,8 +81,9 @@ const DESCRIPTIONS: Record<WorkflowFunctionKey, string> = {
   RequestApproval: "Stores the approval and emails signed links",
   VerifyApproval: "Proceeds only on this execution's sealed decision record",
   CopyArtifact: "Server-side copy of the exact bytes into this stage's bucket",
-  Deploy: "Publishes the new version and gives it the first traffic step",
-  Canary: "Invokes the new version with the service's canary events",
+  Deploy: "Publishes the new version (CodeSha256 checked); moves no traffic",
+  Canary:
+    "Invokes the new version directly; if every check passes, gives it the first traffic step",
   CheckAlarms: "One alarm poll of the rollout; shifts traffic when due",
   Promote: "Gives the new version 100% of traffic",
   Rollback: "Puts the alias back on the previous version",

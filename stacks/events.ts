@@ -9,10 +9,13 @@ export const CANARY_SCHEDULE = "rate(1 hour)";
 export const OUTCOME_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] as const;
 
 /**
- * Statuses that end an execution without its own failure path having run: reconcile cleans
- * up after them (alias back, lock released, outcome recorded).
+ * Statuses that can end an execution without its own failure path having run: reconcile cleans
+ * up after them (alias back, lock released, outcome recorded). FAILED too: `States.Runtime`
+ * (the history quota) and `States.DataLimitExceeded` end an execution past every Catch;
+ * reconcile does nothing for a FAILED execution whose failure path ran (it has an outcome).
+ * The same list as `RECONCILED` in functions/reconcile.ts.
  */
-export const ABANDONED_STATUSES = ["ABORTED", "TIMED_OUT"] as const;
+export const ABANDONED_STATUSES = ["ABORTED", "TIMED_OUT", "FAILED"] as const;
 
 /**
  * An EventBridge pattern for this state machine's executions ending in one of `statuses`.

@@ -1,20 +1,22 @@
 import type { Registry, Stage, WorkflowFunctionKey } from "@gantry/core";
 import type { AwsEnv } from "./arns.ts";
 import { NODEJS_BUNDLING } from "./bundling.ts";
-import { FUNCTION_MEMORY_MB, type FunctionSetting, functionSpecs } from "./catalog.ts";
+import { FUNCTION_MEMORY_MB, functionSpecs } from "./catalog.ts";
 import type { InfraConfig } from "./config.ts";
+import { functionEnvironment } from "./environment.ts";
 import { functionName, functionRoleName, type KeySet } from "./names.ts";
 import {
   assertPoliciesFit,
   functionPermissions,
   type PolicyFunction,
   type PolicyStatement,
+  stagePolicyContext,
 } from "./policy.ts";
 
 /**
  * Every Lambda of the stage: Node.js 24 on arm64, bundled by SST from `functions/<name>.ts`,
- * with Powertools settings, the settings it reads and only its own permissions. Two get a
- * Function URL:
+ * with Powertools settings, the settings it reads (`environment.ts`) and only its own
+ * permissions. Two get a Function URL:
  * - the approval pages, public (`NONE`): their links are signed; its URL is what
  *   request-approval puts in emails;
  * - the operator API (`gantry approve/reject`), `AWS_IAM`: Lambda invokes it only for a
@@ -38,10 +40,6 @@ export interface FunctionsArgs {
   readonly keySecretArns: Readonly<Record<KeySet, $util.Input<string>>>;
 }
 
-function optional(name: string, value: string | undefined): Record<string, string> {
-  return value === undefined ? {} : { [name]: value };
-}
-
 /** SST's permission entry (mutable arrays, as its types want them). */
 function toSstPermission(statement: PolicyStatement) {
   return {
@@ -62,14 +60,9 @@ function toSstPermission(statement: PolicyStatement) {
  */
 export function createFunctions(args: FunctionsArgs) {
   const { stage, env, registry, config } = args;
-  const permissions = functionPermissions({
-    env,
-    stage,
-    registry,
-    stateBucket: args.stateBucket,
-    ...(config.senderIdentity ? { senderIdentity: config.senderIdentity } : {}),
-    ...(config.preprodRoleArn ? { preprodRoleArn: config.preprodRoleArn } : {}),
-  });
+  const permissions = functionPermissions(
+    stagePolicyContext({ env, stage, registry, stateBucket: args.stateBucket, config }),
+  );
   assertPoliciesFit(permissions);
   const specs = functionSpecs(args.aslText, stage);
   const created: Record<string, sst.aws.Function> = {};
@@ -80,20 +73,6 @@ export function createFunctions(args: FunctionsArgs) {
     (a, b) => Number(b.file === "approval-http") - Number(a.file === "approval-http"),
   );
   for (const spec of ordered) {
-    const settings: Record<FunctionSetting, () => Record<string, $util.Input<string>>> = {
-      GANTRY_STAGE: () => ({ GANTRY_STAGE: stage }),
-      GANTRY_STATE_BUCKET: () => ({ GANTRY_STATE_BUCKET: args.stateBucket }),
-      GANTRY_APPROVAL_URL: () => {
-        if (!approvalUrl) throw new Error("the approval endpoint must be created first");
-        return { GANTRY_APPROVAL_URL: approvalUrl };
-      },
-      GANTRY_SENDER: () => optional("GANTRY_SENDER", config.sender),
-      GANTRY_PREPROD_ROLE_ARN: () => optional("GANTRY_PREPROD_ROLE_ARN", config.preprodRoleArn),
-      GANTRY_LINK_KEYS_SECRET: () => ({ GANTRY_LINK_KEYS_SECRET: args.keySecretArns.links }),
-      GANTRY_DECISION_KEYS_SECRET: () => ({
-        GANTRY_DECISION_KEYS_SECRET: args.keySecretArns.decisions,
-      }),
-    };
     const urlAuthorization: "none" | "iam" | undefined = FUNCTION_URLS[spec.file];
     const fn = new sst.aws.Function(spec.component, {
       name: functionName(stage, spec.file),
@@ -104,16 +83,12 @@ export function createFunctions(args: FunctionsArgs) {
       nodejs: NODEJS_BUNDLING,
       timeout: `${spec.timeoutSeconds} seconds`,
       memory: `${FUNCTION_MEMORY_MB} MB`,
-      environment: Object.assign(
-        {
-          POWERTOOLS_SERVICE_NAME: "gantry",
-          POWERTOOLS_LOG_LEVEL: config.logLevel,
-          POWERTOOLS_METRICS_NAMESPACE: "Gantry",
-          // Events carry task tokens: never log them, whatever else is configured.
-          POWERTOOLS_LOGGER_LOG_EVENT: "false",
-        },
-        ...spec.settings.map((setting) => settings[setting]()),
-      ),
+      // The same function the contract tests run every handler under (stacks/environment.ts).
+      environment: functionEnvironment<$util.Input<string>>(spec, stage, config, {
+        stateBucket: args.stateBucket,
+        ...(approvalUrl ? { approvalUrl } : {}),
+        keySecretArns: args.keySecretArns,
+      }),
       permissions: permissions[spec.file as PolicyFunction].map(toSstPermission),
       logging: { retention: "3 months" },
       ...(urlAuthorization ? { url: { authorization: urlAuthorization } } : {}),

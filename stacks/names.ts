@@ -5,8 +5,9 @@ import type { Stage } from "@gantry/core";
  * point at them before they exist: the functions' own policies name this state machine's
  * executions, and the preprod account trusts the prod functions' roles by name.
  *
- * One stage per account and region: two deployments of the same stage in one account would
- * collide on the IAM role names, which are global to the account.
+ * One stage per account, whatever the region: IAM role names are global to an account (not
+ * per region), so a second deployment of the same stage in another region of that account
+ * would collide on them (`gantry-<stage>-<function>`, `gantry-<stage>-state-machine`).
  */
 
 /** `gantry-preprod` / `gantry-prod`: the same names the local control plane uses. */

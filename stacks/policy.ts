@@ -1,7 +1,6 @@
 import { artifactPrefixOf, type Registry, type Stage } from "@gantry/core";
 import {
   type AwsEnv,
-  alarmArn,
   bucketArn,
   executionsArn,
   lambdaArn,
@@ -12,12 +11,16 @@ import {
   secretArn,
   sesIdentityArn,
 } from "./arns.ts";
+import type { InfraConfig } from "./config.ts";
 import { functionName, type KeySet, keySecretName, stateMachineName } from "./names.ts";
 
 /**
  * What each of Gantry's functions (and its state machine) may do, as plain data. Every
  * statement names the resources it touches; the only `"*"` resources are the actions AWS
- * cannot scope, listed with the reason in {@link UNSCOPABLE_ACTIONS}.
+ * cannot scope (or only serves in full on `"*"`), listed with the reason in
+ * {@link UNSCOPABLE_ACTIONS}. The contract tests (test/contract/iam.test.ts) run every
+ * function's handler and check each call it makes against these statements with an IAM
+ * evaluator.
  *
  * The shape is SST's `permissions` entry, so `stacks/functions.ts` passes it through as is.
  */
@@ -31,11 +34,13 @@ export interface PolicyStatement {
 }
 
 /**
- * The documented exceptions: actions AWS does not let a policy scope to a resource, so they
- * must be granted on `"*"`. Nothing else may use a `"*"` resource, and no action is ever a
- * wildcard.
+ * The documented exceptions: actions AWS does not let a policy scope to a resource, or only
+ * fully serves to a caller allowed them on `"*"`, so they are granted on `"*"`. Nothing else
+ * may use a `"*"` resource, and no action is ever a wildcard.
  */
 export const UNSCOPABLE_ACTIONS: Readonly<Record<string, string>> = {
+  "cloudwatch:DescribeAlarms":
+    'read-only. CloudWatch returns composite alarms only to a caller whose cloudwatch:DescribeAlarms is scoped to "*" (DescribeAlarms, CloudWatch API Reference); the alarm reader asks for metric and composite alarms, and a registry alarm may be either',
   "states:SendTaskSuccess":
     "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record",
   "states:SendTaskFailure":
@@ -75,6 +80,33 @@ export interface PolicyContext {
   readonly senderIdentity?: string;
   /** prod: VerifyPreprod reads preprod through this role instead of directly. */
   readonly preprodRoleArn?: string;
+}
+
+/**
+ * A stage's policy context as the app builds it from its settings (`stacks/functions.ts`; the
+ * contract tests build theirs the same way).
+ *
+ * @example
+ * ```ts
+ * functionPermissions(stagePolicyContext({ env, stage: "prod", registry, stateBucket, config }));
+ * ```
+ */
+export function stagePolicyContext(args: {
+  readonly env: AwsEnv;
+  readonly stage: Stage;
+  readonly registry: Registry;
+  readonly stateBucket: string;
+  readonly config: Pick<InfraConfig, "senderIdentity" | "preprodRoleArn">;
+}): PolicyContext {
+  const { config } = args;
+  return {
+    env: args.env,
+    stage: args.stage,
+    registry: args.registry,
+    stateBucket: args.stateBucket,
+    ...(config.senderIdentity ? { senderIdentity: config.senderIdentity } : {}),
+    ...(config.preprodRoleArn ? { preprodRoleArn: config.preprodRoleArn } : {}),
+  };
 }
 
 /** The functions that have a policy (files in functions/). */
@@ -168,6 +200,18 @@ function readKeys(ctx: PolicyContext, sid: string, set: KeySet): PolicyStatement
   );
 }
 
+/**
+ * Reading the registry's alarms (DescribeAlarms, metric and composite). On `"*"` (see
+ * {@link UNSCOPABLE_ACTIONS}), and only for a stage that names at least one alarm.
+ */
+function readAlarms(sid: string, targets: readonly Pick<Target, "alarms">[]): PolicyStatement {
+  return allow(
+    sid,
+    ["cloudwatch:DescribeAlarms"],
+    targets.some((t) => t.alarms.length > 0) ? ["*"] : [],
+  );
+}
+
 /** The decision records: only the approval path (approval-http, approval-operator) writes them. */
 export const DECISION_RECORDS = "approvals/*.decision.json";
 
@@ -222,11 +266,7 @@ export function preprodReadStatements(registry: Registry, preprodEnv: AwsEnv): P
       ["lambda:GetAlias", "lambda:GetFunctionConfiguration"],
       functionResources(preprodEnv, targets),
     ),
-    allow(
-      "ReadPreprodAlarms",
-      ["cloudwatch:DescribeAlarms"],
-      targets.flatMap((t) => t.alarms.map((name) => alarmArn(preprodEnv, name))),
-    ),
+    readAlarms("ReadPreprodAlarms", targets),
   ]);
 }
 
@@ -239,6 +279,7 @@ export function preprodReadStatements(registry: Registry, preprodEnv: AwsEnv): P
  * ```ts
  * const permissions = functionPermissions({ env, stage: "prod", registry, stateBucket: "gantry-state-prod-1-us-east-1" });
  * permissions["canary"][1]?.actions; // ["lambda:InvokeFunction"]
+ * permissions["canary"][2]?.actions; // ["lambda:GetAlias", "lambda:UpdateAlias"]
  * ```
  */
 export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, PolicyStatement[]> {
@@ -340,11 +381,9 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
         "DeployTargets",
         [
           "lambda:GetAlias",
-          "lambda:GetFunction",
           "lambda:GetFunctionConfiguration",
           "lambda:UpdateFunctionCode",
           "lambda:PublishVersion",
-          "lambda:UpdateAlias",
         ],
         targetFunctions,
       ),
@@ -361,15 +400,10 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
         ["lambda:InvokeFunction"],
         targets.map((t) => lambdaQualifiedArns(env, t.functionName)),
       ),
-    ],
-    "check-alarms": [
-      allow(
-        "ReadStageAlarms",
-        ["cloudwatch:DescribeAlarms"],
-        targets.flatMap((t) => t.alarms.map((name) => alarmArn(env, name))),
-      ),
+      // Once every check passes, the first traffic step (shiftTraffic: GetAlias, UpdateAlias).
       route,
     ],
+    "check-alarms": [readAlarms("ReadStageAlarms", targets), route],
     promote: [route],
     rollback: [route],
     finish: releaseLockAndRecord,

@@ -112,7 +112,10 @@ describe("execution status patterns", () => {
     });
   });
 
-  it("send only executions that skipped their failure path to reconcile", () => {
-    expect([...ABANDONED_STATUSES]).toEqual(["ABORTED", "TIMED_OUT"]);
+  it("send to reconcile every status that can skip the failure path, FAILED included (States.Runtime, States.DataLimitExceeded)", async () => {
+    expect([...ABANDONED_STATUSES]).toEqual(["ABORTED", "TIMED_OUT", "FAILED"]);
+    // The function acts on exactly the statuses the rule sends it.
+    const { RECONCILED } = await import("../../functions/reconcile.ts");
+    expect([...RECONCILED]).toEqual([...ABANDONED_STATUSES]);
   });
 });

@@ -48,6 +48,7 @@ describe("preprod with a separate prod account", () => {
 
   it("has no hourly canary and sends no mail", () => {
     expect(calls.map((c) => c.args.name)).not.toContain("gantry-preprod-scheduled-canary");
+    expect(ofType(registered, "aws:scheduler/schedule:Schedule")).toEqual([]);
     expect(
       ofType(registered, "aws:cloudwatch/eventRule:EventRule").map((r) => r.name),
     ).not.toContain("HourlyCanaryRule");

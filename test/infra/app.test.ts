@@ -8,6 +8,8 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import registry from "../../gantry.registry.ts";
 import { functionSpecs } from "../../stacks/catalog.ts";
+import { readConfig } from "../../stacks/config.ts";
+import { functionEnvironment } from "../../stacks/environment.ts";
 import { defaultStateBucketName } from "../../stacks/names.ts";
 import { functionPermissions } from "../../stacks/policy.ts";
 import { type FunctionCall, fakeFunctionClass } from "./support/fake-function.ts";
@@ -218,6 +220,20 @@ describe("every function", () => {
     }
   });
 
+  it("gets the environment stacks/environment.ts computes, which the contract suites run its handler in", async () => {
+    const config = readConfig("prod", process.env, registry);
+    for (const spec of functionSpecs(ASL, "prod")) {
+      expect({ file: spec.file, env: await environmentOf(spec.file) }).toEqual({
+        file: spec.file,
+        env: functionEnvironment<string>(spec, "prod", config, {
+          stateBucket: STATE_BUCKET,
+          approvalUrl: "https://gantry-prod-approval-http.lambda-url.us-east-1.on.aws/",
+          keySecretArns: { links: LINK_KEYS_ARN, decisions: DECISION_KEYS_ARN },
+        }),
+      });
+    }
+  });
+
   it("never carries a key in its environment: only the secrets' ARNs", async () => {
     for (const c of calls) {
       const env = await environmentOf(c.args.name.slice(12));
@@ -300,7 +316,12 @@ describe("every function", () => {
 describe("the rest of the graph", () => {
   it("runs the hourly canary on the scheduled-canary function", () => {
     expect(
-      one(registered, "aws:cloudwatch/eventTarget:EventTarget", "HourlyCanaryTarget").inputs.arn,
+      (
+        one(registered, "aws:scheduler/schedule:Schedule", "HourlyCanarySchedule").inputs
+          .target as {
+          arn: string;
+        }
+      ).arn,
     ).toBe("arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-scheduled-canary");
   });
 

@@ -146,6 +146,17 @@ describe("the function catalogue", () => {
     }
   });
 
+  it("describes Deploy and Canary as they work: Canary, not Deploy, gives the first traffic step", () => {
+    for (const stage of ["preprod", "prod"] as const) {
+      const specs = functionSpecs(ASL, stage);
+      const deploy = specs.find((s) => s.workflowKey === "Deploy")?.description ?? "";
+      const canary = specs.find((s) => s.workflowKey === "Canary")?.description ?? "";
+      expect(deploy).toMatch(/no traffic/);
+      expect(deploy).not.toMatch(/first traffic step/);
+      expect(canary).toMatch(/first traffic step/);
+    }
+  });
+
   it("runs the scheduled canary in prod only", () => {
     expect(functionSpecs(ASL, "prod").some((s) => s.file === "scheduled-canary")).toBe(true);
     expect(functionSpecs(ASL, "preprod").some((s) => s.file === "scheduled-canary")).toBe(false);

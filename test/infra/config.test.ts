@@ -1,8 +1,16 @@
 /** Stage-aware settings: which stages exist and what each stage's settings must look like. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import registry from "../../gantry.registry.ts";
 import { checkStage, readConfig, stageHasApprovals } from "../../stacks/config.ts";
-import { defaultStateBucketName, functionName, stateMachineName } from "../../stacks/names.ts";
+import {
+  defaultStateBucketName,
+  functionName,
+  functionRoleName,
+  stateMachineName,
+  stateMachineRoleName,
+} from "../../stacks/names.ts";
 
 const ROLE = "arn:aws:iam::333333333333:role/gantry-preprod-verify-read";
 
@@ -22,6 +30,18 @@ describe("stages", () => {
     expect(defaultStateBucketName("prod", "123456789012", "eu-west-1")).toBe(
       "gantry-state-prod-123456789012-eu-west-1",
     );
+  });
+});
+
+describe("one stage per account", () => {
+  it("follows from role names that carry the stage but not the region, and the docs say so", () => {
+    // IAM role names are global to an account: the same stage in two regions of one account
+    // would collide on them.
+    expect(functionRoleName("prod", "deploy")).toBe("gantry-prod-deploy");
+    expect(stateMachineRoleName("prod")).toBe("gantry-prod-state-machine");
+    const deployDoc = readFileSync(path.join(import.meta.dirname, "../../docs/deploy.md"), "utf8");
+    expect(deployDoc).toMatch(/One stage per account\b/);
+    expect(deployDoc).not.toMatch(/per account and region/i);
   });
 });
 

@@ -62,7 +62,8 @@ beforeAll(async () => {
     outputValue(storage.state.policy.urn),
     outputValue(storage.artifacts.lifecycle.urn),
     outputValue(pipeline.machine.arn),
-    outputValue(cron.nodes.rule.arn),
+    outputValue(cron.nodes.schedule.arn),
+    outputValue(cron.nodes.role.arn),
     outputValue(notifications.topic.arn),
     ...notifications.alarms.map((a) => outputValue(a.urn)),
   ]);
@@ -124,22 +125,47 @@ describe("the state machine", () => {
 });
 
 describe("the hourly canary", () => {
-  it("is an hourly EventBridge schedule invoking the scheduled-canary function", () => {
-    const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "HourlyCanaryRule");
-    expect(rule.inputs).toMatchObject({ scheduleExpression: "rate(1 hour)", state: "ENABLED" });
-    const target = one(registered, "aws:cloudwatch/eventTarget:EventTarget", "HourlyCanaryTarget");
-    expect(target.inputs).toMatchObject({ arn: CANARY_ARN, rule: rule.inputs.name });
-    const permission = one(
-      registered,
-      "aws:lambda/permission:Permission",
+  it("is an hourly EventBridge Scheduler schedule (SST CronV2) invoking the scheduled-canary function", () => {
+    const schedule = one(registered, "aws:scheduler/schedule:Schedule", "HourlyCanarySchedule");
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: "rate(1 hour)",
+      flexibleTimeWindow: { mode: "OFF" },
+      state: "ENABLED",
+      target: { arn: CANARY_ARN, retryPolicy: { maximumRetryAttempts: 0 } },
+    });
+    // The deprecated sst.aws.Cron made an EventBridge rule, a target and a Lambda permission.
+    expect(
+      ofType(registered, "aws:cloudwatch/eventRule:EventRule").map((r) => r.name),
+    ).not.toContain("HourlyCanaryRule");
+    expect(ofType(registered, "aws:lambda/permission:Permission").map((r) => r.name)).not.toContain(
       "HourlyCanaryPermission",
     );
-    expect(permission.inputs).toMatchObject({
-      action: "lambda:InvokeFunction",
-      function: CANARY_ARN,
-      principal: "events.amazonaws.com",
-      sourceArn: `arn:aws:events:us-east-1:123456789012:rule/${rule.inputs.name}`,
-    });
+  });
+
+  it("invokes the function through a role that EventBridge Scheduler assumes and that may invoke only it", () => {
+    const role = one(registered, "aws:iam/role:Role", "HourlyCanaryRole");
+    const schedule = one(registered, "aws:scheduler/schedule:Schedule", "HourlyCanarySchedule");
+    expect((schedule.inputs.target as { roleArn: string }).roleArn).toBe(
+      `arn:aws:iam::123456789012:role/${role.inputs.name}`,
+    );
+    const trust = role.inputs.assumeRolePolicy;
+    expect((typeof trust === "string" ? JSON.parse(trust) : trust).Statement).toEqual([
+      expect.objectContaining({
+        Action: "sts:AssumeRole",
+        Effect: "Allow",
+        Principal: { Service: "scheduler.amazonaws.com" },
+      }),
+    ]);
+    const inline = role.inputs.inlinePolicies as { policy: string }[];
+    expect(inline.map((p) => JSON.parse(p.policy).Statement)).toEqual([
+      [
+        expect.objectContaining({
+          Action: "lambda:InvokeFunction",
+          Effect: "Allow",
+          Resource: CANARY_ARN,
+        }),
+      ],
+    ]);
   });
 });
 
@@ -231,11 +257,11 @@ describe("alarms and notifications", () => {
     ]);
   });
 
-  it("send aborted and timed-out executions to reconcile, which EventBridge may invoke", () => {
+  it("send aborted, timed-out and failed executions to reconcile, which EventBridge may invoke", () => {
     const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "AbandonedExecutions");
     expect(JSON.parse(rule.inputs.eventPattern as string).detail).toEqual({
       stateMachineArn: [MACHINE_ARN],
-      status: ["ABORTED", "TIMED_OUT"],
+      status: ["ABORTED", "TIMED_OUT", "FAILED"],
     });
     expect(
       one(registered, "aws:cloudwatch/eventTarget:EventTarget", "AbandonedExecutionsToReconcile")

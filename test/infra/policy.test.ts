@@ -26,14 +26,17 @@ import {
 import { iamMatches } from "./support/iam.ts";
 import { manyServices, TWO_SERVICES } from "./support/registries.ts";
 
-/** Services with two alarms each in both stages, all verifying preprod: docs/deploy.md says so. */
-const SUPPORTED_SERVICES = 15;
+/**
+ * Services with two alarms each in both stages, all verifying preprod: docs/deploy.md says so.
+ * (Alarms take no room: DescribeAlarms is granted on "*". The verify-preprod policy is the
+ * largest; 34 services fit.)
+ */
+const SUPPORTED_SERVICES = 30;
 
 const ENV: AwsEnv = { partition: "aws", region: "eu-west-1", accountId: "111111111111" };
 const STATE = "gantry-state-test";
 const lam = (name: string) => `arn:aws:lambda:eu-west-1:111111111111:function:${name}`;
 const obj = (bucket: string, key: string) => `arn:aws:s3:::${bucket}/${key}`;
-const alarm = (name: string) => `arn:aws:cloudwatch:eu-west-1:111111111111:alarm:${name}`;
 const logs = (fn: string, stage: Stage = "prod") =>
   `arn:aws:logs:eu-west-1:111111111111:log-group:/aws/lambda/gantry-${stage}-${fn}:*`;
 const EXECUTIONS = "arn:aws:states:eu-west-1:111111111111:execution:gantry-prod:*";
@@ -113,7 +116,8 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "s3:ListBucket": ["arn:aws:s3:::t-artifacts-preprod"],
     "lambda:GetAlias": [lam("orders-pre"), `${lam("orders-pre")}:*`],
     "lambda:GetFunctionConfiguration": [lam("orders-pre"), `${lam("orders-pre")}:*`],
-    "cloudwatch:DescribeAlarms": [alarm("orders-pre-errors"), alarm("orders-pre-latency")],
+    // Composite alarms are only returned to a caller allowed DescribeAlarms on "*".
+    "cloudwatch:DescribeAlarms": ["*"],
   }),
   "request-approval": withLogs("request-approval", {
     "s3:PutObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
@@ -139,19 +143,20 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
   }),
   deploy: withLogs("deploy", {
     "lambda:GetAlias": prodTargets,
-    "lambda:GetFunction": prodTargets,
     "lambda:GetFunctionConfiguration": prodTargets,
     "lambda:UpdateFunctionCode": prodTargets,
     "lambda:PublishVersion": prodTargets,
-    "lambda:UpdateAlias": prodTargets,
     "s3:GetObject": prodArtifacts,
     "s3:GetObjectVersion": prodArtifacts,
   }),
   canary: withLogs("canary", {
     "lambda:InvokeFunction": [`${lam("orders-prd")}:*`, `${lam("billing-prd")}:*`],
+    // After its checks pass, Canary gives the version the first traffic step.
+    "lambda:GetAlias": prodTargets,
+    "lambda:UpdateAlias": prodTargets,
   }),
   "check-alarms": withLogs("check-alarms", {
-    "cloudwatch:DescribeAlarms": [alarm("orders-prd-errors"), alarm("billing-prd-errors")],
+    "cloudwatch:DescribeAlarms": ["*"],
     "lambda:GetAlias": prodTargets,
     "lambda:UpdateAlias": prodTargets,
   }),
@@ -234,6 +239,54 @@ describe("function permissions", () => {
     expect(Object.keys(permissions).sort()).toEqual(Object.keys(EXPECTED_PROD).sort());
     for (const fn of Object.keys(EXPECTED_PROD) as PolicyFunction[])
       expect({ fn, grants: grants(permissions[fn]) }).toEqual({ fn, grants: EXPECTED_PROD[fn] });
+  });
+
+  it("let Canary give the version that passed its checks the first traffic step, and Deploy move no traffic", () => {
+    // canary.ts calls shiftTraffic (GetAlias, UpdateAlias on the target's alias) once every
+    // check passes; Deploy only publishes the version.
+    for (const ctx of [context("prod", TWO_SERVICES), context("preprod", registry)]) {
+      const permissions = functionPermissions(ctx);
+      for (const { functionName, alias } of Object.values(ctx.registry.services).map(
+        (s) => s.stages[ctx.stage],
+      )) {
+        const aliasArn = `${lam(functionName)}:${alias}`;
+        for (const action of ["lambda:GetAlias", "lambda:UpdateAlias"]) {
+          expect({
+            action,
+            aliasArn,
+            canary: allows(permissions.canary, action, aliasArn),
+          }).toEqual({ action, aliasArn, canary: true });
+          expect(allows(permissions.canary, action, lam(functionName))).toBe(true);
+        }
+        expect(allows(permissions.deploy, "lambda:UpdateAlias", aliasArn)).toBe(false);
+        expect(allows(permissions.deploy, "lambda:UpdateAlias", lam(functionName))).toBe(false);
+      }
+    }
+  });
+
+  it('let whoever reads the registry\'s alarms read composite ones too: DescribeAlarms on "*"', () => {
+    // CloudWatch returns composite alarms only to a caller allowed DescribeAlarms on "*", and
+    // the alarm reader asks for them (AlarmTypes: MetricAlarm, CompositeAlarm).
+    const readers = [
+      functionPermissions(context("prod", TWO_SERVICES))["check-alarms"],
+      functionPermissions(context("preprod", TWO_SERVICES))["check-alarms"],
+      functionPermissions(context("prod", TWO_SERVICES))["verify-preprod"],
+      preprodReadStatements(TWO_SERVICES, ENV),
+    ];
+    for (const statements of readers) {
+      const alarmStatements = statements.filter((s) =>
+        s.actions.includes("cloudwatch:DescribeAlarms"),
+      );
+      expect(alarmStatements.map((s) => s.resources)).toEqual([["*"]]);
+    }
+    // A stage that names no alarm reads none.
+    const noAlarms: Registry = {
+      ...TWO_SERVICES,
+      services: { billing: TWO_SERVICES.services.billing as Registry["services"][string] },
+    };
+    expect(
+      JSON.stringify(functionPermissions(context("preprod", noAlarms))["check-alarms"]),
+    ).not.toContain("cloudwatch:");
   });
 
   it("never let request-approval write a decision, even under approvals/*", () => {
@@ -517,6 +570,7 @@ describe("every policy", () => {
     }
     expect([...starred].sort()).toEqual(Object.keys(UNSCOPABLE_ACTIONS).sort());
     expect(Object.keys(UNSCOPABLE_ACTIONS).sort()).toEqual([
+      "cloudwatch:DescribeAlarms",
       "logs:CreateLogDelivery",
       "logs:DeleteLogDelivery",
       "logs:DescribeLogGroups",
@@ -617,10 +671,7 @@ describe("the preprod read role (separate prod account)", () => {
     const preprodEnv: AwsEnv = { ...ENV, accountId: "333333333333" };
     const g = grants(preprodReadStatements(TWO_SERVICES, preprodEnv));
     expect(g).toEqual({
-      "cloudwatch:DescribeAlarms": [
-        "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:orders-pre-errors",
-        "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:orders-pre-latency",
-      ],
+      "cloudwatch:DescribeAlarms": ["*"],
       "lambda:GetAlias": [
         "arn:aws:lambda:eu-west-1:333333333333:function:orders-pre",
         "arn:aws:lambda:eu-west-1:333333333333:function:orders-pre:*",

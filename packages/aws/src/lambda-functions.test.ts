@@ -180,19 +180,25 @@ describe("LambdaFunctionControl.updateCode", () => {
   it("does not poll when the update finished at once", async () => {
     mock.on(UpdateFunctionCodeCommand).resolves({ LastUpdateStatus: "Successful" });
     await functions.updateCode(FN, SOURCE);
-    expect(mock.commandCalls(GetFunctionCommand)).toHaveLength(0);
+    // Only the read-back of $LATEST, no waiting.
+    expect(mock.commandCalls(GetFunctionConfigurationCommand)).toHaveLength(1);
   });
 
-  it("waits for an update in progress to finish", async () => {
+  it("waits for an update in progress to finish, polling GetFunctionConfiguration (never GetFunction)", async () => {
     mock.on(UpdateFunctionCodeCommand).resolves({ LastUpdateStatus: "InProgress" });
-    mock.on(GetFunctionCommand).resolves({ Configuration: { LastUpdateStatus: "Successful" } });
+    mock
+      .on(GetFunctionConfigurationCommand)
+      .resolvesOnce({ LastUpdateStatus: "Successful" })
+      .resolves({ Version: "$LATEST", CodeSha256: BASE64, RevisionId: "rev-after-update" });
     await expect(functions.updateCode(FN, SOURCE)).resolves.toMatchObject({ codeSha256: HEX });
-    expect(mock.commandCalls(GetFunctionCommand)[0]?.args[0].input).toEqual({ FunctionName: FN });
+    expect(mock.commandCalls(GetFunctionConfigurationCommand)[0]?.args[0].input).toEqual({
+      FunctionName: FN,
+    });
+    expect(mock.commandCalls(GetFunctionCommand)).toHaveLength(0);
   });
 
   it("fails with DeploymentFailed, not a retried TransientError, when Lambda reports the update Failed", async () => {
     mock.on(UpdateFunctionCodeCommand).resolves({ LastUpdateStatus: "InProgress" });
-    mock.on(GetFunctionCommand).resolves({ Configuration: { LastUpdateStatus: "Failed" } });
     mock.on(GetFunctionConfigurationCommand).resolves({
       LastUpdateStatus: "Failed",
       LastUpdateStatusReasonCode: "InvalidZipFileException",
@@ -208,7 +214,6 @@ describe("LambdaFunctionControl.updateCode", () => {
   it("fails with TransientError when the update is still in progress when the wait ends", async () => {
     const patient = new LambdaFunctionControl(lambda, { updateTimeoutSeconds: 1 });
     mock.on(UpdateFunctionCodeCommand).resolves({ LastUpdateStatus: "InProgress" });
-    mock.on(GetFunctionCommand).resolves({ Configuration: { LastUpdateStatus: "InProgress" } });
     mock.on(GetFunctionConfigurationCommand).resolves({ LastUpdateStatus: "InProgress" });
     const error = await rejectionOf(patient.updateCode(FN, SOURCE));
     expect(error).toBeInstanceOf(TransientError);

@@ -8,7 +8,7 @@ import {
   PublishVersionCommand,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
-  waitUntilFunctionUpdatedV2,
+  waitUntilFunctionUpdated,
   waitUntilPublishedVersionActive,
 } from "@aws-sdk/client-lambda";
 import {
@@ -100,7 +100,9 @@ export class LambdaFunctionControl implements FunctionControl {
       functionName,
     );
     if (out.LastUpdateStatus !== "Successful") {
-      const waited = await waitUntilFunctionUpdatedV2(
+      // The waiter that polls GetFunctionConfiguration: GetFunction would also hand out a
+      // download link of the code, a permission Deploy does not need.
+      const waited = await waitUntilFunctionUpdated(
         { client: this.#lambda, maxWaitTime: this.#updateTimeoutSeconds, minDelay: 1, maxDelay: 5 },
         { FunctionName: functionName },
       ).catch((error: unknown) => ({ state: "FAILURE", reason: error }));

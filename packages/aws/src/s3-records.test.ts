@@ -139,6 +139,16 @@ describe("S3RecordStore.replace", () => {
     await expect(records.replace(KEY, LOCK, '"e1"')).resolves.toBeUndefined();
   });
 
+  it("returns undefined when the record is gone (404 on If-Match): it changed", async () => {
+    mock.on(PutObjectCommand).rejects(
+      Object.assign(new Error("NoSuchKey"), {
+        name: "NoSuchKey",
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
+    await expect(records.replace(KEY, LOCK, '"e1"')).resolves.toBeUndefined();
+  });
+
   it("turns throttling into TransientError with the original as cause", async () => {
     const original = throttled();
     mock.on(PutObjectCommand).rejects(original);

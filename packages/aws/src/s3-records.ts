@@ -107,6 +107,8 @@ export class S3RecordStore implements RecordStore {
       return { value, etag: out.ETag ?? "" };
     } catch (error) {
       if (isPreconditionFailed(error)) return undefined;
+      // A replace (If-Match) of a record that is gone: S3 answers 404, and it did change.
+      if (condition.IfMatch !== undefined && isNotFound(error)) return undefined;
       throw error;
     }
   }

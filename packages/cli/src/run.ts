@@ -3,6 +3,7 @@ import { approveCommand } from "./commands/approve.ts";
 import { publishCommand, validateCommand } from "./commands/artifact.ts";
 import type { CommandContext } from "./commands/context.ts";
 import { deployCommand } from "./commands/deploy.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { historyCommand } from "./commands/history.ts";
 import { listCommand } from "./commands/list.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -31,6 +32,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   reject: (context) => approveCommand(context, "reject"),
   "artifact publish": publishCommand,
   "artifact validate": validateCommand,
+  doctor: (context) => doctorCommand(context),
 };
 
 /**

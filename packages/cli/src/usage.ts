@@ -269,6 +269,51 @@ export const COMMANDS: readonly CommandSpec[] = [
       json,
     },
   },
+  {
+    name: "doctor",
+    summary:
+      "check a stage's AWS account before its first deployment (roles, alarms, SES, buckets...)",
+    options: {
+      stage: stage(true),
+      sender: {
+        type: "string",
+        value: "EMAIL",
+        description: "the approval mail's From address the stage was deployed with (GANTRY_SENDER)",
+      },
+      "sender-identity": {
+        type: "string",
+        value: "IDENTITY",
+        description: "its SES identity: the address or its domain (GANTRY_SENDER_IDENTITY)",
+      },
+      "state-bucket": {
+        type: "string",
+        value: "NAME",
+        description:
+          "the state bucket, if the deploy named one (GANTRY_STATE_BUCKET; default gantry-state-<stage>-<account>-<region>)",
+      },
+      "preprod-role-arn": {
+        type: "string",
+        value: "ARN",
+        description:
+          "prod: the preprod read role the stage was deployed with (GANTRY_PREPROD_ROLE_ARN)",
+      },
+      json,
+    },
+    notes: [
+      "Checks AWS, always: the default credential chain, --region or AWS_REGION. Run it with the " +
+        "stage account's credentials after `npx sst deploy --stage <stage>`. Settings come from " +
+        "the options, else the environment, else .env.<stage> and .env at the project root, as " +
+        "`sst deploy` reads them.",
+      "One line per check: each function role allows what stacks/policy.ts grants it " +
+        "(iam:SimulatePrincipalPolicy); the registry's alarms exist and watch <function>:<alias>; " +
+        "the SES sender is verified, and in the SES sandbox every approver too; each target alias " +
+        "is on a numbered version with no leftover weights; the artifact and state buckets are " +
+        "versioned; the two key secrets have a current value. Read-only: nothing is changed, no " +
+        "secret value is read, no mail is sent.",
+      "Exit codes: 0 nothing failed (warnings allowed); 2 usage or settings; 5 a check failed " +
+        "(or AWS could not be asked).",
+    ],
+  },
 ];
 
 /** The spec of a command by name, or undefined. */
@@ -292,6 +337,9 @@ export function mainUsage(): string {
     "",
     "Watching and operating:",
     pick(["status", "history", "list", "stop", "approve", "reject"]),
+    "",
+    "Setting up a stage in AWS (after `npx sst deploy --stage <stage>`):",
+    pick(["doctor"]),
     "",
     "A CI pipeline:",
     '  eval "$(gantry artifact publish --service S --version $SHA --file build.zip)"',
