@@ -7,7 +7,7 @@
  */
 export default $config({
   async app(input) {
-    const { checkStage } = await import("./stacks/config.ts");
+    const { checkStage } = await import("@gantry/stacks/config");
     const stage = checkStage(input.stage);
     return {
       name: "gantry",
@@ -20,16 +20,16 @@ export default $config({
   async run() {
     const { readFileSync } = await import("node:fs");
     const registry = (await import("./gantry.registry.ts")).default;
-    const { readConfig } = await import("./stacks/config.ts");
-    const { currentAwsEnv } = await import("./stacks/env.ts");
-    const { createStorage } = await import("./stacks/storage.ts");
-    const approval = await import("./stacks/approval.ts");
-    const { createFunctions, workflowFunctionArns } = await import("./stacks/functions.ts");
-    const { createPipeline } = await import("./stacks/pipeline.ts");
-    const { createCanarySchedule } = await import("./stacks/canary.ts");
-    const { createNotifications } = await import("./stacks/alarms.ts");
-    const { createPreprodReadRole } = await import("./stacks/preprod-access.ts");
-    const { controlPlaneOutputs } = await import("./stacks/outputs.ts");
+    const { readConfig } = await import("@gantry/stacks/config");
+    const { currentAwsEnv } = await import("@gantry/stacks/env");
+    const { createStorage } = await import("@gantry/stacks/storage");
+    const approval = await import("@gantry/stacks/approval");
+    const { createFunctions, workflowFunctionArns } = await import("@gantry/stacks/functions");
+    const { createPipeline } = await import("@gantry/stacks/pipeline");
+    const { createCanarySchedule } = await import("@gantry/stacks/canary");
+    const { createNotifications } = await import("@gantry/stacks/alarms");
+    const { createPreprodReadRole } = await import("@gantry/stacks/preprod-access");
+    const { controlPlaneOutputs } = await import("@gantry/stacks/outputs");
 
     const config = readConfig($app.stage, process.env, registry);
     const { stage } = config;

@@ -18,12 +18,11 @@ import {
   sealDecision,
   signingKeysFrom,
 } from "@gantry/core";
+import { rejectionOf, testExecution, testRequest } from "@gantry/core/testing";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import registry from "../gantry.registry.ts";
-import { testExecution, testRequest } from "../packages/core/src/testing/fixtures.ts";
-import { rejectionOf } from "../packages/core/src/testing/rejection.ts";
 import { handler } from "./verify-approval.ts";
 
 vi.hoisted(() => {

@@ -1,88 +1,152 @@
 /**
- * verify-preprod with GANTRY_PREPROD_ROLE_ARN set: every read goes through the preprod role, and
- * the three clients share one credentials provider (one AssumeRole per container, not three).
- * Its own file because the setting is read once, when the module's clients are first built.
+ * VerifyPreprod's real exported `handler` over mocked AWS SDK clients (functions/testing.ts), with
+ * the function's own credentials (GANTRY_PREPROD_ROLE_ARN unset): what it reads of preprod, and
+ * the names of its failures. The preprod role, which the module reads once, when it first builds
+ * its clients, has its own file (verify-preprod.role.test.ts).
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import {
-  GetAliasCommand,
-  GetFunctionConfigurationCommand,
-  LambdaClient,
-} from "@aws-sdk/client-lambda";
-import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { GetAliasCommand, GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import { hexToBase64, resolvePlan } from "@gantry/core";
-import type { Context } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
-import { expect, it, vi } from "vitest";
-import registry from "../gantry.registry.ts";
-import { SHA_A, testExecution, testRequest } from "../packages/core/src/testing/fixtures.ts";
-import { handler } from "./verify-preprod.ts";
+import { rejectionOf, SHA_A, T0 } from "@gantry/core/testing";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  ARTIFACT_KEY,
+  awsError,
+  body,
+  cloudwatch,
+  context,
+  iso,
+  lambda,
+  REQUEST,
+  SHA_A_BASE64,
+  SHA_B_BASE64,
+  STATE,
+  s3,
+  setUpHandlerTests,
+} from "./testing.ts";
+import { handler as verifyPreprod } from "./verify-preprod.ts";
 
-const ROLE_ARN = "arn:aws:iam::210987654321:role/gantry-preprod-reader";
-
+// Before the function module is imported: a region for the SDK clients, no log output, and
+// none of Gantry's settings from the outside.
 vi.hoisted(() => {
   process.env.AWS_REGION = "us-east-1";
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  process.env.GANTRY_PREPROD_ROLE_ARN = "arn:aws:iam::210987654321:role/gantry-preprod-reader";
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
+  }
 });
 
-// A provider that never reaches STS: the mocked clients below never sign a request.
-vi.mock("@aws-sdk/credential-providers", () => ({
-  fromTemporaryCredentials: vi.fn(() => async () => ({
-    accessKeyId: "ASIAEXAMPLE",
-    secretAccessKey: "example",
-  })),
-}));
+// Watches whether verify-preprod ever asks for an assumed role's credentials (STS).
+vi.mock("@aws-sdk/credential-providers", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("@aws-sdk/credential-providers")>();
+  return { ...actual, fromTemporaryCredentials: vi.fn(actual.fromTemporaryCredentials) };
+});
 
-it("reads preprod through the role, with one credentials provider for all three clients", async () => {
-  const request = testRequest();
-  const s3 = mockClient(S3Client);
-  const lambda = mockClient(LambdaClient);
-  const cloudwatch = mockClient(CloudWatchClient);
-  s3.on(HeadObjectCommand).resolves({
-    ContentLength: 2048,
-    ChecksumSHA256: hexToBase64(SHA_A),
-    ChecksumType: "FULL_OBJECT",
-    ETag: '"src"',
-  });
-  s3.on(GetObjectCommand).resolves({
-    Body: {
-      transformToString: async () =>
-        JSON.stringify({
-          service: "hello-service",
-          version: request.version,
-          sha256: SHA_A,
-          validatedAt: "2026-11-01T11:00:00.000Z",
-          validatedBy: "ci-bot",
-        }),
-    } as never,
-  });
-  lambda.on(GetAliasCommand).resolves({ Name: "live", FunctionVersion: "12", RevisionId: "r" });
-  lambda
-    .on(GetFunctionConfigurationCommand)
-    .resolves({ Version: "12", CodeSha256: hexToBase64(SHA_A) });
-  cloudwatch.on(DescribeAlarmsCommand).resolves({
-    MetricAlarms: [
-      {
-        AlarmName: "hello-service-preprod-errors",
-        StateValue: "OK",
-        StateUpdatedTimestamp: new Date("2026-11-01T10:00:00.000Z"),
-      },
-    ],
-  });
+setUpHandlerTests();
 
-  const state = {
-    request,
-    execution: testExecution(),
-    plan: resolvePlan(registry, "prod", request, { timeScale: 1 }),
+describe("verify-preprod", () => {
+  const validation = {
+    service: "hello-service",
+    version: REQUEST.version,
+    sha256: SHA_A,
+    validatedAt: iso(T0 - 3_600_000),
+    validatedBy: "ci-bot",
+    ciRunUrl: "https://ci.example.com/runs/41",
   };
-  const evidence = await handler(state, {} as Context);
 
-  expect(evidence).toMatchObject({ required: true, preprodVersion: "12" });
-  for (const mock of [s3, lambda, cloudwatch]) expect(mock.calls().length).toBeGreaterThan(0);
-  expect(vi.mocked(fromTemporaryCredentials)).toHaveBeenCalledTimes(1);
-  expect(vi.mocked(fromTemporaryCredentials)).toHaveBeenCalledWith({
-    params: { RoleArn: ROLE_ARN, RoleSessionName: "gantry-verify-preprod" },
+  beforeEach(() => {
+    vi.stubEnv("GANTRY_PREPROD_ROLE_ARN", undefined);
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: 2048,
+      ChecksumSHA256: SHA_A_BASE64,
+      ChecksumType: "FULL_OBJECT",
+      ETag: '"src"',
+    });
+    s3.on(GetObjectCommand).resolves({ Body: body(validation), ETag: '"v"' });
+    lambda.on(GetAliasCommand).resolves({ Name: "live", FunctionVersion: "12", RevisionId: "r" });
+    lambda.on(GetFunctionConfigurationCommand).resolves({
+      Version: "12",
+      CodeSha256: SHA_A_BASE64,
+    });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        {
+          AlarmName: "hello-service-preprod-errors",
+          StateValue: "OK",
+          StateReason: "Threshold Crossed: no datapoints were breaching",
+          StateUpdatedTimestamp: new Date(T0 - 60_000),
+        },
+      ],
+    });
+  });
+
+  it("returns the evidence after reading the artifact, its validation record, the preprod alias and alarms", async () => {
+    const evidence = await verifyPreprod(STATE, context);
+    expect(evidence).toEqual({
+      required: true,
+      validatedAt: validation.validatedAt,
+      validatedBy: "ci-bot",
+      ciRunUrl: "https://ci.example.com/runs/41",
+      preprodVersion: "12",
+      alarms: [
+        {
+          name: "hello-service-preprod-errors",
+          state: "OK",
+          reason: "Threshold Crossed: no datapoints were breaching",
+          updatedAt: iso(T0 - 60_000),
+        },
+      ],
+    });
+    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: "acme-gantry-artifacts-preprod",
+      Key: ARTIFACT_KEY,
+      ChecksumMode: "ENABLED",
+    });
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: "acme-gantry-artifacts-preprod",
+      Key: `validations/hello-service/${REQUEST.version}.json`,
+    });
+    expect(lambda.commandCalls(GetAliasCommand)[0]?.args[0].input).toEqual({
+      FunctionName: "hello-service-preprod",
+      Name: "live",
+    });
+    expect(lambda.commandCalls(GetFunctionConfigurationCommand)[0]?.args[0].input).toEqual({
+      FunctionName: "hello-service-preprod",
+      Qualifier: "12",
+    });
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({
+      AlarmNames: ["hello-service-preprod-errors"],
+      AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+    });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0); // read-only
+  });
+
+  it("uses the function's own credentials (no assumed role, no STS) when GANTRY_PREPROD_ROLE_ARN is unset", async () => {
+    await verifyPreprod(STATE, context);
+    expect(process.env.GANTRY_PREPROD_ROLE_ARN).toBeUndefined();
+    expect(vi.mocked(fromTemporaryCredentials)).not.toHaveBeenCalled();
+  });
+
+  it("fails with PreprodNotValidated when there is no validation record", async () => {
+    s3.on(GetObjectCommand).rejects(
+      awsError("NoSuchKey", 404, "The specified key does not exist."),
+    );
+    const error = await rejectionOf(verifyPreprod(STATE, context));
+    expect(error.name).toBe("PreprodNotValidated");
+    expect(error.message).toContain(`no preprod validation record for hello-service`);
+    expect(lambda.calls()).toHaveLength(0);
+    expect(cloudwatch.calls()).toHaveLength(0);
+  });
+
+  it("fails with ArtifactChecksumMismatch when the preprod object has other bytes", async () => {
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: 2048,
+      ChecksumSHA256: SHA_B_BASE64,
+      ETag: '"src"',
+    });
+    const error = await rejectionOf(verifyPreprod(STATE, context));
+    expect(error.name).toBe("ArtifactChecksumMismatch");
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * How SST bundles every Gantry function (its `nodejs` options). The bundle benchmark
- * (functions/bundles.bench.ts) and the bundle test (test/infra/bundles.test.ts) build with these
+ * (test/bench/bundles.bench.ts) and the bundle test (test/infra/bundles.test.ts) build with these
  * same settings, so what they measure and run is what ships.
  */
 export interface NodejsBundling {

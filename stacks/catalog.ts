@@ -1,9 +1,16 @@
-import { STAGES, type Stage, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "@gantry/core";
+import {
+  FUNCTION_CATALOG,
+  type FunctionFile,
+  STAGES,
+  type Stage,
+  type WorkflowFunctionKey,
+} from "@gantry/core";
 
 /**
- * Every Lambda Gantry deploys, as plain data: which file, how long it may run, which settings it
- * reads and in which stages it exists. `stacks/functions.ts` builds the functions from this; the
- * infra tests check it against the ASL and against what each `functions/<name>.ts` reads.
+ * Every Lambda Gantry deploys, as plain data: the function catalogue of `@gantry/core` (which
+ * file, which Task, what it does) with how long each may run, which settings it reads and in
+ * which stages it exists. `stacks/functions.ts` builds the functions from this; the infra tests
+ * check it against the ASL and against what each `functions/<name>.ts` reads.
  */
 
 /**
@@ -24,7 +31,7 @@ export type FunctionSetting =
 
 export interface FunctionSpec {
   /** File name in functions/ without `.ts`; also the suffix of the function's name. */
-  readonly file: string;
+  readonly file: FunctionFile;
   /** The Pulumi/SST component name. */
   readonly component: string;
   readonly description: string;
@@ -74,54 +81,80 @@ export function taskTimeouts(aslText: string): Partial<Record<WorkflowFunctionKe
   return timeouts;
 }
 
-const DESCRIPTIONS: Record<WorkflowFunctionKey, string> = {
-  ValidateInput: "Refuses bad requests and resolves the plan from the registry",
-  AcquireLock: "One deployment per target: takes the target's lock",
-  VerifyPreprod: "Proves preprod ran and passed the exact bytes",
-  RequestApproval: "Stores the approval and emails signed links",
-  VerifyApproval: "Proceeds only on this execution's sealed decision record",
-  CopyArtifact: "Server-side copy of the exact bytes into this stage's bucket",
-  Deploy: "Publishes the new version (CodeSha256 checked); moves no traffic",
-  Canary:
-    "Invokes the new version directly; if every check passes, gives it the first traffic step",
-  CheckAlarms: "One alarm poll of the rollout; shifts traffic when due",
-  Promote: "Gives the new version 100% of traffic",
-  Rollback: "Puts the alias back on the previous version",
-  Finish: "Records the outcome and releases the lock",
-};
-
-/** Settings each workflow function reads (checked against the sources by the infra tests). */
-const WORKFLOW_SETTINGS: Record<WorkflowFunctionKey, readonly FunctionSetting[]> = {
-  ValidateInput: ["GANTRY_STAGE"],
-  AcquireLock: ["GANTRY_STATE_BUCKET"],
-  VerifyPreprod: ["GANTRY_PREPROD_ROLE_ARN"],
-  RequestApproval: [
-    "GANTRY_STATE_BUCKET",
-    "GANTRY_APPROVAL_URL",
-    "GANTRY_SENDER",
-    "GANTRY_LINK_KEYS_SECRET",
-  ],
-  VerifyApproval: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
-  CopyArtifact: [],
-  Deploy: [],
-  Canary: [],
-  CheckAlarms: [],
-  Promote: [],
-  Rollback: [],
-  Finish: ["GANTRY_STATE_BUCKET"],
-};
-
 /**
  * The hourly canary exercises prod, as the design says (and as the local control plane does);
  * preprod is exercised by every build's deployment and tests.
  */
 export const SCHEDULED_CANARY_STAGES: readonly Stage[] = ["prod"];
 
-/** The approval wait is the Task's; the Lambda only stores the request and sends mail. */
-const REQUEST_APPROVAL_TIMEOUT_SECONDS = 60;
+/** What the catalogue does not say about a function: how it is deployed. */
+interface Deployment {
+  /** The settings it reads (checked against the sources by the infra tests). */
+  readonly settings: readonly FunctionSetting[];
+  /** The stages it exists in (default: every stage). */
+  readonly stages?: readonly Stage[];
+}
 
 /**
- * Every function of a stage, workflow functions first.
+ * A function's deployment: a function that no Task calls says how long it may run; a workflow
+ * function gets its Task's TimeoutSeconds unless it says otherwise.
+ */
+type DeploymentOf<E extends (typeof FUNCTION_CATALOG)[number]> = E extends { readonly task: string }
+  ? Deployment & { readonly timeoutSeconds?: number }
+  : Deployment & { readonly timeoutSeconds: number };
+
+/** Every function of the catalogue (a missing or an extra one is a type error). */
+const DEPLOYMENTS: {
+  readonly [E in (typeof FUNCTION_CATALOG)[number] as E["file"]]: DeploymentOf<E>;
+} = {
+  "validate-input": { settings: ["GANTRY_STAGE"] },
+  "acquire-lock": { settings: ["GANTRY_STATE_BUCKET"] },
+  "verify-preprod": { settings: ["GANTRY_PREPROD_ROLE_ARN"] },
+  "request-approval": {
+    // The approval wait is the Task's; the Lambda only stores the request and sends mail.
+    timeoutSeconds: 60,
+    settings: [
+      "GANTRY_STATE_BUCKET",
+      "GANTRY_APPROVAL_URL",
+      "GANTRY_SENDER",
+      "GANTRY_LINK_KEYS_SECRET",
+    ],
+  },
+  "verify-approval": { settings: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"] },
+  "copy-artifact": { settings: [] },
+  deploy: { settings: [] },
+  canary: { settings: [] },
+  "check-alarms": { settings: [] },
+  promote: { settings: [] },
+  rollback: { settings: [] },
+  finish: { settings: ["GANTRY_STATE_BUCKET"] },
+  "approval-http": {
+    timeoutSeconds: 30,
+    // Verifies links with the link keys; seals the decision with the decision key.
+    settings: ["GANTRY_STATE_BUCKET", "GANTRY_LINK_KEYS_SECRET", "GANTRY_DECISION_KEYS_SECRET"],
+  },
+  "approval-operator": {
+    timeoutSeconds: 30,
+    settings: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
+  },
+  reconcile: { timeoutSeconds: 300, settings: ["GANTRY_STATE_BUCKET"] },
+  "scheduled-canary": {
+    timeoutSeconds: 300,
+    settings: ["GANTRY_STAGE"],
+    stages: SCHEDULED_CANARY_STAGES,
+  },
+};
+
+/**
+ * The Pulumi/SST component name of a function: its file name in PascalCase (`ApprovalHttp`),
+ * which for a workflow function is its Task key. Changing it would replace the deployed function.
+ */
+function componentName(file: FunctionFile): string {
+  return file.replace(/(^|-)([a-z0-9])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * Every function of a stage, in the catalogue's order (workflow functions first).
  *
  * @example
  * ```ts
@@ -131,57 +164,21 @@ const REQUEST_APPROVAL_TIMEOUT_SECONDS = 60;
  */
 export function functionSpecs(aslText: string, stage: Stage): FunctionSpec[] {
   const timeouts = taskTimeouts(aslText);
-  const workflow = (Object.keys(WORKFLOW_FUNCTIONS) as WorkflowFunctionKey[]).map(
-    (key): FunctionSpec => {
-      const timeout = key === "RequestApproval" ? REQUEST_APPROVAL_TIMEOUT_SECONDS : timeouts[key];
-      if (timeout === undefined)
-        throw new TypeError(`the ASL has no TimeoutSeconds for the Task of ${key}`);
-      return {
-        file: WORKFLOW_FUNCTIONS[key],
-        component: key,
-        description: DESCRIPTIONS[key],
-        workflowKey: key,
-        timeoutSeconds: Math.min(timeout, MAX_LAMBDA_TIMEOUT_SECONDS),
-        settings: WORKFLOW_SETTINGS[key],
-        stages: STAGES,
-      };
-    },
-  );
-  const others: FunctionSpec[] = [
-    {
-      file: "approval-http",
-      component: "ApprovalHttp",
-      description: "The approval pages behind a Function URL: GET confirms, POST decides",
-      timeoutSeconds: 30,
-      // Verifies links with the link keys; seals the decision with the decision key.
-      settings: ["GANTRY_STATE_BUCKET", "GANTRY_LINK_KEYS_SECRET", "GANTRY_DECISION_KEYS_SECRET"],
-      stages: STAGES,
-    },
-    {
-      file: "approval-operator",
-      component: "ApprovalOperator",
-      description:
-        "The operator approval API (gantry approve/reject) behind an IAM-auth Function URL",
-      timeoutSeconds: 30,
-      settings: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
-      stages: STAGES,
-    },
-    {
-      file: "reconcile",
-      component: "Reconcile",
-      description: "Cleans up after aborted or timed-out executions",
-      timeoutSeconds: 300,
-      settings: ["GANTRY_STATE_BUCKET"],
-      stages: STAGES,
-    },
-    {
-      file: "scheduled-canary",
-      component: "ScheduledCanary",
-      description: "The hourly canary of every registered service",
-      timeoutSeconds: 300,
-      settings: ["GANTRY_STAGE"],
-      stages: SCHEDULED_CANARY_STAGES,
-    },
-  ];
-  return [...workflow, ...others].filter((spec) => spec.stages.includes(stage));
+  const specs = FUNCTION_CATALOG.map((entry): FunctionSpec => {
+    const deployment: Deployment & { readonly timeoutSeconds?: number } = DEPLOYMENTS[entry.file];
+    const task = "task" in entry ? entry.task : undefined;
+    const timeout = deployment.timeoutSeconds ?? (task && timeouts[task]);
+    if (timeout === undefined)
+      throw new TypeError(`the ASL has no TimeoutSeconds for the Task of ${task}`);
+    return {
+      file: entry.file,
+      component: componentName(entry.file),
+      description: entry.description,
+      ...(task ? { workflowKey: task } : {}),
+      timeoutSeconds: Math.min(timeout, MAX_LAMBDA_TIMEOUT_SECONDS),
+      settings: deployment.settings,
+      stages: deployment.stages ?? STAGES,
+    };
+  });
+  return specs.filter((spec) => spec.stages.includes(stage));
 }

@@ -1,4 +1,4 @@
-import type { Registry, Stage, WorkflowFunctionKey } from "@gantry/core";
+import type { FunctionFile, Registry, Stage, WorkflowFunctionKey } from "@gantry/core";
 import type { AwsEnv } from "./arns.ts";
 import { NODEJS_BUNDLING } from "./bundling.ts";
 import { FUNCTION_MEMORY_MB, functionSpecs } from "./catalog.ts";
@@ -8,7 +8,6 @@ import { functionName, functionRoleName, type KeySet } from "./names.ts";
 import {
   assertPoliciesFit,
   functionPermissions,
-  type PolicyFunction,
   type PolicyStatement,
   stagePolicyContext,
 } from "./policy.ts";
@@ -24,7 +23,7 @@ import {
  */
 
 /** The Function URL authorization of the functions that have one. */
-export const FUNCTION_URLS: Readonly<Record<string, "none" | "iam">> = {
+export const FUNCTION_URLS: Readonly<Partial<Record<FunctionFile, "none" | "iam">>> = {
   "approval-http": "none",
   "approval-operator": "iam",
 };
@@ -89,7 +88,7 @@ export function createFunctions(args: FunctionsArgs) {
         ...(approvalUrl ? { approvalUrl } : {}),
         keySecretArns: args.keySecretArns,
       }),
-      permissions: permissions[spec.file as PolicyFunction].map(toSstPermission),
+      permissions: permissions[spec.file].map(toSstPermission),
       logging: { retention: "3 months" },
       ...(urlAuthorization ? { url: { authorization: urlAuthorization } } : {}),
       transform: {

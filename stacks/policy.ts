@@ -1,4 +1,4 @@
-import { artifactPrefixOf, type Registry, type Stage } from "@gantry/core";
+import { artifactPrefixOf, type FunctionFile, type Registry, type Stage } from "@gantry/core";
 import {
   type AwsEnv,
   bucketArn,
@@ -109,24 +109,12 @@ export function stagePolicyContext(args: {
   };
 }
 
-/** The functions that have a policy (files in functions/). */
-export type PolicyFunction =
-  | "validate-input"
-  | "acquire-lock"
-  | "verify-preprod"
-  | "request-approval"
-  | "verify-approval"
-  | "copy-artifact"
-  | "deploy"
-  | "canary"
-  | "check-alarms"
-  | "promote"
-  | "rollback"
-  | "finish"
-  | "approval-http"
-  | "approval-operator"
-  | "reconcile"
-  | "scheduled-canary";
+/**
+ * The functions that have a policy: every function of the catalogue (`FUNCTION_CATALOG` in
+ * `@gantry/core`), by file name. A function missing from {@link functionPermissions}, or one
+ * it names that the catalogue does not, is a type error.
+ */
+export type PolicyFunction = FunctionFile;
 
 interface Target {
   readonly service: string;

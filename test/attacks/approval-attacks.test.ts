@@ -23,8 +23,8 @@ import {
   signingKeysFrom,
 } from "@gantry/core";
 import { LocalBuckets } from "@gantry/local";
+import { confirm, emailFor, link, outbox } from "@gantry/local/approver";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { confirm, emailFor, link, outbox } from "../support/approver.ts";
 import { runCli } from "../support/cli.ts";
 import {
   type LocalProcess,

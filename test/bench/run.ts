@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: runs every benchmark (each lives beside the module it measures), prints a
- * table of measurements against the design targets, and writes them to
- * docs/benchmark-results.md. Speed is measured here, never asserted in tests; a missed target
+ * `npm run bench`: runs every benchmark (test/bench/*.bench.ts, which drive the packages through
+ * their public entry points), prints a table of measurements against the design targets, and
+ * writes them to docs/benchmark-results.md. Speed is measured here, never asserted in tests; a missed target
  * is reported, not failed.
  *
  *     npm run bench               all of them
@@ -11,16 +11,16 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { arch, cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { silenceNegativeTimeoutWarnings } from "../../packages/local/src/quiet-warnings.ts";
+import { silenceNegativeTimeoutWarnings } from "@gantry/local";
 import type { Benchmark, Measurement } from "./measurement.ts";
 
 silenceNegativeTimeoutWarnings();
 
 const BENCHMARKS: (() => Promise<{ default: Benchmark }>)[] = [
-  () => import("../../packages/local/src/deployment.bench.ts"),
-  () => import("../../packages/local/src/control-plane/throughput.bench.ts"),
-  () => import("../../packages/local/src/world/buckets.bench.ts"),
-  () => import("../../functions/bundles.bench.ts"),
+  () => import("./deployment.bench.ts"),
+  () => import("./throughput.bench.ts"),
+  () => import("./buckets.bench.ts"),
+  () => import("./bundles.bench.ts"),
 ];
 
 const filter = process.argv[2]?.toLowerCase();

@@ -1,7 +1,7 @@
 /**
  * `gantry doctor` as built: the bundle carries its SDK clients and the stacks modules it reads
  * the policies from. The checks themselves are tested over mocked clients beside the command
- * (packages/cli/src/commands/doctor.test.ts, packages/cli/src/doctor/checks.test.ts); moto does
+ * (packages/cli/src/commands/doctor.test.ts, packages/cli/src/doctor/*.test.ts); moto does
  * not implement iam:SimulatePrincipalPolicy, so no suite here talks to an AWS-protocol server.
  */
 import { createServer } from "node:net";

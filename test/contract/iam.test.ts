@@ -19,10 +19,9 @@ import {
   WORKFLOW_FUNCTIONS,
   type WorkflowFunctionKey,
 } from "@gantry/core";
-import { describe, expect, it, vi } from "vitest";
-import { lambdaArn } from "../../stacks/arns.ts";
-import { artifactBucketSettings, stateBucketSettings } from "../../stacks/bucket-settings.ts";
-import { functionName, stateMachineName, stateMachineRoleName } from "../../stacks/names.ts";
+import { lambdaArn } from "@gantry/stacks/arns";
+import { artifactBucketSettings, stateBucketSettings } from "@gantry/stacks/bucket-settings";
+import { functionName, stateMachineName, stateMachineRoleName } from "@gantry/stacks/names";
 import {
   type PolicyDocument,
   type PolicyStatement,
@@ -31,7 +30,8 @@ import {
   stateMachineStatements,
   stateMachineTrustPolicy,
   UNSCOPABLE_ACTIONS,
-} from "../../stacks/policy.ts";
+} from "@gantry/stacks/policy";
+import { describe, expect, it, vi } from "vitest";
 import {
   ASL,
   type Deployment,

@@ -9,8 +9,8 @@ import {
   GetExecutionHistoryCommand,
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { confirm, emailFor, link } from "@gantry/local/approver";
 import { afterAll, describe, expect, it } from "vitest";
-import { confirm, emailFor, link } from "../support/approver.ts";
 import {
   type LocalProcess,
   pendingApprovalToken,

@@ -10,8 +10,8 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
 } from "@aws-sdk/client-sfn";
+import { approveByEmail } from "@gantry/local/approver";
 import { afterAll, describe, expect, it } from "vitest";
-import { approveByEmail } from "../support/approver.ts";
 import {
   type LocalProcess,
   STATE_MACHINE,

@@ -1,15 +1,15 @@
 /** Gantry's alarms, the canary's schedule and the execution-status patterns, as plain data. */
 import { CANARY_FAILURES_METRIC, ROLLBACK_FAILED_METRIC } from "@gantry/core";
-import { describe, expect, it } from "vitest";
-import registry from "../../gantry.registry.ts";
-import { alarmSpecs as localAlarmSpecs } from "../../packages/local/src/world/local-world.ts";
-import { alarmSpecs } from "../../stacks/alarm-specs.ts";
+import { alarmSpecs as localAlarmSpecs } from "@gantry/local";
+import { alarmSpecs } from "@gantry/stacks/alarm-specs";
 import {
   ABANDONED_STATUSES,
   CANARY_SCHEDULE,
   executionStatusPattern,
   OUTCOME_STATUSES,
-} from "../../stacks/events.ts";
+} from "@gantry/stacks/events";
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
 import { TWO_SERVICES } from "./support/registries.ts";
 
 const MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:gantry-prod";
@@ -115,7 +115,7 @@ describe("execution status patterns", () => {
   it("send to reconcile every status that can skip the failure path, FAILED included (States.Runtime, States.DataLimitExceeded)", async () => {
     expect([...ABANDONED_STATUSES]).toEqual(["ABORTED", "TIMED_OUT", "FAILED"]);
     // The function acts on exactly the statuses the rule sends it.
-    const { RECONCILED } = await import("../../functions/reconcile.ts");
+    const { RECONCILED } = await import("@gantry/functions/reconcile");
     expect([...RECONCILED]).toEqual([...ABANDONED_STATUSES]);
   });
 });

@@ -5,13 +5,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { functionSpecs } from "@gantry/stacks/catalog";
+import { readConfig } from "@gantry/stacks/config";
+import { functionEnvironment } from "@gantry/stacks/environment";
+import { defaultStateBucketName } from "@gantry/stacks/names";
+import { functionPermissions } from "@gantry/stacks/policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import registry from "../../gantry.registry.ts";
-import { functionSpecs } from "../../stacks/catalog.ts";
-import { readConfig } from "../../stacks/config.ts";
-import { functionEnvironment } from "../../stacks/environment.ts";
-import { defaultStateBucketName } from "../../stacks/names.ts";
-import { functionPermissions } from "../../stacks/policy.ts";
 import { type FunctionCall, fakeFunctionClass } from "./support/fake-function.ts";
 import { iamMatches } from "./support/iam.ts";
 import {

@@ -1,11 +1,12 @@
 /** The buckets' lockdown, as plain settings. */
-import { describe, expect, it } from "vitest";
-import registry from "../../gantry.registry.ts";
+
 import {
   artifactBucketSettings,
   type BucketSettings,
   stateBucketSettings,
-} from "../../stacks/bucket-settings.ts";
+} from "@gantry/stacks/bucket-settings";
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
 import { iamMatches } from "./support/iam.ts";
 import { TWO_SERVICES } from "./support/registries.ts";
 

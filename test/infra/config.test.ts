@@ -1,16 +1,16 @@
 /** Stage-aware settings: which stages exist and what each stage's settings must look like. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-import registry from "../../gantry.registry.ts";
-import { checkStage, readConfig, stageHasApprovals } from "../../stacks/config.ts";
+import { checkStage, readConfig, stageHasApprovals } from "@gantry/stacks/config";
 import {
   defaultStateBucketName,
   functionName,
   functionRoleName,
   stateMachineName,
   stateMachineRoleName,
-} from "../../stacks/names.ts";
+} from "@gantry/stacks/names";
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
 
 const ROLE = "arn:aws:iam::333333333333:role/gantry-preprod-verify-read";
 

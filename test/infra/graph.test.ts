@@ -6,15 +6,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { substituteFunctionArns, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "@gantry/core";
-import { beforeAll, describe, expect, it } from "vitest";
-import registry from "../../gantry.registry.ts";
-import { alarmSpecs } from "../../stacks/alarm-specs.ts";
-import { artifactBucketSettings, stateBucketSettings } from "../../stacks/bucket-settings.ts";
+import { alarmSpecs } from "@gantry/stacks/alarm-specs";
+import { artifactBucketSettings, stateBucketSettings } from "@gantry/stacks/bucket-settings";
 import {
   policyDocument,
   preprodReadStatements,
   stateMachineStatements,
-} from "../../stacks/policy.ts";
+} from "@gantry/stacks/policy";
+import { beforeAll, describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
 import {
   ENV,
   installMocks,
@@ -39,10 +39,10 @@ let registered: Registered[];
 
 beforeAll(async () => {
   registered = await installMocks("prod");
-  const { createStorage } = await import("../../stacks/storage.ts");
-  const { createPipeline } = await import("../../stacks/pipeline.ts");
-  const { createCanarySchedule } = await import("../../stacks/canary.ts");
-  const { createNotifications } = await import("../../stacks/alarms.ts");
+  const { createStorage } = await import("@gantry/stacks/storage");
+  const { createPipeline } = await import("@gantry/stacks/pipeline");
+  const { createCanarySchedule } = await import("@gantry/stacks/canary");
+  const { createNotifications } = await import("@gantry/stacks/alarms");
   const storage = createStorage({ stage: "prod", env: ENV, registry });
   const pipeline = createPipeline({
     stage: "prod",
@@ -375,7 +375,7 @@ describe("the buckets", () => {
 
 describe("the preprod read role", () => {
   it("is created with the read statements and a trust in the prod VerifyPreprod role", async () => {
-    const { createPreprodReadRole } = await import("../../stacks/preprod-access.ts");
+    const { createPreprodReadRole } = await import("@gantry/stacks/preprod-access");
     const role = createPreprodReadRole({ env: ENV, registry, prodAccountId: "222222222222" });
     expect(role).toBeDefined();
     await outputValue(role?.arn as never);

@@ -4,11 +4,11 @@
  * before anything is deployed.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { KEY_SECRETS, secretsManagerKeys } from "@gantry/aws";
+import { type KeyPair, keySecretValues } from "@gantry/stacks/approval";
+import { keySecretName } from "@gantry/stacks/names";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
-import { KEY_SECRETS, secretsManagerKeys } from "../../packages/aws/src/secrets.ts";
-import { type KeyPair, keySecretValues } from "../../stacks/approval.ts";
-import { keySecretName } from "../../stacks/names.ts";
 
 const LINK = "l".repeat(44);
 const LINK_OLD = "m".repeat(44);

@@ -4,9 +4,7 @@
  * resource outside the documented exceptions.
  */
 import type { Registry, Stage } from "@gantry/core";
-import { describe, expect, it } from "vitest";
-import registry from "../../gantry.registry.ts";
-import type { AwsEnv } from "../../stacks/arns.ts";
+import type { AwsEnv } from "@gantry/stacks/arns";
 import {
   assertPoliciesFit,
   functionPermissions,
@@ -22,7 +20,9 @@ import {
   stateMachineStatements,
   stateMachineTrustPolicy,
   UNSCOPABLE_ACTIONS,
-} from "../../stacks/policy.ts";
+} from "@gantry/stacks/policy";
+import { describe, expect, it } from "vitest";
+import registry from "../../gantry.registry.ts";
 import { iamMatches } from "./support/iam.ts";
 import { manyServices, TWO_SERVICES } from "./support/registries.ts";
 

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { resolvePlan } from "@gantry/core";
+import { testExecution, testRequest } from "@gantry/core/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import registry from "../../gantry.registry.ts";
-import { testExecution, testRequest } from "../../packages/core/src/testing/fixtures.ts";
 import { bundleFunction } from "../support/function-bundles.ts";
 import { type Moto, s3Config, startMoto } from "../support/moto.ts";
 

@@ -8,13 +8,13 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { approveByEmail } from "@gantry/local/approver";
 import { type Browser, type BrowserContextOptions, chromium, type Page } from "playwright-core";
-import { approveByEmail } from "./approver.ts";
 import { type LocalProcess, ROOT } from "./local-process.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** The flags docs/facts list for a headless Chromium on this kind of machine. */
+/** The flags a headless Chromium needs on this kind of machine (no sandbox, no GPU, no network). */
 export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",

@@ -2,11 +2,11 @@
  * Builds Gantry's Lambda functions the way SST ships them (stacks/bundling.ts), for the bundle
  * benchmark and the bundle test.
  */
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FUNCTION_CATALOG } from "@gantry/core";
+import { NODEJS_BUNDLING } from "@gantry/stacks/bundling";
 import { build } from "esbuild";
-import { NODEJS_BUNDLING } from "../../stacks/bundling.ts";
 
 const FUNCTIONS_DIR = fileURLToPath(new URL("../../functions/", import.meta.url));
 
@@ -22,12 +22,12 @@ export interface FunctionBundle {
   readonly initBytes: number;
 }
 
-/** Every functions/*.ts that is not a test or a benchmark. */
+/**
+ * Every function of the catalogue, by name (functions/catalog.test.ts checks that each has its
+ * `functions/<name>.ts` and that there is no other).
+ */
 export function functionNames(): string[] {
-  return readdirSync(FUNCTIONS_DIR)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith(".bench.ts"))
-    .map((f) => f.replace(/\.ts$/, ""))
-    .sort();
+  return FUNCTION_CATALOG.map((entry) => entry.file as string).sort();
 }
 
 /** Bundles one function into `outdir/<name>/` with the shipping settings. */

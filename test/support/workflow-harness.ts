@@ -16,6 +16,14 @@ import {
   type WorkflowCallbacks,
 } from "@gantry/core";
 import {
+  MemoryAlarms,
+  MemoryArtifacts,
+  MemoryFunctions,
+  MemoryMailer,
+  MemoryMetrics,
+  MemoryRecords,
+} from "@gantry/core/testing";
+import {
   type EngineEvent,
   handlersByArn,
   loadDeploymentDefinition,
@@ -23,14 +31,6 @@ import {
   WorkflowEngine,
   workflowHandlers,
 } from "@gantry/local";
-import {
-  MemoryAlarms,
-  MemoryArtifacts,
-  MemoryFunctions,
-  MemoryMailer,
-  MemoryMetrics,
-  MemoryRecords,
-} from "./memory-world.ts";
 
 export const TIME_SCALE = 0.001;
 export const PREPROD_BUCKET = "acme-artifacts-preprod";

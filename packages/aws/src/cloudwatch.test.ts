@@ -4,9 +4,9 @@ import {
   DescribeAlarmsCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { TransientError } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { CloudWatchAlarms } from "./cloudwatch.ts";
 
 const AT = new Date("2026-11-22T10:00:00.000Z");

@@ -116,14 +116,14 @@ describe("stepHandler", () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   it("returns what the step returns", async () => {
-    const handler = stepHandler(createLogger("AcquireLock"), async (event: { n: number }) => ({
+    const handler = stepHandler(createLogger("acquire-lock"), async (event: { n: number }) => ({
       doubled: event.n * 2,
     }));
     await expect(handler({ n: 21 }, context)).resolves.toEqual({ doubled: 42 });
   });
 
   it("adds the correlation keys and the Lambda context to every log line of the invocation", async () => {
-    const logger = createLogger("AcquireLock");
+    const logger = createLogger("acquire-lock");
     const handler = stepHandler(logger, async (_event: unknown) => {
       logger.info("took the lock");
     });
@@ -133,7 +133,7 @@ describe("stepHandler", () => {
         level: "INFO",
         message: "took the lock",
         service: "gantry",
-        function: "AcquireLock",
+        function: "acquire-lock",
         execution: "run-1",
         deployedService: "hello-service",
         version: "1.4.0",
@@ -144,7 +144,7 @@ describe("stepHandler", () => {
   });
 
   it("does not carry one invocation's keys into the next", async () => {
-    const logger = createLogger("AcquireLock");
+    const logger = createLogger("acquire-lock");
     const handler = stepHandler(logger, async (_event: unknown) => {
       logger.info("step");
     });
@@ -159,7 +159,7 @@ describe("stepHandler", () => {
 
   it("rethrows the step's error with its name, and logs the name", async () => {
     const original = new DeploymentInProgress("hello-service (prod) is being deployed by run-0");
-    const handler = stepHandler(createLogger("AcquireLock"), async (_event: unknown) => {
+    const handler = stepHandler(createLogger("acquire-lock"), async (_event: unknown) => {
       throw original;
     });
     const error = await handler({ execution: EXECUTION, request: REQUEST }, context).catch(
@@ -179,7 +179,7 @@ describe("stepHandler", () => {
   });
 
   it("bounds the error it rethrows, so Lambda's cause cannot swell the execution's state", async () => {
-    const handler = stepHandler(createLogger("CanaryStep"), async (_event: unknown) => {
+    const handler = stepHandler(createLogger("canary"), async (_event: unknown) => {
       throw new DeploymentInProgress("x".repeat(50_000));
     });
     const error = (await handler({}, context).catch((e: unknown) => e)) as Error;
@@ -189,7 +189,7 @@ describe("stepHandler", () => {
   });
 
   it("never logs the event, so a task token in it does not appear in the logs", async () => {
-    const logger = createLogger("RequestApproval");
+    const logger = createLogger("request-approval");
     const handler = stepHandler(logger, async (_event: unknown) => {
       logger.info("approval requested");
       throw new Error("mail failed");
@@ -203,7 +203,7 @@ describe("stepHandler", () => {
 
   it("never logs the event even when POWERTOOLS_LOGGER_LOG_EVENT is true", async () => {
     vi.stubEnv("POWERTOOLS_LOGGER_LOG_EVENT", "true");
-    const logger = createLogger("RequestApproval");
+    const logger = createLogger("request-approval");
     const handler = stepHandler(logger, async (_event: unknown) => {
       logger.info("approval requested");
     });

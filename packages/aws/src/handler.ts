@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { boundedError } from "@gantry/core";
+import { boundedError, type FunctionFile } from "@gantry/core";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
 
@@ -14,8 +14,16 @@ import type { Context } from "aws-lambda";
  */
 export type StepHandler<E, R> = middy.MiddyfiedHandler<E, R, Error, Context>;
 
-/** A Powertools logger for one of Gantry's functions. */
-export function createLogger(functionName: string): Logger {
+/**
+ * A Powertools logger for one of Gantry's functions, named as the function catalogue names it
+ * (`FUNCTION_CATALOG` in `@gantry/core`): its logs' `function` key is the function's file name.
+ *
+ * @example
+ * ```ts
+ * const logger = createLogger("deploy");
+ * ```
+ */
+export function createLogger(functionName: FunctionFile): Logger {
   return new Logger({ serviceName: "gantry", persistentKeys: { function: functionName } });
 }
 

@@ -22,9 +22,9 @@ import {
   TargetNotFound,
   TransientError,
 } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { LambdaFunctionControl } from "./lambda-functions.ts";
 
 const FN = "hello-prod";

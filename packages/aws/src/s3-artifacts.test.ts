@@ -21,9 +21,9 @@ import {
   sha256Hex,
   TransientError,
 } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { isNotFound, isPreconditionFailed, S3ArtifactStore } from "./s3-artifacts.ts";
 
 const SHA = sha256Hex("hello artifact");

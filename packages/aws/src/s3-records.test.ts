@@ -10,9 +10,9 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { TransientError } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { S3RecordStore } from "./s3-records.ts";
 
 const BUCKET = "acme-gantry-state-prod";

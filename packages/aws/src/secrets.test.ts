@@ -4,9 +4,9 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { ConfigurationError, signingKeysFrom } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { secretsManagerKeys } from "./secrets.ts";
 
 const CURRENT = "current-secret-0123456789abcdefghijkl";

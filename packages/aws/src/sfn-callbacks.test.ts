@@ -10,9 +10,9 @@ import {
   TaskTimedOut,
 } from "@aws-sdk/client-sfn";
 import { TransientError } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { rejectionOf } from "../../core/src/testing/rejection.ts";
 import { SfnWorkflowCallbacks } from "./sfn-callbacks.ts";
 
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:gantry-deploy:run-1";

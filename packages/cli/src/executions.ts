@@ -3,11 +3,10 @@ import {
   type DescribeExecutionCommandOutput,
   type SFNClient,
 } from "@aws-sdk/client-sfn";
-import type { Stage } from "@gantry/core";
+import { type DeploymentProgress, HistoryReader, type Stage } from "@gantry/core";
 import { CliError, explainError, UsageError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { eventsAfter } from "./follow.ts";
-import { type ExecutionProgress, ProgressTracker } from "./progress.ts";
 import { type ExecutionSummary, summarize } from "./summary.ts";
 import { executionArnFor, parseExecutionArn, type Target } from "./target.ts";
 
@@ -102,9 +101,9 @@ export async function readSummary(
   sfn: SFNClient,
   executionArn: string,
   description?: ExecutionDescription,
-): Promise<{ summary: ExecutionSummary; progress: ExecutionProgress }> {
-  const tracker = new ProgressTracker();
-  tracker.apply(await eventsAfter(sfn, executionArn, 0));
+): Promise<{ summary: ExecutionSummary; progress: DeploymentProgress }> {
+  const reader = new HistoryReader();
+  reader.apply(await eventsAfter(sfn, executionArn, 0));
   const described = description ?? (await sfn.send(new DescribeExecutionCommand({ executionArn })));
-  return { summary: summarize(described, tracker.progress), progress: tracker.progress };
+  return { summary: summarize(described, reader.progress), progress: reader.progress };
 }

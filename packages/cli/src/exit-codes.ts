@@ -1,3 +1,5 @@
+import type { DeploymentOutcome, FailureName } from "@gantry/core";
+
 /**
  * The exit codes CI branches on. They are part of the command's contract (docs/ci.md): never
  * renumber them.
@@ -19,81 +21,21 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Step Functions execution statuses. */
-export type ExecutionStatus =
-  | "RUNNING"
-  | "SUCCEEDED"
-  | "FAILED"
-  | "TIMED_OUT"
-  | "ABORTED"
-  | "PENDING_REDRIVE";
-
-/** How a deployment ended, in one word (the JSON document's `result`, the composite action's `outcome`). */
-export type DeploymentResult =
-  | "running"
-  | "deployed"
-  | "rolled-back"
-  | "rejected"
-  | "failed"
-  | "aborted"
-  | "timed-out";
-
-/** What decides the exit code: the execution's status and error, and what the history says. */
-export interface ExitFacts {
-  readonly status: string | undefined;
-  /** The execution's error (its Fail state's name). */
-  readonly error?: string | undefined;
-  /** `$.outcome.status` from the last ReleaseLock task, when the history has one. */
-  readonly outcomeStatus?: string | undefined;
-  /** True when the Rollback state exited without a rollback failure. */
-  readonly rolledBack?: boolean | undefined;
-}
-
-const REJECTIONS = new Set(["ApprovalRejected", "ApprovalTimedOut"]);
+const INVALID_INPUT: FailureName = "InvalidInput";
 
 /**
- * One word for how an execution ended.
+ * The exit code for how a deployment ended: 0 deployed (or still running, when not waiting),
+ * 3 rolled back, 4 rejected or timed out waiting for approval, 2 when the state machine refused
+ * the input (InvalidInput), 5 for everything else (aborted, timed out, RollbackFailed, ...).
  *
  * @example
  * ```ts
- * deploymentResult({ status: "FAILED", error: "AlarmTriggered", outcomeStatus: "rolled-back" }); // "rolled-back"
+ * exitCodeFor("rejected"); // 4
+ * exitCodeFor("failed", "InvalidInput"); // 2
  * ```
  */
-export function deploymentResult(facts: ExitFacts): DeploymentResult {
-  switch (facts.status) {
-    case "RUNNING":
-    case "PENDING_REDRIVE":
-    case undefined:
-      return "running";
-    case "SUCCEEDED":
-      return "deployed";
-    case "ABORTED":
-      return "aborted";
-    case "TIMED_OUT":
-      return "timed-out";
-    default:
-      break;
-  }
-  if (facts.error === "RollbackFailed") return "failed";
-  if ((facts.error && REJECTIONS.has(facts.error)) || facts.outcomeStatus === "rejected") {
-    return "rejected";
-  }
-  if (facts.outcomeStatus === "rolled-back" || facts.rolledBack) return "rolled-back";
-  return "failed";
-}
-
-/**
- * The exit code for an execution: 0 deployed (or still running, when not waiting), 3 rolled
- * back, 4 rejected or timed out waiting for approval, 2 when the state machine refused the input
- * (InvalidInput), 5 for everything else (including ABORTED, TIMED_OUT and RollbackFailed).
- *
- * @example
- * ```ts
- * exitCodeFor({ status: "FAILED", error: "ApprovalRejected" }); // 4
- * ```
- */
-export function exitCodeFor(facts: ExitFacts): ExitCode {
-  switch (deploymentResult(facts)) {
+export function exitCodeFor(outcome: DeploymentOutcome, error?: string): ExitCode {
+  switch (outcome) {
     case "running":
     case "deployed":
       return ExitCode.Ok;
@@ -101,9 +43,9 @@ export function exitCodeFor(facts: ExitFacts): ExitCode {
       return ExitCode.RolledBack;
     case "rejected":
       return ExitCode.Rejected;
+    case "failed":
+      return error === INVALID_INPUT ? ExitCode.Usage : ExitCode.Failed;
     default:
-      return facts.status === "FAILED" && facts.error === "InvalidInput"
-        ? ExitCode.Usage
-        : ExitCode.Failed;
+      return ExitCode.Failed;
   }
 }

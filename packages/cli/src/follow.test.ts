@@ -1,12 +1,6 @@
 import type { GetExecutionHistoryCommand, HistoryEvent } from "@aws-sdk/client-sfn";
 import { describe, expect, it } from "vitest";
-import {
-  eventsAfter,
-  followExecution,
-  type HistoryClient,
-  isRetryable,
-  pollDelay,
-} from "./follow.ts";
+import { eventsAfter, followExecution, type HistoryClient, pollDelay } from "./follow.ts";
 
 /**
  * A history that grows as it is read, paged like GetExecutionHistory (offset tokens, forward or
@@ -162,21 +156,43 @@ describe("followExecution", () => {
     expect(polls).toBe(3);
   });
 
-  it("knows what is worth retrying", () => {
-    expect(isRetryable(Object.assign(new Error(), { name: "ThrottlingException" }))).toBe(true);
-    expect(isRetryable(Object.assign(new Error(), { $metadata: { httpStatusCode: 503 } }))).toBe(
-      true,
-    );
-    expect(
-      isRetryable(
-        Object.assign(new Error(), {
-          name: "AccessDeniedException",
-          $metadata: { httpStatusCode: 400 },
-        }),
+  it("retries what is transient (throttling, server faults) and nothing else", async () => {
+    const failingWith = (...errors: Error[]): HistoryClient => ({
+      send: (async () => {
+        const error = errors.shift();
+        if (error) throw error;
+        return {
+          events: [{ id: 1, type: "ExecutionSucceeded", timestamp: new Date() }],
+          $metadata: {},
+        };
+      }) as HistoryClient["send"],
+    });
+    const follow = (sfn: HistoryClient) =>
+      followExecution({ sfn, executionArn: "arn", onEvents: () => {}, sleep: async () => {} });
+    await expect(
+      follow(
+        failingWith(
+          Object.assign(new Error("slow down"), { name: "ThrottlingException" }),
+          Object.assign(new Error("unavailable"), { $metadata: { httpStatusCode: 503 } }),
+        ),
       ),
-    ).toBe(false);
-    expect(isRetryable(Object.assign(new Error(), { name: "CredentialsProviderError" }))).toBe(
-      false,
-    );
+    ).resolves.toBe("ended");
+    await expect(
+      follow(
+        failingWith(
+          Object.assign(new Error("denied"), {
+            name: "AccessDeniedException",
+            $metadata: { httpStatusCode: 400 },
+          }),
+        ),
+      ),
+    ).rejects.toThrow("denied");
+    await expect(
+      follow(
+        failingWith(
+          Object.assign(new Error("no credentials"), { name: "CredentialsProviderError" }),
+        ),
+      ),
+    ).rejects.toThrow("no credentials");
   });
 });

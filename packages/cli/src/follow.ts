@@ -1,6 +1,7 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
-import { explainError, networkCode } from "./errors.ts";
-import { isEndEvent } from "./progress.ts";
+import { isTransient } from "@gantry/aws";
+import { isExecutionEnd } from "@gantry/core";
+import { explainError } from "./errors.ts";
 
 /** The part of the SFN client following needs (a fake in tests). */
 export type HistoryClient = Pick<SFNClient, "send">;
@@ -86,8 +87,9 @@ export interface FollowOptions {
 
 /**
  * Follows an execution until an event ends it (or `signal` aborts): polls its history, passes
- * each batch of new events on, and returns how it ended ("interrupted" when aborted). Throttling
- * and network trouble are retried; the command gives up after `maxFailures` polls in a row.
+ * each batch of new events on, and returns how it ended ("interrupted" when aborted). What
+ * @gantry/aws calls transient (throttling, server faults, network trouble: `isTransient`, the
+ * adapters' own test) is retried; the command gives up after `maxFailures` polls in a row.
  */
 export async function followExecution(options: FollowOptions): Promise<"ended" | "interrupted"> {
   let lastId = 0;
@@ -101,10 +103,10 @@ export async function followExecution(options: FollowOptions): Promise<"ended" |
       if (events.length > 0) {
         lastId = events.at(-1)?.id ?? lastId;
         options.onEvents(events);
-        if (events.some(isEndEvent)) return "ended";
+        if (events.some(isExecutionEnd)) return "ended";
       }
     } catch (error) {
-      if (!isRetryable(error)) throw error;
+      if (!isTransient(error)) throw error;
       failures++;
       if (failures >= maxFailures) throw error;
       const explained = explainError(error, { endpoint: options.endpoint });
@@ -113,24 +115,4 @@ export async function followExecution(options: FollowOptions): Promise<"ended" |
     await options.sleep(failures > 0 ? 1000 : pollDelay(polls++), options.signal);
   }
   return "interrupted";
-}
-
-/** Throttling, server faults and network trouble: worth another poll. */
-export function isRetryable(error: unknown): boolean {
-  const e = error as {
-    name?: string;
-    $fault?: string;
-    $retryable?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const status = e.$metadata?.httpStatusCode ?? 0;
-  return (
-    networkCode(error) !== undefined ||
-    e.$retryable !== undefined ||
-    e.$fault === "server" ||
-    status >= 500 ||
-    status === 429 ||
-    e.name === "ThrottlingException" ||
-    e.name === "TimeoutError"
-  );
 }

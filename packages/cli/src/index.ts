@@ -1,6 +1,6 @@
 /**
- * @gantry/cli: the `gantry` command, and its parts for reuse (following an execution, reading
- * progress out of a history, the exit codes).
+ * @gantry/cli: the `gantry` command, and its parts for reuse (following an execution, its
+ * summary, the exit codes). Reading a history is @gantry/core's (HistoryReader).
  */
 export * from "./args.ts";
 export * from "./ci-env.ts";
@@ -8,7 +8,6 @@ export * from "./errors.ts";
 export * from "./exit-codes.ts";
 export * from "./follow.ts";
 export * from "./io.ts";
-export * from "./progress.ts";
 export * from "./run.ts";
 export * from "./summary.ts";
 export * from "./target.ts";

@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Registry } from "@gantry/core";
-import builtIn from "../../../gantry.registry.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 
@@ -16,8 +15,15 @@ export interface LoadedRegistry {
 
 const REGISTRY_FILE = "gantry.registry.ts";
 
-/** The SHA-256 of the gantry.registry.ts bundled in at build time (undefined when not bundled). */
+/**
+ * The project's gantry.registry.ts as it was when the command was built, and that file's SHA-256:
+ * build.ts loads the registry and stamps both in. Both are undefined when the command runs from
+ * its sources (the tests, on a Node that loads TypeScript), which import the file instead.
+ */
+declare const GANTRY_BUILT_IN_REGISTRY: Registry | undefined;
 declare const GANTRY_REGISTRY_SHA256: string | undefined;
+const builtIn: Registry | undefined =
+  typeof GANTRY_BUILT_IN_REGISTRY === "object" ? GANTRY_BUILT_IN_REGISTRY : undefined;
 const BUILT_IN_SHA256 =
   typeof GANTRY_REGISTRY_SHA256 === "string" ? GANTRY_REGISTRY_SHA256 : undefined;
 
@@ -57,17 +63,17 @@ export async function loadRegistry(options: {
     ? resolve(options.cwd, explicit)
     : join(projectRoot(options.cwd), REGISTRY_FILE);
   if (!existsSync(file)) {
-    if (explicit) {
+    if (explicit || !builtIn) {
       throw new CliError(ExitCode.Usage, `the registry file does not exist: ${file}`, [
         "pass --registry FILE (or GANTRY_REGISTRY) naming a module whose default export is the registry",
       ]);
     }
     return { registry: builtIn, source: "built-in" };
   }
-  if (BUILT_IN_SHA256 && sha256Of(file) === BUILT_IN_SHA256) {
+  if (builtIn && BUILT_IN_SHA256 && sha256Of(file) === BUILT_IN_SHA256) {
     return { registry: builtIn, source: file };
   }
-  if (file.endsWith(".ts") && !canLoadTypeScript()) {
+  if (builtIn && file.endsWith(".ts") && !canLoadTypeScript()) {
     options.warn?.(
       `Node ${process.versions.node} cannot load ${file}; using the registry built into the command ` +
         "(rebuild it with `npm run build:cli` after changing the registry, or run it on Node 24)",

@@ -1,8 +1,15 @@
-import type { Registry } from "@gantry/core";
+import { defineRegistry, type Registry } from "@gantry/core";
+import { testRegistry } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
-import registry from "../../../gantry.registry.ts";
 import { CliError } from "./errors.ts";
 import { requestInput, validateRequest } from "./request.ts";
+
+/** A registry with hello-service alone (artifact prefix hello-service/). */
+const fixture = testRegistry();
+const registry = defineRegistry({
+  ...fixture,
+  services: { "hello-service": fixture.services["hello-service"] as Registry["services"][string] },
+});
 
 const good = {
   service: "hello-service",

@@ -1,11 +1,11 @@
+import { HistoryReader } from "@gantry/core";
 import { describe, expect, it } from "vitest";
-import { ProgressTracker } from "./progress.ts";
-import { stageFromStateMachine, summarize } from "./summary.ts";
+import { summarize } from "./summary.ts";
 
 describe("summarize", () => {
   it("takes the end from the history when DescribeExecution has not caught up", () => {
-    const tracker = new ProgressTracker();
-    tracker.apply([
+    const reader = new HistoryReader();
+    reader.apply([
       {
         id: 1,
         type: "ExecutionStarted",
@@ -21,7 +21,7 @@ describe("summarize", () => {
     ]);
     const summary = summarize(
       { executionArn: "arn:x:gantry-prod:n", name: "n", status: "RUNNING" },
-      tracker.progress,
+      reader.progress,
     );
     expect(summary).toMatchObject({
       status: "FAILED",
@@ -41,7 +41,7 @@ describe("summarize", () => {
         status: "SUCCEEDED",
         output: JSON.stringify({ outcome: { status: "deployed", version: "7" } }),
       },
-      new ProgressTracker().progress,
+      new HistoryReader().progress,
     );
     expect(summary).toMatchObject({
       result: "deployed",
@@ -51,13 +51,15 @@ describe("summarize", () => {
     });
   });
 
-  it("knows the stage from the state machine's name", () => {
-    expect(stageFromStateMachine("arn:aws:states:us-east-1:1:stateMachine:gantry-preprod")).toBe(
-      "preprod",
+  it("knows the stage from the state machine's name when the history has no plan", () => {
+    const summary = summarize(
+      {
+        executionArn: "arn:aws:states:us-east-1:1:execution:gantry-preprod:n",
+        stateMachineArn: "arn:aws:states:us-east-1:1:stateMachine:gantry-preprod",
+        status: "RUNNING",
+      },
+      new HistoryReader().progress,
     );
-    expect(
-      stageFromStateMachine("arn:aws:states:us-east-1:1:stateMachine:gantry-prod-Pipeline"),
-    ).toBe("prod");
-    expect(stageFromStateMachine("arn:aws:states:us-east-1:1:stateMachine:other")).toBeUndefined();
+    expect(summary).toMatchObject({ stage: "preprod", result: "running", exitCode: 0 });
   });
 });

@@ -1,18 +1,17 @@
-import type { ExecutionDescription } from "./executions.ts";
-import {
-  type DeploymentResult,
-  deploymentResult,
-  type ExitCode,
-  exitCodeFor,
-} from "./exit-codes.ts";
 import {
   type ApprovalProgress,
-  type ExecutionProgress,
-  type OutcomeLike,
+  type DeploymentOutcome,
+  type DeploymentProgress,
+  deploymentOutcome,
+  type RecordedOutcome,
   type RollbackProgress,
   readableCause,
+  recordedOutcomeOf,
+  stageOfStateMachine,
   type Traffic,
-} from "./progress.ts";
+} from "@gantry/core";
+import type { ExecutionDescription } from "./executions.ts";
+import { type ExitCode, exitCodeFor } from "./exit-codes.ts";
 
 /** One state visit in the JSON document. */
 export interface StateTiming {
@@ -41,10 +40,10 @@ export interface ExecutionSummary {
   /** Step Functions' status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED. */
   readonly status: string;
   /** How it ended, in one word: deployed, rolled-back, rejected, failed, aborted, timed-out, running. */
-  readonly result: DeploymentResult;
+  readonly result: DeploymentOutcome;
   readonly exitCode: ExitCode;
   /** `$.outcome` as the workflow recorded it. */
-  readonly outcome: OutcomeLike | null;
+  readonly outcome: RecordedOutcome | null;
   readonly error: string | null;
   readonly cause: string | null;
   readonly startedAt: string | null;
@@ -68,23 +67,13 @@ function seconds(from: number | undefined, to: number | undefined): number | nul
   return Math.round(Math.max(0, to - from)) / 1000;
 }
 
-function outcomeFromOutput(output: string | undefined): OutcomeLike | undefined {
-  if (!output) return undefined;
-  try {
-    const parsed = JSON.parse(output) as { outcome?: OutcomeLike };
-    return typeof parsed.outcome?.status === "string" ? parsed.outcome : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Combines DescribeExecution's answer with what the history showed into an
  * {@link ExecutionSummary}, including the exit code CI branches on.
  *
  * @example
  * ```ts
- * const summary = summarize(description, tracker.progress);
+ * const summary = summarize(description, reader.progress);
  * process.exitCode = summary.exitCode;
  * ```
  */
@@ -103,7 +92,7 @@ export function summarize(
       | "output"
     >
   >,
-  progress: ExecutionProgress,
+  progress: DeploymentProgress,
 ): ExecutionSummary {
   // The history may already hold the end while DescribeExecution still says RUNNING (or the
   // other way round): whichever has seen the end wins.
@@ -112,16 +101,16 @@ export function summarize(
     (description.status === "RUNNING" && progress.status !== "RUNNING")
       ? progress.status
       : description.status;
-  const outcome = progress.outcome ?? outcomeFromOutput(description.output) ?? null;
+  const outcome = progress.recordedOutcome ?? recordedOutcomeOf(description.output) ?? null;
   const error = description.error ?? progress.error ?? null;
   const rawCause = description.cause ?? progress.cause;
   const cause = rawCause !== undefined ? readableCause(rawCause) : null;
-  const facts = {
+  const result = deploymentOutcome({
     status,
     error: error ?? undefined,
-    outcomeStatus: outcome?.status,
+    recordedStatus: outcome?.status,
     rolledBack: progress.rollback?.status === "done",
-  };
+  });
   const startedAt = description.startDate?.getTime() ?? progress.startedAt;
   const stoppedAt = description.stopDate?.getTime() ?? progress.finishedAt;
   const request = progress.request;
@@ -129,14 +118,14 @@ export function summarize(
     executionArn: description.executionArn ?? "",
     name: description.name ?? description.executionArn?.split(":").at(-1) ?? "",
     stateMachineArn: description.stateMachineArn ?? null,
-    stage: progress.stage ?? stageFromStateMachine(description.stateMachineArn) ?? null,
+    stage: progress.stage ?? stageOfStateMachine(description.stateMachineArn) ?? null,
     service: request?.service ?? null,
     version: request?.version ?? null,
     artifact: { key: request?.artifact?.key ?? null, sha256: request?.artifact?.sha256 ?? null },
     actor: request?.trigger?.actor ?? null,
     status,
-    result: deploymentResult(facts),
-    exitCode: exitCodeFor(facts),
+    result,
+    exitCode: exitCodeFor(result, error ?? undefined),
     outcome,
     error,
     cause,
@@ -150,16 +139,10 @@ export function summarize(
       exitedAt: iso(visit.exitedAt),
       durationSeconds: seconds(visit.enteredAt, visit.exitedAt),
       ...(visit.error ? { error: visit.error } : {}),
-      ...(visit.cause ? { cause: visit.cause } : {}),
+      ...(visit.cause ? { cause: readableCause(visit.cause) } : {}),
     })),
     traffic: progress.traffic ?? null,
     approval: progress.approval ?? null,
     rollback: progress.rollback ?? null,
   };
-}
-
-/** "prod" from a state machine named like gantry-prod (or gantry-prod-Pipeline-abc). */
-export function stageFromStateMachine(arn: string | undefined): string | undefined {
-  const name = arn?.split(":").at(-1) ?? "";
-  return /(?:^|-)(preprod|prod)(?:-|$)/.exec(name)?.[1];
 }

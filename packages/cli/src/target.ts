@@ -2,13 +2,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { STAGES, type Stage } from "@gantry/core";
+import { STAGES, type Stage, stageOfStateMachine } from "@gantry/core";
 import { stringOption } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { projectRoot } from "./registry.ts";
 import { guardClientOutput } from "./remote-text.ts";
-import { stageFromStateMachine } from "./summary.ts";
 
 /** The local control plane's account and region: its ARNs look like AWS's. */
 export const LOCAL_ARN_PREFIX = "arn:aws:states:us-east-1:000000000000";
@@ -199,7 +198,7 @@ export function resolveTarget(input: {
         for (const stage of STAGES) {
           const arn = arnFor(stage);
           if (!arn) continue;
-          const named = stageFromStateMachine(arn);
+          const named = stageOfStateMachine(arn);
           if (!byArn.has(arn) || named === stage) byArn.set(arn, stage);
         }
         return STAGES.filter((stage) => [...byArn.values()].includes(stage));

@@ -1,6 +1,7 @@
 /**
  * @gantry/core: the deployment domain. Input schema, service registry and plan, step services
- * over ports, approval-link signing, and the named errors the state machine routes on.
+ * over ports, approval-link signing, the named errors the state machine routes on, and the
+ * reader of an execution's history (its progress and outcome).
  * Nothing here imports an AWS SDK.
  */
 
@@ -18,6 +19,11 @@ export * from "./approval/seal.ts";
 export * from "./checksum.ts";
 export * from "./errors.ts";
 export * from "./execution-name.ts";
+export * from "./function-catalog.ts";
+export * from "./history/events.ts";
+export * from "./history/names.ts";
+export * from "./history/outcome.ts";
+export * from "./history/reader.ts";
 export * from "./plan.ts";
 export * from "./ports.ts";
 export * from "./quotas.ts";

@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  substituteFunctionArns,
-  WORKFLOW_FUNCTIONS,
-  type WorkflowFunctionKey,
-} from "./workflow.ts";
+import { WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "./function-catalog.ts";
+import { substituteFunctionArns } from "./workflow.ts";
 
 const keys = Object.keys(WORKFLOW_FUNCTIONS) as WorkflowFunctionKey[];
 const arns = Object.fromEntries(

@@ -1,25 +1,9 @@
+import type { WorkflowFunctionKey } from "./function-catalog.ts";
+
 /**
- * The state machine's Tasks and the functions behind them. `state-machines/deployment.asl.json`
- * names each function as a `${<Key>FunctionArn}` placeholder; the infrastructure substitutes
- * real ARNs and the local control plane substitutes local ones, with this one function.
+ * The ASL names each function its Tasks call as a `${<Key>FunctionArn}` placeholder, the key
+ * being the function's Task key in the catalogue (`WORKFLOW_FUNCTIONS`, function-catalog.ts).
  */
-export const WORKFLOW_FUNCTIONS = {
-  ValidateInput: "validate-input",
-  AcquireLock: "acquire-lock",
-  VerifyPreprod: "verify-preprod",
-  RequestApproval: "request-approval",
-  VerifyApproval: "verify-approval",
-  CopyArtifact: "copy-artifact",
-  Deploy: "deploy",
-  Canary: "canary",
-  CheckAlarms: "check-alarms",
-  Promote: "promote",
-  Rollback: "rollback",
-  Finish: "finish",
-} as const;
-
-export type WorkflowFunctionKey = keyof typeof WORKFLOW_FUNCTIONS;
-
 const PLACEHOLDER = /\$\{([A-Za-z]+)FunctionArn\}/g;
 
 /**

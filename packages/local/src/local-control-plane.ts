@@ -7,6 +7,7 @@ import {
   reconcileAbandoned,
   STAGES,
   type Stage,
+  stageOfStateMachine,
   type WorkflowCallbacks,
 } from "@gantry/core";
 import { ControlPlane } from "./control-plane/control-plane.ts";
@@ -138,7 +139,7 @@ export async function startLocalControlPlane(
     tokens,
     timeScale: options.timeScale,
     onAbandoned: async (stateMachine, lastState, error, cause) => {
-      const stage = stateMachine.replace(/^gantry-/, "") as Stage;
+      const stage = stageOfStateMachine(stateMachine) as Stage;
       await reconcileAbandoned(lastState as never, error, cause, {
         functions: world.functions,
         records: world.buckets.records(stateBucketOf(stage)),

@@ -1,14 +1,16 @@
 /**
- * `npm start`: the embedded local control plane with the example services.
+ * `npm start`: the embedded local control plane, running the app's registry with the services'
+ * code and traffic from the app's local configuration (gantry.local.ts).
  *
  * Settings come from the environment (settings.ts, docs/local.md): GANTRY_HOME, GANTRY_SFN_PORT,
- * GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS, GANTRY_LOG_LEVEL, GANTRY_REGISTRY.
+ * GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS, GANTRY_LOG_LEVEL, GANTRY_REGISTRY,
+ * GANTRY_LOCAL_CONFIG, GANTRY_SMTP_URL, GANTRY_CANARY_INTERVAL.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalControlPlane } from "./local-control-plane.ts";
 import { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
-import { localSettings, SettingError } from "./settings.ts";
+import { type LocalSettings, localSettings, SettingError } from "./settings.ts";
 
 silenceNegativeTimeoutWarnings();
 
@@ -37,9 +39,9 @@ try {
       `  Console                  ${local.webEndpoint}/   executions, the live graph, traffic and alarms`,
       `  Approval emails          ${local.webEndpoint}/outbox`,
       `  Data                     ${home}   (1 policy minute = ${minute} s)`,
+      ...servicesLines(settings),
       "Next, in another terminal:",
-      "  npm run demo                      deploys hello-service end to end: a good version, a broken",
-      "                                    one stopped at preprod, and one that rolls back in prod",
+      ...(settings.localConfig.hints ?? []).map((hint) => `  ${hint}`),
       "  npx gantry deploy --help          deploy your own build (README.md, docs/ci.md)",
       "Ctrl-C stops the control plane.",
     ].join("\n"),
@@ -65,6 +67,24 @@ try {
     `gantry: could not start the local control plane: ${error instanceof Error ? error.message : String(error)}`,
   );
   process.exit(1);
+}
+
+/** Which services run what: code from the local configuration, or the placeholder. */
+function servicesLines(settings: LocalSettings): string[] {
+  const names = Object.keys(settings.registry.services).sort();
+  const configured = settings.localConfig.services ?? {};
+  const placeholder = names.filter((name) => !configured[name]?.initialCode);
+  const own = names.filter((name) => configured[name]?.initialCode);
+  const lines: string[] = [];
+  if (own.length > 0)
+    lines.push(
+      `  Services                 ${own.join(", ")}   (initial code: ${settings.localConfigFile})`,
+    );
+  if (placeholder.length > 0)
+    lines.push(
+      `  ${own.length > 0 ? "        " : "Services"}                 ${placeholder.join(", ")}   (initial code: the placeholder, docs/local.md)`,
+    );
+  return lines;
 }
 
 /** One control plane per data directory: a second one would race the first on its files. */

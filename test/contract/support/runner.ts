@@ -61,14 +61,14 @@ function lambdaContext(deployment: Deployment, file: string): Context {
  * Lambda runtime's, and nothing from the machine running the tests.
  */
 export function lambdaEnvironment(deployment: Deployment, file: string): Record<string, string> {
-  const spec = { file, settings: settingsOf(deployment, file) };
+  const spec = specOf(deployment, file);
   return { ...runtimeEnvironment(deployment, file), ...stackEnvironment(deployment, spec) };
 }
 
-function settingsOf(deployment: Deployment, file: string) {
+function specOf(deployment: Deployment, file: string) {
   const spec = specsOf(deployment).find((s) => s.file === file);
   if (!spec) throw new Error(`functions/${file}.ts is not deployed in ${deployment.stage}`);
-  return spec.settings;
+  return spec;
 }
 
 /**

@@ -1,9 +1,9 @@
+import { errorDetailsOf, eventTime, type HistoryEventLike, readableCause } from "@gantry/core";
 import { stageOption } from "../args.ts";
 import { explainError } from "../errors.ts";
 import { resolveExecution } from "../executions.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { eventsAfter } from "../follow.ts";
-import { eventTime, type HistoryEventLike, readableCause } from "../progress.ts";
 import { isoTime } from "../render/format.ts";
 import { printJson } from "../render/json.ts";
 import { type CommandContext, say, targetOf, wantsJson } from "./context.ts";
@@ -38,14 +38,7 @@ export function historyLine(event: HistoryEventLike): string {
 function eventDetail(event: HistoryEventLike): string {
   const name = event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name;
   if (name) return name;
-  const failure =
-    event.executionFailedEventDetails ??
-    event.executionAbortedEventDetails ??
-    event.executionTimedOutEventDetails ??
-    event.lambdaFunctionFailedEventDetails ??
-    event.lambdaFunctionTimedOutEventDetails ??
-    event.taskFailedEventDetails ??
-    event.taskTimedOutEventDetails;
+  const failure = errorDetailsOf(event);
   if (failure?.error) {
     return `${failure.error}${failure.cause ? `: ${readableCause(failure.cause)}` : ""}`;
   }

@@ -1,8 +1,8 @@
+import { type DeploymentProgress, stageOfStateMachine } from "@gantry/core";
 import { flag, stageOption } from "../args.ts";
 import { explainError } from "../errors.ts";
 import { readSummary, resolveExecution } from "../executions.ts";
 import type { ExitCode } from "../exit-codes.ts";
-import type { ExecutionProgress } from "../progress.ts";
 import { formatDuration, shortSha, table } from "../render/format.ts";
 import { printJson } from "../render/json.ts";
 import {
@@ -11,7 +11,7 @@ import {
   describeTraffic,
   exitMeaning,
 } from "../render/text.ts";
-import { type ExecutionSummary, stageFromStateMachine } from "../summary.ts";
+import type { ExecutionSummary } from "../summary.ts";
 import { type CommandContext, say, targetOf, wantsJson } from "./context.ts";
 import { watchExecution } from "./watch.ts";
 
@@ -31,7 +31,7 @@ export async function statusCommand(context: CommandContext): Promise<ExitCode> 
     return watchExecution(context, target, {
       executionArn: arn,
       name,
-      stage: stage ?? stageFromStateMachine(description.stateMachineArn),
+      stage: stage ?? stageOfStateMachine(description.stateMachineArn),
       intro: [`following ${name}`, `execution ${arn}`],
     });
   }
@@ -48,7 +48,7 @@ export async function statusCommand(context: CommandContext): Promise<ExitCode> 
 /** The status as aligned "label  value" lines. */
 export function statusLines(
   summary: ExecutionSummary,
-  progress: ExecutionProgress,
+  progress: DeploymentProgress,
   now: number,
   webEndpoint?: string,
 ): string[] {

@@ -1,8 +1,8 @@
+import { HistoryReader } from "@gantry/core";
 import { explainError } from "../errors.ts";
 import { describeExecution } from "../executions.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { followExecution } from "../follow.ts";
-import { ProgressTracker } from "../progress.ts";
 import { chooseRenderer } from "../render/select.ts";
 import { summarize } from "../summary.ts";
 import type { Target } from "../target.ts";
@@ -31,13 +31,13 @@ export async function watchExecution(
     webEndpoint: target.webEndpoint,
   });
   renderer.intro(execution.intro);
-  const tracker = new ProgressTracker();
+  const reader = new HistoryReader();
   let ended: "ended" | "interrupted";
   try {
     ended = await followExecution({
       sfn: target.sfn,
       executionArn,
-      onEvents: (events) => renderer.update(tracker.apply(events), tracker.progress),
+      onEvents: (events) => renderer.update(reader.apply(events), reader.progress),
       onRetry: (message) => renderer.warn(message),
       sleep: io.sleep,
       signal: io.interrupted,
@@ -53,7 +53,7 @@ export async function watchExecution(
     throw explained;
   }
   const description = await describeExecution(target.sfn, executionArn).catch(() => undefined);
-  const summary = summarize(description ?? { executionArn, name }, tracker.progress);
+  const summary = summarize(description ?? { executionArn, name }, reader.progress);
   renderer.finish(summary);
   if (ended === "interrupted") {
     const where = stage ? ` --stage ${stage}` : "";

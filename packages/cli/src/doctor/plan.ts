@@ -5,20 +5,20 @@
  * (`stacks/`), so doctor checks what was deployed, not a copy of it.
  */
 import type { Registry, Stage } from "@gantry/core";
-import { type AwsEnv, roleArn } from "../../../../stacks/arns.ts";
-import { SCHEDULED_CANARY_STAGES } from "../../../../stacks/catalog.ts";
-import { type InfraConfig, stageHasApprovals } from "../../../../stacks/config.ts";
+import { type AwsEnv, roleArn } from "@gantry/stacks/arns";
+import { SCHEDULED_CANARY_STAGES } from "@gantry/stacks/catalog";
+import { type InfraConfig, stageHasApprovals } from "@gantry/stacks/config";
 import {
   defaultStateBucketName,
   functionRoleName,
   type KeySet,
   keySecretName,
-} from "../../../../stacks/names.ts";
+} from "@gantry/stacks/names";
 import {
   functionPermissions,
   type PolicyFunction,
   type PolicyStatement,
-} from "../../../../stacks/policy.ts";
+} from "@gantry/stacks/policy";
 
 /** One function's role and what its function needs (its statements in `stacks/policy.ts`). */
 export interface RolePlan {

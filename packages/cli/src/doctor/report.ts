@@ -1,5 +1,6 @@
 import { ExitCode } from "../exit-codes.ts";
-import type { Caller, CheckResult, CheckStatus } from "./checks.ts";
+import type { Caller } from "./checks.ts";
+import type { CheckResult, CheckStatus } from "./result.ts";
 
 /** What `gantry doctor --json` prints: the account checked, every check, and the verdict. */
 export interface DoctorReport {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Registry, Stage } from "@gantry/core";
-import { ConfigError, type InfraConfig, readConfig } from "../../../../stacks/config.ts";
+import { ConfigError, type InfraConfig, readConfig } from "@gantry/stacks/config";
 import { CliError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 

@@ -1,13 +1,24 @@
 /**
- * Test helpers for doctor: a registry, a plan, and an IAM simulator over the plan's own
- * statements (what a role deployed as `stacks/policy.ts` says decides), which tests then
- * break on purpose.
+ * Test helpers for doctor: a registry, a plan, the SDK clients (which the tests mock with
+ * aws-sdk-client-mock), and an IAM simulator over the plan's own statements (what a role
+ * deployed as `stacks/policy.ts` says decides), which tests then break on purpose.
  */
-import type { EvaluationResult, SimulatePrincipalPolicyCommandInput } from "@aws-sdk/client-iam";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import {
+  type EvaluationResult,
+  IAMClient,
+  type SimulatePrincipalPolicyCommandInput,
+} from "@aws-sdk/client-iam";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { STSClient } from "@aws-sdk/client-sts";
 import type { Registry } from "@gantry/core";
-import type { AwsEnv } from "../../../../stacks/arns.ts";
-import type { InfraConfig } from "../../../../stacks/config.ts";
-import type { PolicyStatement } from "../../../../stacks/policy.ts";
+import type { AwsEnv } from "@gantry/stacks/arns";
+import type { InfraConfig } from "@gantry/stacks/config";
+import type { PolicyStatement } from "@gantry/stacks/policy";
+import type { DoctorClients } from "./checks.ts";
 import { type DoctorPlan, doctorPlan } from "./plan.ts";
 
 export const ENV: AwsEnv = { partition: "aws", region: "us-east-1", accountId: "123456789012" };
@@ -137,4 +148,17 @@ export function deployedPolicies(plan: DoctorPlan): Record<string, readonly Poli
 /** An SDK-like service error. */
 export function awsError(name: string, status: number, message = name): Error {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+}
+
+/** The clients the checks get, in us-east-1: the tests mock each class with aws-sdk-client-mock. */
+export function doctorClients(): DoctorClients {
+  return {
+    sts: new STSClient({ region: "us-east-1" }),
+    iam: new IAMClient({ region: "us-east-1" }),
+    cloudwatch: new CloudWatchClient({ region: "us-east-1" }),
+    lambda: new LambdaClient({ region: "us-east-1" }),
+    ses: new SESv2Client({ region: "us-east-1" }),
+    s3: new S3Client({ region: "us-east-1" }),
+    secrets: new SecretsManagerClient({ region: "us-east-1" }),
+  };
 }

@@ -1,5 +1,5 @@
+import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionProgress, ProgressUpdate } from "../progress.ts";
 import type { ExecutionSummary } from "../summary.ts";
 import { PlainRenderer } from "./plain.ts";
 import type { Renderer } from "./renderer.ts";
@@ -24,7 +24,7 @@ export class JsonRenderer implements Renderer {
     this.#log.intro(lines);
   }
 
-  update(updates: readonly ProgressUpdate[], progress: ExecutionProgress): void {
+  update(updates: readonly DeploymentUpdate[], progress: DeploymentProgress): void {
     this.#log.update(updates, progress);
   }
 

@@ -1,5 +1,5 @@
+import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionProgress, ProgressUpdate } from "../progress.ts";
 import type { ExecutionSummary } from "../summary.ts";
 import { isoTime } from "./format.ts";
 import type { Renderer } from "./renderer.ts";
@@ -36,8 +36,8 @@ export class PlainRenderer implements Renderer {
    * A state that started and ended within one batch gets one line (its end, with how long it
    * took) instead of two; one still running when the batch ends gets its "started" line.
    */
-  update(updates: readonly ProgressUpdate[], _progress: ExecutionProgress): void {
-    let pending: Extract<ProgressUpdate, { kind: "state-entered" }> | undefined;
+  update(updates: readonly DeploymentUpdate[], _progress: DeploymentProgress): void {
+    let pending: Extract<DeploymentUpdate, { kind: "state-entered" }> | undefined;
     const flush = () => {
       if (pending) this.#print(pending);
       pending = undefined;
@@ -58,7 +58,7 @@ export class PlainRenderer implements Renderer {
   }
 
   /** One write per update, so a reader following the pipe never sees half of one. */
-  #print(update: ProgressUpdate): void {
+  #print(update: DeploymentUpdate): void {
     this.#lines(update.at, describeUpdate(update, this.#context));
   }
 

@@ -1,6 +1,6 @@
+import { type DeploymentUpdate, HistoryReader } from "@gantry/core";
 import { describe, expect, it } from "vitest";
 import type { OutputStream } from "../io.ts";
-import { ProgressTracker, type ProgressUpdate } from "../progress.ts";
 import type { ExecutionSummary } from "../summary.ts";
 import { formatDuration, orList, table } from "./format.ts";
 import { JsonRenderer } from "./json.ts";
@@ -24,7 +24,7 @@ function sink(tty = false): OutputStream & { text: string } {
 
 const T = Date.parse("2026-11-22T10:00:00.000Z");
 const context = { executionName: "hello-service-3f2a9c1e0b12-ab12cd34", stage: "prod" };
-const progress = new ProgressTracker().progress;
+const progress = new HistoryReader().progress;
 
 const summary: ExecutionSummary = {
   executionArn: "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:x",
@@ -103,7 +103,7 @@ describe("PlainRenderer", () => {
   it("prints one timestamped line per event, one line for a state that started and ended in one batch", () => {
     const out = sink();
     const renderer = new PlainRenderer(out, sink(), context, () => T);
-    const updates: ProgressUpdate[] = [
+    const updates: DeploymentUpdate[] = [
       { kind: "state-entered", at: T, state: "Deploy", type: "Task" },
       { kind: "state-exited", at: T + 19, state: "Deploy", type: "Task", durationMs: 19 },
       {
@@ -151,9 +151,9 @@ describe("TtyRenderer", () => {
     const out = sink(true);
     let now = T;
     const renderer = new TtyRenderer(out, context, () => now, { colour: false, redrawMs: 5 });
-    const tracker = new ProgressTracker();
+    const reader = new HistoryReader();
     renderer.update(
-      tracker.apply([
+      reader.apply([
         {
           id: 1,
           type: "ExecutionStarted",
@@ -169,7 +169,7 @@ describe("TtyRenderer", () => {
           stateEnteredEventDetails: { name: "Deploy", input: "{}" },
         },
       ]),
-      tracker.progress,
+      reader.progress,
     );
     now += 1500;
     await new Promise((r) => setTimeout(r, 30));

@@ -1,4 +1,4 @@
-import type { ExecutionProgress, ProgressUpdate } from "../progress.ts";
+import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { ExecutionSummary } from "../summary.ts";
 
 /**
@@ -9,7 +9,7 @@ export interface Renderer {
   /** Lines about what is about to be followed (what was started, or found). */
   intro(lines: readonly string[]): void;
   /** New updates, and the progress they add up to. */
-  update(updates: readonly ProgressUpdate[], progress: ExecutionProgress): void;
+  update(updates: readonly DeploymentUpdate[], progress: DeploymentProgress): void;
   /** A problem that does not end the command (a poll that will be retried). */
   warn(message: string): void;
   /** The end: how it went. */

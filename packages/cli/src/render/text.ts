@@ -1,5 +1,5 @@
+import type { ApprovalProgress, DeploymentUpdate, RollbackProgress, Traffic } from "@gantry/core";
 import type { ExitCode } from "../exit-codes.ts";
-import type { ApprovalProgress, ProgressUpdate, RollbackProgress, Traffic } from "../progress.ts";
 import type { ExecutionSummary } from "../summary.ts";
 import { clockTime, formatDuration, orList, shortSha } from "./format.ts";
 
@@ -24,7 +24,7 @@ const INSTANT = new Set(["Choice", "Pass", "Succeed", "Fail"]);
  * // ["traffic: 25% on version 7, 75% on the previous version"]
  * ```
  */
-export function describeUpdate(update: ProgressUpdate, context: RenderContext): string[] {
+export function describeUpdate(update: DeploymentUpdate, context: RenderContext): string[] {
   switch (update.kind) {
     case "started": {
       const r = update.request;

@@ -1,5 +1,5 @@
+import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionProgress, ProgressUpdate } from "../progress.ts";
 import type { ExecutionSummary } from "../summary.ts";
 import { formatDuration, orList, shortSha } from "./format.ts";
 import type { Renderer } from "./renderer.ts";
@@ -47,7 +47,7 @@ export class TtyRenderer implements Renderer {
   readonly #context: RenderContext;
   readonly #now: () => number;
   readonly #c: Palette;
-  #progress: ExecutionProgress | undefined;
+  #progress: DeploymentProgress | undefined;
   /** How many lines the live block takes on screen now. */
   #drawn = 0;
   #frame = 0;
@@ -74,7 +74,7 @@ export class TtyRenderer implements Renderer {
     this.#print(lines.map((line) => this.#c.bold(line)));
   }
 
-  update(updates: readonly ProgressUpdate[], progress: ExecutionProgress): void {
+  update(updates: readonly DeploymentUpdate[], progress: DeploymentProgress): void {
     this.#progress = progress;
     const lines: string[] = [];
     for (const update of updates) {
@@ -109,7 +109,7 @@ export class TtyRenderer implements Renderer {
     this.#out.write(ANSI.showCursor);
   }
 
-  #decorate(update: ProgressUpdate, text: string): string {
+  #decorate(update: DeploymentUpdate, text: string): string {
     if (update.kind === "state-exited") {
       return update.error ? this.#c.red(`✗ ${text}`) : `${this.#c.green("✓")} ${text}`;
     }

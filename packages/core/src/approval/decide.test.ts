@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryRecords } from "../../../../test/support/memory-world.ts";
 import type { ExecutionStatus } from "../ports.ts";
 import type { Registry } from "../registry.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { recordKeys } from "../state.ts";
+import { MemoryRecords } from "../testing/memory-world.ts";
 import {
   type ApprovalServiceDeps,
   decideApproval,

@@ -3,10 +3,10 @@
  * refusal with a readable page and no change at all: no record written, no task completed.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryRecords } from "../../../../test/support/memory-world.ts";
 import type { ExecutionStatus } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { recordKeys } from "../state.ts";
+import { MemoryRecords } from "../testing/memory-world.ts";
 import type { ApprovalServiceDeps } from "./decide.ts";
 import { handleApprovalHttp } from "./http.ts";
 import { type ApprovalLinkClaims, approvalLink } from "./links.ts";

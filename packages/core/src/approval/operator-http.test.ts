@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryRecords } from "../../../../test/support/memory-world.ts";
 import type { ExecutionStatus } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { recordKeys } from "../state.ts";
+import { MemoryRecords } from "../testing/memory-world.ts";
 import { handleOperatorHttp, type OperatorApiDeps } from "./operator-http.ts";
 import { LOCAL_OPERATOR } from "./operators.ts";
 import type { ApprovalRecord } from "./record.ts";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { MemoryMailer, MemoryRecords } from "../../../../test/support/memory-world.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { SecretSource } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type ApprovalClaim, type PreprodEvidence, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
 import { verifyApprovalLink } from "./links.ts";
 import type { ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
 import { type RequestApprovalEvent, requestApproval } from "./request.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { MemoryAlarms } from "../../../../test/support/memory-world.ts";
 import { AlarmTriggered, ConcurrentModification, ConfigurationError } from "../errors.ts";
 import type { Rollout } from "../state.ts";
 import { fixedClock, T0, testPlan, testRollout } from "../testing/fixtures.ts";
+import { MemoryAlarms } from "../testing/memory-world.ts";
 import { prodWithTwoVersions } from "../testing/world.ts";
 import { checkAlarms } from "./check-alarms.ts";
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { MemoryArtifacts } from "../../../../test/support/memory-world.ts";
 import { ArtifactChecksumMismatch, ArtifactConflict, ArtifactNotFound } from "../errors.ts";
 import type { ApprovalDecision } from "../state.ts";
 import {
@@ -11,6 +10,7 @@ import {
   testPlan,
   testRequest,
 } from "../testing/fixtures.ts";
+import { MemoryArtifacts } from "../testing/memory-world.ts";
 import { copyArtifact } from "./copy-artifact.ts";
 
 const KEY = "hello-service/3f2a9c1e0b7d.zip";

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { MemoryArtifacts, MemoryFunctions } from "../../../../test/support/memory-world.ts";
 import { ArtifactChecksumMismatch, InvalidTarget, TargetNotFound } from "../errors.ts";
 import type { Plan } from "../plan.ts";
 import type { PromotedArtifact } from "../state.ts";
@@ -11,6 +10,7 @@ import {
   testPlan,
   testRequest,
 } from "../testing/fixtures.ts";
+import { MemoryArtifacts, MemoryFunctions } from "../testing/memory-world.ts";
 import { deploy } from "./deploy.ts";
 
 const V1 = { statusCode: 200, body: "hello v1" };

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { MemoryMetrics, MemoryRecords } from "../../../../test/support/memory-world.ts";
 import type { DeploymentState } from "../state.ts";
 import { recordKeys } from "../state.ts";
 import {
@@ -10,6 +9,7 @@ import {
   testRequest,
   testRollout,
 } from "../testing/fixtures.ts";
+import { MemoryMetrics, MemoryRecords } from "../testing/memory-world.ts";
 import { causeText, type DeploymentRecord, describeOutcome, finishDeployment } from "./finish.ts";
 import { acquireLock } from "./lock.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { MemoryRecords } from "../../../../test/support/memory-world.ts";
 import { DeploymentInProgress } from "../errors.ts";
 import type { ExecutionStatus, StoredRecord } from "../ports.ts";
 import { recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import { MemoryRecords } from "../testing/memory-world.ts";
 import { acquireLock, type LockRecord, releaseLock } from "./lock.ts";
 
 const KEY = recordKeys.lock("hello-service");

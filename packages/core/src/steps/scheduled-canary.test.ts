@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  MemoryArtifacts,
-  MemoryFunctions,
-  MemoryMetrics,
-} from "../../../../test/support/memory-world.ts";
 import { defineRegistry } from "../registry.ts";
+import { MemoryArtifacts, MemoryFunctions, MemoryMetrics } from "../testing/memory-world.ts";
 import { runScheduledCanary } from "./scheduled-canary.ts";
 
 const stage = (functionName: string) => ({

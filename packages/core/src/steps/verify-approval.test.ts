@@ -1,5 +1,4 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryMailer, MemoryRecords } from "../../../../test/support/memory-world.ts";
 import { type ApprovalServiceDeps, decideApproval, decideAsOperator } from "../approval/decide.ts";
 import { LOCAL_OPERATOR } from "../approval/operators.ts";
 import type { ApprovalDecisionRecord } from "../approval/record.ts";
@@ -10,6 +9,7 @@ import type { ExecutionStatus } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type DeploymentState, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
 import { rejectionOf } from "../testing/rejection.ts";
 import { verifyApproval } from "./verify-approval.ts";
 

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  MemoryAlarms,
-  MemoryArtifacts,
-  MemoryFunctions,
-} from "../../../../test/support/memory-world.ts";
 import { ArtifactChecksumMismatch, ArtifactNotFound, PreprodNotValidated } from "../errors.ts";
 import { validationKey } from "../state.ts";
 import { PREPROD_BUCKET, testPlan, testRequest } from "../testing/fixtures.ts";
+import { MemoryAlarms, MemoryArtifacts, MemoryFunctions } from "../testing/memory-world.ts";
 import { rejectionOf } from "../testing/rejection.ts";
 import { type ValidationRecord, verifyPreprod } from "./verify-preprod.ts";
 

@@ -1,9 +1,10 @@
 /**
- * Test-only: the in-memory world of test/support/memory-world.ts set up the way the step tests
+ * Test-only: the in-memory world of memory-world.ts set up the way the step tests
  * need it. Nothing in the package imports this file.
  */
-import { MemoryArtifacts, MemoryFunctions } from "../../../../test/support/memory-world.ts";
+
 import { PROD_BUCKET } from "./fixtures.ts";
+import { MemoryArtifacts, MemoryFunctions } from "./memory-world.ts";
 
 /**
  * `hello-prod:live` serving version 1, with version 2 published but given no traffic: the

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { isApprovalId, recordKeys, STAGES, type Stage } from "@gantry/core";
+import * as approvalHttp from "@gantry/functions/approval-http";
 import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
-import * as approvalHttp from "../../../../functions/approval-http.ts";
 import type { LocalControlPlane, WebRoute } from "../local-control-plane.ts";
 import { stateBucketOf } from "../world/local-world.ts";
 

@@ -1,10 +1,10 @@
 // @ts-check
 /**
  * The execution environment of one function version: a worker thread started by
- * `LocalFunctions` (functions.ts). Plain JavaScript on purpose: a `.ts` worker makes Node start
- * its type stripper in every new thread, which doubled the cold start (about 120 ms instead of
- * 60 ms). It imports only Node built-ins. The message types are `ToWorker` and `FromWorker`
- * in functions.ts.
+ * `FunctionWorkerPool` (function-workers.ts) for `LocalFunctions`. Plain JavaScript on purpose:
+ * a `.ts` worker makes Node start its type stripper in every new thread, which doubled the cold
+ * start (about 120 ms instead of 60 ms). It imports only Node built-ins. The message types are
+ * `ToWorker` and `FromWorker` in function-workers.ts.
  *
  * Protocol, one invocation at a time:
  *   parent → worker  { type: "invoke", id, requestId, event }        event as JSON text
@@ -23,7 +23,7 @@ import { parentPort, workerData } from "node:worker_threads";
 
 /**
  * `workerData`: { codeDir, handler, functionName, functionVersion, invokedFunctionArn,
- * memorySizeMb, timeoutMs } (FunctionWorkerConfig in functions.ts).
+ * memorySizeMb, timeoutMs } (FunctionWorkerConfig in function-workers.ts).
  */
 const config = workerData;
 const port = parentPort;

@@ -1,40 +1,53 @@
-import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
-import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
 import {
   type AliasState,
   type Clock,
-  ConcurrentModification,
   type FunctionControl,
   type FunctionVersionInfo,
   type InvocationResult,
   type ObjectRef,
-  sha256Hex,
   systemClock,
   TargetNotFound,
 } from "@gantry/core";
-import { readZip } from "./zip.ts";
+import {
+  addAlias,
+  aliasesOf,
+  checkAliasName,
+  checkFunctionName,
+  describeStored,
+  type FunctionDescription,
+  isFunctionName,
+  LATEST,
+  LambdaApiError,
+  newFunction,
+  publishLatest,
+  routeAlias,
+  routeVersion,
+  type StoredFunction,
+  setLatestCode,
+  toAliasState,
+  versionInfo,
+} from "./function-model.ts";
+import { FunctionStore } from "./function-store.ts";
+import { FunctionWorkerPool } from "./function-workers.ts";
+
+export {
+  type FunctionDescription,
+  LambdaApiError,
+  type LambdaErrorName,
+  type VersionDescription,
+} from "./function-model.ts";
 
 /**
  * Lambda on one machine: functions with $LATEST, numbered versions and weighted aliases, that
- * really run their code.
- *
- *     <dir>/<name>/function.json       configuration, versions, aliases (replaced atomically)
- *     <dir>/<name>/code/<sha256>/      a version's zip, extracted once, named by its digest
- *     <dir>/<name>/code/package.json   {}: the code's module type does not leak in from above
- *
- * Each version runs in its own worker threads (`function-worker.mjs`), never in the control
- * plane's: the first invocation starts one (the cold start), later ones reuse it (warm), and
- * concurrent invocations get more, up to `maxWorkersPerVersion`. A handler that times out,
- * crashes its thread or calls process.exit() costs that environment only: it is terminated, the
- * caller gets Lambda's error payload, and the next invocation starts a fresh one. Threads are
- * isolated for faults, memory (`resourceLimits`), module state and environment variables; they
- * are not a security boundary (the code could still touch the file system or kill the process).
- *
- * One process owns the directory; changes to a function are serialized in it.
+ * really run their code. {@link LocalFunctions} is the API (Lambda's operations, as Gantry's
+ * `FunctionControl` port and the console use them); it puts together three parts, each in its
+ * own module beside this one:
+ * - function-model.ts: a function, its versions and aliases as data, and Lambda's rules for
+ *   changing them (names, revision ids, routing weights), with Lambda's errors;
+ * - function-store.ts: where functions live on disk (function.json, the extracted code),
+ *   written atomically, one change to a function at a time;
+ * - function-workers.ts: the worker threads that run each version's code (cold and warm
+ *   starts, timeouts, crashes, memory limits), isolated from the control plane's.
  */
 
 /** One invocation, as the metrics and alarms see it. */
@@ -86,146 +99,9 @@ export interface CreateFunctionOptions {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
-export interface VersionDescription {
-  readonly version: string;
-  readonly codeSha256: string;
-  readonly createdAt: string;
-  readonly description: string;
-}
-
-export interface FunctionDescription {
-  readonly name: string;
-  readonly handler: string;
-  readonly timeoutMs: number;
-  readonly memorySizeMb: number;
-  readonly createdAt: string;
-  readonly latest: {
-    readonly codeSha256: string;
-    readonly revisionId: string;
-    readonly lastModified: string;
-  };
-  /** Published versions, oldest first. */
-  readonly versions: readonly VersionDescription[];
-  readonly aliases: readonly AliasState[];
-}
-
-/** Lambda's error names for requests it refuses (the AWS adapter's errors look the same). */
-export type LambdaErrorName =
-  | "InvalidParameterValueException"
-  | "ResourceConflictException"
-  | "InvalidRequestContentException";
-
-/** A request Lambda would refuse, named as Lambda names it. */
-export class LambdaApiError extends Error {
-  constructor(name: LambdaErrorName, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = name;
-  }
-}
-
-interface StoredVersion {
-  version: string;
-  codeSha256: string;
-  description: string;
-  createdAt: string;
-  revisionId: string;
-}
-
-interface StoredAlias {
-  version: string;
-  weights: Record<string, number>;
-  revisionId: string;
-  updatedAt: string;
-}
-
-/** function.json */
-interface StoredFunction {
-  format: 1;
-  name: string;
-  handler: string;
-  timeoutMs: number;
-  memorySizeMb: number;
-  environment: Record<string, string>;
-  createdAt: string;
-  latest: { codeSha256: string; revisionId: string; lastModified: string };
-  versions: StoredVersion[];
-  aliases: Record<string, StoredAlias>;
-}
-
-/** What function-worker.mjs gets as `workerData`. */
-interface FunctionWorkerConfig {
-  /** The extracted code (Lambda's LAMBDA_TASK_ROOT). */
-  readonly codeDir: string;
-  /** "file.export", e.g. "index.handler" or "src/app.main". */
-  readonly handler: string;
-  readonly functionName: string;
-  readonly functionVersion: string;
-  readonly invokedFunctionArn: string;
-  readonly memorySizeMb: number;
-  readonly timeoutMs: number;
-}
-
-/** Messages to function-worker.mjs: one invocation, the event as JSON text. */
-interface ToWorker {
-  readonly type: "invoke";
-  readonly id: number;
-  readonly requestId: string;
-  readonly event: string;
-}
-
-/** Messages from function-worker.mjs. */
-type FromWorker =
-  | { readonly type: "started"; readonly id: number }
-  | { readonly type: "result"; readonly id: number; readonly payload: string }
-  | {
-      readonly type: "error";
-      readonly id: number;
-      readonly errorType: string;
-      readonly errorMessage: string;
-      readonly trace: string[];
-      /** The environment is unusable (init failed): discard it. */
-      readonly fatal: boolean;
-    };
-
-/** One execution environment: a worker thread running one version's code. */
-interface Sandbox {
-  readonly key: string;
-  readonly worker: Worker;
-  state: "idle" | "busy" | "dead";
-  /** The invocation in flight. */
-  current?: {
-    readonly id: number;
-    started(): void;
-    finish(outcome: Outcome): void;
-  };
-  idleTimer?: NodeJS.Timeout;
-}
-
-interface Pool {
-  readonly sandboxes: Set<Sandbox>;
-  /** Invocations waiting for an environment. */
-  readonly waiting: (() => void)[];
-}
-
-type Outcome =
-  | { readonly ok: true; readonly payload: string; readonly durationMs: number }
-  | {
-      readonly ok: false;
-      readonly errorType: string;
-      readonly errorMessage: string;
-      readonly trace?: readonly string[];
-      readonly durationMs: number;
-    };
-
-const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const ALIAS_NAME = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;
-const VERSION_NUMBER = /^[1-9]\d*$/;
-const LATEST = "$LATEST";
-const WORKER_URL = new URL("./function-worker.mjs", import.meta.url);
-
 /**
  * The local world's Lambda: {@link FunctionControl} on disk, running each version's code in
- * worker threads. See the module comment for the layout and the isolation it gives.
+ * worker threads. See the module comment for its parts.
  *
  * @example
  * ```ts
@@ -240,27 +116,23 @@ const WORKER_URL = new URL("./function-worker.mjs", import.meta.url);
  * ```
  */
 export class LocalFunctions implements FunctionControl {
-  readonly #dir: string;
+  readonly #store: FunctionStore;
+  readonly #workers: FunctionWorkerPool;
   readonly #readObject: LocalFunctionsOptions["readObject"];
   readonly #defaultTimeoutMs: number;
-  readonly #initTimeoutMs: number;
-  readonly #idleTimeoutMs: number;
-  readonly #maxWorkers: number;
   readonly #onInvocation: ((record: InvocationRecord) => void) | undefined;
   readonly #random: () => number;
   readonly #clock: Clock;
-  readonly #queues = new Map<string, Promise<unknown>>();
-  readonly #pools = new Map<string, Pool>();
-  #nextInvocationId = 0;
-  #closed = false;
 
   constructor(options: LocalFunctionsOptions) {
-    this.#dir = resolve(options.dir);
+    this.#store = new FunctionStore(options.dir);
+    this.#workers = new FunctionWorkerPool({
+      initTimeoutMs: options.initTimeoutMs ?? 10_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 5 * 60_000,
+      maxWorkersPerVersion: options.maxWorkersPerVersion ?? 4,
+    });
     this.#readObject = options.readObject;
     this.#defaultTimeoutMs = options.invokeTimeoutMs ?? 3000;
-    this.#initTimeoutMs = options.initTimeoutMs ?? 10_000;
-    this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
-    this.#maxWorkers = Math.max(1, options.maxWorkersPerVersion ?? 4);
     this.#onInvocation = options.onInvocation;
     this.#random = options.random ?? Math.random;
     this.#clock = options.clock ?? systemClock;
@@ -287,28 +159,21 @@ export class LocalFunctions implements FunctionControl {
   ): Promise<FunctionDescription> {
     checkFunctionName(name);
     checkAliasName(alias);
-    return this.#serial(name, async () => {
-      const existing = await this.#load(name);
+    return this.#store.serial(name, async () => {
+      const existing = await this.#store.load(name);
       if (existing) return describeStored(existing);
-      const codeSha256 = await this.#extract(name, code);
-      const now = this.#now();
-      const stored: StoredFunction = {
-        format: 1,
+      const codeSha256 = await this.#store.extract(name, code);
+      const stored = newFunction({
         name,
+        alias,
+        codeSha256,
         handler: options.handler ?? "index.handler",
         timeoutMs: options.timeoutMs ?? this.#defaultTimeoutMs,
         memorySizeMb: options.memorySizeMb ?? 128,
-        environment: { ...options.environment },
-        createdAt: now,
-        latest: { codeSha256, revisionId: randomUUID(), lastModified: now },
-        versions: [
-          { version: "1", codeSha256, description: "", createdAt: now, revisionId: randomUUID() },
-        ],
-        aliases: {
-          [alias]: { version: "1", weights: {}, revisionId: randomUUID(), updatedAt: now },
-        },
-      };
-      await this.#save(stored);
+        environment: options.environment ?? {},
+        now: this.#now(),
+      });
+      await this.#store.save(stored);
       return describeStored(stored);
     });
   }
@@ -324,19 +189,11 @@ export class LocalFunctions implements FunctionControl {
    */
   async createAlias(functionName: string, alias: string, version: string): Promise<AliasState> {
     checkAliasName(alias);
-    return this.#serial(functionName, async () => {
+    return this.#store.serial(functionName, async () => {
       const stored = await this.#loadOrThrow(functionName, "CreateAlias");
-      if (stored.aliases[alias]) {
-        throw new LambdaApiError(
-          "ResourceConflictException",
-          `alias ${functionName}:${alias} already exists`,
-        );
-      }
-      checkVersionExists(stored, version);
-      const created = { version, weights: {}, revisionId: randomUUID(), updatedAt: this.#now() };
-      stored.aliases[alias] = created;
-      await this.#save(stored);
-      return toAliasState(alias, created);
+      const created = addAlias(stored, alias, version, this.#now());
+      await this.#store.save(stored);
+      return created;
     });
   }
 
@@ -349,7 +206,7 @@ export class LocalFunctions implements FunctionControl {
    * ```
    */
   hasFunction(name: string): boolean {
-    return FUNCTION_NAME.test(name) && existsSync(this.#metaPath(name));
+    return isFunctionName(name) && this.#store.exists(name);
   }
 
   /**
@@ -361,14 +218,9 @@ export class LocalFunctions implements FunctionControl {
    * ```
    */
   async listFunctions(): Promise<{ name: string; aliases: AliasState[] }[]> {
-    const entries = await readdir(this.#dir, { withFileTypes: true }).catch(() => []);
-    const names = entries
-      .filter((entry) => entry.isDirectory() && FUNCTION_NAME.test(entry.name))
-      .map((entry) => entry.name)
-      .sort();
     const listed: { name: string; aliases: AliasState[] }[] = [];
-    for (const name of names) {
-      const stored = await this.#load(name);
+    for (const name of await this.#store.names()) {
+      const stored = await this.#store.load(name);
       if (stored) listed.push({ name, aliases: aliasesOf(stored) });
     }
     return listed;
@@ -384,8 +236,8 @@ export class LocalFunctions implements FunctionControl {
    * ```
    */
   async describe(name: string): Promise<FunctionDescription | undefined> {
-    if (!FUNCTION_NAME.test(name)) return undefined;
-    const stored = await this.#load(name);
+    if (!isFunctionName(name)) return undefined;
+    const stored = await this.#store.load(name);
     return stored && describeStored(stored);
   }
 
@@ -398,8 +250,8 @@ export class LocalFunctions implements FunctionControl {
    * ```
    */
   async getAlias(functionName: string, alias: string): Promise<AliasState | undefined> {
-    if (!FUNCTION_NAME.test(functionName)) return undefined;
-    const stored = await this.#load(functionName);
+    if (!isFunctionName(functionName)) return undefined;
+    const stored = await this.#store.load(functionName);
     const found = stored?.aliases[alias];
     return found && toAliasState(alias, found);
   }
@@ -417,8 +269,8 @@ export class LocalFunctions implements FunctionControl {
     functionName: string,
     version: string,
   ): Promise<FunctionVersionInfo | undefined> {
-    if (!FUNCTION_NAME.test(functionName)) return undefined;
-    const stored = await this.#load(functionName);
+    if (!isFunctionName(functionName)) return undefined;
+    const stored = await this.#store.load(functionName);
     if (!stored) return undefined;
     const resolved = stored.aliases[version]?.version ?? version;
     return versionInfo(stored, resolved);
@@ -439,7 +291,7 @@ export class LocalFunctions implements FunctionControl {
     functionName: string,
     source: ObjectRef & { versionId?: string },
   ): Promise<FunctionVersionInfo> {
-    return this.#serial(functionName, async () => {
+    return this.#store.serial(functionName, async () => {
       const stored = await this.#loadOrThrow(functionName, "UpdateFunctionCode");
       const bytes = await this.#readObject(source);
       if (!bytes) {
@@ -449,13 +301,13 @@ export class LocalFunctions implements FunctionControl {
           `Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: s3://${source.bucket}/${source.key}${version} does not exist`,
         );
       }
-      const codeSha256 = await this.#extract(functionName, bytes);
+      const codeSha256 = await this.#store.extract(functionName, bytes);
       const previous = stored.latest.codeSha256;
-      stored.latest = { codeSha256, revisionId: randomUUID(), lastModified: this.#now() };
-      await this.#save(stored);
+      const latest = setLatestCode(stored, codeSha256, this.#now());
+      await this.#store.save(stored);
       // $LATEST environments of the old code will not be used again.
-      if (previous !== codeSha256) this.#retire(sandboxKey(functionName, LATEST, previous));
-      return { version: LATEST, codeSha256, revisionId: stored.latest.revisionId };
+      if (previous !== codeSha256) this.#workers.retire(functionName, LATEST, previous);
+      return latest;
     });
   }
 
@@ -479,33 +331,13 @@ export class LocalFunctions implements FunctionControl {
     functionName: string,
     options: { codeSha256: string; revisionId?: string; description: string },
   ): Promise<FunctionVersionInfo> {
-    return this.#serial(functionName, async () => {
+    return this.#store.serial(functionName, async () => {
       const stored = await this.#loadOrThrow(functionName, "PublishVersion");
-      const { latest } = stored;
-      if (options.revisionId !== undefined && options.revisionId !== latest.revisionId) {
-        throw new ConcurrentModification(
-          `${functionName} changed while Gantry was updating it (PublishVersion): $LATEST has revision ${latest.revisionId}, not ${options.revisionId}`,
-        );
-      }
-      if (options.codeSha256 !== latest.codeSha256) {
-        throw new LambdaApiError(
-          "InvalidParameterValueException",
-          `CodeSha256 ${options.codeSha256} does not match $LATEST's ${latest.codeSha256}`,
-        );
-      }
-      const newest = stored.versions.at(-1);
-      if (newest && newest.codeSha256 === latest.codeSha256) return publishedInfo(newest);
-      const number = Math.max(0, ...stored.versions.map((v) => Number(v.version))) + 1;
-      const version: StoredVersion = {
-        version: String(number),
-        codeSha256: latest.codeSha256,
-        description: options.description.slice(0, 256),
-        createdAt: this.#now(),
-        revisionId: randomUUID(),
-      };
-      stored.versions.push(version);
-      await this.#save(stored);
-      return publishedInfo(version);
+      const versions = stored.versions.length;
+      const published = publishLatest(stored, options, this.#now());
+      // Nothing to write when Lambda hands back the version it already has.
+      if (stored.versions.length !== versions) await this.#store.save(stored);
+      return published;
     });
   }
 
@@ -527,27 +359,11 @@ export class LocalFunctions implements FunctionControl {
     alias: string,
     routing: { version: string; weights: Readonly<Record<string, number>>; revisionId?: string },
   ): Promise<AliasState> {
-    return this.#serial(functionName, async () => {
+    return this.#store.serial(functionName, async () => {
       const stored = await this.#loadOrThrow(functionName, "UpdateAlias");
-      const current = stored.aliases[alias];
-      if (!current)
-        throw new TargetNotFound(`alias ${functionName}:${alias} does not exist (UpdateAlias)`);
-      if (routing.revisionId !== undefined && routing.revisionId !== current.revisionId) {
-        throw new ConcurrentModification(
-          `${functionName}:${alias} changed while Gantry was updating it (UpdateAlias): it has revision ${current.revisionId}, not ${routing.revisionId}`,
-        );
-      }
-      checkVersionExists(stored, routing.version);
-      checkWeights(stored, routing.version, routing.weights);
-      const updated: StoredAlias = {
-        version: routing.version,
-        weights: { ...routing.weights },
-        revisionId: randomUUID(),
-        updatedAt: this.#now(),
-      };
-      stored.aliases[alias] = updated;
-      await this.#save(stored);
-      return toAliasState(alias, updated);
+      const updated = routeAlias(stored, alias, routing, this.#now());
+      await this.#store.save(stored);
+      return updated;
     });
   }
 
@@ -565,9 +381,9 @@ export class LocalFunctions implements FunctionControl {
    * ```
    */
   async invoke(functionName: string, qualifier: string, event: unknown): Promise<InvocationResult> {
-    if (this.#closed) throw new Error("LocalFunctions is closed");
+    if (this.#workers.closed) throw new Error("LocalFunctions is closed");
     const stored = await this.#loadOrThrow(functionName, "Invoke");
-    const version = this.#route(stored, qualifier);
+    const version = routeVersion(stored, qualifier, this.#random);
     const info = versionInfo(stored, version);
     if (!info)
       throw new TargetNotFound(`function ${functionName}:${qualifier} does not exist (Invoke)`);
@@ -585,12 +401,19 @@ export class LocalFunctions implements FunctionControl {
       );
     }
     const at = this.#clock.now();
-    const key = sandboxKey(functionName, version, info.codeSha256);
-    const { sandbox, coldStart } = await this.#acquire(key, () =>
-      this.#startSandbox(key, stored, version, info.codeSha256),
+    const { outcome, coldStart } = await this.#workers.invoke(
+      {
+        functionName,
+        version,
+        codeSha256: info.codeSha256,
+        codeDir: this.#store.codeDir(stored.name, info.codeSha256),
+        handler: stored.handler,
+        memorySizeMb: stored.memorySizeMb,
+        timeoutMs: stored.timeoutMs,
+        environment: stored.environment,
+      },
+      eventJson,
     );
-    const outcome = await this.#run(sandbox, eventJson, stored.timeoutMs);
-    this.#release(sandbox);
     this.#record({
       functionName,
       qualifier,
@@ -621,220 +444,14 @@ export class LocalFunctions implements FunctionControl {
    * afterEach(() => functions.close());
    * ```
    */
-  async close(): Promise<void> {
-    this.#closed = true;
-    const stopping: Promise<unknown>[] = [];
-    for (const pool of this.#pools.values()) {
-      for (const sandbox of pool.sandboxes) stopping.push(this.#kill(sandbox));
-      for (const wake of pool.waiting.splice(0)) wake();
-    }
-    this.#pools.clear();
-    await Promise.all(stopping);
+  close(): Promise<void> {
+    return this.#workers.close();
   }
 
-  // --- routing -------------------------------------------------------------------------------
-
-  /** The version a qualifier runs: the alias's primary, or one of its weighted versions. */
-  #route(stored: StoredFunction, qualifier: string): string {
-    const alias = stored.aliases[qualifier];
-    if (!alias) return qualifier;
-    const weighted = Object.entries(alias.weights);
-    if (weighted.length === 0) return alias.version;
-    let r = this.#random();
-    for (const [version, weight] of weighted) {
-      if (r < weight) return version;
-      r -= weight;
-    }
-    return alias.version;
-  }
-
-  // --- execution environments -----------------------------------------------------------------
-
-  /** An idle environment for `key`, a new one if there is room, or the next one released. */
-  async #acquire(
-    key: string,
-    start: () => Sandbox,
-  ): Promise<{ sandbox: Sandbox; coldStart: boolean }> {
-    for (;;) {
-      if (this.#closed) throw new Error("LocalFunctions is closed");
-      let pool = this.#pools.get(key);
-      if (!pool) {
-        pool = { sandboxes: new Set(), waiting: [] };
-        this.#pools.set(key, pool);
-      }
-      for (const sandbox of pool.sandboxes) {
-        if (sandbox.state === "idle") {
-          clearTimeout(sandbox.idleTimer);
-          sandbox.state = "busy";
-          sandbox.worker.ref();
-          return { sandbox, coldStart: false };
-        }
-      }
-      if (pool.sandboxes.size < this.#maxWorkers) {
-        const sandbox = start();
-        pool.sandboxes.add(sandbox);
-        return { sandbox, coldStart: true };
-      }
-      const waiting = pool.waiting;
-      await new Promise<void>((wake) => waiting.push(wake));
-    }
-  }
-
-  /** Back to idle (unref'd, so it never keeps the process alive), or gone if it died. */
-  #release(sandbox: Sandbox): void {
-    const pool = this.#pools.get(sandbox.key);
-    if (sandbox.state === "busy") {
-      sandbox.state = "idle";
-      sandbox.worker.unref();
-      sandbox.idleTimer = setTimeout(() => void this.#kill(sandbox), this.#idleTimeoutMs);
-      sandbox.idleTimer.unref();
-    }
-    pool?.waiting.shift()?.();
-  }
-
-  #startSandbox(key: string, stored: StoredFunction, version: string, codeSha256: string): Sandbox {
-    const codeDir = this.#codeDir(stored.name, codeSha256);
-    const config: FunctionWorkerConfig = {
-      codeDir,
-      handler: stored.handler,
-      functionName: stored.name,
-      functionVersion: version,
-      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${stored.name}`,
-      memorySizeMb: stored.memorySizeMb,
-      timeoutMs: stored.timeoutMs,
-    };
-    const worker = new Worker(WORKER_URL, {
-      workerData: config,
-      name: `${stored.name}:${version}`,
-      argv: [],
-      // Not the control plane's flags (--inspect, --input-type, loaders): a plain Node.
-      execArgv: [],
-      // The code sees Lambda's variables and its own, not the control plane's.
-      env: {
-        AWS_LAMBDA_FUNCTION_NAME: stored.name,
-        AWS_LAMBDA_FUNCTION_VERSION: version,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(stored.memorySizeMb),
-        AWS_REGION: "local",
-        LAMBDA_TASK_ROOT: codeDir,
-        ...stored.environment,
-      },
-      resourceLimits: { maxOldGenerationSizeMb: stored.memorySizeMb },
-    });
-    const sandbox: Sandbox = { key, worker, state: "busy" };
-    worker.on("message", (message: FromWorker) => {
-      const current = sandbox.current;
-      if (!current || current.id !== message.id) return;
-      if (message.type === "started") return current.started();
-      if (message.type === "result")
-        return current.finish({ ok: true, payload: message.payload, durationMs: 0 });
-      current.finish({ ok: false, ...message, durationMs: 0 });
-      if (message.fatal) void this.#kill(sandbox);
-    });
-    // A crash (an uncaught exception, running out of memory) ends this environment only.
-    worker.on("error", (error: Error & { code?: string }) => {
-      const outOfMemory = error.code === "ERR_WORKER_OUT_OF_MEMORY";
-      sandbox.current?.finish({
-        ok: false,
-        errorType: outOfMemory ? "Runtime.OutOfMemory" : error.name || "Error",
-        errorMessage: outOfMemory
-          ? `Runtime exited with error: the function ran out of memory (${stored.memorySizeMb} MB)`
-          : error.message,
-        trace: (error.stack ?? "").split("\n"),
-        durationMs: 0,
-      });
-      void this.#kill(sandbox);
-    });
-    worker.on("exit", (code) => {
-      this.#forget(sandbox);
-      sandbox.current?.finish({
-        ok: false,
-        errorType: "Runtime.ExitError",
-        errorMessage: `Runtime exited with error: exit status ${code}`,
-        durationMs: 0,
-      });
-    });
-    return sandbox;
-  }
-
-  /**
-   * Sends one invocation and waits for its outcome. Module loading gets `initTimeoutMs`; the
-   * handler gets the function's timeout from the moment it is called. On either timeout the
-   * environment is terminated.
-   */
-  #run(sandbox: Sandbox, event: string, timeoutMs: number): Promise<Outcome> {
-    const id = ++this.#nextInvocationId;
-    const requestId = randomUUID();
-    const sent = performance.now();
-    return new Promise<Outcome>((done) => {
-      let startedAt: number | undefined;
-      const expire = (limitMs: number, phase: "Init" | "Task") => () => {
-        finish({
-          ok: false,
-          errorType: "Sandbox.Timedout",
-          errorMessage: `RequestId: ${requestId} Error: ${phase} timed out after ${(limitMs / 1000).toFixed(2)} seconds`,
-          durationMs: 0,
-        });
-        void this.#kill(sandbox);
-      };
-      let timer = setTimeout(expire(this.#initTimeoutMs, "Init"), this.#initTimeoutMs);
-      const finish = (outcome: Outcome) => {
-        if (sandbox.current?.id !== id) return;
-        clearTimeout(timer);
-        sandbox.current = undefined;
-        done({ ...outcome, durationMs: performance.now() - (startedAt ?? sent) });
-      };
-      sandbox.current = {
-        id,
-        started: () => {
-          startedAt = performance.now();
-          clearTimeout(timer);
-          timer = setTimeout(expire(timeoutMs, "Task"), timeoutMs);
-        },
-        finish,
-      };
-      if (sandbox.state === "dead") {
-        return finish({
-          ok: false,
-          errorType: "Runtime.ExitError",
-          errorMessage: "Runtime exited",
-          durationMs: 0,
-        });
-      }
-      sandbox.worker.postMessage({ type: "invoke", id, requestId, event } satisfies ToWorker);
-    });
-  }
-
-  /** Terminates an environment; whatever it was running ends with the caller's error. */
-  #kill(sandbox: Sandbox): Promise<unknown> {
-    this.#forget(sandbox);
-    sandbox.current?.finish({
-      ok: false,
-      errorType: "Runtime.ExitError",
-      errorMessage: "Runtime exited: the execution environment was stopped",
-      durationMs: 0,
-    });
-    return sandbox.worker.terminate().catch(() => undefined);
-  }
-
-  /** Takes a dead environment out of its pool, so the next invocation starts a fresh one. */
-  #forget(sandbox: Sandbox): void {
-    if (sandbox.state === "dead") return;
-    sandbox.state = "dead";
-    clearTimeout(sandbox.idleTimer);
-    const pool = this.#pools.get(sandbox.key);
-    if (!pool) return;
-    pool.sandboxes.delete(sandbox);
-    if (pool.sandboxes.size === 0 && pool.waiting.length === 0) this.#pools.delete(sandbox.key);
-    pool.waiting.shift()?.();
-  }
-
-  /** Stops the idle environments of a key and lets busy ones finish first. */
-  #retire(key: string): void {
-    const pool = this.#pools.get(key);
-    if (!pool) return;
-    for (const sandbox of pool.sandboxes) {
-      if (sandbox.state === "idle") void this.#kill(sandbox);
-    }
+  async #loadOrThrow(name: string, operation: string): Promise<StoredFunction> {
+    const stored = isFunctionName(name) ? await this.#store.load(name) : undefined;
+    if (!stored) throw new TargetNotFound(`function ${name} does not exist (${operation})`);
+    return stored;
   }
 
   #record(record: InvocationRecord): void {
@@ -845,217 +462,9 @@ export class LocalFunctions implements FunctionControl {
     }
   }
 
-  // --- storage --------------------------------------------------------------------------------
-
-  /** Runs changes to one function one at a time, so each read-modify-write is atomic. */
-  #serial<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(name) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    this.#queues.set(name, settled);
-    void settled.then(() => {
-      if (this.#queues.get(name) === settled) this.#queues.delete(name);
-    });
-    return next;
-  }
-
-  #metaPath(name: string): string {
-    return join(this.#dir, name, "function.json");
-  }
-
-  #codeDir(name: string, codeSha256: string): string {
-    return join(this.#dir, name, "code", codeSha256);
-  }
-
-  async #load(name: string): Promise<StoredFunction | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.#metaPath(name), "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-    return JSON.parse(text) as StoredFunction;
-  }
-
-  async #loadOrThrow(name: string, operation: string): Promise<StoredFunction> {
-    const stored = FUNCTION_NAME.test(name) ? await this.#load(name) : undefined;
-    if (!stored) throw new TargetNotFound(`function ${name} does not exist (${operation})`);
-    return stored;
-  }
-
-  /** Writes function.json through a synced temporary file and a rename: never half written. */
-  async #save(stored: StoredFunction): Promise<void> {
-    const path = this.#metaPath(stored.name);
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${randomUUID()}.tmp`;
-    const file = await open(temporary, "w");
-    try {
-      await file.writeFile(`${JSON.stringify(stored, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  }
-
-  /**
-   * Extracts a zip into the code directory named by its SHA-256 (once: the directory is made
-   * under a temporary name and renamed into place) and returns the digest.
-   */
-  async #extract(name: string, zip: Uint8Array): Promise<string> {
-    const codeSha256 = sha256Hex(zip);
-    const target = this.#codeDir(name, codeSha256);
-    const codeRoot = dirname(target);
-    await mkdir(codeRoot, { recursive: true });
-    // A boundary for Node's package.json lookup: the code's .js files are CommonJS unless the
-    // zip says otherwise (or they use ESM syntax), whatever the directories above declare.
-    const boundary = join(codeRoot, "package.json");
-    if (!existsSync(boundary)) await writeFile(boundary, "{}\n");
-    if (existsSync(target)) return codeSha256;
-    let files: Map<string, Uint8Array>;
-    try {
-      files = readZip(zip);
-    } catch (error) {
-      throw new LambdaApiError(
-        "InvalidParameterValueException",
-        `Could not unzip uploaded file: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-    const staging = join(codeRoot, `.staging-${randomUUID()}`);
-    try {
-      for (const [path, bytes] of files) {
-        const destination = resolve(staging, path);
-        if (!destination.startsWith(staging + sep)) {
-          throw new LambdaApiError(
-            "InvalidParameterValueException",
-            `refusing zip entry ${JSON.stringify(path)}`,
-          );
-        }
-        await mkdir(dirname(destination), { recursive: true });
-        await writeFile(destination, bytes);
-      }
-      await mkdir(staging, { recursive: true });
-      await rename(staging, target);
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      if (!existsSync(target)) throw error;
-    }
-    return codeSha256;
-  }
-
   #now(): string {
     return new Date(this.#clock.now()).toISOString();
   }
-}
-
-function sandboxKey(functionName: string, version: string, codeSha256: string): string {
-  return `${functionName}:${version}:${codeSha256}`;
-}
-
-function checkFunctionName(name: string): void {
-  if (!FUNCTION_NAME.test(name)) {
-    throw new LambdaApiError(
-      "InvalidParameterValueException",
-      `invalid function name ${JSON.stringify(name)}`,
-    );
-  }
-}
-
-function checkAliasName(alias: string): void {
-  if (!ALIAS_NAME.test(alias)) {
-    throw new LambdaApiError(
-      "InvalidParameterValueException",
-      `invalid alias name ${JSON.stringify(alias)}`,
-    );
-  }
-}
-
-function checkVersionExists(stored: StoredFunction, version: string): void {
-  if (version !== LATEST && !stored.versions.some((v) => v.version === version)) {
-    throw new TargetNotFound(`version ${version} of ${stored.name} does not exist`);
-  }
-}
-
-function checkWeights(
-  stored: StoredFunction,
-  primary: string,
-  weights: Readonly<Record<string, number>>,
-): void {
-  const entries = Object.entries(weights);
-  const refuse = (reason: string) => {
-    throw new LambdaApiError(
-      "InvalidParameterValueException",
-      `invalid routing for ${stored.name}: ${reason}`,
-    );
-  };
-  if (entries.length === 0) return;
-  if (entries.length > 1) refuse("an alias can send traffic to at most one additional version");
-  if (primary === LATEST)
-    refuse("$LATEST is not supported for an alias pointing to more than one version");
-  for (const [version, weight] of entries) {
-    if (!VERSION_NUMBER.test(version))
-      refuse(`additional version ${JSON.stringify(version)} is not a published version`);
-    if (version === primary) refuse(`version ${version} is already the primary version`);
-    checkVersionExists(stored, version);
-    if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0 || weight >= 1) {
-      refuse(`weight ${String(weight)} for version ${version} is not between 0 and 1 (exclusive)`);
-    }
-  }
-}
-
-function versionInfo(stored: StoredFunction, version: string): FunctionVersionInfo | undefined {
-  if (version === LATEST) {
-    return {
-      version: LATEST,
-      codeSha256: stored.latest.codeSha256,
-      revisionId: stored.latest.revisionId,
-    };
-  }
-  const found = stored.versions.find((v) => v.version === version);
-  return found && publishedInfo(found);
-}
-
-function publishedInfo(version: StoredVersion): FunctionVersionInfo {
-  return {
-    version: version.version,
-    codeSha256: version.codeSha256,
-    revisionId: version.revisionId,
-  };
-}
-
-function toAliasState(name: string, alias: StoredAlias): AliasState {
-  return {
-    name,
-    version: alias.version,
-    weights: { ...alias.weights },
-    revisionId: alias.revisionId,
-  };
-}
-
-function aliasesOf(stored: StoredFunction): AliasState[] {
-  return Object.entries(stored.aliases)
-    .map(([name, alias]) => toAliasState(name, alias))
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-function describeStored(stored: StoredFunction): FunctionDescription {
-  return {
-    name: stored.name,
-    handler: stored.handler,
-    timeoutMs: stored.timeoutMs,
-    memorySizeMb: stored.memorySizeMb,
-    createdAt: stored.createdAt,
-    latest: { ...stored.latest },
-    versions: stored.versions.map(({ version, codeSha256, createdAt, description }) => ({
-      version,
-      codeSha256,
-      createdAt,
-      description,
-    })),
-    aliases: aliasesOf(stored),
-  };
 }
 
 function parseMaybeJson(text: string): unknown {

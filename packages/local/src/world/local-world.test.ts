@@ -1,10 +1,21 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { testRegistry } from "@gantry/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildVariant } from "../../../../examples/hello-service/build.ts";
-import registry from "../../../../gantry.registry.ts";
 import { LocalWorld } from "./local-world.ts";
+import { createZip } from "./zip.ts";
+
+/** hello-service in prod as @gantry/core/testing's registry has it (its canary: GET /hello, 200, "hello"). */
+const registry = testRegistry();
+const PROD_FUNCTION = "hello-prod";
+const healthy = createZip({
+  "index.mjs": 'export const handler = async () => ({ statusCode: 200, body: "hello" });\n',
+});
+const broken = createZip({
+  "index.mjs":
+    'export const handler = async () => { throw new ReferenceError("greeting is not defined"); };\n',
+});
 
 let world: LocalWorld | undefined;
 let home: string | undefined;
@@ -30,7 +41,7 @@ async function open(canaryIntervalMs: number) {
 describe("the local world's scheduled canary", () => {
   it("runs on its interval against the prod alias and publishes CanaryFailures", async () => {
     const w = await open(100);
-    await w.functions.createFunction("hello-service-prod", "live", buildVariant("v1").zip);
+    await w.functions.createFunction(PROD_FUNCTION, "live", healthy);
     w.start();
     await new Promise((r) => setTimeout(r, 450));
 
@@ -57,7 +68,7 @@ describe("the local world's scheduled canary", () => {
 
   it("trips the service's canary alarm when prod breaks", async () => {
     const w = await open(0);
-    await w.functions.createFunction("hello-service-prod", "live", buildVariant("v3-broken").zip);
+    await w.functions.createFunction(PROD_FUNCTION, "live", broken);
     const [result] = await w.runScheduledCanary();
     expect(result?.failures).toBe(1);
     w.alarms.evaluate();
@@ -67,7 +78,7 @@ describe("the local world's scheduled canary", () => {
 
   it("does not run at all with an interval of 0", async () => {
     const w = await open(0);
-    await w.functions.createFunction("hello-service-prod", "live", buildVariant("v1").zip);
+    await w.functions.createFunction(PROD_FUNCTION, "live", healthy);
     w.start();
     await new Promise((r) => setTimeout(r, 200));
     expect(w.metrics.series().filter((s) => s.name === "CanaryFailures")).toEqual([]);

@@ -2,7 +2,6 @@ import type { ControlPlane } from "../../control-plane/control-plane.ts";
 import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
 import type { HistoryEvent } from "../../control-plane/history.ts";
 import { ExecutionTracker, type HistoryRow } from "./execution-status.ts";
-import { type DeploymentOutcome, deploymentOutcome, FINISH_STATE_NAMES } from "./executions.ts";
 import { type GraphLayout, layoutOf } from "./graph-layout.ts";
 
 /**
@@ -61,18 +60,4 @@ export function track(
   const tracker = new ExecutionTracker(layout.graph);
   const rows = events.map((event) => tracker.apply(event));
   return { tracker, rows };
-}
-
-/** The deployment's outcome as far as the tracked history tells it. */
-export function outcomeOf(tracker: ExecutionTracker): DeploymentOutcome {
-  let finish: { exitedAt: number; output?: string } | undefined;
-  for (const name of FINISH_STATE_NAMES) {
-    const run = tracker.run(name);
-    if (run?.exitedAt !== undefined && (!finish || run.exitedAt >= finish.exitedAt))
-      finish = {
-        exitedAt: run.exitedAt,
-        ...(run.output !== undefined ? { output: run.output } : {}),
-      };
-  }
-  return deploymentOutcome(tracker.status, tracker.output, finish?.output);
 }

@@ -1,9 +1,15 @@
-import { displayText, html, type SafeHtml } from "@gantry/core";
+import {
+  type ApprovalProgress,
+  displayText,
+  html,
+  type SafeHtml,
+  WORKFLOW_STATES,
+} from "@gantry/core";
 import { page } from "../layout.ts";
 import type { ApprovalView, WorldSnapshot } from "./deployment-world.ts";
 import type { ExecutionTracker, HistoryRow, StateRun } from "./execution-status.ts";
 import { NODE_STATUSES } from "./execution-status.ts";
-import { type DeploymentOutcome, type ExecutionSummary, OUTCOME_TEXT } from "./executions.ts";
+import { type ExecutionSummary, OUTCOME_TEXT } from "./executions.ts";
 import { formatClock, formatDateTime, formatDuration, prettyJson, shortVersion } from "./format.ts";
 import type { GraphLayout } from "./graph-layout.ts";
 import { nodeView, renderGraph, STATUS_TEXT } from "./graph-svg.ts";
@@ -18,7 +24,6 @@ import { CONSOLE_STYLES } from "./styles.ts";
 
 export interface ExecutionView {
   readonly summary: ExecutionSummary;
-  readonly outcome: DeploymentOutcome;
   readonly layout: GraphLayout;
   readonly tracker: ExecutionTracker;
   readonly rows: readonly HistoryRow[];
@@ -52,7 +57,7 @@ export function renderExecutionPage(view: ExecutionView): string {
 <div class="panels">
 <section class="panel" id="traffic" aria-labelledby="traffic-h"><h2 id="traffic-h">Traffic</h2><div data-panel="traffic" aria-live="polite">${renderTraffic(view.world)}</div></section>
 <section class="panel" id="alarms" aria-labelledby="alarms-h"><h2 id="alarms-h">Alarms</h2><div data-panel="alarms">${renderAlarms(view.world)}</div></section>
-<section class="panel" id="approval" aria-labelledby="approval-h"><h2 id="approval-h">Approval</h2><div data-panel="approval" aria-live="polite">${renderApproval(view.world.approval, approvalRuns(view))}</div></section>
+<section class="panel" id="approval" aria-labelledby="approval-h"><h2 id="approval-h">Approval</h2><div data-panel="approval" aria-live="polite">${renderApproval(view.world.approval, approvalRuns(tracker))}</div></section>
 </div>
 <div class="exec-grid" id="execution" data-path="${view.path}" data-status="${tracker.status}" data-last-event-id="${tracker.lastEventId}">
 <section class="graph-area" aria-labelledby="graph-h">
@@ -82,15 +87,19 @@ ${renderLegend()}
 }
 
 /** Status, outcome, times and the execution's error. */
-export function renderSummary(
-  view: Pick<ExecutionView, "summary" | "outcome" | "tracker" | "now">,
-): SafeHtml {
-  const { summary, outcome, tracker } = view;
-  const status = tracker.status;
-  const stopped = tracker.stoppedAt ?? summary.stopDate;
+export function renderSummary(view: Pick<ExecutionView, "summary" | "tracker" | "now">): SafeHtml {
+  const { summary, tracker } = view;
+  const {
+    status,
+    outcome,
+    finishedAt,
+    error: historyError,
+    cause: historyCause,
+  } = tracker.progress;
+  const stopped = finishedAt ?? summary.stopDate;
   const duration = (stopped ?? view.now) - summary.startDate;
-  const error = tracker.error ?? summary.error;
-  const cause = tracker.cause ?? summary.cause;
+  const error = historyError ?? summary.error;
+  const cause = historyCause ?? summary.cause;
   return html`<ul class="summary">
 <li><span class="label">Status</span><span class="badge status-${status}" data-execution-status="${status}">${status}</span></li>
 <li><span class="label">Outcome</span><span class="badge outcome-${outcome}" data-outcome="${outcome}">${OUTCOME_TEXT[outcome]}</span></li>
@@ -124,14 +133,11 @@ export function renderAlarms(world: WorldSnapshot): SafeHtml {
 
 /**
  * The approval: the record (never its token) with the decision and the emails in the outbox;
- * or, when there is no record, what VerifyApproval's history says (not required, or refused).
+ * or, when there is no record, what the history says (not required, or refused).
  */
-export function renderApproval(
-  approval: ApprovalView | undefined,
-  runs: { readonly gate: StateRun | undefined; readonly verify: StateRun | undefined },
-): SafeHtml {
+export function renderApproval(approval: ApprovalView | undefined, runs: ApprovalRuns): SafeHtml {
   const { gate } = runs;
-  const fromState = verifiedDecision(runs.verify) ?? gateFailure(gate);
+  const fromState = verifiedDecision(runs) ?? gateFailure(gate);
   if (!approval) {
     if (!gate) return html`<p class="muted">Not reached yet.</p>`;
     if (gate.status === "running")
@@ -156,20 +162,14 @@ export function renderApproval(
 ${approval.messages.length > 0 ? html`<p>Emails: ${approval.messages.map((m, i) => html`${i > 0 ? ", " : ""}<a href="/outbox/${m.id}">to ${m.to}</a>`)}</p>` : html`<p class="muted">No email in the outbox yet.</p>`}</div>`;
 }
 
-/** What VerifyApproval's output says: the decision the deployment proceeds on, verified. */
-function verifiedDecision(verify: StateRun | undefined): SafeHtml | undefined {
+/** What VerifyApproval said: the decision the deployment proceeds on, verified; or its refusal. */
+function verifiedDecision({ verify, decision }: ApprovalRuns): SafeHtml | undefined {
   if (!verify || verify.status === "running" || verify.status === "not-reached") return undefined;
   if (verify.status !== "succeeded") {
     return html`<p><span class="badge outcome-rejected">not verified</span> <code>${verify.error ?? "?"}</code>${verify.cause ? html`: ${verify.cause}` : ""}</p>`;
   }
-  let decision: { how?: string; by?: string; at?: string } | undefined;
-  try {
-    decision = (JSON.parse(verify.output ?? "null") as { approval?: typeof decision } | null)
-      ?.approval;
-  } catch {
-    decision = undefined;
-  }
-  if (!decision) return html`<p><span class="badge outcome-deployed">verified</span></p>`;
+  if (decision?.status !== "approved" && decision?.status !== "not-required")
+    return html`<p><span class="badge outcome-deployed">verified</span></p>`;
   const how =
     decision.how === "not-required"
       ? "not required in this stage"
@@ -178,7 +178,7 @@ function verifiedDecision(verify: StateRun | undefined): SafeHtml | undefined {
         : decision.how === "approver"
           ? "through the email link"
           : "";
-  return html`<p><span class="badge outcome-deployed">approved, verified</span> by ${decision.by ?? "?"}${decision.at ? html` at ${formatDateTime(Date.parse(decision.at))}` : ""}${how ? html` (${how})` : ""}</p>`;
+  return html`<p><span class="badge outcome-deployed">approved, verified</span> by ${decision.by ?? "?"}${decision.decidedAt ? html` at ${formatDateTime(Date.parse(decision.decidedAt))}` : ""}${how ? html` (${how})` : ""}</p>`;
 }
 
 /** The approval step's own error: rejected, or nobody decided in time. */
@@ -188,21 +188,22 @@ function gateFailure(gate: StateRun | undefined): SafeHtml | undefined {
   return html`<p><span class="badge outcome-rejected">not approved</span> <code>${gate.error ?? "?"}</code>${gate.cause ? html`: ${gate.cause}` : ""}</p>`;
 }
 
-/** The state whose output is the decision the deployment proceeds on. */
-const VERIFY_APPROVAL_STATE = "VerifyApproval";
+/** What the history says about the approval, for the approval panel. */
+export interface ApprovalRuns {
+  /** The last run of the state that waits for the approval (a `.waitForTaskToken` Task). */
+  readonly gate: StateRun | undefined;
+  /** The last run of VerifyApproval, which verifies the decision. */
+  readonly verify: StateRun | undefined;
+  /** The approval as the history reader read it (the verified decision, once there is one). */
+  readonly decision: ApprovalProgress | undefined;
+}
 
-/**
- * The runs of the state that waits for the approval (a `.waitForTaskToken` Task) and of the
- * state that verifies the decision (VerifyApproval).
- */
-export function approvalRuns(view: Pick<ExecutionView, "layout" | "tracker">): {
-  gate: StateRun | undefined;
-  verify: StateRun | undefined;
-} {
-  const gate = view.layout.graph.nodes.find((n) => n.callback);
+/** The approval gate's and VerifyApproval's runs, and the approval as read from the history. */
+export function approvalRuns(tracker: ExecutionTracker): ApprovalRuns {
   return {
-    gate: gate ? view.tracker.run(gate.name) : undefined,
-    verify: view.tracker.run(VERIFY_APPROVAL_STATE),
+    gate: tracker.run(WORKFLOW_STATES.approvalGate),
+    verify: tracker.run(WORKFLOW_STATES.verifyApproval),
+    decision: tracker.progress.approval,
   };
 }
 

@@ -98,7 +98,7 @@ describe("ExecutionTracker", () => {
     expect(taken.has("Done?->Wait:default")).toBe(true);
     expect(taken.has("Done?->Deployed:choice")).toBe(true);
     expect(taken.has("Work->Undo:catch")).toBe(false);
-    expect(done.tracker.output).toContain("deployed");
+    expect(done.tracker.progress.outcome).toBe("deployed");
   });
 
   it("a retry that then succeeds is succeeded; a caught failure is caught; the Fail state failed", () => {
@@ -129,7 +129,7 @@ describe("ExecutionTracker", () => {
     expect(status("Undo")).toBe("succeeded");
     expect(status("Broken")).toBe("failed");
     expect(tracker.status).toBe("FAILED");
-    expect(tracker.error).toBe("Broken");
+    expect(tracker.progress.error).toBe("Broken");
     expect(tracker.takenEdges().has("Check->Undo:catch")).toBe(true);
     expect(tracker.focus()).toBe("Check"); // the original error, not the Fail state
     // Task events are attributed to the state being run.
@@ -147,7 +147,10 @@ describe("ExecutionTracker", () => {
     expect(tracker.status).toBe("ABORTED");
     expect(status("Work")).toBe("failed");
     expect(tracker.run("Work")?.error).toBe("OperatorStop");
+    expect(tracker.run("Work")?.cause).toBe("wrong version");
+    expect(tracker.run("Work")?.exitedAt).toBeUndefined(); // never left: the execution ended in it
     expect(tracker.current).toBeUndefined();
+    expect(tracker.progress.outcome).toBe("aborted");
   });
 
   it("ignores nothing it cannot place: unknown states still get runs", () => {

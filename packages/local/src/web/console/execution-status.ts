@@ -1,21 +1,23 @@
-import type { ExecutionStatus } from "@gantry/core";
+import {
+  type DeploymentProgress,
+  type ExecutionStatus,
+  type HistoryEventLike,
+  HistoryReader,
+  type StateVisit,
+  type VisitStatus,
+} from "@gantry/core";
 import type { HistoryEvent } from "../../control-plane/history.ts";
 import type { StateEdge, StateGraph } from "./graph-model.ts";
 
 /**
- * What happened to each state of one execution, read from its history events one at a time:
- * the same code builds the page from the whole history and keeps a live view current from
- * the events that follow.
+ * The execution drawn on its state machine: what happened to each state, and the transitions
+ * taken. The history is read by @gantry/core's {@link HistoryReader}, one event at a time, so
+ * the same code builds the page from the whole history and keeps a live view current from the
+ * events that follow; this adds what the graph needs on top of the reader's visits.
  *
- * A state's status is that of its last visit:
- * - `not-reached`: never entered;
- * - `running`: entered and not left, and the execution is still running;
- * - `succeeded`: left normally (a Task retried after a failure and then successful included);
- * - `caught`: left through a Catch, its last attempt having failed;
- * - `failed`: the execution ended while in it (a Fail state, or a Task whose failure was not
- *   caught, or a state the execution was stopped in).
+ * A state's status is that of its last visit (see {@link VisitStatus}), or `not-reached`.
  */
-export type NodeStatus = "not-reached" | "running" | "succeeded" | "failed" | "caught";
+export type NodeStatus = "not-reached" | VisitStatus;
 
 export const NODE_STATUSES: readonly NodeStatus[] = [
   "not-reached",
@@ -29,18 +31,17 @@ export const NODE_STATUSES: readonly NodeStatus[] = [
 export interface StateRun {
   readonly name: string;
   readonly type: string;
-  visits: number;
-  status: NodeStatus;
-  enteredAt?: number;
-  exitedAt?: number;
+  readonly visits: number;
+  readonly status: NodeStatus;
+  readonly enteredAt?: number;
+  /** When the state was left (none for the state the execution ended in). */
+  readonly exitedAt?: number;
   /** JSON text, as in the history. */
-  input?: string;
-  output?: string;
-  /** The last failure of the last visit (also when a retry then succeeded). */
-  error?: string;
-  cause?: string;
-  /** True while the last attempt of the visit has failed and nothing succeeded since. */
-  lastAttemptFailed: boolean;
+  readonly input?: string;
+  readonly output?: string;
+  /** The last failure of the last visit (also when a retry then succeeded), cause as recorded. */
+  readonly error?: string;
+  readonly cause?: string;
 }
 
 /** One line of the history, as the console lists it. */
@@ -52,26 +53,8 @@ export interface HistoryRow {
   readonly state?: string;
 }
 
-const FAILURE_EVENTS = new Set([
-  "LambdaFunctionFailed",
-  "LambdaFunctionTimedOut",
-  "LambdaFunctionStartFailed",
-  "LambdaFunctionScheduleFailed",
-  "TaskFailed",
-  "TaskTimedOut",
-  "TaskStartFailed",
-  "TaskSubmitFailed",
-]);
-const SUCCESS_EVENTS = new Set(["LambdaFunctionSucceeded", "TaskSucceeded"]);
-const END_EVENTS: Record<string, ExecutionStatus> = {
-  ExecutionSucceeded: "SUCCEEDED",
-  ExecutionFailed: "FAILED",
-  ExecutionAborted: "ABORTED",
-  ExecutionTimedOut: "TIMED_OUT",
-};
-
 /**
- * Folds history events into per-state runs and the transitions taken.
+ * Folds history events into the reader's progress, per-state runs and the transitions taken.
  *
  * @example
  * ```ts
@@ -79,24 +62,19 @@ const END_EVENTS: Record<string, ExecutionStatus> = {
  * for (const event of history) tracker.apply(event);
  * tracker.run("CheckAlarms")?.status; // "caught"
  * tracker.takenEdges(); // Set { "ValidateInput->AcquireLock:next", ... }
+ * tracker.progress.outcome; // "rolled-back"
  * ```
  */
 export class ExecutionTracker {
   readonly #graph: StateGraph;
-  readonly #runs = new Map<string, StateRun>();
+  readonly #reader = new HistoryReader();
   readonly #taken = new Set<string>();
   readonly #edgesByPair = new Map<string, StateEdge[]>();
   readonly #groupOf = new Map<string, string>();
-  #status: ExecutionStatus = "RUNNING";
-  #active: string | undefined;
-  #previous: string | undefined;
-  #error: string | undefined;
-  #cause: string | undefined;
-  #lastEventId = 0;
-  #startedAt: number | undefined;
-  #stoppedAt: number | undefined;
-  #input: string | undefined;
-  #output: string | undefined;
+  /** Each state's last visit, and how many visits it had. */
+  readonly #last = new Map<string, { visit: StateVisit; visits: number }>();
+  /** How many of the reader's visits have been taken into account. */
+  #seen = 0;
 
   constructor(graph: StateGraph) {
     this.#graph = graph;
@@ -109,30 +87,16 @@ export class ExecutionTracker {
 
   /** Applies one history event; returns its row (with the state it belongs to). */
   apply(event: HistoryEvent): HistoryRow {
-    this.#lastEventId = Math.max(this.#lastEventId, event.id);
-    const end = END_EVENTS[event.type];
-    if (event.type === "ExecutionStarted") {
-      this.#startedAt = event.timestamp;
-      this.#input = (event.executionStartedEventDetails as { input?: string } | undefined)?.input;
-    } else if (end) {
-      this.#end(event, end);
-    } else if (event.type.endsWith("StateEntered")) {
-      this.#entered(event);
-    } else if (event.type.endsWith("StateExited")) {
-      this.#exited(event);
-    } else if (FAILURE_EVENTS.has(event.type)) {
-      const run = this.#activeRun();
-      const details = detailsOf(event) as { error?: string; cause?: string };
-      if (run) {
-        run.lastAttemptFailed = true;
-        run.error = details.error ?? event.type;
-        run.cause = details.cause ?? "";
-      }
-    } else if (SUCCESS_EVENTS.has(event.type)) {
-      const run = this.#activeRun();
-      if (run) run.lastAttemptFailed = false;
+    this.#reader.apply([event as HistoryEventLike]);
+    const { visits } = this.#reader.progress;
+    for (; this.#seen < visits.length; this.#seen++) {
+      const visit = visits[this.#seen] as StateVisit;
+      this.#last.set(visit.name, { visit, visits: (this.#last.get(visit.name)?.visits ?? 0) + 1 });
+      const previous = visits[this.#seen - 1];
+      if (previous) this.#take(previous, visit.name);
     }
-    const state = stateNameOf(event) ?? (isExecutionEvent(event.type) ? undefined : this.#active);
+    const state =
+      stateNameOf(event) ?? (event.type.startsWith("Execution") ? undefined : visits.at(-1)?.name);
     return {
       id: event.id,
       type: event.type,
@@ -141,54 +105,36 @@ export class ExecutionTracker {
     };
   }
 
+  /** The deployment as the history tells it so far: status, outcome, approval, traffic, ... */
+  get progress(): DeploymentProgress {
+    return this.#reader.progress;
+  }
+
   /** The execution's status as its history tells it. */
   get status(): ExecutionStatus {
-    return this.#status;
-  }
-
-  get error(): string | undefined {
-    return this.#error;
-  }
-
-  get cause(): string | undefined {
-    return this.#cause;
+    return this.#reader.progress.status;
   }
 
   get lastEventId(): number {
-    return this.#lastEventId;
-  }
-
-  get startedAt(): number | undefined {
-    return this.#startedAt;
-  }
-
-  get stoppedAt(): number | undefined {
-    return this.#stoppedAt;
-  }
-
-  /** The execution's input and (when it succeeded) output, JSON text. */
-  get input(): string | undefined {
-    return this.#input;
-  }
-
-  get output(): string | undefined {
-    return this.#output;
+    return this.#reader.progress.lastEventId;
   }
 
   /** The state being run now (undefined once the execution has ended). */
   get current(): string | undefined {
-    return this.#status === "RUNNING" ? this.#active : undefined;
+    const progress = this.#reader.progress;
+    return progress.status === "RUNNING" ? progress.visits.at(-1)?.name : undefined;
   }
 
   /** The state's last visit, or undefined if it was never entered. */
   run(name: string): StateRun | undefined {
-    return this.#runs.get(name);
+    const last = this.#last.get(name);
+    return last ? this.#runOf(last.visit, last.visits) : undefined;
   }
 
   /** Every state's status (not-reached for the states never entered). */
   statuses(): Map<string, NodeStatus> {
     return new Map(
-      this.#graph.nodes.map((n) => [n.name, this.#runs.get(n.name)?.status ?? "not-reached"]),
+      this.#graph.nodes.map((n) => [n.name, this.#last.get(n.name)?.visit.status ?? "not-reached"]),
     );
   }
 
@@ -203,89 +149,50 @@ export class ExecutionTracker {
    */
   focus(): string | undefined {
     if (this.current) return this.current;
-    let best: StateRun | undefined;
-    for (const run of this.#runs.values()) {
-      if (run.status !== "caught" && run.status !== "failed") continue;
-      if (run.type === "Fail") continue;
-      if (!best || (run.enteredAt ?? 0) >= (best.enteredAt ?? 0)) best = run;
+    let best: StateVisit | undefined;
+    for (const { visit } of this.#last.values()) {
+      if (visit.status !== "caught" && visit.status !== "failed") continue;
+      if (visit.type === "Fail") continue;
+      if (!best || visit.enteredAt >= best.enteredAt) best = visit;
     }
-    return best?.name ?? this.#active;
+    return best?.name ?? this.#reader.progress.visits.at(-1)?.name;
   }
 
-  #entered(event: HistoryEvent): void {
-    const details = event.stateEnteredEventDetails as { name: string; input?: string };
-    const name = details.name;
-    const type = this.#graph.nodes.find((n) => n.name === name)?.type ?? typeFromEvent(event.type);
-    const run: StateRun = this.#runs.get(name) ?? {
-      name,
-      type,
-      visits: 0,
-      status: "not-reached",
-      lastAttemptFailed: false,
+  #runOf(visit: StateVisit, visits: number): StateRun {
+    const progress = this.#reader.progress;
+    const retried = visit.retries.at(-1);
+    // A state the execution ended in without an error of its own shows how the execution ended.
+    const ended =
+      visit.status === "failed" && visit.type !== "Fail" && !visit.error
+        ? { error: progress.error ?? progress.status, cause: "" }
+        : undefined;
+    const error = visit.error ?? retried?.error ?? ended?.error;
+    const cause = visit.error ? visit.cause : retried ? retried.cause : ended?.cause;
+    return {
+      name: visit.name,
+      type: visit.type,
+      visits,
+      status: visit.status,
+      enteredAt: visit.enteredAt,
+      // A state the execution ended in was never left (its visit closes with the execution).
+      ...(visit.exitedAt !== undefined && visit.status !== "failed"
+        ? { exitedAt: visit.exitedAt }
+        : {}),
+      ...(visit.input !== undefined ? { input: visit.input } : {}),
+      ...(visit.output !== undefined ? { output: visit.output } : {}),
+      ...(error !== undefined ? { error } : {}),
+      ...(cause !== undefined ? { cause } : {}),
     };
-    run.visits++;
-    run.status = this.#status === "RUNNING" ? "running" : "failed";
-    run.enteredAt = event.timestamp;
-    run.input = details.input;
-    delete run.exitedAt;
-    delete run.output;
-    delete run.error;
-    delete run.cause;
-    run.lastAttemptFailed = false;
-    this.#runs.set(name, run);
-    if (this.#previous) this.#take(this.#previous, name);
-    this.#active = name;
-  }
-
-  #exited(event: HistoryEvent): void {
-    const details = event.stateExitedEventDetails as { name: string; output?: string };
-    const run = this.#runs.get(details.name);
-    if (!run) return;
-    run.exitedAt = event.timestamp;
-    run.output = details.output;
-    run.status = run.lastAttemptFailed ? "caught" : "succeeded";
-    this.#previous = details.name;
-  }
-
-  #end(event: HistoryEvent, status: ExecutionStatus): void {
-    this.#status = status;
-    this.#stoppedAt = event.timestamp;
-    const details = detailsOf(event) as { error?: string; cause?: string; output?: string };
-    this.#error = details.error;
-    this.#cause = details.cause;
-    this.#output = details.output;
-    // Whatever was still open when the execution ended did not complete.
-    for (const run of this.#runs.values()) {
-      if (run.status !== "running") continue;
-      run.status = status === "SUCCEEDED" ? "succeeded" : "failed";
-      if (status !== "SUCCEEDED" && !run.error && run.type !== "Fail") {
-        run.error = details.error ?? status;
-        run.cause = details.cause ?? "";
-      }
-    }
-  }
-
-  #activeRun(): StateRun | undefined {
-    return this.#active ? this.#runs.get(this.#active) : undefined;
   }
 
   /** Marks the edge from → to as taken: the Catch if `from` was left through one. */
-  #take(from: string, to: string): void {
+  #take(from: StateVisit, to: string): void {
     const target = this.#groupOf.get(to) ?? to;
-    const edges = this.#edgesByPair.get(`${from}\u0000${target}`) ?? [];
-    const caught = this.#runs.get(from)?.status === "caught";
+    const edges = this.#edgesByPair.get(`${from.name}\u0000${target}`) ?? [];
+    const caught = from.status === "caught";
     const edge = edges.find((e) => (caught ? e.kind === "catch" : e.kind !== "catch")) ?? edges[0];
     if (edge) this.#taken.add(edge.id);
   }
-}
-
-/** The `<type>EventDetails` object of an event, if any. */
-export function detailsOf(event: HistoryEvent): Record<string, unknown> {
-  for (const [key, value] of Object.entries(event)) {
-    if (key.endsWith("EventDetails") && typeof value === "object" && value !== null)
-      return value as Record<string, unknown>;
-  }
-  return {};
 }
 
 function stateNameOf(event: HistoryEvent): string | undefined {
@@ -293,12 +200,4 @@ function stateNameOf(event: HistoryEvent): string | undefined {
     | { name?: string }
     | undefined;
   return details?.name;
-}
-
-function isExecutionEvent(type: string): boolean {
-  return type.startsWith("Execution");
-}
-
-function typeFromEvent(type: string): string {
-  return type.replace(/State(Entered|Exited)$/, "");
 }

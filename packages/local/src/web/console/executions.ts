@@ -1,25 +1,32 @@
-import type { ExecutionStatus } from "@gantry/core";
+import {
+  type DeploymentOutcome,
+  deploymentOutcome,
+  type ExecutionStatus,
+  readDeployment,
+  stageOfStateMachine,
+} from "@gantry/core";
 import type { ControlPlane } from "../../control-plane/control-plane.ts";
 import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
-import type { HistoryEvent } from "../../control-plane/history.ts";
+import { readHistory } from "./execution-data.ts";
 
 /**
  * The executions list's data: every execution of every hosted state machine, with the service
  * and version from its input and the deployment's outcome. What never changes is worked out
  * once per execution ARN and kept: the input's service and version, and the outcome of a
- * finished execution (from its output, or from one read of its history). Listing hundreds of
- * executions therefore reads no history at all once the rows have been seen.
+ * finished execution (a succeeded one deployed; any other from one read of its history, by
+ * @gantry/core's history reader). Listing hundreds of executions therefore reads no history at
+ * all once the rows have been seen.
  */
 
-/** How a deployment ended, in the words of the deployment record (`Outcome.status`). */
-export type DeploymentOutcome = "deployed" | "rolled-back" | "rejected" | "failed" | "running";
-
+/** A deployment's outcome in words, as the console shows it. */
 export const OUTCOME_TEXT: Readonly<Record<DeploymentOutcome, string>> = {
   deployed: "deployed",
   "rolled-back": "rolled back",
   rejected: "rejected",
   failed: "failed",
   running: "running",
+  aborted: "stopped",
+  "timed-out": "timed out",
 };
 
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
@@ -52,9 +59,9 @@ export interface ExecutionFilter {
   readonly stage?: string;
 }
 
-/** The name of the stage a state machine deploys to. */
-export function stageOf(stateMachineName: string): string {
-  return stateMachineName.replace(/^gantry-/, "");
+/** The stage a state machine deploys to (its name, if the name says none). */
+function stageNameOf(stateMachineName: string): string {
+  return stageOfStateMachine(stateMachineName) ?? stateMachineName;
 }
 
 export class ExecutionCatalog {
@@ -78,7 +85,7 @@ export class ExecutionCatalog {
   list(filter: ExecutionFilter = {}): ExecutionSummary[] {
     const rows: ExecutionSummary[] = [];
     for (const machine of this.#plane.listStateMachines()) {
-      const stage = stageOf(machine.name);
+      const stage = stageNameOf(machine.name);
       if (filter.stage && filter.stage !== stage) continue;
       for (const record of this.#records(machine.stateMachineArn, filter.status)) {
         const summary = this.summarize(record);
@@ -87,6 +94,11 @@ export class ExecutionCatalog {
       }
     }
     return rows.sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name));
+  }
+
+  /** The stages of the hosted state machines. */
+  stages(): string[] {
+    return this.#plane.listStateMachines().map((machine) => stageNameOf(machine.name));
   }
 
   /** The services named by executions' inputs, sorted. */
@@ -107,7 +119,7 @@ export class ExecutionCatalog {
       executionArn: record.executionArn,
       stateMachineName: record.stateMachineName,
       name: record.name,
-      stage: stageOf(record.stateMachineName),
+      stage: stageNameOf(record.stateMachineName),
       status: record.status,
       startDate: record.startDate,
       ...(record.stopDate !== undefined ? { stopDate: record.stopDate } : {}),
@@ -119,18 +131,23 @@ export class ExecutionCatalog {
 
   /**
    * The deployment's outcome: `running` while it runs; once it has finished, worked out once
-   * (from the output's `outcome`, or the history's last ReleaseLock* exit) and remembered.
+   * (a succeeded execution deployed; any other from its history) and remembered.
    */
   outcome(summary: Pick<ExecutionSummary, "executionArn" | "status">): DeploymentOutcome {
     if (summary.status === "RUNNING") return "running";
     const known = this.#outcomes.get(summary.executionArn);
     if (known) return known;
     const record = this.#plane.describeExecution(summary.executionArn);
-    const outcome = deploymentOutcome(
-      record.status,
-      record.output,
-      record.status === "SUCCEEDED" ? undefined : this.#finishOutput(record.executionArn),
-    );
+    const progress =
+      record.status === "SUCCEEDED"
+        ? undefined
+        : readDeployment(readHistory(this.#plane, record.executionArn));
+    const outcome = deploymentOutcome({
+      status: record.status,
+      error: record.error,
+      recordedStatus: progress?.recordedOutcome?.status,
+      rolledBack: progress?.rollback?.status === "done",
+    });
     this.#outcomes.set(summary.executionArn, outcome);
     return outcome;
   }
@@ -149,65 +166,6 @@ export class ExecutionCatalog {
       nextToken = page.nextToken;
     } while (nextToken);
     return records;
-  }
-
-  /** The output of the last ReleaseLock/ReleaseLockAfterFailure exit, read newest first. */
-  #finishOutput(executionArn: string): string | undefined {
-    let nextToken: string | undefined;
-    do {
-      const page = this.#plane.getExecutionHistory({
-        executionArn,
-        reverseOrder: true,
-        maxResults: 200,
-        ...(nextToken ? { nextToken } : {}),
-      });
-      const exit = page.events.find(isFinishExit);
-      if (exit) return (exit.stateExitedEventDetails as { output?: string }).output;
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return undefined;
-  }
-}
-
-/**
- * A deployment's outcome from what its execution left: the output when it succeeded (its
- * `outcome`), else the output of its last ReleaseLock* exit, whose `$.outcome` says
- * rolled-back, rejected or failed. An execution that never got there (stopped, interrupted by
- * a restart) failed.
- */
-export function deploymentOutcome(
-  status: ExecutionStatus,
-  executionOutput: string | undefined,
-  finishOutput: string | undefined,
-): DeploymentOutcome {
-  if (status === "RUNNING") return "running";
-  if (status === "SUCCEEDED") return outcomeIn(executionOutput) ?? "deployed";
-  return outcomeIn(finishOutput) ?? "failed";
-}
-
-/** The states whose exit output carries `$.outcome`. */
-export const FINISH_STATE_NAMES: readonly string[] = ["ReleaseLockAfterFailure", "ReleaseLock"];
-
-function isFinishExit(event: HistoryEvent): boolean {
-  const name = (event.stateExitedEventDetails as { name?: string } | undefined)?.name;
-  return (
-    event.type === "TaskStateExited" && name !== undefined && FINISH_STATE_NAMES.includes(name)
-  );
-}
-
-/** `$.outcome.status` of a state document (JSON text), if it is one of the known outcomes. */
-function outcomeIn(json: string | undefined): DeploymentOutcome | undefined {
-  if (!json) return undefined;
-  try {
-    const status = (JSON.parse(json) as { outcome?: { status?: unknown } } | null)?.outcome?.status;
-    return status === "deployed" ||
-      status === "rolled-back" ||
-      status === "rejected" ||
-      status === "failed"
-      ? status
-      : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -5,20 +5,13 @@ import { executionArn } from "../../control-plane/arns.ts";
 import type { LocalControlPlane, WebRoute } from "../../local-control-plane.ts";
 import { page, sendPage } from "../layout.ts";
 import { DeploymentWorld } from "./deployment-world.ts";
-import {
-  type LoadedExecution,
-  loadExecution,
-  outcomeOf,
-  readHistory,
-  track,
-} from "./execution-data.ts";
+import { type LoadedExecution, loadExecution, readHistory, track } from "./execution-data.ts";
 import { executionPath, renderExecutionPage, renderStatePanel } from "./execution-page.ts";
 import {
   EXECUTION_STATUSES,
   ExecutionCatalog,
   type ExecutionFilter,
   type ExecutionSummary,
-  stageOf,
 } from "./executions.ts";
 import { layoutOf } from "./graph-layout.ts";
 import { renderListPage } from "./list-page.ts";
@@ -141,7 +134,6 @@ async function executionPage(
     200,
     renderExecutionPage({
       summary,
-      outcome: outcomeOf(tracker),
       layout: loaded.layout,
       tracker,
       rows,
@@ -172,7 +164,7 @@ function listPage(
   local: LocalControlPlane,
   catalog: ExecutionCatalog,
 ): void {
-  const stages = local.plane.listStateMachines().map((m) => stageOf(m.name));
+  const stages = catalog.stages();
   const param = (name: string) => url.searchParams.get(name)?.trim() || undefined;
   const status = param("status");
   const stage = param("stage");

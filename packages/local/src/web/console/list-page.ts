@@ -1,8 +1,7 @@
-import { html, type SafeHtml } from "@gantry/core";
+import { type DeploymentOutcome, html, type SafeHtml } from "@gantry/core";
 import { page } from "../layout.ts";
 import { executionPath } from "./execution-page.ts";
 import {
-  type DeploymentOutcome,
   EXECUTION_STATUSES,
   type ExecutionFilter,
   type ExecutionSummary,

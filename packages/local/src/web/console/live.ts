@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ControlPlane } from "../../control-plane/control-plane.ts";
 import type { HistoryEvent } from "../../control-plane/history.ts";
 import type { WorldSnapshot } from "./deployment-world.ts";
-import { type LoadedExecution, outcomeOf, readHistory, track } from "./execution-data.ts";
+import { type LoadedExecution, readHistory, track } from "./execution-data.ts";
 import {
   approvalRuns,
   renderAlarms,
@@ -98,7 +98,6 @@ export function streamExecution(
   const summaryHtml = () =>
     renderSummary({
       summary: sources.summary,
-      outcome: outcomeOf(tracker),
       tracker,
       now: Date.now(),
     }).value;
@@ -139,8 +138,7 @@ export function streamExecution(
         const parts: Record<string, string> = {
           traffic: renderTraffic(world).value,
           alarms: renderAlarms(world).value,
-          approval: renderApproval(world.approval, approvalRuns({ layout: loaded.layout, tracker }))
-            .value,
+          approval: renderApproval(world.approval, approvalRuns(tracker)).value,
           summary: summaryHtml(),
         };
         const changed: Record<string, string> = {};

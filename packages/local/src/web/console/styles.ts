@@ -14,10 +14,10 @@ h2 { font-size: 1.1rem; margin: 1.25rem 0 .5rem; }
 .badge.status-RUNNING::before, .badge.outcome-running::before { content: "●"; color: var(--run); }
 .badge.status-SUCCEEDED, .badge.outcome-deployed { border-color: var(--ok); background: var(--ok-bg); }
 .badge.status-SUCCEEDED::before, .badge.outcome-deployed::before { content: "✓"; color: var(--ok); }
-.badge.status-FAILED, .badge.status-TIMED_OUT, .badge.outcome-failed { border-color: var(--bad); background: var(--bad-bg); }
-.badge.status-FAILED::before, .badge.status-TIMED_OUT::before, .badge.outcome-failed::before { content: "✕"; color: var(--bad); }
-.badge.status-ABORTED, .badge.outcome-rejected, .badge.outcome-rolled-back { border-color: var(--warn); background: var(--warn-bg); }
-.badge.status-ABORTED::before { content: "■"; color: var(--warn); }
+.badge.status-FAILED, .badge.status-TIMED_OUT, .badge.outcome-failed, .badge.outcome-timed-out { border-color: var(--bad); background: var(--bad-bg); }
+.badge.status-FAILED::before, .badge.status-TIMED_OUT::before, .badge.outcome-failed::before, .badge.outcome-timed-out::before { content: "✕"; color: var(--bad); }
+.badge.status-ABORTED, .badge.outcome-aborted, .badge.outcome-rejected, .badge.outcome-rolled-back { border-color: var(--warn); background: var(--warn-bg); }
+.badge.status-ABORTED::before, .badge.outcome-aborted::before { content: "■"; color: var(--warn); }
 .badge.outcome-rolled-back::before { content: "↩"; color: var(--warn); }
 .badge.outcome-rejected::before { content: "⊘"; color: var(--warn); }
 .badge.alarm-OK { border-color: var(--ok); } .badge.alarm-OK::before { content: "✓"; color: var(--ok); }

@@ -13,9 +13,9 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Benchmark, Measurement } from "../../../../test/bench/measurement.ts";
-import { percentile, round } from "../../../../test/bench/measurement.ts";
-import { LocalBuckets } from "./buckets.ts";
+import { LocalBuckets } from "@gantry/local";
+import type { Benchmark, Measurement } from "./measurement.ts";
+import { percentile, round } from "./measurement.ts";
 
 const RUNS = 15;
 const WARM_UP = 3;

@@ -25,7 +25,7 @@ import {
   type RecordStore,
   type StoredRecord,
   sha256Hex,
-} from "@gantry/core";
+} from "../index.ts";
 
 let counter = 0;
 const nextTag = () => `"${(++counter).toString(16).padStart(8, "0")}"`;

@@ -1,22 +1,35 @@
 /**
- * An approver's side of the local control plane, as a person would do it: the email in the
- * outbox (an RFC 5322 file), its link opened (a confirmation page), the form posted. Also the
- * local operator's secret, as `gantry approve` reads it.
+ * @gantry/local/approver: an approver's side of the local control plane, done as a person does
+ * it: the approval email in the outbox (an RFC 5322 `.eml` file under `<home>/outbox`), its link
+ * opened (a confirmation page, which decides nothing), the page's form posted. The end-to-end
+ * suites, the attack suite and `npm run demo` all approve this way.
+ *
+ * @example
+ * ```ts
+ * import { approveByEmail } from "@gantry/local/approver";
+ * await approveByEmail({ home: ".gantry" }, executionArn, "alice@example.com", "looks good");
+ * ```
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LocalProcess, waitFor } from "./local-process.ts";
+
+/** Where a local control plane keeps its data (its outbox is `<home>/outbox`). */
+export interface LocalHome {
+  readonly home: string;
+}
 
 export interface Mail {
   readonly file: string;
   readonly to: string;
   readonly subject: string;
+  /** The text/plain part. */
   readonly text: string;
 }
 
-/** Reads the outbox's .eml files (RFC 5322, multipart/alternative) for an execution. */
-export function outbox(local: LocalProcess, executionName: string): Mail[] {
+/** Reads the outbox's .eml files (RFC 5322, multipart/alternative) about an execution. */
+export function outbox(local: LocalHome, executionName: string): Mail[] {
   const dir = join(local.home, "outbox");
+  if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith(".eml"))
     .map((file) => {
@@ -39,17 +52,24 @@ export function outbox(local: LocalProcess, executionName: string): Mail[] {
     .filter((m) => m.text.includes(executionName));
 }
 
-/** Waits for the approval email of an execution to one approver. */
+/** Waits for the approval email about an execution to one approver. */
 export async function emailFor(
-  local: LocalProcess,
+  local: LocalHome,
   executionName: string,
   approver: string,
+  timeoutMs = 20_000,
 ): Promise<Mail> {
-  return waitFor(
-    () => outbox(local, executionName).find((m) => m.to === approver),
-    20_000,
-    () => `no email to ${approver}`,
-  );
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mail = outbox(local, executionName).find((m) => m.to === approver);
+    if (mail) return mail;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no email to ${approver} about ${executionName} in ${join(local.home, "outbox")}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** The approve or reject link of an email. */
@@ -59,7 +79,7 @@ export function link(mail: Mail, action: "Approve" | "Reject"): string {
   return url;
 }
 
-/** Opens a link as a browser would, then submits the confirmation form. */
+/** Opens a link as a browser would, then submits the confirmation form on the page. */
 export async function confirm(
   url: string,
   comment?: string,
@@ -80,24 +100,27 @@ export async function confirm(
   return { page, pageBody, result, resultBody: await result.text() };
 }
 
-/** An approver approves an execution through the link emailed to them, and confirms. */
+/**
+ * An approver approves an execution through the link emailed to them, and confirms. Resolves
+ * when the confirmation was accepted (200), with the time it was.
+ */
 export async function approveByEmail(
-  local: LocalProcess,
+  local: LocalHome,
   executionArn: string,
   approver = "alice@example.com",
-): Promise<void> {
+  comment?: string,
+): Promise<{ confirmedAt: number }> {
   const name = executionArn.split(":").at(-1) ?? "";
   const { result, resultBody } = await confirm(
     link(await emailFor(local, name, approver), "Approve"),
+    comment,
   );
+  const confirmedAt = Date.now();
   if (result.status !== 200) throw new Error(`approving answered ${result.status}: ${resultBody}`);
+  return { confirmedAt };
 }
 
-/** The local operator secret (`gantry approve` sends it to the operator API). */
-export function operatorSecret(local: LocalProcess): string {
-  return readFileSync(join(local.home, "operator-secret"), "utf8").trim();
-}
-
+/** Undoes the HTML escaping of an attribute value (the approval pages escape these five). */
 function decodeEntities(text: string): string {
   return text
     .replace(/&quot;/g, '"')

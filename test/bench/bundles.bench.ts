@@ -8,9 +8,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Benchmark, Measurement } from "../test/bench/measurement.ts";
-import { percentile, round } from "../test/bench/measurement.ts";
-import { bundleFunction, functionNames } from "../test/support/function-bundles.ts";
+import { bundleFunction, functionNames } from "../support/function-bundles.ts";
+import type { Benchmark, Measurement } from "./measurement.ts";
+import { percentile, round } from "./measurement.ts";
 
 const RUNS = 7;
 

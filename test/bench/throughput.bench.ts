@@ -9,10 +9,9 @@ import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { defineRegistry, hexToBase64, sha256Hex } from "@gantry/core";
-import type { Benchmark, Measurement } from "../../../../test/bench/measurement.ts";
-import { percentile, round } from "../../../../test/bench/measurement.ts";
-import { startLocalControlPlane } from "../local-control-plane.ts";
-import { createZip } from "../world/zip.ts";
+import { createZip, startLocalControlPlane } from "@gantry/local";
+import type { Benchmark, Measurement } from "./measurement.ts";
+import { percentile, round } from "./measurement.ts";
 
 const SERVICES = 8;
 const ROUNDS = 8;

@@ -1,56 +1,57 @@
+import type { FailureName } from "../errors.ts";
+import type { ExecutionStatus } from "../ports.ts";
+import {
+  attemptFailure,
+  EXECUTION_END_EVENTS,
+  errorDetailsOf,
+  eventTime,
+  type HistoryEventLike,
+  readableCause,
+} from "./events.ts";
+import { FINISHING_STATES, WORKFLOW_STATES } from "./names.ts";
+import { type DeploymentOutcome, deploymentOutcome } from "./outcome.ts";
+
 /**
- * Reading a deployment's progress out of its Step Functions history: which state is running,
- * how much traffic the new version has, who was asked to approve and what they decided, whether
- * a rollback ran, and how it all ended. Pure: it only reads events, so the same code follows a
- * live execution, replays a finished one, and is tested with plain objects.
+ * Reading a deployment out of its Step Functions history: which state is running, how much
+ * traffic the new version has, who was asked to approve and what was decided, whether a
+ * rollback ran, and how it all ended. Pure: it only reads events, so the same code follows a
+ * live execution page by page, replays a finished one, and is tested over recorded histories.
+ * The CLI, the console and the demo read histories with it and nothing else.
  */
 
-interface ErrorDetails {
-  readonly error?: string | undefined;
-  readonly cause?: string | undefined;
+/** A failed attempt of a Task that the state's Retry tried again. */
+export interface RetriedAttempt {
+  readonly at: number;
+  readonly error: string;
+  /** As recorded (a Lambda error's cause is its JSON); {@link readableCause} says it in words. */
+  readonly cause?: string;
 }
 
-/** The fields of a Step Functions history event this module reads (the SDK's HistoryEvent fits). */
-export interface HistoryEventLike {
-  readonly id?: number | undefined;
-  readonly timestamp?: Date | number | string | undefined;
-  readonly type?: string | undefined;
-  readonly executionStartedEventDetails?: { readonly input?: string | undefined } | undefined;
-  readonly executionSucceededEventDetails?: { readonly output?: string | undefined } | undefined;
-  readonly executionFailedEventDetails?: ErrorDetails | undefined;
-  readonly executionAbortedEventDetails?: ErrorDetails | undefined;
-  readonly executionTimedOutEventDetails?: ErrorDetails | undefined;
-  readonly stateEnteredEventDetails?:
-    | { readonly name?: string | undefined; readonly input?: string | undefined }
-    | undefined;
-  readonly stateExitedEventDetails?:
-    | { readonly name?: string | undefined; readonly output?: string | undefined }
-    | undefined;
-  readonly lambdaFunctionFailedEventDetails?: ErrorDetails | undefined;
-  readonly lambdaFunctionTimedOutEventDetails?: ErrorDetails | undefined;
-  readonly lambdaFunctionScheduleFailedEventDetails?: ErrorDetails | undefined;
-  readonly lambdaFunctionStartFailedEventDetails?: ErrorDetails | undefined;
-  readonly taskFailedEventDetails?: ErrorDetails | undefined;
-  readonly taskTimedOutEventDetails?: ErrorDetails | undefined;
-  readonly taskSucceededEventDetails?: { readonly output?: string | undefined } | undefined;
-}
-
-/** The state names of the deployment workflow this module gives meaning to. */
-export const APPROVAL_STATE = "ApprovalGate";
-/** Where the decision the deployment proceeds on is read: the sealed record, verified. */
-export const VERIFY_APPROVAL_STATE = "VerifyApproval";
-export const ROLLBACK_STATE = "Rollback";
+/**
+ * How a visit of a state stands: `running` (entered, not left, the execution goes on),
+ * `succeeded` (left normally, a retried Task included), `caught` (left through a Catch, its last
+ * attempt having failed), `failed` (the execution ended in it: a Fail state, an uncaught error,
+ * a stop).
+ */
+export type VisitStatus = "running" | "succeeded" | "caught" | "failed";
 
 /** One pass through one state. */
 export interface StateVisit {
   readonly name: string;
   /** Task, Wait, Choice, Pass, Succeed, Fail. */
   readonly type: string;
+  readonly status: VisitStatus;
   readonly enteredAt: number;
-  exitedAt?: number;
-  /** The error the state failed with (caught, or the execution's end). */
-  error?: string;
-  cause?: string;
+  readonly exitedAt?: number;
+  /** The state's input and output, JSON text as in the history. */
+  readonly input?: string;
+  readonly output?: string;
+  /** The error the visit ended with (caught, or the execution's end). */
+  readonly error?: string;
+  /** As recorded (a Lambda error's cause is its JSON); {@link readableCause} says it in words. */
+  readonly cause?: string;
+  /** Failed attempts that were retried, oldest first. */
+  readonly retries: readonly RetriedAttempt[];
 }
 
 /** Where the traffic stands: `$.rollout` of the latest state that changed it. */
@@ -75,12 +76,14 @@ export interface ApprovalProgress {
     | "rejected"
     | "timed-out"
     | "not-verified";
-  /** Who may decide (and was emailed), from the ApprovalGate's input (`$.plan.approval.approvers`). */
+  /** Who may decide (and was emailed), from the approval gate's input (`$.plan.approval.approvers`). */
   readonly approvers: readonly string[];
   readonly by?: string;
   /** The decision's channel: approver (an emailed link), operator (`gantry approve`). */
   readonly how?: string;
   readonly comment?: string;
+  /** When the decision was made (ISO 8601, as the decision record says). */
+  readonly decidedAt?: string;
   readonly cause?: string;
 }
 
@@ -95,8 +98,8 @@ export interface RollbackProgress {
   readonly failure?: { readonly error: string; readonly cause?: string };
 }
 
-/** `$.outcome` as the last ReleaseLock task wrote it. */
-export interface OutcomeLike {
+/** `$.outcome` as the finishing state (ReleaseLock, ReleaseLockAfterFailure) recorded it. */
+export interface RecordedOutcome {
   readonly status?: string;
   readonly error?: string;
   readonly cause?: string;
@@ -104,7 +107,7 @@ export interface OutcomeLike {
   readonly lockReleased?: boolean;
 }
 
-/** The request, from the ExecutionStarted event's input. */
+/** The request, from the ExecutionStarted event's input (unvalidated: whatever the caller sent). */
 export interface RequestInfo {
   readonly service?: string;
   readonly version?: string;
@@ -112,8 +115,8 @@ export interface RequestInfo {
   readonly trigger?: { readonly actor?: string; readonly ciRunUrl?: string };
 }
 
-/** Something worth telling the person (or log) following the execution. */
-export type ProgressUpdate =
+/** Something worth telling the person (or log) following the deployment. Causes are readable. */
+export type DeploymentUpdate =
   | { readonly kind: "started"; readonly at: number; readonly request?: RequestInfo }
   | {
       readonly kind: "state-entered";
@@ -145,66 +148,61 @@ export type ProgressUpdate =
   | {
       readonly kind: "finished";
       readonly at: number;
-      readonly status: string;
+      readonly status: ExecutionStatus;
       readonly error?: string;
       readonly cause?: string;
     };
 
-/** Everything known so far. */
-export interface ExecutionProgress {
+/** Everything the history has said so far. */
+export interface DeploymentProgress {
+  /** RUNNING until an event ends the execution. */
+  readonly status: ExecutionStatus;
+  /** How the deployment ended, or `running`. */
+  readonly outcome: DeploymentOutcome;
   readonly startedAt?: number;
   readonly finishedAt?: number;
-  /** RUNNING until an execution-ending event arrives. */
-  readonly status: string;
+  /** The execution's error and cause (readable), once it failed, was stopped or timed out. */
   readonly error?: string;
   readonly cause?: string;
   readonly request?: RequestInfo;
   /** From the plan in the states' input. */
   readonly stage?: string;
+  /** Every state visited, in order. */
   readonly visits: readonly StateVisit[];
   /** The state running now, if any. */
   readonly current?: StateVisit;
   readonly traffic?: Traffic;
   readonly approval?: ApprovalProgress;
   readonly rollback?: RollbackProgress;
-  readonly outcome?: OutcomeLike;
+  readonly recordedOutcome?: RecordedOutcome;
   /** The id of the last event applied. */
   readonly lastEventId: number;
 }
 
-const END_TYPES: Readonly<Record<string, string>> = {
-  ExecutionSucceeded: "SUCCEEDED",
-  ExecutionFailed: "FAILED",
-  ExecutionAborted: "ABORTED",
-  ExecutionTimedOut: "TIMED_OUT",
-};
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type OpenVisit = Mutable<StateVisit> & { retries: RetriedAttempt[] };
+type Failure = { readonly at: number; readonly error: string; readonly cause?: string };
+
+/** How the approval ended, by the error its gate (or VerifyApproval) failed with. */
+const APPROVAL_ENDINGS: Readonly<Record<string, ApprovalProgress["status"]>> = {
+  ApprovalRejected: "rejected",
+  ApprovalTimedOut: "timed-out",
+  // The approval Task's own timeout, before NoteApprovalTimeout names it.
+  "States.Timeout": "timed-out",
+  ApprovalNotVerified: "not-verified",
+} satisfies Partial<Record<FailureName | "States.Timeout", ApprovalProgress["status"]>>;
+
+const FINISHING: ReadonlySet<string> = new Set(FINISHING_STATES);
 
 /** Phases that read the same to a person: shifting traffic (steps, promote), bake, baked. */
 function trafficStage(phase: string): string {
   return phase === "bake" || phase === "baked" || phase === "rolled-back" ? phase : "shifting";
 }
 
-/** True for the events that end an execution. */
-export function isEndEvent(event: HistoryEventLike): boolean {
-  return event.type !== undefined && event.type in END_TYPES;
-}
-
-/** Milliseconds since the epoch from the SDK's Date (or a number or ISO string). */
-export function eventTime(event: HistoryEventLike): number {
-  const t = event.timestamp;
-  if (t instanceof Date) return t.getTime();
-  if (typeof t === "number") return t;
-  if (typeof t === "string") return Date.parse(t);
-  return Number.NaN;
-}
-
 function parse(text: string | undefined): Record<string, unknown> | undefined {
   if (!text) return undefined;
   try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return record(JSON.parse(text) as unknown);
   } catch {
     return undefined;
   }
@@ -220,6 +218,7 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** A caught error (`{Error, Cause}` as a Catch stores it), with a readable cause. */
 function caught(value: unknown): { error: string; cause?: string } | undefined {
   const r = record(value);
   const error = str(r?.Error);
@@ -228,52 +227,47 @@ function caught(value: unknown): { error: string; cause?: string } | undefined {
   return cause ? { error, cause: readableCause(cause) } : { error };
 }
 
-/**
- * The readable part of a cause: Lambda reports a function's error as JSON
- * (`{"errorType","errorMessage","trace"}`), Step Functions' own errors as plain text.
- */
-export function readableCause(cause: string): string {
-  if (cause.startsWith("{")) {
-    const parsed = parse(cause);
-    const message = str(parsed?.errorMessage);
-    if (message) return message;
-  }
-  return cause;
+function readable(failure: { error: string; cause?: string | undefined }) {
+  return {
+    error: failure.error,
+    ...(failure.cause ? { cause: readableCause(failure.cause) } : {}),
+  };
 }
 
 /**
- * Folds history events, in order, into {@link ExecutionProgress} and reports what changed as
- * {@link ProgressUpdate}s. Events it has already seen (by id) are ignored, so overlapping pages
- * do no harm.
+ * Folds history events, oldest first, into {@link DeploymentProgress} and reports what changed
+ * as {@link DeploymentUpdate}s. Events are read by id: one already applied (overlapping pages)
+ * is ignored, so pages may be fed as they come.
  *
  * @example
  * ```ts
- * const tracker = new ProgressTracker();
- * for (const update of tracker.apply(page.events ?? [])) render(update);
- * tracker.progress.traffic?.weight; // e.g. 25
+ * const reader = new HistoryReader();
+ * for (const update of reader.apply(page.events ?? [])) render(update);
+ * reader.progress.traffic?.weight; // e.g. 25
+ * reader.progress.outcome; // "running", then e.g. "rolled-back"
  * ```
  */
-export class ProgressTracker {
-  #status = "RUNNING";
+export class HistoryReader {
+  #status: ExecutionStatus = "RUNNING";
   #startedAt?: number;
   #finishedAt?: number;
   #error?: string;
   #cause?: string;
   #request?: RequestInfo;
   #stage?: string;
-  readonly #visits: StateVisit[] = [];
-  #current?: StateVisit;
-  #pendingFailure?: { error: string; cause?: string };
-  #scheduledInState = 0;
+  readonly #visits: OpenVisit[] = [];
+  #current?: OpenVisit;
+  /** The current visit's last failed attempt, until a retry or a success says what became of it. */
+  #pendingFailure?: Failure;
   #traffic?: Traffic;
   #approval?: ApprovalProgress;
   #rollback?: RollbackProgress;
-  #outcome?: OutcomeLike;
+  #recordedOutcome?: RecordedOutcome;
   #lastEventId = 0;
 
   /** Applies events (oldest first) and returns what changed. */
-  apply(events: readonly HistoryEventLike[]): ProgressUpdate[] {
-    const updates: ProgressUpdate[] = [];
+  apply(events: readonly HistoryEventLike[]): DeploymentUpdate[] {
+    const updates: DeploymentUpdate[] = [];
     for (const event of events) {
       const id = event.id ?? 0;
       if (id !== 0 && id <= this.#lastEventId) continue;
@@ -284,9 +278,15 @@ export class ProgressTracker {
   }
 
   /** The progress so far. */
-  get progress(): ExecutionProgress {
+  get progress(): DeploymentProgress {
     return {
       status: this.#status,
+      outcome: deploymentOutcome({
+        status: this.#status,
+        error: this.#error,
+        recordedStatus: this.#recordedOutcome?.status,
+        rolledBack: this.#rollback?.status === "done",
+      }),
       visits: this.#visits,
       lastEventId: this.#lastEventId,
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
@@ -299,11 +299,11 @@ export class ProgressTracker {
       ...(this.#traffic ? { traffic: this.#traffic } : {}),
       ...(this.#approval ? { approval: this.#approval } : {}),
       ...(this.#rollback ? { rollback: this.#rollback } : {}),
-      ...(this.#outcome ? { outcome: this.#outcome } : {}),
+      ...(this.#recordedOutcome ? { recordedOutcome: this.#recordedOutcome } : {}),
     };
   }
 
-  #applyOne(event: HistoryEventLike, updates: ProgressUpdate[]): void {
+  #applyOne(event: HistoryEventLike, updates: DeploymentUpdate[]): void {
     const at = eventTime(event);
     const type = event.type ?? "";
 
@@ -314,8 +314,9 @@ export class ProgressTracker {
       updates.push({ kind: "started", at, ...(this.#request ? { request: this.#request } : {}) });
       return;
     }
-    if (type in END_TYPES) {
-      this.#finish(event, type, at, updates);
+    const end = Object.hasOwn(EXECUTION_END_EVENTS, type) ? EXECUTION_END_EVENTS[type] : undefined;
+    if (end) {
+      this.#finish(event, end, at, updates);
       return;
     }
     if (type.endsWith("StateEntered")) {
@@ -326,31 +327,21 @@ export class ProgressTracker {
       this.#exited(event, type.slice(0, -"StateExited".length), at, updates);
       return;
     }
-    const failure =
-      event.lambdaFunctionFailedEventDetails ??
-      event.lambdaFunctionTimedOutEventDetails ??
-      event.lambdaFunctionScheduleFailedEventDetails ??
-      event.lambdaFunctionStartFailedEventDetails ??
-      event.taskFailedEventDetails ??
-      event.taskTimedOutEventDetails;
+    const failure = attemptFailure(event);
     if (failure) {
-      const error =
-        failure.error ??
-        (type.endsWith("TimedOut") ? "States.Timeout" : type.replace(/Event$/, ""));
-      this.#pendingFailure = {
-        error,
-        ...(failure.cause ? { cause: readableCause(failure.cause) } : {}),
-      };
+      this.#pendingFailure = { at, ...failure };
       const state = this.#current?.name;
-      if (state === APPROVAL_STATE || state === VERIFY_APPROVAL_STATE)
+      if (state === WORKFLOW_STATES.approvalGate || state === WORKFLOW_STATES.verifyApproval)
         this.#approvalFailed(this.#pendingFailure, at, updates);
       return;
     }
     if (type === "LambdaFunctionScheduled" || type === "TaskScheduled") {
-      this.#scheduledInState++;
-      const state = this.#current?.name;
-      if (this.#scheduledInState > 1 && this.#pendingFailure && state) {
-        updates.push({ kind: "retry", at, state, ...this.#pendingFailure });
+      // Scheduled again after a failed attempt: the state's Retry is trying again.
+      const visit = this.#current;
+      const retried = this.#pendingFailure;
+      if (retried && visit) {
+        visit.retries.push(retried);
+        updates.push({ kind: "retry", at, state: visit.name, ...readable(retried) });
         this.#pendingFailure = undefined;
       }
       return;
@@ -361,15 +352,22 @@ export class ProgressTracker {
     }
   }
 
-  #entered(event: HistoryEventLike, stateType: string, at: number, updates: ProgressUpdate[]) {
+  #entered(event: HistoryEventLike, stateType: string, at: number, updates: DeploymentUpdate[]) {
     const name = event.stateEnteredEventDetails?.name ?? "(unnamed)";
     this.#closeCurrent(at);
-    const visit: StateVisit = { name, type: stateType, enteredAt: at };
+    const inputText = event.stateEnteredEventDetails?.input;
+    const visit: OpenVisit = {
+      name,
+      type: stateType,
+      status: "running",
+      enteredAt: at,
+      retries: [],
+      ...(inputText !== undefined ? { input: inputText } : {}),
+    };
     this.#visits.push(visit);
     this.#current = visit;
     this.#pendingFailure = undefined;
-    this.#scheduledInState = 0;
-    const input = parse(event.stateEnteredEventDetails?.input);
+    const input = parse(inputText);
     const plan = record(input?.plan);
     const stage = str(plan?.stage);
     if (stage) this.#stage = stage;
@@ -383,7 +381,7 @@ export class ProgressTracker {
       ...(Number.isFinite(until) ? { until } : {}),
     });
 
-    if (name === APPROVAL_STATE && plan) {
+    if (name === WORKFLOW_STATES.approvalGate && plan) {
       const policy = record(plan.approval);
       const approvers = Array.isArray(policy?.approvers)
         ? policy.approvers.filter((a): a is string => typeof a === "string")
@@ -393,24 +391,28 @@ export class ProgressTracker {
         updates.push({ kind: "approval", at, approval: this.#approval });
       }
     }
-    if (name === ROLLBACK_STATE) {
+    if (name === WORKFLOW_STATES.rollback) {
       const reason = caught(input?.failure);
       this.#rollback = { status: "running", ...(reason ? { reason } : {}) };
       updates.push({ kind: "rollback", at, rollback: this.#rollback });
     }
   }
 
-  #exited(event: HistoryEventLike, stateType: string, at: number, updates: ProgressUpdate[]) {
+  #exited(event: HistoryEventLike, stateType: string, at: number, updates: DeploymentUpdate[]) {
     const name = event.stateExitedEventDetails?.name ?? this.#current?.name ?? "(unnamed)";
-    const visit =
+    const visit: OpenVisit =
       this.#current?.name === name
         ? this.#current
-        : { name, type: stateType, enteredAt: at, exitedAt: at };
+        : { name, type: stateType, status: "running", enteredAt: at, retries: [] };
+    const outputText = event.stateExitedEventDetails?.output;
     visit.exitedAt = at;
-    if (this.#pendingFailure) {
-      visit.error = this.#pendingFailure.error;
-      if (this.#pendingFailure.cause) visit.cause = this.#pendingFailure.cause;
+    if (outputText !== undefined) visit.output = outputText;
+    const failure = this.#pendingFailure;
+    if (failure) {
+      visit.error = failure.error;
+      if (failure.cause !== undefined) visit.cause = failure.cause;
     }
+    visit.status = failure ? "caught" : "succeeded";
     this.#current = undefined;
     this.#pendingFailure = undefined;
     updates.push({
@@ -419,23 +421,26 @@ export class ProgressTracker {
       state: name,
       type: stateType,
       durationMs: Math.max(0, at - visit.enteredAt),
-      ...(visit.error ? { error: visit.error } : {}),
-      ...(visit.cause ? { cause: visit.cause } : {}),
+      ...(failure ? readable(failure) : {}),
     });
 
-    const output = parse(event.stateExitedEventDetails?.output);
+    const output = parse(outputText);
     if (!output) return;
-    if (name === ROLLBACK_STATE) this.#rollbackEnded(output, at, updates);
-    if (name === VERIFY_APPROVAL_STATE && !visit.error) {
+    if (name === WORKFLOW_STATES.rollback) this.#rollbackEnded(output, at, updates);
+    if (name === WORKFLOW_STATES.verifyApproval && !visit.error) {
       const decision = record(output.approval);
       if (decision) this.#approvalDecided(decision, at, updates);
     }
     this.#trafficFrom(output, at, updates);
-    const outcome = record(output.outcome);
-    if (outcome && typeof outcome.status === "string") this.#outcome = outcome as OutcomeLike;
+    if (FINISHING.has(name)) this.#recordOutcome(outputText);
   }
 
-  #trafficFrom(output: Record<string, unknown>, at: number, updates: ProgressUpdate[]) {
+  #recordOutcome(document: string | undefined) {
+    const outcome = recordedOutcomeOf(document);
+    if (outcome) this.#recordedOutcome = outcome;
+  }
+
+  #trafficFrom(output: Record<string, unknown>, at: number, updates: DeploymentUpdate[]) {
     if (this.#rollback?.status === "done") return; // the rollout document no longer says where traffic is
     const rollout = record(output.rollout);
     const weight = rollout?.weight;
@@ -455,7 +460,7 @@ export class ProgressTracker {
     updates.push({ kind: "traffic", at, traffic: this.#traffic });
   }
 
-  #rollbackEnded(output: Record<string, unknown>, at: number, updates: ProgressUpdate[]) {
+  #rollbackEnded(output: Record<string, unknown>, at: number, updates: DeploymentUpdate[]) {
     const reason = this.#rollback?.reason;
     const failure = caught(output.rollbackFailure);
     if (failure) {
@@ -478,74 +483,105 @@ export class ProgressTracker {
     updates.push({ kind: "rollback", at, rollback: this.#rollback });
   }
 
-  #approvalDecided(decision: Record<string, unknown>, at: number, updates: ProgressUpdate[]) {
+  #approvalDecided(decision: Record<string, unknown>, at: number, updates: DeploymentUpdate[]) {
     const how = str(decision.how);
     const by = str(decision.by);
     const comment = str(decision.comment);
-    const status = how === "not-required" ? "not-required" : "approved";
+    const decidedAt = str(decision.at);
     this.#approval = {
-      status,
+      status: how === "not-required" ? "not-required" : "approved",
       approvers: this.#approval?.approvers ?? [],
       ...(by ? { by } : {}),
       ...(how ? { how } : {}),
       ...(comment ? { comment } : {}),
+      ...(decidedAt ? { decidedAt } : {}),
     };
     updates.push({ kind: "approval", at, approval: this.#approval });
   }
 
-  #approvalFailed(
-    failure: { error: string; cause?: string },
-    at: number,
-    updates: ProgressUpdate[],
-  ) {
-    const status =
-      failure.error === "ApprovalRejected"
-        ? "rejected"
-        : failure.error === "States.Timeout" || failure.error === "ApprovalTimedOut"
-          ? "timed-out"
-          : failure.error === "ApprovalNotVerified"
-            ? "not-verified"
-            : undefined;
+  #approvalFailed(failure: Failure, at: number, updates: DeploymentUpdate[]) {
+    const status = Object.hasOwn(APPROVAL_ENDINGS, failure.error)
+      ? APPROVAL_ENDINGS[failure.error]
+      : undefined;
     if (!status) return;
+    const { cause } = readable(failure);
     this.#approval = {
       status,
       approvers: this.#approval?.approvers ?? [],
-      ...(failure.cause ? { cause: failure.cause } : {}),
+      ...(cause ? { cause } : {}),
     };
     updates.push({ kind: "approval", at, approval: this.#approval });
   }
 
-  #finish(event: HistoryEventLike, type: string, at: number, updates: ProgressUpdate[]) {
-    this.#status = END_TYPES[type] ?? "FAILED";
+  #finish(
+    event: HistoryEventLike,
+    status: ExecutionStatus,
+    at: number,
+    updates: DeploymentUpdate[],
+  ) {
+    this.#status = status;
     this.#finishedAt = at;
-    const details =
-      event.executionFailedEventDetails ??
-      event.executionAbortedEventDetails ??
-      event.executionTimedOutEventDetails;
+    const details = errorDetailsOf(event);
     if (details?.error) this.#error = details.error;
     if (details?.cause) this.#cause = readableCause(details.cause);
-    if (type === "ExecutionSucceeded") {
-      const output = parse(event.executionSucceededEventDetails?.output);
-      const outcome = record(output?.outcome);
-      if (outcome && typeof outcome.status === "string") this.#outcome = outcome as OutcomeLike;
+    if (status === "SUCCEEDED") {
+      this.#recordOutcome(event.executionSucceededEventDetails?.output);
     }
-    if (this.#current) {
-      if (this.#status !== "SUCCEEDED" && this.#current.type !== "Fail" && this.#error) {
-        this.#current.error = this.#error;
+    // Whatever was still open did not complete (a Fail state, an uncaught error, a stop), or
+    // ended the execution (a Succeed state).
+    const open = this.#current;
+    if (open) {
+      open.status = status === "SUCCEEDED" ? "succeeded" : "failed";
+      if (status !== "SUCCEEDED" && open.type !== "Fail" && details?.error) {
+        open.error = details.error;
+        if (details.cause !== undefined) open.cause = details.cause;
       }
       this.#closeCurrent(at);
     }
     updates.push({
       kind: "finished",
       at,
-      status: this.#status,
+      status,
       ...(this.#error ? { error: this.#error } : {}),
       ...(this.#cause ? { cause: this.#cause } : {}),
     });
   }
 
+  /** Closes the current visit (the execution ended, or the next state was entered without an exit). */
   #closeCurrent(at: number) {
-    if (this.#current && this.#current.exitedAt === undefined) this.#current.exitedAt = at;
+    const open = this.#current;
+    if (open) {
+      if (open.exitedAt === undefined) open.exitedAt = at;
+      if (open.status === "running") open.status = "succeeded";
+    }
     this.#current = undefined;
   }
+}
+
+/**
+ * `$.outcome` of a state document (JSON text: a finishing state's output, a succeeded
+ * execution's output), if it has one.
+ *
+ * @example
+ * ```ts
+ * recordedOutcomeOf('{"outcome":{"status":"deployed","version":"7"}}')?.version; // "7"
+ * ```
+ */
+export function recordedOutcomeOf(document: string | undefined): RecordedOutcome | undefined {
+  const outcome = record(parse(document)?.outcome);
+  return outcome && typeof outcome.status === "string" ? (outcome as RecordedOutcome) : undefined;
+}
+
+/**
+ * The progress a whole history (or the part of it read so far) adds up to.
+ *
+ * @example
+ * ```ts
+ * const { outcome, traffic } = readDeployment(events);
+ * ```
+ */
+export function readDeployment(events: readonly HistoryEventLike[]): DeploymentProgress {
+  const reader = new HistoryReader();
+  reader.apply(events);
+  return reader.progress;
 }

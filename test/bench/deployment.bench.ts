@@ -1,6 +1,6 @@
 /**
- * The deployment targets of the brief, measured on the local control plane with the project's
- * registry (prod: three traffic steps, 60 s polls, a 10-minute bake), in scaled time:
+ * The deployment targets (docs/benchmarks.md), measured on the local control plane with the
+ * project's registry (prod: three traffic steps, 60 s polls, a 10-minute bake), in scaled time:
  *
  * - state transitions of a happy-path prod deployment (Step Functions bills per transition);
  * - control-plane overhead: how long a deployment takes beyond its configured waits (and the
@@ -12,13 +12,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { executionName, sha256Hex, validationKey } from "@gantry/core";
+import {
+  type HistoryEvent,
+  type LocalControlPlane,
+  localSettings,
+  startLocalControlPlane,
+} from "@gantry/local";
 import { unzipSync, zipSync } from "fflate";
-import { artifactKey, buildVariant } from "../../../examples/hello-service/build.ts";
-import type { Benchmark, Measurement } from "../../../test/bench/measurement.ts";
-import { round } from "../../../test/bench/measurement.ts";
-import type { HistoryEvent } from "./control-plane/history.ts";
-import { type LocalControlPlane, startLocalControlPlane } from "./local-control-plane.ts";
-import { localSettings } from "./settings.ts";
+import { artifactKey, buildVariant } from "../../examples/hello-service/build.ts";
+import type { Benchmark, Measurement } from "./measurement.ts";
+import { round } from "./measurement.ts";
 
 const SCALE = 0.01;
 const PREPROD = "acme-gantry-artifacts-preprod";

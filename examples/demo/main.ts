@@ -1,0 +1,240 @@
+/**
+ * `npm run demo`: hello-service's whole story, with nobody at the keyboard. It plays CI with the
+ * `gantry` command (publish, deploy --wait, validate; ci.ts) and an approver (the link from the
+ * outbox, opened and confirmed; approver.ts):
+ *
+ *   1. a good release (v2) goes through preprod and, once approved, to 100% in prod;
+ *   2. a release broken everywhere (v3) fails its canary in preprod and never reaches prod;
+ *   3. a release with a bug only prod traffic finds (v4) passes preprod, is approved, trips its
+ *      alarm under prod traffic and is rolled back by itself.
+ *
+ * It uses the control plane `npm start` runs, if one is running (watch it in the console), or
+ * starts a private one (GANTRY_DEMO_PRIVATE=1 forces that; plane.ts). What happened comes from
+ * `gantry deploy`'s JSON summaries and the console's view of the world. It exits 0 only if every
+ * step ended as the story says. `--report <file>` writes what happened as JSON.
+ */
+import { writeFileSync } from "node:fs";
+import type { ExecutionSummary } from "@gantry/cli";
+import { buildVariant } from "../hello-service/build.ts";
+import { approveFromOutbox } from "./approver.ts";
+import { Ci, type Deployment, type Published } from "./ci.ts";
+import { connect, type Plane, worldView } from "./plane.ts";
+
+/** One deployment as the report records it. */
+interface Step {
+  readonly stage: string;
+  readonly executionArn: string;
+  readonly status: string;
+  readonly result: string;
+  readonly exitCode: number;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly seconds: number | null;
+}
+
+const report: Record<string, unknown> = { stories: {} };
+const failures: string[] = [];
+const t0 = Date.now();
+
+function say(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function expectThat(ok: boolean, what: string): void {
+  if (!ok) {
+    failures.push(what);
+    say(`   ✗ expected: ${what}`);
+  }
+}
+
+function stepOf(summary: ExecutionSummary): Step {
+  return {
+    stage: summary.stage ?? "",
+    executionArn: summary.executionArn,
+    status: summary.status,
+    result: summary.result,
+    exitCode: summary.exitCode,
+    ...(summary.error ? { error: summary.error } : {}),
+    ...(summary.cause ? { cause: summary.cause } : {}),
+    seconds: summary.durationSeconds === null ? null : round(summary.durationSeconds),
+  };
+}
+
+function outcomeLine(summary: ExecutionSummary): string {
+  if (summary.status === "SUCCEEDED")
+    return `✓ deployed (${round(summary.durationSeconds ?? 0)} s)`;
+  return `✗ ${summary.error ?? summary.status}: ${(summary.cause ?? "").slice(0, 160)}`;
+}
+
+/** When a state of the execution last finished, from the summary's state timings. */
+function exitedAt(summary: ExecutionSummary, state: string): number | undefined {
+  const visit = summary.states.findLast((s) => s.name === state && s.exitedAt);
+  return visit?.exitedAt ? Date.parse(visit.exitedAt) : undefined;
+}
+
+/** A prod deployment, approved through the emailed link while `deploy --wait` follows it. */
+async function deployToProd(ci: Ci, plane: Plane, artifact: Published) {
+  let clickedAt: number | undefined;
+  const deployment: Deployment = await ci.deploy("prod", artifact, async (name) => {
+    clickedAt = await approveFromOutbox(plane, name, say);
+  });
+  return { ...deployment, clickedAt };
+}
+
+async function main(): Promise<void> {
+  const plane = await connect();
+  const ci = new Ci(plane);
+  say(
+    `Gantry demo: hello-service on ${plane.private ? "a private local control plane" : "the running local control plane"}`,
+  );
+  say(`  API ${plane.api} · console ${plane.web}/ · outbox ${plane.web}/outbox`);
+  try {
+    // 1. A good release.
+    say("\n1. A good release: v2 greets people by name");
+    const v2 = await ci.publish(buildVariant("v2"));
+    say(`   published ${v2.key} (SHA-256 ${v2.sha256.slice(0, 16)}…)`);
+    const pre2 = (await ci.deploy("preprod", v2)).summary;
+    say(`   preprod  ${outcomeLine(pre2)}`);
+    expectThat(pre2.status === "SUCCEEDED", "v2 deploys to preprod");
+    await ci.validate(v2);
+    say("   preprod tests pass: validation record written");
+    const prod2 = await deployToProd(ci, plane, v2);
+    // The first traffic step is given when the canary passes.
+    const shifted = exitedAt(prod2.summary, "Canary");
+    const clickToShift =
+      shifted !== undefined && prod2.clickedAt !== undefined
+        ? round((shifted - prod2.clickedAt) / 1000, 2)
+        : undefined;
+    const afterGood = await worldView(plane);
+    const prodAlias = afterGood.services["hello-service"]?.prod;
+    say(`   prod     ${outcomeLine(prod2.summary)}: version ${prodAlias?.version} serves 100%`);
+    expectThat(prod2.summary.status === "SUCCEEDED", "v2 deploys to prod");
+    expectThat(
+      Object.keys(prodAlias?.weights ?? { x: 1 }).length === 0,
+      "prod's alias serves one version after the promotion",
+    );
+    const goodVersion = prodAlias?.version;
+
+    // 2. Broken everywhere: stopped at preprod.
+    say("\n2. A broken build: v3 fails on every request");
+    const v3 = await ci.publish(buildVariant("v3-broken"));
+    const pre3 = (await ci.deploy("preprod", v3)).summary;
+    say(`   preprod  ${outcomeLine(pre3)}`);
+    say("            no validation record, so it never goes to prod");
+    expectThat(
+      pre3.status === "FAILED" && pre3.error === "CanaryFailed",
+      "v3 fails its canary in preprod",
+    );
+    const preprodAfter = (await worldView(plane)).services["hello-service"]?.preprod;
+    expectThat(
+      Object.keys(preprodAfter?.weights ?? { x: 1 }).length === 0,
+      "preprod's alias is back on one version",
+    );
+
+    // 3. A bug only prod traffic finds: rolled back by the alarm.
+    say("\n3. A bug only prod traffic finds: v4 breaks on names, which preprod's tests never send");
+    const v4 = await ci.publish(buildVariant("v4-prod-bug"));
+    const pre4 = (await ci.deploy("preprod", v4)).summary;
+    say(`   preprod  ${outcomeLine(pre4)}`);
+    expectThat(pre4.status === "SUCCEEDED", "v4 passes preprod");
+    await ci.validate(v4);
+    const prod4 = await deployToProd(ci, plane, v4);
+    const bad = prod4.summary;
+    // CheckAlarms names the alarm, since when it fires, and the share v4 had then.
+    const trafficAtAlarm = Number(/had (\d+)% of traffic/.exec(bad.cause ?? "")?.[1] ?? Number.NaN);
+    say(
+      `   prod     traffic on v4: ${Number.isNaN(trafficAtAlarm) ? "?" : `${trafficAtAlarm}%`} when its alarm fired`,
+    );
+    say(`   prod     ${outcomeLine(bad)}`);
+    const alarmSince = /in ALARM since (\S+)/.exec(bad.cause ?? "")?.[1];
+    const rolledBackAt = exitedAt(bad, "Rollback");
+    const alarmToRollback =
+      alarmSince && rolledBackAt
+        ? round((rolledBackAt - Date.parse(alarmSince)) / 1000, 2)
+        : undefined;
+    const afterBad = await worldView(plane);
+    const finalAlias = afterBad.services["hello-service"]?.prod;
+    expectThat(
+      bad.status === "FAILED" && bad.error === "AlarmTriggered",
+      "v4 is stopped by its alarm in prod",
+    );
+    expectThat(
+      bad.states.some((s) => s.name === "Rollback" && s.exitedAt !== null && !s.error),
+      "the Rollback state ran",
+    );
+    expectThat(
+      finalAlias?.version === goodVersion &&
+        Object.keys(finalAlias?.weights ?? { x: 1 }).length === 0,
+      `prod is back on version ${goodVersion} alone`,
+    );
+
+    say("\nSummary");
+    say(`   approval click → traffic shifted to v2     ${clickToShift ?? "?"} s`);
+    say(`   alarm in ALARM → v4 rolled back             ${alarmToRollback ?? "?"} s`);
+    say(
+      `   prod serves version ${finalAlias?.version} (v2) at 100%; total ${round((Date.now() - t0) / 1000)} s`,
+    );
+    Object.assign(report, {
+      stories: {
+        good: {
+          variant: "v2",
+          version: v2.version,
+          sha256: v2.sha256,
+          key: v2.key,
+          preprod: stepOf(pre2),
+          prod: stepOf(prod2.summary),
+        },
+        broken: {
+          variant: "v3-broken",
+          version: v3.version,
+          sha256: v3.sha256,
+          key: v3.key,
+          preprod: stepOf(pre3),
+        },
+        prodBug: {
+          variant: "v4-prod-bug",
+          version: v4.version,
+          sha256: v4.sha256,
+          key: v4.key,
+          preprod: stepOf(pre4),
+          prod: stepOf(bad),
+          trafficAtAlarm: Number.isNaN(trafficAtAlarm) ? null : trafficAtAlarm,
+        },
+      },
+      timings: {
+        approvalClickToTrafficShiftSeconds: clickToShift,
+        alarmToRollbackSeconds: alarmToRollback,
+      },
+      goodVersion,
+      world: afterBad,
+      home: plane.home,
+    });
+  } finally {
+    const reportFile = flag("--report");
+    if (reportFile)
+      writeFileSync(reportFile, `${JSON.stringify({ ...report, failures }, null, 2)}\n`);
+    ci.close();
+    await plane.close();
+  }
+  if (failures.length > 0) {
+    say(`\nThe demo did not go as the story says (${failures.length}): ${failures.join("; ")}`);
+    process.exit(1);
+  }
+  say("\nEverything happened as it should.");
+  process.exit(0);
+}
+
+function flag(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+await main().catch((error: unknown) => {
+  say(`\ngantry demo: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

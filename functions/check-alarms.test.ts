@@ -1,0 +1,96 @@
+/**
+ * CheckAlarms' real exported `handler` over mocked AWS SDK clients (functions/testing.ts): one
+ * alarm poll, the traffic shift when a step's hold is over, and the names of its failures.
+ */
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { GetAliasCommand, UpdateAliasCommand } from "@aws-sdk/client-lambda";
+import { rejectionOf } from "@gantry/core/testing";
+import { describe, expect, it, vi } from "vitest";
+import { handler as checkAlarms } from "./check-alarms.ts";
+import {
+  aliasUpdateSent,
+  awsError,
+  cloudwatch,
+  context,
+  iso,
+  lambda,
+  liveAliasUpdate,
+  NOW,
+  rolloutOf,
+  STATE,
+  setUpHandlerTests,
+} from "./testing.ts";
+
+// Before the function module is imported: a region for the SDK clients, no log output, and
+// none of Gantry's settings from the outside.
+vi.hoisted(() => {
+  process.env.AWS_REGION = "us-east-1";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
+  }
+});
+
+setUpHandlerTests();
+
+describe("check-alarms", () => {
+  const alarm = (StateValue: "OK" | "ALARM") => ({
+    MetricAlarms: [
+      {
+        AlarmName: "hello-service-prod-errors",
+        StateValue,
+        StateReason: `state ${StateValue}`,
+        StateUpdatedTimestamp: new Date(NOW - 5000),
+      },
+    ],
+  });
+  const holding = rolloutOf({ stepIndex: 0, weight: 10, holdEndsAt: iso(NOW + 30_000), checks: 2 });
+
+  it("keeps the step while its hold is not over, with the next check at the hold's end", async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarm("OK"));
+    const rollout = await checkAlarms({ ...STATE, rollout: holding }, context);
+    expect(rollout).toEqual({ ...holding, checks: 3, nextCheckAt: iso(NOW + 30_000) });
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({
+      AlarmNames: ["hello-service-prod-errors"],
+      AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+    });
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  it("moves to the next traffic step once the hold is over", async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarm("OK"));
+    lambda.on(GetAliasCommand).resolves({
+      Name: "live",
+      FunctionVersion: "6",
+      RoutingConfig: { AdditionalVersionWeights: { "7": 0.1 } },
+      RevisionId: "r2",
+    });
+    lambda.on(UpdateAliasCommand).resolves({ Name: "live", FunctionVersion: "6" });
+    const over = { ...holding, holdEndsAt: iso(NOW - 1000) };
+    const rollout = await checkAlarms({ ...STATE, rollout: over }, context);
+    expect(rollout).toMatchObject({
+      stepIndex: 1,
+      weight: 25,
+      checks: 3,
+      holdEndsAt: iso(NOW + 60_000),
+    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r2", { "7": 0.25 }));
+  });
+
+  it("fails with AlarmTriggered when an alarm is in ALARM, and moves no traffic", async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarm("ALARM"));
+    const error = await rejectionOf(
+      checkAlarms({ ...STATE, rollout: { ...holding, holdEndsAt: iso(NOW - 1000) } }, context),
+    );
+    expect(error.name).toBe("AlarmTriggered");
+    expect(error.message).toContain("hello-service-prod-errors in ALARM");
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  it("turns CloudWatch throttling into TransientError", async () => {
+    cloudwatch.on(DescribeAlarmsCommand).rejects(awsError("Throttling", 400, "Rate exceeded"));
+    const error = await rejectionOf(checkAlarms({ ...STATE, rollout: holding }, context));
+    expect(error.name).toBe("TransientError");
+    expect(error.message).toContain("DescribeAlarms failed transiently (Throttling");
+  });
+});

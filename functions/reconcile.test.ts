@@ -1,0 +1,195 @@
+/**
+ * reconcile's real exported `handler` over mocked AWS SDK clients (functions/testing.ts): cleaning
+ * up after an execution that ended without running its own failure path.
+ */
+import { GetAliasCommand, UpdateAliasCommand } from "@aws-sdk/client-lambda";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
+import type { DeploymentState } from "@gantry/core";
+import { rejectionOf } from "@gantry/core/testing";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { handler as reconcile } from "./reconcile.ts";
+import {
+  APPROVAL,
+  ARTIFACT,
+  aliasUpdateSent,
+  body,
+  context,
+  EXECUTION,
+  iso,
+  LOCK,
+  lambda,
+  liveAliasUpdate,
+  NOW,
+  PREPROD,
+  REQUEST,
+  rolloutOf,
+  STATE,
+  STATE_BUCKET,
+  s3,
+  sentJson,
+  setUpHandlerTests,
+  sfn,
+} from "./testing.ts";
+
+// Before the function module is imported: a region for the SDK clients, no log output, and
+// none of Gantry's settings from the outside.
+vi.hoisted(() => {
+  process.env.AWS_REGION = "us-east-1";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
+  }
+});
+
+setUpHandlerTests();
+
+describe("reconcile", () => {
+  /** The last state entered: CheckAlarms, with 10% of traffic on version 7. */
+  const abandoned: DeploymentState = {
+    ...STATE,
+    lock: LOCK,
+    preprod: PREPROD,
+    approval: APPROVAL,
+    artifact: ARTIFACT,
+    rollout: rolloutOf({ stepIndex: 0, weight: 10 }),
+  };
+  const history = (state: unknown) => ({
+    events: [
+      { id: 40, timestamp: new Date(NOW), type: "ExecutionAborted" as const },
+      {
+        id: 39,
+        timestamp: new Date(NOW - 1000),
+        type: "TaskStateEntered" as const,
+        stateEnteredEventDetails: { name: "CheckAlarms", input: JSON.stringify(state) },
+      },
+    ],
+  });
+  const statusChange = (status: string) => ({
+    detail: { executionArn: EXECUTION.id, status },
+  });
+
+  beforeEach(() => {
+    vi.stubEnv("GANTRY_STATE_BUCKET", STATE_BUCKET);
+    sfn.on(GetExecutionHistoryCommand).resolves(history(abandoned));
+    lambda
+      .on(GetAliasCommand)
+      .resolvesOnce({
+        Name: "live",
+        FunctionVersion: "6",
+        RoutingConfig: { AdditionalVersionWeights: { "7": 0.1 } },
+        RevisionId: "r1",
+      })
+      .resolvesOnce({ Name: "live", FunctionVersion: "6", RevisionId: "r2" });
+    lambda.on(UpdateAliasCommand).resolves({ Name: "live", FunctionVersion: "6" });
+    s3.on(PutObjectCommand).resolves({ ETag: '"rec"' });
+    s3.on(GetObjectCommand).resolves({
+      Body: body({ owner: EXECUTION.id, service: "hello-service", version: REQUEST.version }),
+      ETag: '"lock-etag"',
+    });
+    s3.on(DeleteObjectCommand).resolves({});
+  });
+
+  it("skips an execution that SUCCEEDED without any AWS call", async () => {
+    const result = await reconcile(statusChange("SUCCEEDED"), context);
+    expect(result).toEqual({ skipped: "SUCCEEDED" });
+    for (const mock of [s3, sfn, lambda]) expect(mock.calls()).toHaveLength(0);
+  });
+
+  it("fails with ConfigurationError when GANTRY_STATE_BUCKET is not set, before touching the alias", async () => {
+    vi.stubEnv("GANTRY_STATE_BUCKET", undefined);
+    const error = await rejectionOf(reconcile(statusChange("ABORTED"), context));
+    expect(error.name).toBe("ConfigurationError");
+    expect(error.message).toContain("GANTRY_STATE_BUCKET");
+    expect(lambda.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it("puts the alias back on the previous version after an ABORTED rollout, records it and releases the lock", async () => {
+    const result = await reconcile(statusChange("ABORTED"), context);
+    expect(result).toEqual({
+      rollback: { restoredVersion: "6", removedVersion: "7", verifiedAt: iso(NOW) },
+      outcome: {
+        status: "rolled-back",
+        error: "DeploymentFailed",
+        cause:
+          "ExecutionAborted: the execution ended ABORTED without running its failure path; " +
+          "rolled back to version 6",
+        lockReleased: true,
+      },
+    });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toEqual({
+      executionArn: EXECUTION.id,
+      reverseOrder: true,
+      maxResults: 100,
+      nextToken: undefined,
+    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1"));
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(put?.Key).toBe(
+      `deployments/hello-service/2026-11-01T12-00-00-000Z_${EXECUTION.name}.json`,
+    );
+    expect(sentJson(put?.Body)).toMatchObject({
+      rollback: { restoredVersion: "6" },
+      outcome: { status: "rolled-back", error: "DeploymentFailed" },
+    });
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: STATE_BUCKET,
+      Key: "locks/hello-service.json",
+      IfMatch: '"lock-etag"',
+    });
+  });
+
+  it("rolls back an execution that FAILED past every Catch (States.DataLimitExceeded) with traffic on the new version", async () => {
+    const result = await reconcile(
+      {
+        detail: {
+          executionArn: EXECUTION.id,
+          status: "FAILED",
+          error: "States.DataLimitExceeded",
+          cause: "The state/task returned a result with a size exceeding the maximum",
+        },
+      },
+      context,
+    );
+    expect(result).toMatchObject({
+      rollback: { restoredVersion: "6", removedVersion: "7" },
+      outcome: { status: "rolled-back", lockReleased: true },
+    });
+    expect((result as { outcome: { cause: string } }).outcome.cause).toContain(
+      "States.DataLimitExceeded",
+    );
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1"));
+  });
+
+  it("does nothing for an execution that FAILED through its own failure path (it has an outcome)", async () => {
+    const failedProperly = {
+      ...abandoned,
+      rollback: { restoredVersion: "6", removedVersion: "7", verifiedAt: iso(NOW) },
+      outcome: { status: "rolled-back", error: "AlarmTriggered", cause: "x", lockReleased: true },
+    };
+    sfn.on(GetExecutionHistoryCommand).resolves(history(failedProperly));
+    const result = await reconcile(
+      { detail: { executionArn: EXECUTION.id, status: "FAILED", error: "AlarmTriggered" } },
+      context,
+    );
+    expect(result).toEqual({});
+    expect(lambda.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it("leaves the alias alone when the execution TIMED_OUT before Deploy, and still releases the lock", async () => {
+    sfn.on(GetExecutionHistoryCommand).resolves(history({ ...STATE, lock: LOCK }));
+    const result = await reconcile(statusChange("TIMED_OUT"), context);
+    expect(result).toEqual({
+      outcome: {
+        status: "failed",
+        error: "DeploymentFailed",
+        cause: "ExecutionTimedOut: the execution ended TIMED_OUT without running its failure path",
+        lockReleased: true,
+      },
+    });
+    expect(lambda.calls()).toHaveLength(0);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+  });
+});

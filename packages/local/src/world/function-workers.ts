@@ -1,0 +1,361 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
+
+/**
+ * The execution environments of the local world's functions: worker threads running
+ * `function-worker.mjs`, never the control plane's thread. Each version's code runs in its own
+ * environments: the first invocation starts one (the cold start), later ones reuse it (warm),
+ * and concurrent invocations get more, up to `maxWorkersPerVersion`; further ones wait. A
+ * handler that times out, crashes its thread or calls process.exit() costs that environment
+ * only: it is terminated, the caller gets Lambda's error, and the next invocation starts a fresh
+ * one. Threads are isolated for faults, memory (`resourceLimits`), module state and environment
+ * variables; they are not a security boundary (the code could still touch the file system or
+ * kill the process). Idle environments are unref'd, so they never keep the process alive.
+ */
+
+/** What runs: one version of a function, and the environment it gets. */
+export interface EnvironmentSpec {
+  readonly functionName: string;
+  /** The version that runs (a number or "$LATEST"). */
+  readonly version: string;
+  readonly codeSha256: string;
+  /** The extracted code (Lambda's LAMBDA_TASK_ROOT). */
+  readonly codeDir: string;
+  /** "file.export", e.g. "index.handler" or "src/app.main". */
+  readonly handler: string;
+  readonly memorySizeMb: number;
+  /** Longest an invocation's handler may run, in milliseconds. */
+  readonly timeoutMs: number;
+  /** The function's own environment variables, beside Lambda's. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** How one invocation ended: its payload (JSON text), or Lambda's error. */
+export type Outcome =
+  | { readonly ok: true; readonly payload: string; readonly durationMs: number }
+  | {
+      readonly ok: false;
+      readonly errorType: string;
+      readonly errorMessage: string;
+      readonly trace?: readonly string[];
+      readonly durationMs: number;
+    };
+
+export interface FunctionWorkerPoolOptions {
+  /** Limit on module loading in a cold environment, in milliseconds. */
+  readonly initTimeoutMs: number;
+  /** Idle environments are stopped after this long, in milliseconds. */
+  readonly idleTimeoutMs: number;
+  /** Concurrent environments of one version; further invocations wait. */
+  readonly maxWorkersPerVersion: number;
+}
+
+/** What function-worker.mjs gets as `workerData`. */
+interface FunctionWorkerConfig {
+  /** The extracted code (Lambda's LAMBDA_TASK_ROOT). */
+  readonly codeDir: string;
+  /** "file.export", e.g. "index.handler" or "src/app.main". */
+  readonly handler: string;
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly invokedFunctionArn: string;
+  readonly memorySizeMb: number;
+  readonly timeoutMs: number;
+}
+
+/** Messages to function-worker.mjs: one invocation, the event as JSON text. */
+interface ToWorker {
+  readonly type: "invoke";
+  readonly id: number;
+  readonly requestId: string;
+  readonly event: string;
+}
+
+/** Messages from function-worker.mjs. */
+type FromWorker =
+  | { readonly type: "started"; readonly id: number }
+  | { readonly type: "result"; readonly id: number; readonly payload: string }
+  | {
+      readonly type: "error";
+      readonly id: number;
+      readonly errorType: string;
+      readonly errorMessage: string;
+      readonly trace: string[];
+      /** The environment is unusable (init failed): discard it. */
+      readonly fatal: boolean;
+    };
+
+/** One execution environment: a worker thread running one version's code. */
+interface Sandbox {
+  readonly key: string;
+  readonly worker: Worker;
+  state: "idle" | "busy" | "dead";
+  /** The invocation in flight. */
+  current?: {
+    readonly id: number;
+    started(): void;
+    finish(outcome: Outcome): void;
+  };
+  idleTimer?: NodeJS.Timeout;
+}
+
+interface Pool {
+  readonly sandboxes: Set<Sandbox>;
+  /** Invocations waiting for an environment. */
+  readonly waiting: (() => void)[];
+}
+
+const WORKER_URL = new URL("./function-worker.mjs", import.meta.url);
+
+/**
+ * The environments of every version, pooled by function, version and code.
+ *
+ * @example
+ * ```ts
+ * const pool = new FunctionWorkerPool({ initTimeoutMs: 10_000, idleTimeoutMs: 300_000, maxWorkersPerVersion: 4 });
+ * const { outcome, coldStart } = await pool.invoke(spec, JSON.stringify({ name: "Ada" }));
+ * await pool.close();
+ * ```
+ */
+export class FunctionWorkerPool {
+  readonly #initTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #maxWorkers: number;
+  readonly #pools = new Map<string, Pool>();
+  #nextInvocationId = 0;
+  #closed = false;
+
+  constructor(options: FunctionWorkerPoolOptions) {
+    this.#initTimeoutMs = options.initTimeoutMs;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+    this.#maxWorkers = Math.max(1, options.maxWorkersPerVersion);
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Runs one invocation (the event as JSON text) in an environment of `spec`: an idle one, a new
+   * one if there is room (`coldStart`), or the next one released. Module loading gets
+   * `initTimeoutMs`; the handler gets `spec.timeoutMs` from the moment it is called. Throws once
+   * the pool is closed.
+   */
+  async invoke(
+    spec: EnvironmentSpec,
+    eventJson: string,
+  ): Promise<{ outcome: Outcome; coldStart: boolean }> {
+    const key = sandboxKey(spec.functionName, spec.version, spec.codeSha256);
+    const { sandbox, coldStart } = await this.#acquire(key, () => this.#start(key, spec));
+    const outcome = await this.#run(sandbox, eventJson, spec.timeoutMs);
+    this.#release(sandbox);
+    return { outcome, coldStart };
+  }
+
+  /**
+   * Stops the idle environments of a version's code and lets busy ones finish first (code that
+   * will not run again, such as $LATEST's old code after an update).
+   */
+  retire(functionName: string, version: string, codeSha256: string): void {
+    const pool = this.#pools.get(sandboxKey(functionName, version, codeSha256));
+    if (!pool) return;
+    for (const sandbox of pool.sandboxes) {
+      if (sandbox.state === "idle") void this.#kill(sandbox);
+    }
+  }
+
+  /** Stops every environment. Invocations in flight end with an error; later ones are refused. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const stopping: Promise<unknown>[] = [];
+    for (const pool of this.#pools.values()) {
+      for (const sandbox of pool.sandboxes) stopping.push(this.#kill(sandbox));
+      for (const wake of pool.waiting.splice(0)) wake();
+    }
+    this.#pools.clear();
+    await Promise.all(stopping);
+  }
+
+  /** An idle environment for `key`, a new one if there is room, or the next one released. */
+  async #acquire(
+    key: string,
+    start: () => Sandbox,
+  ): Promise<{ sandbox: Sandbox; coldStart: boolean }> {
+    for (;;) {
+      if (this.#closed) throw new Error("LocalFunctions is closed");
+      let pool = this.#pools.get(key);
+      if (!pool) {
+        pool = { sandboxes: new Set(), waiting: [] };
+        this.#pools.set(key, pool);
+      }
+      for (const sandbox of pool.sandboxes) {
+        if (sandbox.state === "idle") {
+          clearTimeout(sandbox.idleTimer);
+          sandbox.state = "busy";
+          sandbox.worker.ref();
+          return { sandbox, coldStart: false };
+        }
+      }
+      if (pool.sandboxes.size < this.#maxWorkers) {
+        const sandbox = start();
+        pool.sandboxes.add(sandbox);
+        return { sandbox, coldStart: true };
+      }
+      const waiting = pool.waiting;
+      await new Promise<void>((wake) => waiting.push(wake));
+    }
+  }
+
+  /** Back to idle (unref'd, so it never keeps the process alive), or gone if it died. */
+  #release(sandbox: Sandbox): void {
+    const pool = this.#pools.get(sandbox.key);
+    if (sandbox.state === "busy") {
+      sandbox.state = "idle";
+      sandbox.worker.unref();
+      sandbox.idleTimer = setTimeout(() => void this.#kill(sandbox), this.#idleTimeoutMs);
+      sandbox.idleTimer.unref();
+    }
+    pool?.waiting.shift()?.();
+  }
+
+  #start(key: string, spec: EnvironmentSpec): Sandbox {
+    const config: FunctionWorkerConfig = {
+      codeDir: spec.codeDir,
+      handler: spec.handler,
+      functionName: spec.functionName,
+      functionVersion: spec.version,
+      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${spec.functionName}`,
+      memorySizeMb: spec.memorySizeMb,
+      timeoutMs: spec.timeoutMs,
+    };
+    const worker = new Worker(WORKER_URL, {
+      workerData: config,
+      name: `${spec.functionName}:${spec.version}`,
+      argv: [],
+      // Not the control plane's flags (--inspect, --input-type, loaders): a plain Node.
+      execArgv: [],
+      // The code sees Lambda's variables and its own, not the control plane's.
+      env: {
+        AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
+        AWS_LAMBDA_FUNCTION_VERSION: spec.version,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySizeMb),
+        AWS_REGION: "local",
+        LAMBDA_TASK_ROOT: spec.codeDir,
+        ...spec.environment,
+      },
+      resourceLimits: { maxOldGenerationSizeMb: spec.memorySizeMb },
+    });
+    const sandbox: Sandbox = { key, worker, state: "busy" };
+    worker.on("message", (message: FromWorker) => {
+      const current = sandbox.current;
+      if (!current || current.id !== message.id) return;
+      if (message.type === "started") return current.started();
+      if (message.type === "result")
+        return current.finish({ ok: true, payload: message.payload, durationMs: 0 });
+      current.finish({ ok: false, ...message, durationMs: 0 });
+      if (message.fatal) void this.#kill(sandbox);
+    });
+    // A crash (an uncaught exception, running out of memory) ends this environment only.
+    worker.on("error", (error: Error & { code?: string }) => {
+      const outOfMemory = error.code === "ERR_WORKER_OUT_OF_MEMORY";
+      sandbox.current?.finish({
+        ok: false,
+        errorType: outOfMemory ? "Runtime.OutOfMemory" : error.name || "Error",
+        errorMessage: outOfMemory
+          ? `Runtime exited with error: the function ran out of memory (${spec.memorySizeMb} MB)`
+          : error.message,
+        trace: (error.stack ?? "").split("\n"),
+        durationMs: 0,
+      });
+      void this.#kill(sandbox);
+    });
+    worker.on("exit", (code) => {
+      this.#forget(sandbox);
+      sandbox.current?.finish({
+        ok: false,
+        errorType: "Runtime.ExitError",
+        errorMessage: `Runtime exited with error: exit status ${code}`,
+        durationMs: 0,
+      });
+    });
+    return sandbox;
+  }
+
+  /**
+   * Sends one invocation and waits for its outcome. Module loading gets `initTimeoutMs`; the
+   * handler gets the function's timeout from the moment it is called. On either timeout the
+   * environment is terminated.
+   */
+  #run(sandbox: Sandbox, event: string, timeoutMs: number): Promise<Outcome> {
+    const id = ++this.#nextInvocationId;
+    const requestId = randomUUID();
+    const sent = performance.now();
+    return new Promise<Outcome>((done) => {
+      let startedAt: number | undefined;
+      const expire = (limitMs: number, phase: "Init" | "Task") => () => {
+        finish({
+          ok: false,
+          errorType: "Sandbox.Timedout",
+          errorMessage: `RequestId: ${requestId} Error: ${phase} timed out after ${(limitMs / 1000).toFixed(2)} seconds`,
+          durationMs: 0,
+        });
+        void this.#kill(sandbox);
+      };
+      let timer = setTimeout(expire(this.#initTimeoutMs, "Init"), this.#initTimeoutMs);
+      const finish = (outcome: Outcome) => {
+        if (sandbox.current?.id !== id) return;
+        clearTimeout(timer);
+        sandbox.current = undefined;
+        done({ ...outcome, durationMs: performance.now() - (startedAt ?? sent) });
+      };
+      sandbox.current = {
+        id,
+        started: () => {
+          startedAt = performance.now();
+          clearTimeout(timer);
+          timer = setTimeout(expire(timeoutMs, "Task"), timeoutMs);
+        },
+        finish,
+      };
+      if (sandbox.state === "dead") {
+        return finish({
+          ok: false,
+          errorType: "Runtime.ExitError",
+          errorMessage: "Runtime exited",
+          durationMs: 0,
+        });
+      }
+      sandbox.worker.postMessage({ type: "invoke", id, requestId, event } satisfies ToWorker);
+    });
+  }
+
+  /** Terminates an environment; whatever it was running ends with the caller's error. */
+  #kill(sandbox: Sandbox): Promise<unknown> {
+    this.#forget(sandbox);
+    sandbox.current?.finish({
+      ok: false,
+      errorType: "Runtime.ExitError",
+      errorMessage: "Runtime exited: the execution environment was stopped",
+      durationMs: 0,
+    });
+    return sandbox.worker.terminate().catch(() => undefined);
+  }
+
+  /** Takes a dead environment out of its pool, so the next invocation starts a fresh one. */
+  #forget(sandbox: Sandbox): void {
+    if (sandbox.state === "dead") return;
+    sandbox.state = "dead";
+    clearTimeout(sandbox.idleTimer);
+    const pool = this.#pools.get(sandbox.key);
+    if (!pool) return;
+    pool.sandboxes.delete(sandbox);
+    if (pool.sandboxes.size === 0 && pool.waiting.length === 0) this.#pools.delete(sandbox.key);
+    pool.waiting.shift()?.();
+  }
+}
+
+function sandboxKey(functionName: string, version: string, codeSha256: string): string {
+  return `${functionName}:${version}:${codeSha256}`;
+}
