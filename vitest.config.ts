@@ -85,6 +85,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: "conformance",
+          // Real clients (the AWS CLI v2, boto3, the JS SDK v3) against the local S3 endpoint,
+          // with moto_server as a reference; test/conformance/update-docs.ts turns the results
+          // into docs/local.md's table.
+          include: ["test/conformance/**/*.test.ts"],
+          globalSetup: ["test/conformance/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           testTimeout: 60_000,

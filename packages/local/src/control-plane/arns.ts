@@ -10,9 +10,24 @@ export function executionArn(stateMachineName: string, name: string): string {
   return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
 }
 
-const STATE_MACHINE_ARN = /^arn:aws:states:[a-z0-9-]+:\d{12}:stateMachine:([A-Za-z0-9_-]{1,80})$/;
-const EXECUTION_ARN =
-  /^arn:aws:states:[a-z0-9-]+:\d{12}:execution:([A-Za-z0-9_-]{1,80}):([^:]{1,80})$/;
+const PARTITION = "aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc";
+const STATE_MACHINE_ARN = new RegExp(
+  `^arn:(?:${PARTITION}):states:[a-z0-9-]+:\\d{12}:stateMachine:([A-Za-z0-9_-]{1,80})$`,
+);
+const EXECUTION_ARN = new RegExp(
+  `^arn:(?:${PARTITION}):states:[a-z0-9-]+:\\d{12}:execution:([A-Za-z0-9_-]{1,80}):([^:]{1,80})$`,
+);
+const RESOURCE_ARN = new RegExp(
+  `^arn:(?:${PARTITION}):states:[a-z0-9-]+:\\d{12}:([A-Za-z]+):([^:]{1,80})(?::([^:]{1,80}))?$`,
+);
+
+/**
+ * Whether an ARN is in the local partition, region and account. One from anywhere else names
+ * nothing here: StateMachineDoesNotExist / ExecutionDoesNotExist, never a match by name.
+ */
+export function isLocalArn(arn: string): boolean {
+  return arn.startsWith(`arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:`);
+}
 
 /** The state machine name in an ARN, or InvalidArn. */
 export function parseStateMachineArn(arn: unknown): string {
@@ -27,6 +42,14 @@ export function parseExecutionArn(arn: unknown): { stateMachine: string; name: s
   if (!match?.[1] || !match[2])
     throw new SfnApiError("InvalidArn", `Invalid Arn: '${String(arn)}'`);
   return { stateMachine: match[1], name: match[2] };
+}
+
+/** Any Step Functions resource ARN (stateMachine, execution, activity, ...), or InvalidArn. */
+export function parseResourceArn(arn: unknown): { type: string; name: string } {
+  const match = typeof arn === "string" ? RESOURCE_ARN.exec(arn) : null;
+  if (!match?.[1] || !match[2])
+    throw new SfnApiError("InvalidArn", `Invalid Arn: '${String(arn)}'`);
+  return { type: match[1], name: match[2] };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,14 +12,25 @@ import {
 } from "../engine/workflow-engine.ts";
 import {
   executionArn,
+  isLocalArn,
   parseExecutionArn,
+  parseResourceArn,
   parseStateMachineArn,
   stateMachineArn,
   validateExecutionName,
 } from "./arns.ts";
 import { SfnApiError } from "./errors.ts";
 import { type ExecutionRecord, ExecutionStore } from "./execution-store.ts";
-import { type HistoryEvent, HistoryRecorder, type StateInfo, stateInfo } from "./history.ts";
+import {
+  type HistoryEvent,
+  HistoryRecorder,
+  LOCAL_ROLE_ARN,
+  type StateInfo,
+  stateInfo,
+  type TaskInvocation,
+} from "./history.ts";
+import { pageOf, validateMaxResults } from "./paging.ts";
+import { type Tag, TagStore } from "./tags.ts";
 
 /** One state machine the control plane hosts. */
 export interface StateMachineSpec {
@@ -50,6 +62,22 @@ export interface ControlPlaneOptions {
   readonly timeScale?: number;
   readonly onAbandoned?: AbandonedHandler;
 }
+
+/** What the Task wrapper reports about the function calls of the execution it runs in. */
+interface CallObserver {
+  invoked(functionArn: string, input: unknown): TaskInvocation;
+  settled(call: TaskInvocation, outcome: NonNullable<TaskInvocation["outcome"]>): void;
+}
+
+/** The statuses ListExecutions filters on. */
+const EXECUTION_STATUSES = [
+  "RUNNING",
+  "SUCCEEDED",
+  "FAILED",
+  "TIMED_OUT",
+  "ABORTED",
+  "PENDING_REDRIVE",
+] as const;
 
 interface Hosted {
   readonly spec: StateMachineSpec;
@@ -103,6 +131,9 @@ export class ControlPlane implements WorkflowCallbacks {
   readonly #onAbandoned: AbandonedHandler | undefined;
   readonly #listeners = new Set<(event: ExecutionEvent) => void>();
   readonly #cleanups = new Set<Promise<void>>();
+  /** Which execution a Task's function call belongs to (the engine's handlers are shared). */
+  readonly #calls = new AsyncLocalStorage<CallObserver>();
+  readonly #tags: TagStore;
 
   private constructor(options: ControlPlaneOptions) {
     this.#store = new ExecutionStore(join(options.dir, "executions"));
@@ -110,13 +141,14 @@ export class ControlPlane implements WorkflowCallbacks {
     this.#onAbandoned = options.onAbandoned;
     const machinesDir = join(options.dir, "state-machines");
     mkdirSync(machinesDir, { recursive: true });
+    this.#tags = new TagStore(machinesDir);
     for (const spec of options.stateMachines) {
       this.#machines.set(spec.name, {
         spec,
         arn: stateMachineArn(spec.name),
         engine: new WorkflowEngine({
           definition: spec.definition,
-          handlers: spec.handlers,
+          handlers: this.#observed(spec.handlers),
           tokens: options.tokens,
           ...(options.timeScale ? { timeScale: options.timeScale } : {}),
         }),
@@ -153,23 +185,47 @@ export class ControlPlane implements WorkflowCallbacks {
     }));
   }
 
+  /** ListStateMachines with AWS's paging (maxResults 0..1000, opaque nextToken). */
+  listStateMachinesPage(request: { maxResults?: unknown; nextToken?: unknown }) {
+    const all = this.listStateMachines().sort((a, b) => a.name.localeCompare(b.name));
+    const { items, nextToken } = pageOf(all, request, "ListStateMachines");
+    return { stateMachines: items, ...(nextToken ? { nextToken } : {}) };
+  }
+
   describeStateMachine(arn: unknown) {
-    const machine = this.#machine(parseStateMachineArn(arn));
+    const machine = this.#machineByArn(arn);
     return {
       stateMachineArn: machine.arn,
       name: machine.spec.name,
       status: "ACTIVE",
       definition: machine.spec.definitionText,
-      roleArn: `arn:aws:iam::000000000000:role/gantry-local`,
+      roleArn: LOCAL_ROLE_ARN,
       type: "STANDARD",
       creationDate: machine.creationDate,
     };
   }
 
+  // ---- tags (state machines; AWS tags state machines and activities, not executions) ----
+
+  tagResource(request: { resourceArn?: unknown; tags?: unknown }): void {
+    const machine = this.#taggable(request.resourceArn);
+    this.#tags.add(machine.spec.name, request.tags);
+  }
+
+  untagResource(request: { resourceArn?: unknown; tagKeys?: unknown }): void {
+    const machine = this.#taggable(request.resourceArn);
+    this.#tags.remove(machine.spec.name, request.tagKeys);
+  }
+
+  listTagsForResource(request: { resourceArn?: unknown }): Tag[] {
+    const machine = this.#taggable(request.resourceArn);
+    return this.#tags.list(machine.spec.name);
+  }
+
   // ---- executions -----------------------------------------------------------------------
 
   startExecution(request: { stateMachineArn?: unknown; name?: unknown; input?: unknown }) {
-    const machine = this.#machine(parseStateMachineArn(request.stateMachineArn));
+    const machine = this.#machineByArn(request.stateMachineArn);
     const name = request.name === undefined ? randomUUID() : validateExecutionName(request.name);
     const inputText = request.input === undefined ? "{}" : request.input;
     if (typeof inputText !== "string" || Buffer.byteLength(inputText) > MAX_INPUT_BYTES) {
@@ -220,18 +276,48 @@ export class ControlPlane implements WorkflowCallbacks {
   listExecutions(request: {
     stateMachineArn?: unknown;
     statusFilter?: unknown;
+    redriveFilter?: unknown;
     maxResults?: unknown;
     nextToken?: unknown;
   }) {
-    const machineName = parseStateMachineArn(request.stateMachineArn);
-    this.#machine(machineName);
     const status = request.statusFilter;
+    if (
+      status !== undefined &&
+      (typeof status !== "string" || !(EXECUTION_STATUSES as readonly string[]).includes(status))
+    ) {
+      throw new SfnApiError(
+        "ValidationException",
+        `1 validation error detected: Value '${String(status)}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${EXECUTION_STATUSES.join(", ")}]`,
+      );
+    }
+    const redrive = request.redriveFilter;
+    if (redrive !== undefined && redrive !== "REDRIVEN" && redrive !== "NOT_REDRIVEN") {
+      throw new SfnApiError(
+        "ValidationException",
+        `1 validation error detected: Value '${String(redrive)}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]`,
+      );
+    }
+    if (status !== undefined && redrive !== undefined)
+      throw new SfnApiError(
+        "ValidationException",
+        "Cannot specify both statusFilter and redriveFilter",
+      );
+    validateMaxResults(request.maxResults);
+    const machine = this.#machineByArn(request.stateMachineArn);
     const all = [...this.#executions.values()]
       .filter(
-        (e) => e.stateMachineName === machineName && (status === undefined || e.status === status),
+        (e) =>
+          e.stateMachineName === machine.spec.name &&
+          (status === undefined || e.status === status) &&
+          // Nothing is ever redriven locally.
+          redrive !== "REDRIVEN",
       )
       .sort((a, b) => b.startDate - a.startDate);
-    const { items, nextToken } = page(all, request.maxResults, request.nextToken);
+    const { items, nextToken } = pageOf(
+      all,
+      request,
+      `ListExecutions:${machine.arn}:${String(status)}`,
+    );
     return { executions: items, ...(nextToken ? { nextToken } : {}) };
   }
 
@@ -242,11 +328,16 @@ export class ControlPlane implements WorkflowCallbacks {
     reverseOrder?: unknown;
     includeExecutionData?: unknown;
   }) {
+    validateMaxResults(request.maxResults);
     const record = this.#execution(request.executionArn);
     let events = this.#store.readHistory(record);
     if (request.reverseOrder === true) events = events.reverse();
     if (request.includeExecutionData === false) events = events.map(withoutData);
-    const { items, nextToken } = page(events, request.maxResults, request.nextToken);
+    const { items, nextToken } = pageOf(
+      events,
+      request,
+      `GetExecutionHistory:${record.executionArn}:${request.reverseOrder === true}`,
+    );
     return { events: items, ...(nextToken ? { nextToken } : {}) };
   }
 
@@ -256,9 +347,10 @@ export class ControlPlane implements WorkflowCallbacks {
     if (!live || record.status !== "RUNNING") return { stopDate: record.stopDate ?? Date.now() };
     const error = typeof request.error === "string" ? request.error.slice(0, 256) : undefined;
     const cause = typeof request.cause === "string" ? request.cause.slice(0, 32_768) : undefined;
-    record.error = error ?? "ExecutionAborted";
-    record.cause = cause ?? "stopped through StopExecution";
-    live.run.stop(record.cause);
+    // As in AWS: without an error or cause, the execution has none (not a made-up one).
+    if (error !== undefined) record.error = error;
+    if (cause !== undefined) record.cause = cause;
+    live.run.stop(cause ?? "stopped through StopExecution");
     await live.finished;
     return { stopDate: record.stopDate ?? Date.now() };
   }
@@ -307,12 +399,20 @@ export class ControlPlane implements WorkflowCallbacks {
 
   #run(machine: Hosted, record: ExecutionRecord, input: unknown): void {
     const recorder = new HistoryRecorder(machine.states, (event) => this.#append(record, event));
-    const run = machine.engine.start(
-      input,
-      { executionArn: record.executionArn, name: record.name },
-      {
-        onTaskResult: (stateName, result) => recorder.taskResult(stateName, result),
-      },
+    const observer: CallObserver = {
+      invoked: (functionArn, callInput) => recorder.taskInvoked(functionArn, callInput),
+      settled: (call, outcome) => recorder.taskSettled(call, outcome),
+    };
+    // Everything the engine does for this execution runs in its context, so the shared Task
+    // handlers know whose call they are making.
+    const run = this.#calls.run(observer, () =>
+      machine.engine.start(
+        input,
+        { executionArn: record.executionArn, name: record.name },
+        {
+          onTaskResult: (stateName, result) => recorder.taskResult(stateName, result),
+        },
+      ),
     );
     const live: Live = { run, lastState: input, finished: Promise.resolve() };
     const consumed = (async () => {
@@ -320,12 +420,13 @@ export class ControlPlane implements WorkflowCallbacks {
         if (event.type === "StateEntered") live.lastState = event.state.input;
         if (event.type === "ExecutionAborted") continue; // recorded below with the stop's error and cause
         if (live.limit) continue; // the execution is over: its last event is written below
-        // One engine event writes up to three history events; one more is ExecutionFailed.
-        if (recorder.lastEventId >= MAX_HISTORY_EVENTS - 4) {
+        // One engine event writes up to four history events; one more is ExecutionFailed.
+        if (recorder.lastEventId >= MAX_HISTORY_EVENTS - 5) {
           live.limit = {
             error: "States.Runtime",
             cause: `the execution history reached the Step Functions limit of ${MAX_HISTORY_EVENTS} events`,
           };
+          recorder.close();
           run.stop("history limit");
           continue;
         }
@@ -349,7 +450,10 @@ export class ControlPlane implements WorkflowCallbacks {
           this.#cleanUp(machine.spec.name, live.lastState, name, cause);
         } else if (error.name === "ExecutionStopped") {
           recorder.add(Date.now(), "ExecutionAborted", {
-            executionAbortedEventDetails: { error: record.error, cause: record.cause },
+            executionAbortedEventDetails: {
+              ...(record.error !== undefined ? { error: record.error } : {}),
+              ...(record.cause !== undefined ? { cause: record.cause } : {}),
+            },
           });
           this.#close(record, "ABORTED", {});
           await run.idle();
@@ -430,14 +534,52 @@ export class ControlPlane implements WorkflowCallbacks {
     }
   }
 
-  #machine(name: string): Hosted {
-    const machine = this.#machines.get(name);
+  /**
+   * The state machine an ARN names: InvalidArn if it is not a state machine ARN,
+   * StateMachineDoesNotExist if it is one of another account or region (never a match by name).
+   */
+  #machineByArn(arn: unknown): Hosted {
+    const name = parseStateMachineArn(arn);
+    const machine = isLocalArn(arn as string) ? this.#machines.get(name) : undefined;
     if (!machine)
       throw new SfnApiError(
         "StateMachineDoesNotExist",
-        `State Machine Does Not Exist: '${stateMachineArn(name)}'`,
+        `State Machine Does Not Exist: '${String(arn)}'`,
       );
     return machine;
+  }
+
+  /** A resource TagResource and friends accept: a hosted state machine. */
+  #taggable(arn: unknown): Hosted {
+    const resource = parseResourceArn(arn);
+    if (resource.type !== "stateMachine")
+      throw new SfnApiError(
+        "InvalidArn",
+        `Invalid Arn: 'Resource type not valid in this context: ${resource.type}'`,
+      );
+    const machine = isLocalArn(arn as string) ? this.#machines.get(resource.name) : undefined;
+    if (!machine) throw new SfnApiError("ResourceNotFound", `Resource not found: '${String(arn)}'`);
+    return machine;
+  }
+
+  /** The hosted handlers, reporting each call to the execution it belongs to. */
+  #observed(handlers: Readonly<Record<string, TaskHandler>>): Record<string, TaskHandler> {
+    const observed: Record<string, TaskHandler> = {};
+    for (const [functionArn, handler] of Object.entries(handlers)) {
+      observed[functionArn] = async (input) => {
+        const observer = this.#calls.getStore();
+        const call = observer?.invoked(functionArn, input);
+        try {
+          const output = await handler(input);
+          if (call) observer?.settled(call, { ok: true, output });
+          return output;
+        } catch (error) {
+          if (call) observer?.settled(call, { ok: false, error });
+          throw error;
+        }
+      };
+    }
+    return observed;
   }
 
   #execution(arn: unknown): ExecutionRecord {
@@ -469,27 +611,6 @@ function creationDate(dir: string, name: string): number {
   const created = Date.now();
   writeFileSync(file, JSON.stringify({ name, creationDate: created }));
   return created;
-}
-
-/** Offset pagination with an opaque token, as the API's maxResults/nextToken. */
-function page<T>(
-  items: T[],
-  maxResults: unknown,
-  nextToken: unknown,
-): { items: T[]; nextToken?: string } {
-  const size = typeof maxResults === "number" && maxResults > 0 ? Math.min(maxResults, 1000) : 100;
-  let offset = 0;
-  if (typeof nextToken === "string") {
-    offset = Number(Buffer.from(nextToken, "base64url").toString("utf8"));
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new SfnApiError("ValidationException", "Invalid nextToken");
-  }
-  const slice = items.slice(offset, offset + size);
-  const next =
-    offset + size < items.length
-      ? Buffer.from(String(offset + size)).toString("base64url")
-      : undefined;
-  return { items: slice, ...(next ? { nextToken: next } : {}) };
 }
 
 function withoutData(event: HistoryEvent): HistoryEvent {

@@ -13,6 +13,8 @@ export type SfnErrorType =
   | "InvalidToken"
   | "TaskDoesNotExist"
   | "TaskTimedOut"
+  | "ResourceNotFound"
+  | "TooManyTags"
   | "ValidationException"
   | "UnknownOperationException"
   | "SerializationException"

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { EngineEvent } from "../engine/workflow-engine.ts";
 
 /**
@@ -9,6 +10,14 @@ import type { EngineEvent } from "../engine/workflow-engine.ts";
  * `Succeeded` / `Failed` / `TimedOut` for a `.waitForTaskToken` integration, then
  * `TaskStateExited`. A retry shows as the function being scheduled again. The approval Task's
  * parameters are never recorded: they carry the task token.
+ *
+ * What only the function call knows comes from the Task wrapper ({@link HistoryRecorder.taskInvoked}):
+ * the input the function was given (LambdaFunctionScheduled's `input`), what a callback Task's
+ * function returned (TaskSubmitted's `output`, the Invoke response) and the error a function
+ * threw (LambdaFunctionFailed's `cause`, Lambda's error JSON). The engine's events are read
+ * after the fact, so a Task's scheduling is written when both its StateEntered has been read
+ * and its function has been called. (One function call at a time per execution: the
+ * deployment workflow has no Parallel or Map state.)
  */
 export interface HistoryEvent {
   readonly id: number;
@@ -18,6 +27,17 @@ export interface HistoryEvent {
   readonly type: string;
   readonly [details: string]: unknown;
 }
+
+/** One call of a Task's function, as the Task wrapper saw it. */
+export interface TaskInvocation {
+  readonly input: unknown;
+  outcome?:
+    | { readonly ok: true; readonly output: unknown }
+    | { readonly ok: false; readonly error: unknown };
+}
+
+/** The role the local state machines run as (DescribeStateMachine, ExecutionStarted). */
+export const LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/gantry-local";
 
 /** What the recorder needs to know about each state of the definition. */
 export interface StateInfo {
@@ -51,6 +71,17 @@ export class HistoryRecorder {
   readonly #taskResults = new Map<string, unknown[]>();
   /** States whose failure was caught: their exit carries no function result. */
   readonly #caught = new Set<string>();
+  /** Function calls not yet written, per function ARN, in call order. */
+  readonly #invocations = new Map<string, TaskInvocation[]>();
+  /** A Task entered (or retried) whose function call has not been written yet. */
+  #awaiting:
+    | { readonly state: string; readonly info: StateInfo | undefined; readonly at: number }
+    | undefined;
+  /** A callback Task whose function has been called but whose TaskSubmitted is not written. */
+  #submitting: { readonly info: StateInfo | undefined; readonly call: TaskInvocation } | undefined;
+  /** Each Task state's latest function call (for its failure's cause). */
+  readonly #lastCall = new Map<string, TaskInvocation>();
+  #closed = false;
 
   constructor(
     states: ReadonlyMap<string, StateInfo>,
@@ -75,6 +106,27 @@ export class HistoryRecorder {
     this.#taskResults.set(stateName, queue);
   }
 
+  /** Called by the Task wrapper as a function is called; returns the call to settle. */
+  taskInvoked(functionArn: string, input: unknown): TaskInvocation {
+    const call: TaskInvocation = { input };
+    const queue = this.#invocations.get(functionArn) ?? [];
+    queue.push(call);
+    this.#invocations.set(functionArn, queue);
+    this.#flush();
+    return call;
+  }
+
+  /** Called by the Task wrapper when the function returned or threw. */
+  taskSettled(call: TaskInvocation, outcome: NonNullable<TaskInvocation["outcome"]>): void {
+    call.outcome = outcome;
+    this.#flush();
+  }
+
+  /** No more events are written (the execution hit a hard limit). */
+  close(): void {
+    this.#closed = true;
+  }
+
   /** Appends the history events for one engine event. */
   record(event: EngineEvent): void {
     const at = event.timestamp;
@@ -84,6 +136,7 @@ export class HistoryRecorder {
           executionStartedEventDetails: {
             input: json(event.input),
             inputDetails: { truncated: false },
+            roleArn: LOCAL_ROLE_ARN,
           },
         });
         return;
@@ -116,16 +169,21 @@ export class HistoryRecorder {
             inputDetails: { truncated: false },
           },
         });
-        if (event.state.type === "Task") this.#scheduled(at, info);
+        if (event.state.type === "Task") this.#expectCall(event.state.name, info, at);
         return;
       }
       case "StateRetried":
-        this.#scheduled(at, this.#states.get(event.state.name));
+        this.#settleScheduling();
+        this.#expectCall(event.state.name, this.#states.get(event.state.name), at);
         return;
       case "StateFailed": {
         if (event.state.type !== "Task") return; // Fail states: ExecutionFailed follows
+        this.#settleScheduling();
         const info = this.#states.get(event.state.name);
-        const details = { error: event.Error, cause: text(event.Cause) };
+        const details = {
+          error: event.Error,
+          cause: lambdaCause(event.Error, event.Cause, this.#lastCall.get(event.state.name)),
+        };
         if (isCallback(info)) {
           if (event.Error === "States.Timeout")
             this.#add(at, "TaskTimedOut", {
@@ -155,6 +213,7 @@ export class HistoryRecorder {
         this.#caught.add(event.state.name);
         return;
       case "StateExited": {
+        this.#settleScheduling();
         const info = this.#states.get(event.state.name);
         const caught = this.#caught.delete(event.state.name);
         const queued = this.#taskResults.get(event.state.name);
@@ -199,7 +258,52 @@ export class HistoryRecorder {
     return this.#previous;
   }
 
-  #scheduled(at: number, info: StateInfo | undefined): void {
+  /** A Task was entered or retried: its scheduling is written once its function is called. */
+  #expectCall(state: string, info: StateInfo | undefined, at: number): void {
+    this.#settleScheduling();
+    this.#awaiting = { state, info, at };
+    this.#flush();
+  }
+
+  /**
+   * Before a Task's outcome is written: a Task that failed before its function was called (a
+   * Parameters error, a stop) shows no scheduling, as in AWS.
+   */
+  #settleScheduling(): void {
+    this.#flush();
+    this.#awaiting = undefined;
+  }
+
+  /** Writes what can be written: a pending Task's scheduling, a callback Task's submission. */
+  #flush(): void {
+    if (this.#closed) return;
+    const awaiting = this.#awaiting;
+    const functionArn = awaiting?.info?.functionArn;
+    if (awaiting && functionArn) {
+      const call = this.#invocations.get(functionArn)?.shift();
+      if (call) {
+        this.#awaiting = undefined;
+        this.#lastCall.set(awaiting.state, call);
+        this.#scheduled(awaiting.at, awaiting.info, call);
+      }
+    }
+    const submitting = this.#submitting;
+    if (submitting?.call.outcome) {
+      this.#submitting = undefined;
+      if (submitting.call.outcome.ok) {
+        this.#add(Date.now(), "TaskSubmitted", {
+          taskSubmittedEventDetails: {
+            resourceType: "lambda",
+            resource: resourceName(submitting.info),
+            output: JSON.stringify(invokeResponse(submitting.call.outcome.output)),
+            outputDetails: { truncated: false },
+          },
+        });
+      }
+    }
+  }
+
+  #scheduled(at: number, info: StateInfo | undefined, call: TaskInvocation): void {
     if (isCallback(info)) {
       this.#add(at, "TaskScheduled", {
         taskScheduledEventDetails: {
@@ -217,13 +321,13 @@ export class HistoryRecorder {
       this.#add(at, "TaskStarted", {
         taskStartedEventDetails: { resourceType: "lambda", resource: resourceName(info) },
       });
-      this.#add(at, "TaskSubmitted", {
-        taskSubmittedEventDetails: { resourceType: "lambda", resource: resourceName(info) },
-      });
+      this.#submitting = { info, call };
     } else {
       this.#add(at, "LambdaFunctionScheduled", {
         lambdaFunctionScheduledEventDetails: {
           resource: info?.resource,
+          input: json(call.input),
+          inputDetails: { truncated: false },
           ...(info?.timeoutSeconds ? { timeoutInSeconds: info.timeoutSeconds } : {}),
         },
       });
@@ -260,6 +364,54 @@ function json(value: unknown): string {
 
 function text(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value ?? "");
+}
+
+/**
+ * A Lambda function's failure as Step Functions records it: the cause is Lambda's error JSON
+ * (`errorMessage`, `errorType`, `stackTrace`). Errors the function did not throw (a timeout, the
+ * execution stopping) keep the engine's cause.
+ */
+export function lambdaCause(
+  error: string,
+  cause: unknown,
+  call: TaskInvocation | undefined,
+): string {
+  const thrown = call?.outcome && !call.outcome.ok ? call.outcome.error : undefined;
+  if (!(thrown instanceof Error) || thrown.name !== error) return text(cause);
+  const stackTrace = (thrown.stack ?? "")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().replace(/^at /, ""))
+    .filter((line) => line !== "");
+  return JSON.stringify({ errorMessage: thrown.message, errorType: thrown.name, stackTrace });
+}
+
+/** What Lambda's Invoke API returned, as a callback Task's TaskSubmitted output shows it. */
+function invokeResponse(payload: unknown) {
+  const requestId = randomUUID();
+  return {
+    ExecutedVersion: "$LATEST",
+    Payload: payload ?? null,
+    SdkHttpMetadata: {
+      AllHttpHeaders: {
+        "X-Amz-Executed-Version": ["$LATEST"],
+        "x-amzn-Remapped-Content-Length": ["0"],
+        Connection: ["keep-alive"],
+        "x-amzn-RequestId": [requestId],
+        "Content-Type": ["application/json"],
+      },
+      HttpHeaders: {
+        Connection: "keep-alive",
+        "Content-Type": "application/json",
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": requestId,
+      },
+      HttpStatusCode: 200,
+    },
+    SdkResponseMetadata: { RequestId: requestId },
+    StatusCode: 200,
+  };
 }
 
 /** The per-state facts the recorder needs, read from a definition. */

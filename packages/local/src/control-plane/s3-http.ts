@@ -1,244 +1,264 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { base64ToHex, hexToBase64 } from "@gantry/core";
-import { BucketError, type LocalBuckets, type StoredObjectMeta } from "../world/buckets.ts";
+import type { LocalBuckets } from "../world/buckets.ts";
+import { LOCAL_ACCOUNT, type S3Context, servedBucket } from "./s3/context.ts";
+import { errorXml, requestIds, S3Error, toS3Error } from "./s3/errors.ts";
+import {
+  getBucketLocation,
+  headBucket,
+  listBuckets,
+  listObjectsV1,
+  listObjectsV2,
+} from "./s3/listing.ts";
+import { copyObject, deleteObject, deleteObjects, getObject, putObject } from "./s3/objects.ts";
+import { header, parseTarget, type S3Target } from "./s3/request.ts";
+import { deleteObjectTagging, getObjectTagging, putObjectTagging } from "./s3/tagging.ts";
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+  uploadPartCopy,
+} from "./s3/uploads.ts";
 
 /**
- * The part of the S3 REST API that publishing and inspecting artifacts needs, path-style
- * (`http://127.0.0.1:8083/<bucket>/<key>`): PutObject (with x-amz-checksum-sha256, metadata,
- * tagging, If-None-Match / If-Match), HeadObject, GetObject, DeleteObject and ListObjectsV2.
- * Enough for `aws s3 cp --endpoint-url`, the SDK's S3Client (forcePathStyle) and
- * `gantry artifact publish`. Bodies in aws-chunked encoding (the SDK's streaming checksums)
- * are decoded and their trailing checksum verified.
+ * The S3 REST API on the artifact buckets, path-style (`http://127.0.0.1:8083/<bucket>/<key>`),
+ * as the AWS CLI (`s3` and `s3api`), boto3/s3transfer and the JS SDK (with lib-storage) use it:
+ *
+ *   service   ListBuckets
+ *   bucket    HeadBucket, GetBucketLocation, ListObjectsV2, ListObjects, ListMultipartUploads,
+ *             DeleteObjects
+ *   object    GetObject, HeadObject, PutObject, CopyObject, DeleteObject,
+ *             CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+ *             AbortMultipartUpload, ListParts, GetObjectTagging, PutObjectTagging,
+ *             DeleteObjectTagging
+ *
+ * Anything else S3 has (a sub-resource such as ?acl, ?versioning, ?retention, ?select or
+ * ?restore, a storage class, SSE-KMS, object lock, ...) is answered `501 NotImplemented`,
+ * never with a success that did not do what was asked. Errors are S3's XML with S3's codes;
+ * every response carries `x-amz-request-id` and `x-amz-id-2`. Signatures are not verified.
+ *
+ * Only the artifact buckets are served: Gantry's state buckets hold locks, approvals and task
+ * tokens, which in AWS only Gantry's own functions can read (AccessDenied here).
  */
-const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
 
+/** S3's sub-resources: query parameters that select an operation other than the plain one. */
+const SUBRESOURCES = new Set([
+  "abac",
+  "accelerate",
+  "acl",
+  "analytics",
+  "attributes",
+  "cors",
+  "delete",
+  "encryption",
+  "intelligent-tiering",
+  "inventory",
+  "journalTable",
+  "legal-hold",
+  "lifecycle",
+  "location",
+  "logging",
+  "metadataConfiguration",
+  "metadataInventoryTable",
+  "metadataJournalTable",
+  "metadataTable",
+  "metrics",
+  "notification",
+  "object-lock",
+  "ownershipControls",
+  "partNumber",
+  "policy",
+  "policyStatus",
+  "publicAccessBlock",
+  "renameObject",
+  "replication",
+  "requestPayment",
+  "restore",
+  "retention",
+  "select",
+  "select-type",
+  "session",
+  "tagging",
+  "torrent",
+  "uploadId",
+  "uploads",
+  "versionId",
+  "versioning",
+  "versions",
+  "website",
+]);
+
+type Handler = (ctx: S3Context) => Promise<void> | void;
+
+interface Route {
+  /** The sub-resources the operation takes (all others present make it NotImplemented). */
+  readonly with: readonly string[];
+  /** The one sub-resource that selects it (none: the plain operation). */
+  readonly selector?: string;
+  readonly handler: Handler;
+}
+
+const BUCKET_ROUTES: Record<string, Route[]> = {
+  GET: [
+    { with: ["location"], selector: "location", handler: getBucketLocation },
+    { with: ["uploads"], selector: "uploads", handler: listMultipartUploads },
+    {
+      with: [],
+      handler: (ctx) =>
+        ctx.target.query.has("list-type") ? listObjectsV2(ctx) : listObjectsV1(ctx),
+    },
+  ],
+  HEAD: [{ with: [], handler: headBucket }],
+  POST: [{ with: ["delete"], selector: "delete", handler: deleteObjects }],
+  PUT: [
+    {
+      with: [],
+      handler: (ctx) => {
+        servedBucket(ctx);
+        throw new S3Error(
+          "BucketAlreadyOwnedByYou",
+          "Your previous request to create the named bucket succeeded and you already own it.",
+          { BucketName: ctx.target.bucket },
+        );
+      },
+    },
+  ],
+  DELETE: [
+    {
+      with: [],
+      handler: (ctx) => {
+        servedBucket(ctx);
+        throw new S3Error(
+          "NotImplemented",
+          "The artifact buckets are the registry's: they cannot be deleted through the local endpoint",
+        );
+      },
+    },
+  ],
+};
+
+const OBJECT_ROUTES: Record<string, Route[]> = {
+  GET: [
+    { with: ["uploadId"], selector: "uploadId", handler: listParts },
+    { with: ["tagging", "versionId"], selector: "tagging", handler: getObjectTagging },
+    { with: ["versionId", "partNumber"], handler: (ctx) => getObject(ctx, false) },
+  ],
+  HEAD: [{ with: ["versionId", "partNumber"], handler: (ctx) => getObject(ctx, true) }],
+  PUT: [
+    { with: ["tagging", "versionId"], selector: "tagging", handler: putObjectTagging },
+    {
+      with: ["uploadId", "partNumber"],
+      selector: "uploadId",
+      handler: (ctx) =>
+        ctx.req.headers["x-amz-copy-source"] !== undefined ? uploadPartCopy(ctx) : uploadPart(ctx),
+    },
+    {
+      with: [],
+      handler: (ctx) =>
+        ctx.req.headers["x-amz-copy-source"] !== undefined ? copyObject(ctx) : putObject(ctx),
+    },
+  ],
+  POST: [
+    { with: ["uploads"], selector: "uploads", handler: createMultipartUpload },
+    { with: ["uploadId"], selector: "uploadId", handler: completeMultipartUpload },
+  ],
+  DELETE: [
+    { with: ["uploadId"], selector: "uploadId", handler: abortMultipartUpload },
+    { with: ["tagging", "versionId"], selector: "tagging", handler: deleteObjectTagging },
+    { with: ["versionId"], handler: deleteObject },
+  ],
+};
+
+/** The operation a request asks for, or the S3 error that says why there is none. */
+function route(method: string, target: S3Target): Handler {
+  const routes = (target.key === "" ? BUCKET_ROUTES : OBJECT_ROUTES)[method];
+  if (!routes)
+    throw new S3Error(
+      "MethodNotAllowed",
+      "The specified method is not allowed against this resource.",
+      { Method: method, ResourceType: target.key === "" ? "BUCKET" : "OBJECT" },
+    );
+  const asked = [...new Set(target.query.keys())].filter((name) => SUBRESOURCES.has(name));
+  for (const candidate of routes) {
+    const selected = candidate.selector
+      ? asked.includes(candidate.selector)
+      : !asked.some((name) => routes.some((r) => r.selector === name));
+    if (!selected) continue;
+    const extra = asked.filter((name) => !candidate.with.includes(name));
+    if (extra.length > 0) break;
+    return candidate.handler;
+  }
+  const what = asked.length > 0 ? asked.map((name) => `?${name}`).join(" ") : "this request";
+  return () => {
+    throw new S3Error(
+      "NotImplemented",
+      `${method} ${what} on ${target.key === "" ? "a bucket" : "an object"} is not part of the local S3 subset`,
+    );
+  };
+}
+
+/**
+ * Answers one request if it is an S3 request; returns false if it is not one (a Step Functions
+ * call, the health check).
+ */
 export async function handleS3Request(
   buckets: LocalBuckets,
   exposed: ReadonlySet<string>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<boolean> {
-  const url = new URL(req.url ?? "/", "http://local");
-  const [, bucket = "", ...keyParts] = url.pathname.split("/");
-  // Only artifact buckets are served: the state buckets hold locks, approvals and task tokens,
-  // which in AWS only Gantry's own functions can read.
-  if (
-    !bucket ||
-    !exposed.has(bucket) ||
-    !buckets.hasBucket(bucket) ||
-    req.headers["x-amz-target"]
-  ) {
-    return false;
-  }
-  const key = keyParts.map(decodeURIComponent).join("/");
+  if (req.headers["x-amz-target"]) return false;
+  const method = req.method ?? "GET";
+  const rawUrl = req.url ?? "/";
+  const path = rawUrl.split("?")[0] ?? "/";
+  // The service root takes ListBuckets; a POST there without X-Amz-Target is nobody's.
+  if ((path === "/" || path === "") && method === "POST") return false;
+  if (path === "/health" && method === "GET" && !exposed.has("health")) return false;
+
+  const ids = requestIds();
+  res.setHeader("x-amz-request-id", ids.requestId);
+  res.setHeader("x-amz-id-2", ids.hostId);
+  let resource = path;
   try {
-    if (!key) {
-      if (req.method === "GET" && url.searchParams.get("list-type") === "2") {
-        await listObjects(buckets, bucket, url.searchParams.get("prefix") ?? "", res);
-        return true;
-      }
-      if (req.method === "HEAD") {
-        res.writeHead(200).end();
-        return true;
-      }
-      throw new S3Failure(
-        405,
-        "MethodNotAllowed",
-        "only ListObjectsV2 and HeadBucket are supported on a bucket",
-      );
+    const target = parseTarget(rawUrl);
+    resource = target.resource;
+    const owner = header(req, "x-amz-expected-bucket-owner");
+    if (owner !== undefined && owner !== LOCAL_ACCOUNT)
+      throw new S3Error("AccessDenied", "Access Denied");
+    const ctx: S3Context = { buckets, exposed, req, res, target };
+    if (target.bucket === "") {
+      if (method !== "GET" && method !== "HEAD")
+        throw new S3Error("MethodNotAllowed", undefined, {
+          Method: method,
+          ResourceType: "SERVICE",
+        });
+      listBuckets(ctx);
+      return true;
     }
-    switch (req.method) {
-      case "PUT":
-        await putObject(buckets, { bucket, key }, req, res);
-        return true;
-      case "HEAD":
-      case "GET": {
-        const object = await buckets.get({ bucket, key, ...versionOf(url) });
-        if (!object) throw new S3Failure(404, "NoSuchKey", "The specified key does not exist.");
-        res.writeHead(
-          200,
-          objectHeaders(object.meta, req.headers["x-amz-checksum-mode"] === "ENABLED"),
-        );
-        res.end(req.method === "GET" ? object.bytes : undefined);
-        return true;
-      }
-      case "DELETE":
-        await buckets.delete({ bucket, key }, headerValue(req, "if-match"));
-        res.writeHead(204).end();
-        return true;
-      default:
-        throw new S3Failure(405, "MethodNotAllowed", `${req.method} is not supported`);
-    }
+    await route(method, target)(ctx);
   } catch (error) {
-    sendError(res, error, req.method === "HEAD");
-    return true;
+    sendError(res, toS3Error(error), resource, ids, method === "HEAD");
   }
+  return true;
 }
 
-const BUCKET_ERROR_STATUS: Record<string, number> = {
-  NoSuchBucket: 404,
-  NoSuchKey: 404,
-  NoSuchVersion: 404,
-  PreconditionFailed: 412,
-  BadDigest: 400,
-  InvalidKey: 400,
-};
-
-class S3Failure extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function putObject(
-  buckets: LocalBuckets,
-  ref: { bucket: string; key: string },
-  req: IncomingMessage,
+function sendError(
   res: ServerResponse,
-): Promise<void> {
-  if (req.headers["x-amz-copy-source"])
-    throw new S3Failure(501, "NotImplemented", "CopyObject is not part of the local S3 subset");
-  const raw = await readBody(req);
-  const chunked =
-    String(req.headers["content-encoding"] ?? "").includes("aws-chunked") ||
-    String(req.headers["x-amz-content-sha256"] ?? "").startsWith("STREAMING-");
-  const { body, trailers } = chunked
-    ? decodeAwsChunked(raw)
-    : { body: raw, trailers: {} as Record<string, string> };
-  const declared = headerValue(req, "x-amz-checksum-sha256") ?? trailers["x-amz-checksum-sha256"];
-  const expectedSha256 = declared ? base64ToHex(declared) : undefined;
-  if (declared && !expectedSha256)
-    throw new S3Failure(400, "InvalidDigest", "x-amz-checksum-sha256 is not a SHA-256 digest");
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (name.startsWith("x-amz-meta-") && typeof value === "string")
-      metadata[name.slice("x-amz-meta-".length)] = value;
+  error: S3Error,
+  resource: string,
+  ids: { requestId: string; hostId: string },
+  headOnly: boolean,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
   }
-  const tagging = headerValue(req, "x-amz-tagging");
-  const ifNoneMatch = headerValue(req, "if-none-match");
-  const ifMatch = headerValue(req, "if-match");
-  const meta = await buckets.put(ref, body, {
-    metadata,
-    tags: tagging ? Object.fromEntries(new URLSearchParams(tagging)) : {},
-    ...(ifNoneMatch === "*" ? { ifNoneMatch: "*" as const } : {}),
-    ...(ifMatch ? { ifMatch } : {}),
-    ...(expectedSha256 ? { expectedSha256 } : {}),
+  const body = errorXml(error, resource, ids);
+  res.writeHead(error.status, {
+    "content-type": "application/xml",
+    ...(headOnly ? {} : { "content-length": Buffer.byteLength(body) }),
   });
-  res.writeHead(200, {
-    etag: meta.etag,
-    "x-amz-version-id": meta.versionId,
-    "x-amz-checksum-sha256": hexToBase64(meta.sha256),
-  });
-  res.end();
-}
-
-async function listObjects(
-  buckets: LocalBuckets,
-  bucket: string,
-  prefix: string,
-  res: ServerResponse,
-): Promise<void> {
-  const keys = await buckets.list(bucket, prefix);
-  const contents = [];
-  for (const key of keys.slice(0, 1000)) {
-    const head = await buckets.head({ bucket, key });
-    if (!head) continue;
-    contents.push(
-      `<Contents><Key>${xml(key)}</Key><ETag>${xml(head.etag)}</ETag><Size>${head.size}</Size></Contents>`,
-    );
-  }
-  const body = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xml(bucket)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${contents.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>${keys.length > 1000}</IsTruncated>${contents.join("")}</ListBucketResult>`;
-  res.writeHead(200, { "content-type": "application/xml" }).end(body);
-}
-
-function objectHeaders(
-  meta: StoredObjectMeta,
-  withChecksum: boolean,
-): Record<string, string | number> {
-  const headers: Record<string, string | number> = {
-    "content-length": meta.size,
-    "content-type": "application/octet-stream",
-    etag: meta.etag,
-    "last-modified": new Date(meta.lastModified).toUTCString(),
-    "x-amz-version-id": meta.versionId,
-  };
-  if (withChecksum) {
-    headers["x-amz-checksum-sha256"] = hexToBase64(meta.sha256);
-    headers["x-amz-checksum-type"] = "FULL_OBJECT";
-  }
-  for (const [name, value] of Object.entries(meta.metadata)) headers[`x-amz-meta-${name}`] = value;
-  if (Object.keys(meta.tags).length > 0)
-    headers["x-amz-tagging-count"] = Object.keys(meta.tags).length;
-  return headers;
-}
-
-/**
- * aws-chunked: `<hex size>[;chunk-signature=...]\r\n<bytes>\r\n` repeated, a zero-size chunk,
- * then trailer headers (`x-amz-checksum-<algorithm>:<base64>`) and a blank line.
- */
-export function decodeAwsChunked(raw: Buffer): { body: Buffer; trailers: Record<string, string> } {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for (;;) {
-    const lineEnd = raw.indexOf("\r\n", offset);
-    if (lineEnd < 0) throw new S3Failure(400, "IncompleteBody", "aws-chunked body ends early");
-    const size = Number.parseInt(
-      raw.subarray(offset, lineEnd).toString("latin1").split(";")[0] ?? "",
-      16,
-    );
-    if (!Number.isFinite(size) || size < 0)
-      throw new S3Failure(400, "InvalidRequest", "bad aws-chunked chunk size");
-    offset = lineEnd + 2;
-    if (size === 0) break;
-    parts.push(raw.subarray(offset, offset + size));
-    offset += size + 2;
-  }
-  const trailers: Record<string, string> = {};
-  for (const line of raw.subarray(offset).toString("latin1").split("\r\n")) {
-    const colon = line.indexOf(":");
-    if (colon > 0)
-      trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return { body: Buffer.concat(parts), trailers };
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_OBJECT_BYTES)
-      throw new S3Failure(400, "EntityTooLarge", "objects are limited to 512 MiB locally");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function versionOf(url: URL): { versionId?: string } {
-  const versionId = url.searchParams.get("versionId");
-  return versionId ? { versionId } : {};
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === "string" ? value : undefined;
-}
-
-function sendError(res: ServerResponse, error: unknown, headOnly: boolean): void {
-  let failure: S3Failure;
-  if (error instanceof S3Failure) failure = error;
-  else if (error instanceof BucketError) {
-    failure = new S3Failure(BUCKET_ERROR_STATUS[error.name] ?? 400, error.name, error.message);
-  } else failure = new S3Failure(500, "InternalError", "internal error in the local control plane");
-  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${xml(failure.code)}</Code><Message>${xml(failure.message)}</Message></Error>`;
-  res.writeHead(failure.status, { "content-type": "application/xml" });
   res.end(headOnly ? undefined : body);
-}
-
-function xml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

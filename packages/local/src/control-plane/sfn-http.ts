@@ -1,13 +1,16 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ControlPlane } from "./control-plane.ts";
 import { SfnApiError } from "./errors.ts";
 import type { ExecutionRecord } from "./execution-store.ts";
+import { validateDefinition } from "./validate-definition.ts";
 
 /**
  * The Step Functions JSON protocol (`POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`,
  * `application/x-amz-json-1.0`), so the AWS SDK, the AWS CLI and `gantry` talk to the local
  * control plane exactly as to AWS. Requests are not authenticated: the server only listens on
- * 127.0.0.1. Timestamps go out as epoch seconds, as AWS sends them.
+ * 127.0.0.1. Timestamps go out as epoch seconds, as AWS sends them; every response carries an
+ * `x-amzn-RequestId`.
  */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -46,12 +49,22 @@ const OPERATIONS: Record<string, Operation> = {
     return {};
   },
   DescribeStateMachine: (plane, body) => plane.describeStateMachine(body.stateMachineArn),
+  TagResource: (plane, body) => {
+    plane.tagResource(body);
+    return {};
+  },
+  UntagResource: (plane, body) => {
+    plane.untagResource(body);
+    return {};
+  },
+  ListTagsForResource: (plane, body) => ({ tags: plane.listTagsForResource(body) }),
+  ValidateStateMachineDefinition: (_plane, body) => validateDefinition(body),
   DescribeStateMachineForExecution: (plane, body) => {
     const execution = plane.describeExecution(body.executionArn);
     const machine = plane.describeStateMachine(execution.stateMachineArn);
     return { ...machine, updateDate: machine.creationDate };
   },
-  ListStateMachines: (plane) => ({ stateMachines: plane.listStateMachines() }),
+  ListStateMachines: (plane, body) => plane.listStateMachinesPage(body),
 };
 
 /** Answers one request if it is a Step Functions call; returns false if it is not one. */
@@ -67,6 +80,7 @@ export async function handleSfnRequest(
     !target.startsWith("AWSStepFunctions.")
   )
     return false;
+  res.setHeader("x-amzn-RequestId", randomUUID());
   try {
     const operation = OPERATIONS[target.slice("AWSStepFunctions.".length)];
     if (!operation)
@@ -137,6 +151,14 @@ function describe(record: ExecutionRecord) {
       : {}),
     ...(record.error !== undefined ? { error: record.error } : {}),
     ...(record.cause !== undefined ? { cause: record.cause } : {}),
+    // The local plane does not redrive executions (RedriveExecution is not served): none is
+    // redrivable, and it says why.
+    redriveCount: 0,
+    redriveStatus: "NOT_REDRIVABLE",
+    redriveStatusReason:
+      record.status === "RUNNING" || record.status === "SUCCEEDED"
+        ? `Execution is ${record.status} and cannot be redriven`
+        : "The local control plane does not redrive executions",
   };
 }
 
@@ -150,6 +172,7 @@ function summary(record: ExecutionRecord) {
     status,
     startDate,
     ...(stopDate !== undefined ? { stopDate } : {}),
+    redriveCount: 0,
   };
 }
 

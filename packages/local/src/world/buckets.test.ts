@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ArtifactChecksumMismatch, sha256Hex } from "@gantry/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BucketError, LocalBuckets } from "./buckets.ts";
+import { BucketError, decodeSegment, encodeSegment, LocalBuckets } from "./buckets.ts";
+import { checksumOf } from "./checksums.ts";
 
 const SOURCE = { bucket: "artifacts-preprod", key: "hello-service/v1.zip" };
 const DEST = { bucket: "artifacts-prod", key: "hello-service/v1.zip" };
@@ -106,5 +107,113 @@ describe("files at rest", () => {
         mode: statSync(path).isDirectory() ? "700" : "600",
       });
     }
+  });
+});
+
+describe("keys as S3 allows them", () => {
+  const KEYS = [
+    "plain/key.zip",
+    "with space/and+plus=equals",
+    "unicode/☃/é",
+    "dots/./../x",
+    "folder/",
+    "a//double",
+    "100%/literal%20",
+    "x.deadbeef.tmp",
+  ];
+
+  it("stores any key, lists them all back in UTF-8 order, and reads each", async () => {
+    for (const key of KEYS) await buckets.put({ bucket: SOURCE.bucket, key }, Buffer.from(key));
+    const listed = await buckets.list(SOURCE.bucket, "");
+    expect(listed).toEqual(
+      [...KEYS].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    );
+    for (const key of KEYS)
+      expect((await buckets.get({ bucket: SOURCE.bucket, key }))?.bytes.toString()).toBe(key);
+    expect(await buckets.list(SOURCE.bucket, "unicode/")).toEqual(["unicode/☃/é"]);
+  });
+
+  it("encodes file names reversibly, leaving plain segments as they are", () => {
+    for (const segment of ["", ".", "..", "a b", "%", "x.0123abcd.tmp", "ok-name_1.zip"])
+      expect(decodeSegment(encodeSegment(segment))).toBe(segment);
+    expect(encodeSegment("ok-name_1.zip")).toBe("ok-name_1.zip");
+  });
+
+  it("refuses, without storing anything, a key the file system cannot hold beside another", async () => {
+    await buckets.put({ bucket: SOURCE.bucket, key: "a" }, BYTES);
+    await expect(buckets.put({ bucket: SOURCE.bucket, key: "a/b" }, BYTES)).rejects.toMatchObject({
+      name: "NotImplemented",
+    });
+    await buckets.put({ bucket: SOURCE.bucket, key: "c/d" }, BYTES);
+    await expect(buckets.put({ bucket: SOURCE.bucket, key: "c" }, BYTES)).rejects.toMatchObject({
+      name: "NotImplemented",
+    });
+    expect(await buckets.list(SOURCE.bucket, "")).toEqual(["a", "c/d"]);
+  });
+
+  it("refuses keys over 1,024 bytes", async () => {
+    await expect(
+      buckets.put({ bucket: SOURCE.bucket, key: "k".repeat(1025) }, BYTES),
+    ).rejects.toMatchObject({ name: "KeyTooLongError" });
+  });
+});
+
+describe("streamed writes", () => {
+  it("keeps the checksum asked for, CRC64NVME otherwise, and the content headers", async () => {
+    const meta = await buckets.write(SOURCE, [Buffer.from("hello "), Buffer.from("world")], {
+      checksumAlgorithm: "CRC32",
+      content: { contentType: "text/plain", cacheControl: "no-cache" },
+    });
+    expect(meta.checksum).toEqual({ algorithm: "CRC32", value: "DUoRhQ==", type: "FULL_OBJECT" });
+    expect(meta).toMatchObject({ contentType: "text/plain", cacheControl: "no-cache", size: 11 });
+    const plain = await buckets.put(DEST, Buffer.from("hello world"));
+    expect(plain.checksum).toEqual({
+      algorithm: "CRC64NVME",
+      value: await checksumOf("CRC64NVME", Buffer.from("hello world")),
+      type: "FULL_OBJECT",
+    });
+  });
+
+  it("commits nothing when verification refuses the bytes, or there are too many", async () => {
+    await expect(
+      buckets.write(SOURCE, [BYTES], {
+        verify: () => {
+          throw new BucketError("BadDigest", "no");
+        },
+      }),
+    ).rejects.toMatchObject({ name: "BadDigest" });
+    await expect(
+      buckets.write(SOURCE, [BYTES, BYTES], { maxBytes: BYTES.length }),
+    ).rejects.toMatchObject({ name: "EntityTooLarge" });
+    expect(await buckets.head(SOURCE)).toBeUndefined();
+    const { readdirSync } = await import("node:fs");
+    expect(readdirSync(join(dir, SOURCE.bucket, "tmp"))).toEqual([]);
+  });
+
+  it("pairs an opened object's bytes with its metadata even if it is replaced meanwhile", async () => {
+    await buckets.put(SOURCE, Buffer.from("version one"));
+    const opened = await buckets.open(SOURCE);
+    await buckets.put(SOURCE, Buffer.from("version two, longer"));
+    const chunks: Buffer[] = [];
+    for await (const chunk of opened?.stream() ?? []) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe("version one");
+    expect(opened?.meta.size).toBe("version one".length);
+  });
+
+  it("answers If-Match on a missing key with NoSuchKey, and deletes conditionally", async () => {
+    await expect(buckets.put(SOURCE, BYTES, { ifMatch: '"x"' })).rejects.toMatchObject({
+      name: "NoSuchKey",
+    });
+    const meta = await buckets.put(SOURCE, BYTES);
+    await expect(buckets.deleteObject(SOURCE, { ifMatch: '"other"' })).rejects.toMatchObject({
+      name: "PreconditionFailed",
+    });
+    await expect(buckets.deleteObject(SOURCE, { ifMatch: meta.etag.slice(1, -1) })).resolves.toBe(
+      true,
+    );
+    await expect(buckets.deleteObject(SOURCE)).resolves.toBe(false);
+    await expect(buckets.deleteObject(SOURCE, { ifMatch: "*" })).rejects.toMatchObject({
+      name: "NoSuchKey",
+    });
   });
 });

@@ -1,0 +1,295 @@
+/**
+ * The S3 endpoint over HTTP, in-process: routing, S3's error shapes and codes, request ids,
+ * checksums and framing. (The conformance suite, test/conformance, drives it with real clients.)
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalBuckets } from "../world/buckets.ts";
+import { checksumOf } from "../world/checksums.ts";
+import { handleS3Request } from "./s3-http.ts";
+
+const BUCKET = "artifacts-preprod";
+const HIDDEN = "gantry-state-preprod";
+
+let dir: string;
+let server: Server;
+let endpoint: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "gantry-s3-http-"));
+  const buckets = new LocalBuckets(dir);
+  await buckets.createBucket(BUCKET);
+  await buckets.createBucket(HIDDEN);
+  server = createServer((req, res) => {
+    void handleS3Request(buckets, new Set([BUCKET]), req, res).then((handled) => {
+      if (!handled) res.writeHead(404).end("not S3");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const url = (path: string) => `${endpoint}${path}`;
+const md5 = (data: string) => createHash("md5").update(data).digest("base64");
+const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
+
+async function put(key: string, body: string, headers: Record<string, string> = {}) {
+  return fetch(url(`/${BUCKET}/${key}`), { method: "PUT", body, headers });
+}
+
+async function errorCode(response: Response): Promise<string | undefined> {
+  return /<Code>([^<]+)<\/Code>/.exec(await response.text())?.[1];
+}
+
+describe("routing and errors", () => {
+  it("puts a request id on every response, successes, errors and HEADs alike", async () => {
+    for (const response of [
+      await put("ids", "x"),
+      await fetch(url(`/${BUCKET}/missing`)),
+      await fetch(url(`/${BUCKET}/missing`), { method: "HEAD" }),
+      await fetch(url("/no-such-bucket/k")),
+    ]) {
+      expect(response.headers.get("x-amz-request-id")).toMatch(/^[0-9A-F]{16}$/);
+      expect(response.headers.get("x-amz-id-2")).toBeTruthy();
+      await response.arrayBuffer();
+    }
+  });
+
+  it("answers errors in S3's XML: NoSuchKey, NoSuchBucket, and AccessDenied for unserved buckets", async () => {
+    const missing = await fetch(url(`/${BUCKET}/dir/missing.txt`));
+    expect(missing.status).toBe(404);
+    const text = await missing.text();
+    expect(text).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code>/,
+    );
+    expect(text).toContain(`<Resource>/${BUCKET}/dir/missing.txt</Resource>`);
+    expect(text).toContain(`<RequestId>${missing.headers.get("x-amz-request-id")}</RequestId>`);
+    const noBucket = await fetch(url("/no-such-bucket/k"));
+    expect([noBucket.status, await errorCode(noBucket)]).toEqual([404, "NoSuchBucket"]);
+    const hidden = await fetch(url(`/${HIDDEN}/locks/x.json`));
+    expect([hidden.status, await errorCode(hidden)]).toEqual([403, "AccessDenied"]);
+    const head = await fetch(url(`/${BUCKET}/missing`), { method: "HEAD" });
+    expect(head.status).toBe(404);
+    expect(await head.text()).toBe("");
+  });
+
+  it.each([
+    ["GET", `/${BUCKET}/k?acl`],
+    ["PUT", `/${BUCKET}/k?retention`],
+    ["GET", `/${BUCKET}/k?legal-hold`],
+    ["GET", `/${BUCKET}?versioning`],
+    ["GET", `/${BUCKET}?policy`],
+    ["POST", `/${BUCKET}/k?select&select-type=2`],
+    ["POST", `/${BUCKET}/k?restore`],
+    ["GET", `/${BUCKET}/k?attributes`],
+    ["DELETE", `/${BUCKET}`],
+    ["GET", `/${BUCKET}/k?uploadId=x&acl`],
+  ])("answers %s %s with 501 NotImplemented", async (method, path) => {
+    const response = await fetch(url(path), { method });
+    expect([response.status, await errorCode(response)]).toEqual([501, "NotImplemented"]);
+  });
+
+  it("answers an unserved storage class or encryption with NotImplemented, ACLs as S3 does", async () => {
+    for (const headers of [
+      { "x-amz-storage-class": "GLACIER" } as Record<string, string>,
+      { "x-amz-server-side-encryption": "aws:kms" },
+      { "x-amz-object-lock-mode": "GOVERNANCE" },
+    ]) {
+      const response = await put("k", "x", headers);
+      expect([response.status, await errorCode(response)]).toEqual([501, "NotImplemented"]);
+    }
+    const acl = await put("k", "x", { "x-amz-acl": "public-read" });
+    expect([acl.status, await errorCode(acl)]).toEqual([400, "AccessControlListNotSupported"]);
+  });
+
+  it("answers PATCH with MethodNotAllowed and a malformed key with InvalidURI, both as XML", async () => {
+    const patch = await fetch(url(`/${BUCKET}/k`), { method: "PATCH", body: "x" });
+    expect([patch.status, await errorCode(patch)]).toEqual([405, "MethodNotAllowed"]);
+    const bad = await fetch(url(`/${BUCKET}/%zz`));
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("content-type")).toBe("application/xml");
+    expect(await errorCode(bad)).toBe("InvalidURI");
+  });
+
+  it("leaves the health check and Step Functions calls to others", async () => {
+    expect(await (await fetch(url("/health"))).text()).toBe("not S3");
+    expect(await (await fetch(url("/"), { method: "POST", body: "{}" })).text()).toBe("not S3");
+  });
+
+  it("lists the served buckets only, and answers CreateBucket on one as S3 does", async () => {
+    const listed = await (await fetch(url("/"))).text();
+    expect(listed).toContain(`<Name>${BUCKET}</Name>`);
+    expect(listed).not.toContain(HIDDEN);
+    const create = await fetch(url(`/${BUCKET}`), { method: "PUT" });
+    expect([create.status, await errorCode(create)]).toEqual([409, "BucketAlreadyOwnedByYou"]);
+  });
+});
+
+describe("object tagging", () => {
+  it("puts (Content-MD5 required), gets and deletes an object's tags", async () => {
+    await put("tagged", "x", { "x-amz-tagging": "a=1" });
+    const body =
+      '<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>team</Key><Value>platform</Value></Tag></TagSet></Tagging>';
+    const unsigned = await fetch(url(`/${BUCKET}/tagged?tagging`), { method: "PUT", body });
+    expect([unsigned.status, await errorCode(unsigned)]).toEqual([400, "InvalidRequest"]);
+    const stored = await fetch(url(`/${BUCKET}/tagged?tagging`), {
+      method: "PUT",
+      body,
+      headers: { "content-md5": md5(body) },
+    });
+    expect(stored.status).toBe(200);
+    const got = await (await fetch(url(`/${BUCKET}/tagged?tagging`))).text();
+    expect(got).toContain("<Tag><Key>team</Key><Value>platform</Value></Tag>");
+    expect(got).not.toContain("<Key>a</Key>");
+    expect((await fetch(url(`/${BUCKET}/tagged?tagging`), { method: "DELETE" })).status).toBe(204);
+    expect(await (await fetch(url(`/${BUCKET}/tagged?tagging`))).text()).toContain(
+      "<TagSet></TagSet>",
+    );
+  });
+});
+
+describe("oversized bodies", () => {
+  it("answers a declared size over 5 GiB with EntityTooLarge, and the connection survives", async () => {
+    const socket = connect(Number(new URL(endpoint).port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = "";
+    socket.on("data", (chunk) => {
+      received += chunk.toString();
+    });
+    let reset = false;
+    socket.on("error", () => {
+      reset = true;
+    });
+    socket.write(
+      `PUT /${BUCKET}/huge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${6 * 1024 ** 3}\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(64 * 1024));
+    for (let i = 0; i < 100 && !received.includes("</Error>"); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(received).toContain("<Code>EntityTooLarge</Code>");
+    // The server keeps reading (and dropping) what the client still sends: no reset.
+    socket.write(Buffer.alloc(64 * 1024));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reset).toBe(false);
+    socket.destroy();
+  });
+});
+
+describe("checksums on PutObject", () => {
+  it("verifies Content-MD5: BadDigest on a mismatch, InvalidDigest when malformed", async () => {
+    expect((await put("md5", "hello", { "content-md5": md5("hello") })).status).toBe(200);
+    const mismatch = await put("md5", "hello", { "content-md5": md5("other") });
+    expect([mismatch.status, await errorCode(mismatch)]).toEqual([400, "BadDigest"]);
+    const malformed = await put("md5", "hello", { "content-md5": "nope" });
+    expect([malformed.status, await errorCode(malformed)]).toEqual([400, "InvalidDigest"]);
+  });
+
+  it.each(["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"] as const)(
+    "verifies x-amz-checksum-%s and returns it with checksum mode",
+    async (algorithm) => {
+      const name = `x-amz-checksum-${algorithm.toLowerCase()}`;
+      const good = await checksumOf(algorithm, Buffer.from("payload"));
+      const ok = await put(`sum-${algorithm}`, "payload", { [name]: good });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get(name)).toBe(good);
+      const head = await fetch(url(`/${BUCKET}/sum-${algorithm}`), {
+        method: "HEAD",
+        headers: { "x-amz-checksum-mode": "ENABLED" },
+      });
+      expect([head.headers.get(name), head.headers.get("x-amz-checksum-type")]).toEqual([
+        good,
+        "FULL_OBJECT",
+      ]);
+      const wrong = await put(`sum-${algorithm}`, "payload", {
+        [name]: await checksumOf(algorithm, Buffer.from("other")),
+      });
+      expect([wrong.status, await errorCode(wrong)]).toEqual([400, "BadDigest"]);
+      const malformed = await put(`sum-${algorithm}`, "payload", { [name]: "AAAA" });
+      expect([malformed.status, await errorCode(malformed)]).toEqual([400, "InvalidRequest"]);
+    },
+  );
+
+  it("refuses two checksum headers, and a signed payload hash that does not match", async () => {
+    const two = await put("two", "x", {
+      "x-amz-checksum-crc32": await checksumOf("CRC32", Buffer.from("x")),
+      "x-amz-checksum-sha1": await checksumOf("SHA1", Buffer.from("x")),
+    });
+    expect([two.status, await errorCode(two)]).toEqual([400, "InvalidRequest"]);
+    const signed = await put("signed", "x", { "x-amz-content-sha256": sha256("y") });
+    expect([signed.status, await errorCode(signed)]).toEqual([400, "XAmzContentSHA256Mismatch"]);
+    const matching = await put("signed", "x", { "x-amz-content-sha256": sha256("x") });
+    expect(matching.status).toBe(200);
+  });
+
+  it("decodes aws-chunked bodies and checks their trailing checksum", async () => {
+    const chunked = (trailer: string) =>
+      put("chunked", `b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:${trailer}\r\n\r\n`, {
+        "content-encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-decoded-content-length": "11",
+        "x-amz-sdk-checksum-algorithm": "CRC32",
+      });
+    const ok = await chunked("DUoRhQ==");
+    expect(ok.status).toBe(200);
+    expect(await (await fetch(url(`/${BUCKET}/chunked`))).text()).toBe("hello world");
+    const bad = await chunked(await checksumOf("CRC32", Buffer.from("other")));
+    expect([bad.status, await errorCode(bad)]).toEqual([400, "BadDigest"]);
+  });
+});
+
+describe("reads", () => {
+  beforeAll(async () => {
+    await put("read/ten", "0123456789", {
+      "content-type": "text/plain",
+      "cache-control": "max-age=60",
+      "content-disposition": 'attachment; filename="ten.txt"',
+      "x-amz-meta-owner": "ci",
+    });
+  });
+
+  it("serves ranges with 206 and Content-Range, 416 past the end", async () => {
+    const ranged = await fetch(url(`/${BUCKET}/read/ten`), { headers: { range: "bytes=2-4" } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("content-range")).toBe("bytes 2-4/10");
+    expect(ranged.headers.get("accept-ranges")).toBe("bytes");
+    expect(await ranged.text()).toBe("234");
+    const suffix = await fetch(url(`/${BUCKET}/read/ten`), { headers: { range: "bytes=-3" } });
+    expect(await suffix.text()).toBe("789");
+    const past = await fetch(url(`/${BUCKET}/read/ten`), { headers: { range: "bytes=10-" } });
+    expect([past.status, await errorCode(past)]).toEqual([416, "InvalidRange"]);
+  });
+
+  it("keeps and returns content headers and metadata", async () => {
+    const got = await fetch(url(`/${BUCKET}/read/ten`));
+    expect(got.headers.get("content-type")).toBe("text/plain");
+    expect(got.headers.get("cache-control")).toBe("max-age=60");
+    expect(got.headers.get("content-disposition")).toBe('attachment; filename="ten.txt"');
+    expect(got.headers.get("x-amz-meta-owner")).toBe("ci");
+    await got.arrayBuffer();
+  });
+
+  it("answers conditional reads with 304 and 412", async () => {
+    const head = await fetch(url(`/${BUCKET}/read/ten`), { method: "HEAD" });
+    const etag = head.headers.get("etag") ?? "";
+    const notModified = await fetch(url(`/${BUCKET}/read/ten`), {
+      headers: { "if-none-match": etag },
+    });
+    expect(notModified.status).toBe(304);
+    const failed = await fetch(url(`/${BUCKET}/read/ten`), { headers: { "if-match": '"nope"' } });
+    expect([failed.status, await errorCode(failed)]).toEqual([412, "PreconditionFailed"]);
+  });
+});

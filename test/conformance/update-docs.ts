@@ -1,0 +1,204 @@
+/**
+ * Regenerates the numbers of docs/local.md's "What the local endpoints serve" section from the
+ * conformance suite: the operation × client table and the checks passed per client, between
+ * `<!-- conformance:begin -->` and `<!-- conformance:end -->`.
+ *
+ *     node test/conformance/update-docs.ts                 runs the suite, then rewrites the block
+ *     node test/conformance/update-docs.ts --from <file>   rewrites it from a vitest JSON report
+ *
+ * Exits with the suite's status (the block is written either way, failures included).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const DOC = join(ROOT, "docs/local.md");
+const BEGIN = "<!-- conformance:begin -->";
+const END = "<!-- conformance:end -->";
+const CLIENTS = [
+  ["aws-cli", "AWS CLI v2 (2.9)"],
+  ["boto3", "boto3 / s3transfer"],
+  ["js-sdk", "JS SDK v3 + lib-storage"],
+] as const;
+
+interface AssertionResult {
+  readonly ancestorTitles: readonly string[];
+  readonly title: string;
+  readonly status: string;
+}
+
+interface Report {
+  readonly testResults: readonly { readonly assertionResults: readonly AssertionResult[] }[];
+  readonly startTime?: number;
+}
+
+export interface CheckResult {
+  readonly client: string;
+  readonly target: string;
+  readonly operation: string;
+  readonly name: string;
+  /** passed, failed or skipped; on moto, "differs" for a documented departure from AWS. */
+  readonly outcome: "passed" | "failed" | "skipped" | "differs";
+  readonly deviation?: string;
+}
+
+export function readResults(report: Report): CheckResult[] {
+  const results: CheckResult[] = [];
+  for (const file of report.testResults) {
+    for (const test of file.assertionResults) {
+      const [client = "", target = ""] = test.ancestorTitles;
+      const deviation = /\s\[moto differs: (.*)\]$/.exec(test.title);
+      const title = deviation ? test.title.slice(0, deviation.index) : test.title;
+      const [operation = title, name = ""] = title.split(" — ");
+      const outcome =
+        test.status === "passed"
+          ? deviation
+            ? "differs"
+            : "passed"
+          : test.status === "failed"
+            ? "failed"
+            : "skipped";
+      results.push({
+        client,
+        target,
+        operation,
+        name,
+        outcome,
+        ...(deviation?.[1] ? { deviation: deviation[1] } : {}),
+      });
+    }
+  }
+  return results;
+}
+
+function cell(results: readonly CheckResult[], notes: string[]): string {
+  const local = results.filter((r) => r.target === "local" && r.outcome !== "skipped");
+  const moto = results.filter((r) => r.target === "moto" && r.outcome !== "skipped");
+  if (local.length === 0) return "";
+  const passed = local.filter((r) => r.outcome === "passed").length;
+  let text = passed === local.length ? `✓ ${passed}` : `✗ ${passed}/${local.length}`;
+  if (moto.length === 0) text += " · moto n/a";
+  else {
+    const differs = moto.filter((r) => r.outcome === "differs");
+    const failed = moto.filter((r) => r.outcome === "failed");
+    if (differs.length === 0 && failed.length === 0) text += " · moto ✓";
+    else {
+      const marks = differs.map((r) => {
+        const note = r.deviation ?? "";
+        let index = notes.indexOf(note);
+        if (index < 0) index = notes.push(note) - 1;
+        return `[${index + 1}]`;
+      });
+      text += ` · moto differs ${[...new Set(marks)].join("")}`;
+      if (failed.length > 0) text += ` (${failed.length} unexplained)`;
+    }
+  }
+  return text;
+}
+
+export function renderBlock(results: readonly CheckResult[], seconds?: number): string {
+  const operations = [...new Set(results.map((r) => r.operation))];
+  const notes: string[] = [];
+  const rows = operations.map((operation) => {
+    const cells = CLIENTS.map(([client]) =>
+      cell(
+        results.filter((r) => r.client === client && r.operation === operation),
+        notes,
+      ),
+    );
+    return `| ${operation} | ${cells.join(" | ")} |`;
+  });
+  const totals = CLIENTS.map(([client, label]) => {
+    const local = results.filter(
+      (r) => r.client === client && r.target === "local" && r.outcome !== "skipped",
+    );
+    const moto = results.filter(
+      (r) => r.client === client && r.target === "moto" && r.outcome !== "skipped",
+    );
+    const passed = local.filter((r) => r.outcome === "passed").length;
+    const motoPassed = moto.filter((r) => r.outcome === "passed").length;
+    const motoDiffers = moto.filter((r) => r.outcome === "differs").length;
+    return `| ${label} | ${passed} of ${local.length} | ${motoPassed} of ${moto.length} (${motoDiffers} where moto departs from AWS's documentation) |`;
+  });
+  const lines = [
+    BEGIN,
+    "<!-- Generated by test/conformance/update-docs.ts from the conformance suite: do not edit by hand. -->",
+    "",
+    "Checks passed, per client (each check is one test of `test/conformance`, run in CI):",
+    "",
+    "| client | local endpoint | moto_server 5.2.1 (reference) |",
+    "| --- | --- | --- |",
+    ...totals,
+    "",
+    "Operation × client: `✓ n` is n checks passed on the local endpoint; after the dot, the same",
+    "checks against moto_server.",
+    "",
+    "| operation | AWS CLI v2 (2.9) | boto3 / s3transfer | JS SDK v3 + lib-storage |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+    "Where moto departs from what AWS documents (the check is expected to fail on moto, and",
+    "passes on the local endpoint):",
+    "",
+    ...notes.map((note, i) => `${i + 1}. ${note}`),
+    ...(seconds !== undefined
+      ? [
+          "",
+          `The suite took ${Math.round(seconds)} s on the machine that last regenerated this table.`,
+        ]
+      : []),
+    END,
+  ];
+  return lines.join("\n");
+}
+
+export function rewrite(doc: string, block: string): string {
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start)
+    throw new Error(`docs/local.md has no ${BEGIN} ... ${END} block to rewrite`);
+  return doc.slice(0, start) + block + doc.slice(end + END.length);
+}
+
+function main(): number {
+  const fromIndex = process.argv.indexOf("--from");
+  let reportFile: string;
+  let status = 0;
+  let seconds: number | undefined;
+  if (fromIndex >= 0) {
+    reportFile = process.argv[fromIndex + 1] ?? "";
+  } else {
+    reportFile = join(mkdtempSync(join(tmpdir(), "conformance-report-")), "results.json");
+    const started = Date.now();
+    const run = spawnSync(
+      "npx",
+      [
+        "vitest",
+        "run",
+        "--project",
+        "conformance",
+        "--reporter=default",
+        "--reporter=json",
+        `--outputFile.json=${reportFile}`,
+      ],
+      { cwd: ROOT, stdio: "inherit" },
+    );
+    seconds = (Date.now() - started) / 1000;
+    status = run.status ?? 1;
+  }
+  const results = readResults(JSON.parse(readFileSync(reportFile, "utf8")) as Report);
+  writeFileSync(DOC, rewrite(readFileSync(DOC, "utf8"), renderBlock(results, seconds)));
+  // The repository's formatter lays the tables out (column widths), as `npx biome check .` wants.
+  spawnSync("npx", ["biome", "format", "--write", DOC], { cwd: ROOT, stdio: "ignore" });
+  const failed = results.filter((r) => r.outcome === "failed").length;
+  console.log(
+    `docs/local.md: ${results.filter((r) => r.outcome === "passed").length} checks passed, ${failed} failed, ${results.filter((r) => r.outcome === "differs").length} moto departures`,
+  );
+  return status;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  process.exitCode = main();
