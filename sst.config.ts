@@ -25,7 +25,7 @@ export default $config({
     const { createStorage } = await import("@gantry/stacks/storage");
     const approval = await import("@gantry/stacks/approval");
     const { createFunctions, workflowFunctionArns } = await import("@gantry/stacks/functions");
-    const { createPipeline } = await import("@gantry/stacks/pipeline");
+    const { createWorkflow } = await import("@gantry/stacks/workflow");
     const { createCanarySchedule } = await import("@gantry/stacks/canary");
     const { createNotifications } = await import("@gantry/stacks/alarms");
     const { createPreprodReadRole } = await import("@gantry/stacks/preprod-access");
@@ -34,7 +34,7 @@ export default $config({
     const config = readConfig($app.stage, process.env, registry);
     const { stage } = config;
     const env = await currentAwsEnv();
-    const aslText = readFileSync("state-machines/deployment.asl.json", "utf8");
+    const aslText = readFileSync("state-machines/workflow.asl.json", "utf8");
 
     const storage = createStorage({
       stage,
@@ -55,7 +55,7 @@ export default $config({
       // The versions' ARNs (the secrets'): no function exists before its keys have a value.
       keySecretArns: { links: keys.links.version.arn, decisions: keys.decisions.version.arn },
     });
-    const pipeline = createPipeline({
+    const workflow = createWorkflow({
       stage,
       env,
       aslText,
@@ -80,7 +80,7 @@ export default $config({
       : undefined;
 
     return controlPlaneOutputs({
-      stateMachineArn: pipeline.machine.arn,
+      stateMachineArn: workflow.machine.arn,
       approvalUrl: approvalHttp.url,
       operatorUrl: approvalOperator.url,
       artifactBucket: storage.artifacts.bucket.bucket,

@@ -9,22 +9,20 @@ import {
   SfnWorkflowCallbacks,
   stepHandler,
 } from "@gantry/aws";
-import { acquireLock, type DeploymentState, type LockDeps, systemClock } from "@gantry/core";
+import { type AcquireLockDeps, acquireLock, type DeploymentState, systemClock } from "@gantry/core";
 
 /** AcquireLock: one deployment per target, stale locks of finished executions taken over. */
-export type Deps = LockDeps & { readonly logger: Logger };
+export type Deps = AcquireLockDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) =>
-    acquireLock(state, { ...deps, log: deps.logger }),
-  );
+  stepHandler(deps.log, (state: DeploymentState) => acquireLock(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     workflows: () => new SfnWorkflowCallbacks(new SFNClient({})),
     clock: () => systemClock,
-    logger: () => createLogger("acquire-lock"),
+    log: () => createLogger("acquire-lock"),
   });
 
 export const handler = createHandler(awsDeps());

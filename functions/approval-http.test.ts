@@ -50,7 +50,7 @@ function body(value: unknown) {
 let logged: string[];
 
 function handler() {
-  const logger = new Logger({ serviceName: "gantry", logLevel: "DEBUG" });
+  const log = new Logger({ serviceName: "gantry", logLevel: "DEBUG" });
   // Capture everything the function logs.
   vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     logged.push(String(chunk));
@@ -62,7 +62,7 @@ function handler() {
     secrets: { signingKeys: async () => KEYS },
     decisionKeys: { signingKeys: async () => KEYS },
     clock: { now: () => NOW },
-    logger,
+    log,
   });
 }
 

@@ -18,11 +18,11 @@ import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from "
  * page, the POST of its form decides. Query strings and bodies are never logged: they carry
  * the link's signature.
  */
-export type Deps = ApprovalServiceDeps & { readonly logger: Logger };
+export type Deps = ApprovalServiceDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
   stepHandler(
-    deps.logger,
+    deps.log,
     async (event: LambdaFunctionURLEvent): Promise<APIGatewayProxyStructuredResultV2> => {
       const body =
         event.body && event.isBase64Encoded
@@ -37,9 +37,9 @@ export const createHandler = (deps: Deps) =>
           ...(contentType ? { contentType } : {}),
           ...(body !== undefined ? { body } : {}),
         },
-        { ...deps, log: deps.logger },
+        deps,
       );
-      deps.logger.info("approval request", {
+      deps.log.info("approval request", {
         method: event.requestContext?.http?.method,
         status: response.status,
       });
@@ -54,7 +54,7 @@ export const awsDeps = (): Deps =>
     secrets: () => secretsManagerKeys("links"),
     decisionKeys: () => secretsManagerKeys("decisions"),
     clock: () => systemClock,
-    logger: () => createLogger("approval-http"),
+    log: () => createLogger("approval-http"),
   });
 
 export const handler = createHandler(awsDeps());

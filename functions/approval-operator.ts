@@ -20,7 +20,7 @@ import registry from "../gantry.registry.ts";
  * `lambda:InvokeFunctionUrl` on it, and hands over that principal's ARN. The registry's
  * `operators` map it to an approver; nothing the caller types says who they are.
  */
-export type Deps = OperatorApiDeps & { readonly logger: Logger };
+export type Deps = OperatorApiDeps & { readonly log: Logger };
 
 /** The caller's IAM principal, as Lambda reports it for an AWS_IAM Function URL. */
 function principalOf(event: LambdaFunctionURLEvent): string {
@@ -31,7 +31,7 @@ function principalOf(event: LambdaFunctionURLEvent): string {
 
 export const createHandler = (deps: Deps) =>
   stepHandler(
-    deps.logger,
+    deps.log,
     async (event: LambdaFunctionURLEvent): Promise<APIGatewayProxyStructuredResultV2> => {
       const principal = principalOf(event);
       const method = event.requestContext?.http?.method ?? "GET";
@@ -60,9 +60,9 @@ export const createHandler = (deps: Deps) =>
           ...(contentType ? { contentType } : {}),
           ...(body !== undefined ? { body } : {}),
         },
-        { ...deps, log: deps.logger },
+        deps,
       );
-      deps.logger.info("operator request", { method, principal, status: response.status });
+      deps.log.info("operator request", { method, principal, status: response.status });
       return { statusCode: response.status, headers: response.headers, body: response.body };
     },
   );
@@ -74,7 +74,7 @@ export const awsDeps = (): Deps =>
     decisionKeys: () => secretsManagerKeys("decisions"),
     operators: () => registry.operators,
     clock: () => systemClock,
-    logger: () => createLogger("approval-operator"),
+    log: () => createLogger("approval-operator"),
   });
 
 export const handler = createHandler(awsDeps());

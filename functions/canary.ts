@@ -7,16 +7,16 @@ import { type CanaryDeps, canary, type DeploymentState, systemClock } from "@gan
  * Canary: invokes the new version directly with the service's canary events and, only if every
  * check passes, gives it the first traffic step.
  */
-export type Deps = CanaryDeps & { readonly logger: Logger };
+export type Deps = CanaryDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => canary(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => canary(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     clock: () => systemClock,
-    logger: () => createLogger("canary"),
+    log: () => createLogger("canary"),
   });
 
 export const handler = createHandler(awsDeps());

@@ -32,7 +32,7 @@ function entryPoints(): string[] {
 
 interface FunctionModule {
   readonly createHandler?: unknown;
-  readonly awsDeps?: () => { readonly logger: Logger };
+  readonly awsDeps?: () => { readonly log: Logger };
   readonly handler?: unknown;
 }
 
@@ -60,8 +60,8 @@ describe("the function catalogue and functions/", () => {
       expect(typeof module.awsDeps).toBe("function");
       expect(typeof module.handler).toBe("function");
       // Building the deps builds nothing but what is read: here, the logger.
-      const logger = module.awsDeps?.().logger;
-      expect(logger?.getPersistentLogAttributes()).toMatchObject({ function: file });
+      const log = module.awsDeps?.().log;
+      expect(log?.getPersistentLogAttributes()).toMatchObject({ function: file });
     },
   );
 });

@@ -11,17 +11,17 @@ import {
 import { type CheckAlarmsDeps, checkAlarms, type DeploymentState, systemClock } from "@gantry/core";
 
 /** CheckAlarms (and CheckBakeAlarms): one poll of the alarm-wait loop; shifts traffic when due. */
-export type Deps = CheckAlarmsDeps & { readonly logger: Logger };
+export type Deps = CheckAlarmsDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => checkAlarms(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => checkAlarms(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     clock: () => systemClock,
-    logger: () => createLogger("check-alarms"),
+    log: () => createLogger("check-alarms"),
   });
 
 export const handler = createHandler(awsDeps());

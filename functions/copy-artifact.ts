@@ -9,16 +9,16 @@ import {
 } from "@gantry/core";
 
 /** CopyArtifact: server-side copy of the exact bytes into the stage's bucket, checksummed. */
-export type Deps = CopyArtifactDeps & { readonly logger: Logger };
+export type Deps = CopyArtifactDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => copyArtifact(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => copyArtifact(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     artifacts: () => new S3ArtifactStore(new S3Client({})),
     clock: () => systemClock,
-    logger: () => createLogger("copy-artifact"),
+    log: () => createLogger("copy-artifact"),
   });
 
 export const handler = createHandler(awsDeps());

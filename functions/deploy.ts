@@ -4,16 +4,16 @@ import { createLogger, LambdaFunctionControl, lazy, stepHandler } from "@gantry/
 import { type DeployDeps, type DeploymentState, deploy, systemClock } from "@gantry/core";
 
 /** Deploy: publishes a version whose CodeSha256 is the artifact's and gives it the first traffic step. */
-export type Deps = DeployDeps & { readonly logger: Logger };
+export type Deps = DeployDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => deploy(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => deploy(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     clock: () => systemClock,
-    logger: () => createLogger("deploy"),
+    log: () => createLogger("deploy"),
   });
 
 export const handler = createHandler(awsDeps());

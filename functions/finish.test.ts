@@ -1,5 +1,5 @@
 /**
- * The real exported `handler` of finish (ReleaseLock, ReleaseLockAfterFailure) over mocked AWS SDK
+ * The real exported `handler` of finish (Finish, FinishAfterFailure) over mocked AWS SDK
  * clients (functions/testing.ts): the deployment record, the lock released when this execution
  * owns it, and the RollbackFailed metric.
  */

@@ -8,10 +8,10 @@ import {
   S3RecordStore,
   stepHandler,
 } from "@gantry/aws";
-import { type DeploymentState, type FinishDeps, finishDeployment, systemClock } from "@gantry/core";
+import { type DeploymentState, type FinishDeps, finish, systemClock } from "@gantry/core";
 
 /**
- * ReleaseLock and ReleaseLockAfterFailure: names the outcome, writes the deployment record,
+ * Finish and FinishAfterFailure: names the outcome, writes the deployment record,
  * releases the lock if this execution holds it, and raises the RollbackFailed alarm's metric.
  */
 export interface FinishEvent {
@@ -19,14 +19,11 @@ export interface FinishEvent {
   readonly state: Partial<DeploymentState>;
 }
 
-export type Deps = FinishDeps & { readonly logger: Logger };
+export type Deps = FinishDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (event: FinishEvent) =>
-    finishDeployment(event.state, event.result === "succeeded" ? "succeeded" : "failed", {
-      ...deps,
-      log: deps.logger,
-    }),
+  stepHandler(deps.log, (event: FinishEvent) =>
+    finish(event.state, event.result === "succeeded" ? "succeeded" : "failed", deps),
   );
 
 export const awsDeps = (): Deps =>
@@ -34,7 +31,7 @@ export const awsDeps = (): Deps =>
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     metrics: () => new EmfMetrics(),
     clock: () => systemClock,
-    logger: () => createLogger("finish"),
+    log: () => createLogger("finish"),
   });
 
 export const handler = createHandler(awsDeps());

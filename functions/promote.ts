@@ -4,16 +4,16 @@ import { createLogger, LambdaFunctionControl, lazy, stepHandler } from "@gantry/
 import { type DeploymentState, type PromoteDeps, promote, systemClock } from "@gantry/core";
 
 /** Promote: gives the new version 100% and starts the bake. */
-export type Deps = PromoteDeps & { readonly logger: Logger };
+export type Deps = PromoteDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => promote(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => promote(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     clock: () => systemClock,
-    logger: () => createLogger("promote"),
+    log: () => createLogger("promote"),
   });
 
 export const handler = createHandler(awsDeps());

@@ -40,11 +40,11 @@ export interface ExecutionStatusChange {
 
 export type Deps = ReconcileDeps & {
   readonly lastState: (executionArn: string) => Promise<unknown>;
-  readonly logger: Logger;
+  readonly log: Logger;
 };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, async (event: ExecutionStatusChange) => {
+  stepHandler(deps.log, async (event: ExecutionStatusChange) => {
     const { executionArn, status } = event.detail;
     if (!(RECONCILED as readonly string[]).includes(status)) return { skipped: status };
     const state = (await deps.lastState(executionArn)) as Partial<DeploymentState>;
@@ -54,7 +54,7 @@ export const createHandler = (deps: Deps) =>
       "ExecutionFailed";
     const cause =
       event.detail.cause || `the execution ended ${status} without running its failure path`;
-    return reconcileAbandoned(state, error, cause, { ...deps, log: deps.logger });
+    return reconcileAbandoned(state, error, cause, deps);
   });
 
 export const awsDeps = (): Deps =>
@@ -67,7 +67,7 @@ export const awsDeps = (): Deps =>
       const sfn = new SFNClient({});
       return (executionArn: string) => lastStateInput(sfn, executionArn);
     },
-    logger: () => createLogger("reconcile"),
+    log: () => createLogger("reconcile"),
   });
 
 export const handler = createHandler(awsDeps());

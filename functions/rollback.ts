@@ -4,16 +4,16 @@ import { createLogger, LambdaFunctionControl, lazy, stepHandler } from "@gantry/
 import { type DeploymentState, type RollbackDeps, rollback, systemClock } from "@gantry/core";
 
 /** Rollback: restores the previous version, weights cleared, and verifies it. */
-export type Deps = RollbackDeps & { readonly logger: Logger };
+export type Deps = RollbackDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => rollback(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => rollback(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     clock: () => systemClock,
-    logger: () => createLogger("rollback"),
+    log: () => createLogger("rollback"),
   });
 
 export const handler = createHandler(awsDeps());

@@ -23,15 +23,12 @@ import registry from "../gantry.registry.ts";
 export type Deps = ScheduledCanaryDeps & {
   readonly registry: Registry;
   readonly stage: Stage;
-  readonly logger: Logger;
+  readonly log: Logger;
 };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, async (_event: unknown) => {
-    const results = await runScheduledCanary(deps.registry, deps.stage, {
-      ...deps,
-      log: deps.logger,
-    });
+  stepHandler(deps.log, async (_event: unknown) => {
+    const results = await runScheduledCanary(deps.registry, deps.stage, deps);
     return { failures: results.reduce((sum, r) => sum + r.failures, 0), services: results };
   });
 
@@ -41,7 +38,7 @@ export const awsDeps = (): Deps =>
     metrics: () => new EmfMetrics(),
     registry: () => registry,
     stage: stageFromEnv,
-    logger: () => createLogger("scheduled-canary"),
+    log: () => createLogger("scheduled-canary"),
   });
 
 export const handler = createHandler(awsDeps());

@@ -2,7 +2,7 @@
  * Test support for the functions' tests (`<name>.test.ts`, one beside each function): each runs
  * the function's real exported `handler` (`createHandler(awsDeps())`) over mocked AWS SDK
  * clients, and checks which environment variables it reads, which commands it sends with which
- * inputs, and that its failures keep their names (the state machine's Retry and Catch match on
+ * inputs, and that its failures keep their names (the workflow's Retry and Catch match on
  * them). Not an entry point of the package: tests only.
  *
  * The function modules are singletons whose ports are built lazily on first use and kept once

@@ -4,17 +4,17 @@ import { type ValidateInputDeps, type ValidateInputEvent, validateInput } from "
 import registry from "../gantry.registry.ts";
 
 /** ValidateInput: refuses bad requests and resolves the plan from the registry. No I/O. */
-export type Deps = ValidateInputDeps & { readonly logger: Logger };
+export type Deps = ValidateInputDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, async (event: ValidateInputEvent) => validateInput(event, deps));
+  stepHandler(deps.log, async (event: ValidateInputEvent) => validateInput(event, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     registry: () => registry,
     stage: stageFromEnv,
     timeScale: () => 1,
-    logger: () => createLogger("validate-input"),
+    log: () => createLogger("validate-input"),
   });
 
 export const handler = createHandler(awsDeps());

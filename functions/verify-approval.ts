@@ -19,19 +19,17 @@ import {
  * VerifyApproval: the deployment proceeds only on the sealed decision record of this
  * execution's approval, never on what completed the approval task.
  */
-export type Deps = VerifyApprovalDeps & { readonly logger: Logger };
+export type Deps = VerifyApprovalDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) =>
-    verifyApproval(state, { ...deps, log: deps.logger }),
-  );
+  stepHandler(deps.log, (state: DeploymentState) => verifyApproval(state, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     decisionKeys: () => secretsManagerKeys("decisions"),
     clock: () => systemClock,
-    logger: () => createLogger("verify-approval"),
+    log: () => createLogger("verify-approval"),
   });
 
 export const handler = createHandler(awsDeps());

@@ -14,10 +14,10 @@ import {
 import { type DeploymentState, type VerifyPreprodDeps, verifyPreprod } from "@gantry/core";
 
 /** VerifyPreprod: proves preprod ran and passed the exact bytes (read-only, preprod account). */
-export type Deps = VerifyPreprodDeps & { readonly logger: Logger };
+export type Deps = VerifyPreprodDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (state: DeploymentState) => verifyPreprod(state, deps));
+  stepHandler(deps.log, (state: DeploymentState) => verifyPreprod(state, deps));
 
 /**
  * Preprod usually lives in another account: when GANTRY_PREPROD_ROLE_ARN is set, every read goes
@@ -43,7 +43,7 @@ export const awsDeps = (): Deps =>
     artifacts: () => new S3ArtifactStore(new S3Client(preprodClientConfig())),
     functions: () => new LambdaFunctionControl(new LambdaClient(preprodClientConfig())),
     alarms: () => new CloudWatchAlarms(new CloudWatchClient(preprodClientConfig())),
-    logger: () => createLogger("verify-preprod"),
+    log: () => createLogger("verify-preprod"),
   });
 
 export const handler = createHandler(awsDeps());

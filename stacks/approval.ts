@@ -6,9 +6,9 @@ import { type KeySet, keySecretName } from "./names.ts";
  * What the approval step needs besides its functions: its two key sets and the SES identity
  * approval mail is sent from.
  *
- * - **Link keys** sign the approval links (request-approval signs, approval-http verifies).
+ * - **Link keys** sign the approval links (approval-gate signs, approval-http verifies).
  * - **Decision keys** seal decision records (approval-http and approval-operator seal,
- *   VerifyApproval checks). request-approval never holds them: it can ask for a decision, never
+ *   VerifyApproval checks). approval-gate never holds them: it can ask for a decision, never
  *   make one.
  *
  * Each key set is typed in as SST secrets (a current key, and a previous one during a
@@ -48,7 +48,7 @@ export interface KeyPair {
  * The Secrets Manager value of each key set: the JSON `secretsManagerKeys` reads. Refuses,
  * naming the SST secret and never a value, what the functions would refuse or silently ignore
  * at run time: a current key shorter than 32 characters, a previous key that is set but short,
- * and a decision key equal to a link key (request-approval holds the link keys; with the same
+ * and a decision key equal to a link key (approval-gate holds the link keys; with the same
  * key it could seal decisions).
  *
  * @example
@@ -83,7 +83,7 @@ export function keySecretValues(keys: Readonly<Record<KeySet, KeyPair>>): Record
     if (key !== "" && linkKeys.has(key)) {
       const name = KEY_SET_SECRETS.decisions[which];
       throw new ConfigError(
-        `${name} must differ from the link signing keys: request-approval holds those, and ` +
+        `${name} must differ from the link signing keys: approval-gate holds those, and ` +
           "must never be able to seal a decision",
       );
     }

@@ -24,7 +24,7 @@ export type FunctionSetting =
   | "GANTRY_APPROVAL_URL"
   | "GANTRY_SENDER"
   | "GANTRY_PREPROD_ROLE_ARN"
-  /** The link signing keys' secret: request-approval signs links, approval-http verifies them. */
+  /** The link signing keys' secret: approval-gate signs links, approval-http verifies them. */
   | "GANTRY_LINK_KEYS_SECRET"
   /** The decision keys' secret: the approval path seals decisions, VerifyApproval checks them. */
   | "GANTRY_DECISION_KEYS_SECRET";
@@ -110,7 +110,7 @@ const DEPLOYMENTS: {
   "validate-input": { settings: ["GANTRY_STAGE"] },
   "acquire-lock": { settings: ["GANTRY_STATE_BUCKET"] },
   "verify-preprod": { settings: ["GANTRY_PREPROD_ROLE_ARN"] },
-  "request-approval": {
+  "approval-gate": {
     // The approval wait is the Task's; the Lambda only stores the request and sends mail.
     timeoutSeconds: 60,
     settings: [

@@ -18,7 +18,7 @@ import { METRICS_NAMESPACE } from "./policy.ts";
 /** What the functions point at that other modules create. */
 export interface FunctionResources<V> {
   readonly stateBucket: V;
-  /** The approval pages' URL: known once approval-http exists (request-approval needs it). */
+  /** The approval pages' URL: known once approval-http exists (approval-gate needs it). */
   readonly approvalUrl?: V;
   /** The key sets' Secrets Manager secrets (their ARNs). */
   readonly keySecretArns: Readonly<Record<KeySet, V>>;

@@ -17,7 +17,7 @@ import {
  * with Powertools settings, the settings it reads (`environment.ts`) and only its own
  * permissions. Two get a Function URL:
  * - the approval pages, public (`NONE`): their links are signed; its URL is what
- *   request-approval puts in emails;
+ *   approval-gate puts in emails;
  * - the operator API (`gantry approve/reject`), `AWS_IAM`: Lambda invokes it only for a
  *   SigV4-signed request from a principal allowed to call it, and hands over that principal.
  */
@@ -67,7 +67,7 @@ export function createFunctions(args: FunctionsArgs) {
   const created: Record<string, sst.aws.Function> = {};
   let approvalUrl: $util.Output<string> | undefined;
 
-  // approval-http first: request-approval needs its URL.
+  // approval-http first: approval-gate needs its URL.
   const ordered = [...specs].sort(
     (a, b) => Number(b.file === "approval-http") - Number(a.file === "approval-http"),
   );
@@ -106,7 +106,7 @@ export function createFunctions(args: FunctionsArgs) {
   return created;
 }
 
-/** The ARNs the state machine definition needs, from the created functions. */
+/** The ARNs the workflow needs, from the created functions. */
 export function workflowFunctionArns(
   functions: Record<string, sst.aws.Function>,
   aslText: string,

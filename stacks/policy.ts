@@ -116,7 +116,8 @@ export function stagePolicyContext(args: {
  */
 export type PolicyFunction = FunctionFile;
 
-interface Target {
+/** A registered service's target in one stage: the function and alias Gantry deploys to. */
+interface ServiceTarget {
   readonly service: string;
   readonly functionName: string;
   readonly alias: string;
@@ -124,7 +125,7 @@ interface Target {
   readonly verifyPreprod: boolean;
 }
 
-function targetsOf(registry: Registry, stage: Stage): Target[] {
+function targetsOf(registry: Registry, stage: Stage): ServiceTarget[] {
   return Object.entries(registry.services).map(([service, definition]) => ({
     service,
     ...definition.stages[stage],
@@ -132,7 +133,7 @@ function targetsOf(registry: Registry, stage: Stage): Target[] {
 }
 
 /** A function and every version and alias of it. */
-function functionResources(env: AwsEnv, targets: readonly Target[]): string[] {
+function functionResources(env: AwsEnv, targets: readonly ServiceTarget[]): string[] {
   return targets.flatMap((t) => [
     lambdaArn(env, t.functionName),
     lambdaQualifiedArns(env, t.functionName),
@@ -192,7 +193,10 @@ function readKeys(ctx: PolicyContext, sid: string, set: KeySet): PolicyStatement
  * Reading the registry's alarms (DescribeAlarms, metric and composite). On `"*"` (see
  * {@link UNSCOPABLE_ACTIONS}), and only for a stage that names at least one alarm.
  */
-function readAlarms(sid: string, targets: readonly Pick<Target, "alarms">[]): PolicyStatement {
+function readAlarms(
+  sid: string,
+  targets: readonly Pick<ServiceTarget, "alarms">[],
+): PolicyStatement {
   return allow(
     sid,
     ["cloudwatch:DescribeAlarms"],
@@ -315,7 +319,7 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
       : ctx.preprodRoleArn
         ? [allow("AssumePreprodReadRole", ["sts:AssumeRole"], [ctx.preprodRoleArn])]
         : preprodReadStatements(registry, env),
-    "request-approval": [
+    "approval-gate": [
       // The execution's index, the approval and its notified marker (conditional creates) and
       // the task token's record (the newest attempt's token).
       allow(

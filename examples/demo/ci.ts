@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ExecutionSummary, type Io, run, sleep } from "@gantry/cli";
+import { type DeploymentSummary, type Io, run, sleep } from "@gantry/cli";
 import { executionName } from "@gantry/core";
 import type { BuiltVariant } from "../hello-service/build.ts";
 import type { Plane } from "./plane.ts";
@@ -32,7 +32,7 @@ export interface Published extends BuiltVariant {
 /** What `deploy --wait --json` said, and the execution name it used. */
 export interface Deployment {
   readonly name: string;
-  readonly summary: ExecutionSummary;
+  readonly summary: DeploymentSummary;
 }
 
 export class Ci {
@@ -111,7 +111,7 @@ export class Ci {
     const attempt = await this.#nextAttempt(stage, artifact);
     const name = executionName({ service: SERVICE, version: artifact.version, artifact }, attempt);
     const following = new AbortController();
-    const deployed = this.json<ExecutionSummary>(
+    const deployed = this.json<DeploymentSummary>(
       [
         "deploy",
         "--stage",

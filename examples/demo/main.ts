@@ -14,7 +14,7 @@
  * step ended as the story says. `--report <file>` writes what happened as JSON.
  */
 import { writeFileSync } from "node:fs";
-import type { ExecutionSummary } from "@gantry/cli";
+import type { DeploymentSummary } from "@gantry/cli";
 import { buildVariant } from "../hello-service/build.ts";
 import { approveFromOutbox } from "./approver.ts";
 import { Ci, type Deployment, type Published } from "./ci.ts";
@@ -47,7 +47,7 @@ function expectThat(ok: boolean, what: string): void {
   }
 }
 
-function stepOf(summary: ExecutionSummary): Step {
+function stepOf(summary: DeploymentSummary): Step {
   return {
     stage: summary.stage ?? "",
     executionArn: summary.executionArn,
@@ -60,14 +60,14 @@ function stepOf(summary: ExecutionSummary): Step {
   };
 }
 
-function outcomeLine(summary: ExecutionSummary): string {
+function outcomeLine(summary: DeploymentSummary): string {
   if (summary.status === "SUCCEEDED")
     return `✓ deployed (${round(summary.durationSeconds ?? 0)} s)`;
   return `✗ ${summary.error ?? summary.status}: ${(summary.cause ?? "").slice(0, 160)}`;
 }
 
 /** When a state of the execution last finished, from the summary's state timings. */
-function exitedAt(summary: ExecutionSummary, state: string): number | undefined {
+function exitedAt(summary: DeploymentSummary, state: string): number | undefined {
   const visit = summary.states.findLast((s) => s.name === state && s.exitedAt);
   return visit?.exitedAt ? Date.parse(visit.exitedAt) : undefined;
 }

@@ -69,7 +69,7 @@ async function run(
   input: ReturnType<typeof request>,
 ): Promise<{ events: HistoryEvent[]; status: string; ms: number }> {
   const name = executionName(input);
-  const started = local.plane.startExecution({
+  const started = local.stepFunctions.startExecution({
     stateMachineArn: local.stateMachineArns[stage],
     name,
     input: JSON.stringify(input),
@@ -77,9 +77,9 @@ async function run(
   if (stage === "prod") void approveFromOutbox(local, name).catch(() => undefined);
   const t0 = performance.now();
   for (;;) {
-    const record = local.plane.describeExecution(started.executionArn);
+    const record = local.stepFunctions.describeExecution(started.executionArn);
     if (record.status !== "RUNNING") {
-      const events = local.plane.getExecutionHistory({
+      const events = local.stepFunctions.getExecutionHistory({
         executionArn: started.executionArn,
         maxResults: 1000,
       }).events;

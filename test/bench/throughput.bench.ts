@@ -89,7 +89,7 @@ const benchmark: Benchmark = {
     }
 
     const finished = new Map<string, (status: string) => void>();
-    local.plane.subscribe((e) => {
+    local.stepFunctions.subscribe((e) => {
       if (/^Execution(Succeeded|Failed|Aborted)$/.test(e.event.type))
         finished.get(e.executionArn)?.(e.event.type);
     });

@@ -162,7 +162,7 @@ describe("the execution view", () => {
       (await status(page, "CheckBakeAlarms")) === "caught" ? "CheckBakeAlarms" : "CheckAlarms";
     expect(await status(page, failing)).toMatch(/^(caught|failed)$/);
     expect(await status(page, "Rollback")).toBe("succeeded");
-    expect(await status(page, "ReleaseLockAfterFailure")).toBe("succeeded");
+    expect(await status(page, "FinishAfterFailure")).toBe("succeeded");
     expect(await status(page, "AlarmTriggered")).toBe("failed");
     expect(await status(page, "Promote")).toBe("not-reached");
     expect(await status(page, "Deployed")).toBe("not-reached");

@@ -90,7 +90,7 @@ describe("deploy output", () => {
       "Deploy",
       "Canary",
       "Promote",
-      "ReleaseLock",
+      "Finish",
     ]) {
       expect(result.stdout).toMatch(new RegExp(` {2}${state} done \\(\\d`));
     }

@@ -16,11 +16,11 @@ import {
   aws,
   awsOk,
   type Check,
+  type ConformanceTarget,
   cliErrorCode,
   conformance,
   sha256,
   sha256File,
-  type Target,
   uniqueKey,
 } from "./support/harness.ts";
 
@@ -48,7 +48,12 @@ function md5Base64(data: string | Buffer): string {
   return createHash("md5").update(data).digest("base64");
 }
 
-async function cpRoundTrip(t: Target, scratch: string, size: number, expectedParts: number) {
+async function cpRoundTrip(
+  t: ConformanceTarget,
+  scratch: string,
+  size: number,
+  expectedParts: number,
+) {
   const file = join(scratch, "up.bin");
   const digest = await randomFile(file, size);
   const k = key(`cp-${size}.bin`);

@@ -22,10 +22,10 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { expect } from "vitest";
 import {
   type Check,
+  type ConformanceTarget,
   conformance,
   jsClient,
   sha256,
-  type Target,
   uniqueKey,
 } from "./support/harness.ts";
 
@@ -33,7 +33,7 @@ const MiB = 1024 * 1024;
 const key = (name: string) => uniqueKey("js-sdk", name);
 
 const clients = new Map<string, S3Client>();
-function s3(t: Target): S3Client {
+function s3(t: ConformanceTarget): S3Client {
   let client = clients.get(t.name);
   if (!client) {
     client = jsClient(t);
@@ -43,7 +43,7 @@ function s3(t: Target): S3Client {
 }
 
 async function bytesOf(
-  t: Target,
+  t: ConformanceTarget,
   Bucket: string,
   Key: string,
   extra: Record<string, unknown> = {},

@@ -9,13 +9,13 @@ import {
   awsOk,
   boto3,
   type Check,
+  type ConformanceTarget,
   cliErrorCode,
   conformance,
-  type Target,
 } from "./support/harness.ts";
 
 /** The state machines' ARNs, as the target lists them (moto's account is not the local one). */
-async function machineArns(t: Target): Promise<string[]> {
+async function machineArns(t: ConformanceTarget): Promise<string[]> {
   const out = await awsOk(t, ["stepfunctions", "list-state-machines"]);
   return (out.stateMachines as { stateMachineArn: string; name: string }[])
     .filter((m) => m.name.startsWith("gantry-"))
@@ -23,7 +23,7 @@ async function machineArns(t: Target): Promise<string[]> {
     .sort();
 }
 
-async function sfn(t: Target, method: string, params: Record<string, unknown>) {
+async function sfn(t: ConformanceTarget, method: string, params: Record<string, unknown>) {
   const out = await boto3(t, "sfn", { method, params });
   return out;
 }

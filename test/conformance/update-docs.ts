@@ -35,7 +35,7 @@ interface Report {
   readonly startTime?: number;
 }
 
-export interface CheckResult {
+export interface ConformanceResult {
   readonly client: string;
   readonly target: string;
   readonly operation: string;
@@ -45,8 +45,8 @@ export interface CheckResult {
   readonly deviation?: string;
 }
 
-export function readResults(report: Report): CheckResult[] {
-  const results: CheckResult[] = [];
+export function readResults(report: Report): ConformanceResult[] {
+  const results: ConformanceResult[] = [];
   for (const file of report.testResults) {
     for (const test of file.assertionResults) {
       const [client = "", target = ""] = test.ancestorTitles;
@@ -74,7 +74,7 @@ export function readResults(report: Report): CheckResult[] {
   return results;
 }
 
-function cell(results: readonly CheckResult[], notes: string[]): string {
+function cell(results: readonly ConformanceResult[], notes: string[]): string {
   const local = results.filter((r) => r.target === "local" && r.outcome !== "skipped");
   const moto = results.filter((r) => r.target === "moto" && r.outcome !== "skipped");
   if (local.length === 0) return "";
@@ -99,7 +99,7 @@ function cell(results: readonly CheckResult[], notes: string[]): string {
   return text;
 }
 
-export function renderBlock(results: readonly CheckResult[], seconds?: number): string {
+export function renderBlock(results: readonly ConformanceResult[], seconds?: number): string {
   const operations = [...new Set(results.map((r) => r.operation))];
   const notes: string[] = [];
   const rows = operations.map((operation) => {

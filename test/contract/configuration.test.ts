@@ -6,20 +6,20 @@
  * give it. Unit tests set whatever a handler reads; a deployed function gets only what its
  * stack sets.
  *
- * The deployments are the smallest each stage accepts: preprod with no settings at all (its
+ * The installations are the smallest each stage accepts: preprod with no settings at all (its
  * registry asks for no approval, so it has no GANTRY_SENDER), prod with only what it requires,
  * and prod reading preprod through the read role.
  */
 import { describe, expect, it, vi } from "vitest";
+import { mockSdkClients } from "./support/fake-aws.ts";
 import {
-  type Deployment,
-  deployment,
+  type Installation,
+  installation,
   ONE_ACCOUNT,
   PREPROD_READ_ROLE_ARN,
   specsOf,
   TWO_ACCOUNTS,
-} from "./support/deployments.ts";
-import { mockSdkClients } from "./support/fake-aws.ts";
+} from "./support/installations.ts";
 import { lambdaEnvironment, runScenario } from "./support/runner.ts";
 import { scenariosFor } from "./support/scenarios.ts";
 
@@ -30,15 +30,15 @@ vi.mock("@aws-sdk/credential-providers", async () => {
 
 mockSdkClients();
 
-const DEPLOYMENTS: readonly Deployment[] = [
-  deployment("preprod, no optional setting", "preprod", {}, { accounts: ONE_ACCOUNT }),
-  deployment(
+const INSTALLATIONS: readonly Installation[] = [
+  installation("preprod, no optional setting", "preprod", {}, { accounts: ONE_ACCOUNT }),
+  installation(
     "prod, only the required settings",
     "prod",
     { GANTRY_SENDER: "gantry@acme.dev" },
     { accounts: ONE_ACCOUNT },
   ),
-  deployment(
+  installation(
     "prod, preprod in another account",
     "prod",
     { GANTRY_SENDER: "gantry@acme.dev", GANTRY_PREPROD_ROLE_ARN: PREPROD_READ_ROLE_ARN },
@@ -48,16 +48,20 @@ const DEPLOYMENTS: readonly Deployment[] = [
 
 describe("the environments", () => {
   it("leave out what a stage does not configure: no sender in preprod, no preprod role in one account", () => {
-    const [preprod, prod, crossAccount] = DEPLOYMENTS as [Deployment, Deployment, Deployment];
-    expect(lambdaEnvironment(preprod, "request-approval")).not.toHaveProperty("GANTRY_SENDER");
-    expect(lambdaEnvironment(prod, "request-approval")).toMatchObject({
+    const [preprod, prod, crossAccount] = INSTALLATIONS as [
+      Installation,
+      Installation,
+      Installation,
+    ];
+    expect(lambdaEnvironment(preprod, "approval-gate")).not.toHaveProperty("GANTRY_SENDER");
+    expect(lambdaEnvironment(prod, "approval-gate")).toMatchObject({
       GANTRY_SENDER: "gantry@acme.dev",
     });
     expect(lambdaEnvironment(prod, "verify-preprod")).not.toHaveProperty("GANTRY_PREPROD_ROLE_ARN");
     expect(lambdaEnvironment(crossAccount, "verify-preprod")).toMatchObject({
       GANTRY_PREPROD_ROLE_ARN: PREPROD_READ_ROLE_ARN,
     });
-    for (const d of DEPLOYMENTS)
+    for (const d of INSTALLATIONS)
       for (const spec of specsOf(d)) {
         const names = Object.keys(lambdaEnvironment(d, spec.file)).filter((n) =>
           n.startsWith("GANTRY_"),
@@ -68,7 +72,7 @@ describe("the environments", () => {
   });
 });
 
-for (const d of DEPLOYMENTS) {
+for (const d of INSTALLATIONS) {
   describe(`${d.name}:`, () => {
     for (const spec of specsOf(d)) {
       describe(`functions/${spec.file}.ts`, () => {

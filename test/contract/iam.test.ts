@@ -32,12 +32,15 @@ import {
   UNSCOPABLE_ACTIONS,
 } from "@gantry/stacks/policy";
 import { describe, expect, it, vi } from "vitest";
+import { mockSdkClients, type RecordedCall } from "./support/fake-aws.ts";
+import { requiredPermissions } from "./support/iam-actions.ts";
+import { actionExists, decide, onlyOnStar, type Principal } from "./support/iam-evaluate.ts";
 import {
   ASL,
-  type Deployment,
-  deployment,
   envOf,
   functionRoleArn,
+  type Installation,
+  installation,
   ONE_ACCOUNT,
   PREPROD_READ_ROLE_ARN,
   permissionsOf,
@@ -45,10 +48,7 @@ import {
   resourceOwner,
   specsOf,
   TWO_ACCOUNTS,
-} from "./support/deployments.ts";
-import { mockSdkClients, type RecordedCall } from "./support/fake-aws.ts";
-import { requiredPermissions } from "./support/iam-actions.ts";
-import { actionExists, decide, onlyOnStar, type Principal } from "./support/iam-evaluate.ts";
+} from "./support/installations.ts";
 import { runScenario } from "./support/runner.ts";
 import { scenariosFor } from "./support/scenarios.ts";
 
@@ -65,18 +65,23 @@ mockSdkClients();
  * What the suite covers: each stage, and prod both with preprod in the same account and in an
  * account of its own (VerifyPreprod through the read role, CopyArtifact through the preprod
  * bucket's policy). GANTRY_SENDER is optional in preprod: it is set here so that preprod's
- * request-approval runs whichever way its settings are read (configuration.test.ts runs every
+ * approval-gate runs whichever way its settings are read (configuration.test.ts runs every
  * stage without optional settings).
  */
-const DEPLOYMENTS: readonly Deployment[] = [
-  deployment("preprod", "preprod", { GANTRY_SENDER: "gantry@acme.dev" }, { accounts: ONE_ACCOUNT }),
-  deployment(
+const INSTALLATIONS: readonly Installation[] = [
+  installation(
+    "preprod",
+    "preprod",
+    { GANTRY_SENDER: "gantry@acme.dev" },
+    { accounts: ONE_ACCOUNT },
+  ),
+  installation(
     "prod, preprod in the same account",
     "prod",
     { GANTRY_SENDER: "gantry@acme.dev", GANTRY_SENDER_IDENTITY: "acme.dev" },
     { accounts: ONE_ACCOUNT },
   ),
-  deployment(
+  installation(
     "prod, preprod in another account",
     "prod",
     { GANTRY_SENDER: "gantry@acme.dev", GANTRY_PREPROD_ROLE_ARN: PREPROD_READ_ROLE_ARN },
@@ -141,7 +146,7 @@ function markUsed(policy: string, action: string): void {
 }
 
 /** Each call checked: the permissions it needs, and which of them AWS would refuse. */
-async function refusals(d: Deployment, file: string, calls: readonly RecordedCall[]) {
+async function refusals(d: Installation, file: string, calls: readonly RecordedCall[]) {
   const own: Principal = {
     roleArn: functionRoleArn(d, file),
     accountId: envOf(d).accountId,
@@ -177,7 +182,7 @@ async function refusals(d: Deployment, file: string, calls: readonly RecordedCal
   return refused;
 }
 
-for (const d of DEPLOYMENTS) {
+for (const d of INSTALLATIONS) {
   describe(`${d.name}:`, () => {
     for (const spec of specsOf(d)) {
       describe(`functions/${spec.file}.ts`, () => {
@@ -194,7 +199,7 @@ for (const d of DEPLOYMENTS) {
 }
 
 /** The state machine's role and what it invokes: each Task's function, as the ASL names it. */
-function stateMachineOf(d: Deployment) {
+function stateMachineOf(d: Installation) {
   const env = envOf(d);
   const arns = Object.fromEntries(
     Object.entries(WORKFLOW_FUNCTIONS).map(([key, file]) => [
@@ -237,7 +242,7 @@ function stateMachineOf(d: Deployment) {
 
 describe("the state machine's role", () => {
   it("may invoke every function a Task of the ASL invokes", async () => {
-    for (const d of DEPLOYMENTS) {
+    for (const d of INSTALLATIONS) {
       const machine = stateMachineOf(d);
       expect(machine.invoked.length).toBeGreaterThan(10);
       const refused: string[] = [];
@@ -250,7 +255,7 @@ describe("the state machine's role", () => {
         );
         if (!decision.allowed) refused.push(`${arn}: ${decision.detail}`);
       }
-      expect({ deployment: d.name, refused }).toEqual({ deployment: d.name, refused: [] });
+      expect({ installation: d.name, refused }).toEqual({ installation: d.name, refused: [] });
     }
   });
 });
@@ -274,7 +279,7 @@ function unexplained(policy: string, actions: readonly string[], scope: string):
 describe("every grant", () => {
   it("is used by a call some code path sends, or is listed with the reason it is needed", () => {
     const unused: Record<string, string[]> = {};
-    for (const d of DEPLOYMENTS) {
+    for (const d of INSTALLATIONS) {
       for (const [file, statements] of Object.entries(permissionsOf(d))) {
         const left = unexplained(`functions/${file}`, granted(statements), "every function");
         if (left.length > 0) unused[`${d.name}: functions/${file}.ts`] = left;
@@ -297,7 +302,7 @@ describe("every grant", () => {
 
   it("lists only actions that are granted somewhere (the allow-list holds no stale entry)", () => {
     const everywhere = new Set<string>();
-    for (const d of DEPLOYMENTS) {
+    for (const d of INSTALLATIONS) {
       for (const statements of Object.values(permissionsOf(d)))
         for (const a of granted(statements)) everywhere.add(a);
       for (const a of granted(stateMachineOf(d).statements)) everywhere.add(a);
@@ -326,7 +331,7 @@ describe("every grant", () => {
 /** Every policy document the app creates, by where it is attached. */
 function everyPolicyDocument(): { where: string; document: PolicyDocument }[] {
   const documents: { where: string; document: PolicyDocument }[] = [];
-  for (const d of DEPLOYMENTS) {
+  for (const d of INSTALLATIONS) {
     const env = envOf(d);
     for (const [file, statements] of Object.entries(permissionsOf(d)))
       documents.push({ where: `${d.name}: ${file}`, document: policyDocument(statements) });
@@ -497,7 +502,7 @@ describe("the call table (support/iam-actions.ts)", () => {
 });
 
 describe("the evaluator", () => {
-  const d = DEPLOYMENTS[1] as Deployment;
+  const d = INSTALLATIONS[1] as Installation;
   const permissions = permissionsOf(d);
   const principal = (file: string, statements = permissions[file as keyof typeof permissions]) => ({
     roleArn: functionRoleArn(d, file),
@@ -511,8 +516,8 @@ describe("the evaluator", () => {
 
   it("refuses what AWS would: an explicit deny, a bucket policy's deny, a grant on the wrong form of ARN", async () => {
     const decision = state("approvals/AbCdEfGhIjKlMnOpQrStUv_-.decision.json");
-    // request-approval's own policy denies decision records, whatever approvals/* allows.
-    expect(await allowed(principal("request-approval"), "s3:PutObject", decision)).toBe(false);
+    // approval-gate's own policy denies decision records, whatever approvals/* allows.
+    expect(await allowed(principal("approval-gate"), "s3:PutObject", decision)).toBe(false);
     expect(await allowed(principal("approval-http"), "s3:PutObject", decision)).toBe(true);
     // The state bucket refuses decision records from any other role, whatever its policy says.
     const permissive: PolicyStatement[] = [
@@ -547,7 +552,7 @@ describe("the evaluator", () => {
   });
 
   it("refuses a cross-account read the other account's bucket policy does not grant", async () => {
-    const crossAccount = DEPLOYMENTS[2] as Deployment;
+    const crossAccount = INSTALLATIONS[2] as Installation;
     const copier = {
       roleArn: functionRoleArn(crossAccount, "copy-artifact"),
       accountId: envOf(crossAccount).accountId,

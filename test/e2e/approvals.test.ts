@@ -126,7 +126,7 @@ describe("approving from the emailed link", () => {
       expect(text).not.toContain(token);
       expect(text).not.toContain(signingKey);
     }
-    expect(local.output()).toContain('"function":"request-approval"'); // the function logs were captured
+    expect(local.output()).toContain('"function":"approval-gate"'); // the function logs were captured
   });
 });
 

@@ -161,7 +161,7 @@ describe("npm run demo", () => {
     ]);
     expect(states.filter((s) => s === "CheckAlarms").length).toBeGreaterThanOrEqual(3);
     expect(states).toContain("Promote");
-    expect(states.slice(-2)).toEqual(["ReleaseLock", "Deployed"]);
+    expect(states.slice(-2)).toEqual(["Finish", "Deployed"]);
     expect(events.at(-1)?.type).toBe("ExecutionSucceeded");
     const verified = events.find(
       (e) =>

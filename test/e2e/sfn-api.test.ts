@@ -112,7 +112,7 @@ describe("a deployment through the API", () => {
       "CopyArtifact",
       "Deploy",
     ]);
-    expect(entered.slice(-2)).toEqual(["ReleaseLock", "Deployed"]);
+    expect(entered.slice(-2)).toEqual(["Finish", "Deployed"]);
     // Lambda tasks show as AWS shows them; the approval task as a callback task.
     expect(events.filter((e) => e.type === "LambdaFunctionSucceeded").length).toBeGreaterThan(5);
     expect(

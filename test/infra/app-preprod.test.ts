@@ -53,8 +53,7 @@ describe("preprod with a separate prod account", () => {
       ofType(registered, "aws:cloudwatch/eventRule:EventRule").map((r) => r.name),
     ).not.toContain("HourlyCanaryRule");
     expect(ofType(registered, "aws:sesv2/emailIdentity:EmailIdentity")).toEqual([]);
-    const env = calls.find((c) => c.args.name === "gantry-preprod-request-approval")?.args
-      .environment;
+    const env = calls.find((c) => c.args.name === "gantry-preprod-approval-gate")?.args.environment;
     expect(env).not.toHaveProperty("GANTRY_SENDER");
   });
 

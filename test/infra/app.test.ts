@@ -26,7 +26,7 @@ import {
   settled,
 } from "./support/pulumi-mocks.ts";
 
-const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
+const ASL = readFileSync(path.join(ROOT, "state-machines/workflow.asl.json"), "utf8");
 const SIGNING_KEY = "k".repeat(44);
 const DECISION_KEY = "d".repeat(44);
 const secretArn = (name: string) =>
@@ -134,7 +134,7 @@ describe("every function", () => {
       "validate-input": ["GANTRY_STAGE"],
       "acquire-lock": ["GANTRY_STATE_BUCKET"],
       "verify-preprod": [],
-      "request-approval": [
+      "approval-gate": [
         "GANTRY_APPROVAL_URL",
         "GANTRY_LINK_KEYS_SECRET",
         "GANTRY_SENDER",
@@ -189,7 +189,7 @@ describe("every function", () => {
         settings,
       });
     }
-    expect(await environmentOf("request-approval")).toMatchObject({
+    expect(await environmentOf("approval-gate")).toMatchObject({
       GANTRY_STATE_BUCKET: STATE_BUCKET,
       GANTRY_APPROVAL_URL: "https://gantry-prod-approval-http.lambda-url.us-east-1.on.aws/",
       GANTRY_SENDER: "gantry@acme.dev",
@@ -333,13 +333,13 @@ describe("the rest of the graph", () => {
   });
 
   it("wires the state machine to the workflow functions", () => {
-    const definition = one(registered, "aws:sfn/stateMachine:StateMachine", "Pipeline").inputs
+    const definition = one(registered, "aws:sfn/stateMachine:StateMachine", "Workflow").inputs
       .definition as string;
     expect(definition).toContain(
       '"Resource": "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-copy-artifact"',
     );
     expect(definition).toContain(
-      '"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-request-approval"',
+      '"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-approval-gate"',
     );
     expect(definition).toContain(
       '"Resource": "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-verify-approval"',

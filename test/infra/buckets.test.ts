@@ -258,7 +258,7 @@ describe("the state bucket", () => {
       expect(put(role(`gantry-${stage}-approval-http`))).toEqual([]);
       expect(put(role(`gantry-${stage}-approval-operator`))).toEqual([]);
       for (const principal of [
-        role(`gantry-${stage}-request-approval`),
+        role(`gantry-${stage}-approval-gate`),
         role(`gantry-${stage}-verify-approval`),
         role(`gantry-${stage}-canary`),
         role(`gantry-${stage === "prod" ? "preprod" : "prod"}-approval-http`),
@@ -276,7 +276,7 @@ describe("the state bucket", () => {
         put(role(`gantry-${stage}-verify-approval`), decision.replace(".decision.", ".void.")),
       ).toEqual([]);
       expect(
-        put(role(`gantry-${stage}-request-approval`), decision.replace(".decision.", ".")),
+        put(role(`gantry-${stage}-approval-gate`), decision.replace(".decision.", ".")),
       ).toEqual([]);
       for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"])
         expect(deniedBy(bucket, role(`gantry-${stage}-approval-http`), action, decision)).toEqual([

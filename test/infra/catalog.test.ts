@@ -10,7 +10,7 @@ import { functionSpecs, MAX_LAMBDA_TIMEOUT_SECONDS, taskTimeouts } from "@gantry
 import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
+const ASL = readFileSync(path.join(ROOT, "state-machines/workflow.asl.json"), "utf8");
 
 /** The settings a function's source reads, found in its text. */
 function settingsReadBy(file: string): string[] {
@@ -76,7 +76,7 @@ describe("the function catalogue", () => {
     });
     expect(taskTimeouts(ASL)).toEqual(expected);
     for (const spec of functionSpecs(ASL, "prod")) {
-      if (spec.workflowKey && spec.workflowKey !== "RequestApproval")
+      if (spec.workflowKey && spec.workflowKey !== "ApprovalGate")
         expect({ fn: spec.file, timeout: spec.timeoutSeconds }).toEqual({
           fn: spec.file,
           timeout: expected[spec.workflowKey],
@@ -95,7 +95,7 @@ describe("the function catalogue", () => {
 
   it("finds the settings in the sources it checks against", () => {
     // The cross-check above is only as good as this reading of the sources.
-    expect(settingsReadBy("request-approval")).toEqual([
+    expect(settingsReadBy("approval-gate")).toEqual([
       "GANTRY_APPROVAL_URL",
       "GANTRY_LINK_KEYS_SECRET",
       "GANTRY_SENDER",
@@ -116,7 +116,7 @@ describe("the function catalogue", () => {
     ]);
   });
 
-  it("gives the decision keys to the approval path and VerifyApproval only, never to request-approval", () => {
+  it("gives the decision keys to the approval path and VerifyApproval only, never to approval-gate", () => {
     for (const stage of ["preprod", "prod"] as const) {
       const specs = functionSpecs(ASL, stage);
       const holders = (setting: string) =>
@@ -129,7 +129,7 @@ describe("the function catalogue", () => {
         "approval-operator",
         "verify-approval",
       ]);
-      expect(holders("GANTRY_LINK_KEYS_SECRET")).toEqual(["approval-http", "request-approval"]);
+      expect(holders("GANTRY_LINK_KEYS_SECRET")).toEqual(["approval-http", "approval-gate"]);
     }
   });
 

@@ -26,7 +26,7 @@ import {
   settled,
 } from "./support/pulumi-mocks.ts";
 
-const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
+const ASL = readFileSync(path.join(ROOT, "state-machines/workflow.asl.json"), "utf8");
 const lam = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
 const FUNCTION_ARNS = Object.fromEntries(
   Object.entries(WORKFLOW_FUNCTIONS).map(([key, file]) => [key, lam(`gantry-prod-${file}`)]),
@@ -40,11 +40,11 @@ let registered: Registered[];
 beforeAll(async () => {
   registered = await installMocks("prod");
   const { createStorage } = await import("@gantry/stacks/storage");
-  const { createPipeline } = await import("@gantry/stacks/pipeline");
+  const { createWorkflow } = await import("@gantry/stacks/workflow");
   const { createCanarySchedule } = await import("@gantry/stacks/canary");
   const { createNotifications } = await import("@gantry/stacks/alarms");
   const storage = createStorage({ stage: "prod", env: ENV, registry });
-  const pipeline = createPipeline({
+  const workflow = createWorkflow({
     stage: "prod",
     env: ENV,
     aslText: ASL,
@@ -61,7 +61,7 @@ beforeAll(async () => {
   await Promise.all([
     outputValue(storage.state.policy.urn),
     outputValue(storage.artifacts.lifecycle.urn),
-    outputValue(pipeline.machine.arn),
+    outputValue(workflow.machine.arn),
     outputValue(cron.nodes.schedule.arn),
     outputValue(cron.nodes.role.arn),
     outputValue(notifications.topic.arn),
@@ -72,7 +72,7 @@ beforeAll(async () => {
 
 describe("the state machine", () => {
   it("is the ASL file with the function ARNs substituted, nothing else", () => {
-    const machine = one(registered, "aws:sfn/stateMachine:StateMachine", "Pipeline");
+    const machine = one(registered, "aws:sfn/stateMachine:StateMachine", "Workflow");
     const definition = machine.inputs.definition as string;
     expect(definition).toBe(substituteFunctionArns(ASL, FUNCTION_ARNS));
     expect(definition).not.toContain("${");
@@ -92,8 +92,8 @@ describe("the state machine", () => {
   });
 
   it("is a Standard state machine named gantry-prod, logging every event and traced", () => {
-    const machine = one(registered, "aws:sfn/stateMachine:StateMachine", "Pipeline");
-    const logGroup = one(registered, "aws:cloudwatch/logGroup:LogGroup", "PipelineLogs");
+    const machine = one(registered, "aws:sfn/stateMachine:StateMachine", "Workflow");
+    const logGroup = one(registered, "aws:cloudwatch/logGroup:LogGroup", "WorkflowLogs");
     expect(machine.inputs).toMatchObject({
       name: "gantry-prod",
       type: "STANDARD",
@@ -113,7 +113,7 @@ describe("the state machine", () => {
   });
 
   it("has a role that may invoke only its functions", () => {
-    const role = one(registered, "aws:iam/role:Role", "PipelineRole");
+    const role = one(registered, "aws:iam/role:Role", "WorkflowRole");
     const inline = role.inputs.inlinePolicies as { name: string; policy: string }[];
     expect(inline).toHaveLength(1);
     expect(JSON.parse(inline[0]?.policy ?? "{}")).toEqual(

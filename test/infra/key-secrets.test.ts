@@ -70,7 +70,7 @@ describe("the key secrets", () => {
     ).toThrow(/^ApprovalDecisionKeyPrevious must be empty or at least 32 characters/);
   });
 
-  it("refuse a decision key equal to a link key: request-approval holds the link keys", () => {
+  it("refuse a decision key equal to a link key: approval-gate holds the link keys", () => {
     const cases: [Record<"links" | "decisions", KeyPair>, RegExp][] = [
       [{ links: none(LINK), decisions: none(LINK) }, /^ApprovalDecisionKey must differ/],
       [

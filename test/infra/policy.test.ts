@@ -119,7 +119,7 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     // Composite alarms are only returned to a caller allowed DescribeAlarms on "*".
     "cloudwatch:DescribeAlarms": ["*"],
   }),
-  "request-approval": withLogs("request-approval", {
+  "approval-gate": withLogs("approval-gate", {
     "s3:PutObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
     "s3:GetObject": [obj(STATE, "approvals/*")],
     "s3:ListBucket": [STATE_BUCKET],
@@ -289,8 +289,8 @@ describe("function permissions", () => {
     ).not.toContain("cloudwatch:");
   });
 
-  it("never let request-approval write a decision, even under approvals/*", () => {
-    const denies = functionPermissions(context("prod", TWO_SERVICES))["request-approval"].filter(
+  it("never let approval-gate write a decision, even under approvals/*", () => {
+    const denies = functionPermissions(context("prod", TWO_SERVICES))["approval-gate"].filter(
       (s) => s.effect === "deny",
     );
     expect(denies).toEqual([
@@ -302,7 +302,7 @@ describe("function permissions", () => {
       },
     ]);
     const others = Object.entries(functionPermissions(context("prod", TWO_SERVICES)))
-      .filter(([fn]) => fn !== "request-approval")
+      .filter(([fn]) => fn !== "approval-gate")
       .flatMap(([, statements]) => statements.filter((s) => s.effect === "deny"));
     expect(others).toEqual([]);
   });
@@ -352,7 +352,7 @@ describe("function permissions", () => {
 
   it("send mail only when there is a sender identity", () => {
     const permissions = functionPermissions(context("prod", TWO_SERVICES));
-    expect(JSON.stringify(permissions["request-approval"])).not.toContain("ses:");
+    expect(JSON.stringify(permissions["approval-gate"])).not.toContain("ses:");
   });
 
   it("never grant PutMetricData: metrics go out as EMF log lines (Powertools Metrics)", () => {
@@ -476,7 +476,7 @@ describe("who may do what with approvals", () => {
     expect(allows(verify, "states:SendTaskSuccess", "*")).toBe(false);
   });
 
-  it("lets only the decision path read task tokens, and only request-approval store them", () => {
+  it("lets only the decision path read task tokens, and only approval-gate store them", () => {
     for (const ctx of contexts) {
       const permissions = functionPermissions(ctx);
       const token = state(`approval-tokens/${ID}.json`);
@@ -484,7 +484,7 @@ describe("who may do what with approvals", () => {
         "approval-http",
         "approval-operator",
       ]);
-      expect(whoMay(permissions, "s3:PutObject", token)).toEqual(["request-approval"]);
+      expect(whoMay(permissions, "s3:PutObject", token)).toEqual(["approval-gate"]);
     }
   });
 
@@ -500,7 +500,7 @@ describe("who may do what with approvals", () => {
       ]);
       expect(whoMay(permissions, "secretsmanager:GetSecretValue", keys("link"))).toEqual([
         "approval-http",
-        "request-approval",
+        "approval-gate",
       ]);
       const other = ctx.stage === "prod" ? "preprod" : "prod";
       for (const set of ["link", "decision"] as const)
@@ -528,7 +528,7 @@ describe("who may do what with approvals", () => {
     expect(whoMay(permissions, "states:SendTaskSuccess", "*")).toEqual([
       "approval-http",
       "approval-operator",
-      "request-approval",
+      "approval-gate",
     ]);
     expect(whoMay(permissions, "states:SendTaskFailure", "*")).toEqual([
       "approval-http",

@@ -47,14 +47,14 @@ export interface LocalProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export interface StartOptions {
+export interface LocalProcessOptions {
   readonly home?: string;
   readonly timeScale?: number;
   readonly trafficRps?: number;
   readonly env?: Record<string, string>;
 }
 
-export async function startLocalProcess(options: StartOptions = {}): Promise<LocalProcess> {
+export async function startLocalProcess(options: LocalProcessOptions = {}): Promise<LocalProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "gantry-e2e-"));
   rmSync(join(home, "endpoints.json"), { force: true });
   const child = spawn(process.execPath, [MAIN], {

@@ -26,7 +26,7 @@ import {
 import {
   type EngineEvent,
   handlersByArn,
-  loadDeploymentDefinition,
+  loadWorkflowDefinition,
   TaskTokenRegistry,
   WorkflowEngine,
   workflowHandlers,
@@ -160,7 +160,7 @@ export class WorkflowHarness {
         { stage, registry, timeScale: TIME_SCALE },
       );
       return new WorkflowEngine({
-        definition: loadDeploymentDefinition(stage).definition,
+        definition: loadWorkflowDefinition(stage).definition,
         handlers: handlersByArn(stage, handlers),
         timeScale: TIME_SCALE,
         tokens: this.tokens,

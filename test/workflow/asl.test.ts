@@ -1,5 +1,5 @@
 /**
- * Lints state-machines/deployment.asl.json: asl-validator, plus the rules Gantry relies on that
+ * Lints state-machines/workflow.asl.json: asl-validator, plus the rules Gantry relies on that
  * asl-validator does not check (JSONPath only, explicit timeouts, retries, catches routed to
  * rollback or lock release, named Fail states, States.ALL last).
  */
@@ -11,7 +11,7 @@ import {
   WORK_SECONDS,
   WORKFLOW_FUNCTIONS,
 } from "@gantry/core";
-import { DEPLOYMENT_ASL_PATH, loadDeploymentDefinition } from "@gantry/local";
+import { loadWorkflowDefinition, WORKFLOW_ASL_PATH } from "@gantry/local";
 import aslValidator from "asl-validator";
 import { describe, expect, it } from "vitest";
 
@@ -33,7 +33,7 @@ interface State {
   [key: string]: unknown;
 }
 
-const raw = readFileSync(DEPLOYMENT_ASL_PATH, "utf8");
+const raw = readFileSync(WORKFLOW_ASL_PATH, "utf8");
 const asl = JSON.parse(raw) as {
   StartAt: string;
   States: Record<string, State>;
@@ -63,9 +63,9 @@ function normalPathFrom(start: string): Set<string> {
   return seen;
 }
 
-describe("the deployment state machine definition", () => {
+describe("the workflow definition", () => {
   it("passes asl-validator with its placeholders substituted", () => {
-    const { definition } = loadDeploymentDefinition("prod");
+    const { definition } = loadWorkflowDefinition("prod");
     const { isValid, errorsText } = aslValidator(definition, { checkArn: true, checkPaths: true });
     expect(errorsText("\n")).toBe("");
     expect(isValid).toBe(true);
@@ -134,7 +134,7 @@ describe("the deployment state machine definition", () => {
 
   it("routes every failure after the deploy starts to Rollback", () => {
     const afterDeploy = [...normalPathFrom("Deploy")].filter(
-      (n) => asl.States[n]?.Type === "Task" && n !== "ReleaseLock",
+      (n) => asl.States[n]?.Type === "Task" && n !== "Finish",
     );
     expect(afterDeploy.sort()).toEqual([
       "Canary",
@@ -156,16 +156,16 @@ describe("the deployment state machine definition", () => {
     for (const name of ["AcquireLock", "VerifyPreprod", "ApprovalGate", "CopyArtifact"]) {
       expect(asl.States[name]?.Catch?.at(-1), name).toMatchObject({
         ErrorEquals: ["States.ALL"],
-        Next: "ReleaseLockAfterFailure",
+        Next: "FinishAfterFailure",
       });
     }
-    expect(asl.States.Rollback?.Next).toBe("ReleaseLockAfterFailure");
+    expect(asl.States.Rollback?.Next).toBe("FinishAfterFailure");
     expect(asl.States.Rollback?.Catch?.at(-1)).toMatchObject({
-      Next: "ReleaseLockAfterFailure",
+      Next: "FinishAfterFailure",
       ResultPath: "$.rollbackFailure",
     });
-    expect(asl.States.ReleaseLockAfterFailure?.Next).toBe("ReportFailure");
-    expect(asl.States.ReleaseLock?.Next).toBe("Deployed");
+    expect(asl.States.FinishAfterFailure?.Next).toBe("ReportFailure");
+    expect(asl.States.Finish?.Next).toBe("Deployed");
   });
 
   it("drops the raw input when validation fails, so nothing downstream reads unvalidated fields", () => {

@@ -52,7 +52,7 @@ describe("failures before anything is deployed", () => {
     expect(run.states).toEqual([
       "ValidateInput",
       "DiscardRawInput",
-      "ReleaseLockAfterFailure",
+      "FinishAfterFailure",
       "ReportFailure",
       "InvalidInput",
     ]);
@@ -226,7 +226,7 @@ describe("failures after the deploy started: rolled back", () => {
     expect(run.error).toBe("CanaryFailed");
     expect(run.cause).toMatch(/expected statusCode 200, got 500.*rolled back to version 1/);
     expect(run.states).toEqual(
-      expect.arrayContaining(["Canary", "Rollback", "ReleaseLockAfterFailure", "CanaryFailed"]),
+      expect.arrayContaining(["Canary", "Rollback", "FinishAfterFailure", "CanaryFailed"]),
     );
     expect(world.functions.alias("hello-prod", "live")).toEqual(
       expect.objectContaining({ version: "1", weights: {} }),

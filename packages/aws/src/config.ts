@@ -24,8 +24,12 @@ export function stageFromEnv(): Stage {
  * `handler = createHandler(awsDeps())` at import time; with lazy ports, importing a function
  * (as the local control plane does, to reach its factory) creates no clients and reads no
  * settings. In Lambda the ports are built during the first invocation and reused after.
- * Handlers spread their deps (`{ ...deps, log: deps.logger }`) as each invocation starts, which
- * reads every property: a missing setting fails the invocation before its first side effect.
+ * Handlers pass their deps on as they are, never spread (a spread reads every property): a port
+ * is built, and its setting read, only when the step uses it, so each path of a function reads
+ * only the settings it needs (the approval gate of a stage without approvals reads no sender).
+ * A missing setting fails the invocation with ConfigurationError when it is first used; steps
+ * that must not act half-configured take the ports they will need before their first side
+ * effect.
  *
  * @example
  * ```ts
@@ -45,22 +49,4 @@ export function lazy<T extends object>(factories: { [K in keyof T]: () => T[K] }
     });
   }
   return target;
-}
-
-/**
- * The deps with the function's logger as `log`, without reading any of them: unlike a spread
- * (`{ ...deps, log }`), which builds every lazy port and reads every setting, this reads a
- * setting only when the step uses it. For steps whose paths need different settings: the
- * approval gate of a stage without approvals sends no mail, and the stack gives that stage no
- * sender (the step reads its mail settings before its first side effect when it does mail).
- *
- * @example
- * ```ts
- * stepHandler(deps.logger, (event) => requestApproval(event, withLog(deps)));
- * ```
- */
-export function withLog<T extends { readonly logger: L }, L>(deps: T): T & { readonly log: L } {
-  return Object.create(deps, { log: { get: () => deps.logger, enumerable: true } }) as T & {
-    readonly log: L;
-  };
 }

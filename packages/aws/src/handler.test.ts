@@ -123,9 +123,9 @@ describe("stepHandler", () => {
   });
 
   it("adds the correlation keys and the Lambda context to every log line of the invocation", async () => {
-    const logger = createLogger("acquire-lock");
-    const handler = stepHandler(logger, async (_event: unknown) => {
-      logger.info("took the lock");
+    const log = createLogger("acquire-lock");
+    const handler = stepHandler(log, async (_event: unknown) => {
+      log.info("took the lock");
     });
     await handler({ execution: EXECUTION, request: REQUEST }, context);
     expect(lines()).toEqual([
@@ -144,9 +144,9 @@ describe("stepHandler", () => {
   });
 
   it("does not carry one invocation's keys into the next", async () => {
-    const logger = createLogger("acquire-lock");
-    const handler = stepHandler(logger, async (_event: unknown) => {
-      logger.info("step");
+    const log = createLogger("acquire-lock");
+    const handler = stepHandler(log, async (_event: unknown) => {
+      log.info("step");
     });
     await handler({ execution: EXECUTION, request: REQUEST }, context);
     await handler({}, context);
@@ -189,9 +189,9 @@ describe("stepHandler", () => {
   });
 
   it("never logs the event, so a task token in it does not appear in the logs", async () => {
-    const logger = createLogger("request-approval");
-    const handler = stepHandler(logger, async (_event: unknown) => {
-      logger.info("approval requested");
+    const log = createLogger("approval-gate");
+    const handler = stepHandler(log, async (_event: unknown) => {
+      log.info("approval requested");
       throw new Error("mail failed");
     });
     await handler({ taskToken: TASK_TOKEN, execution: EXECUTION, request: REQUEST }, context).catch(
@@ -203,9 +203,9 @@ describe("stepHandler", () => {
 
   it("never logs the event even when POWERTOOLS_LOGGER_LOG_EVENT is true", async () => {
     vi.stubEnv("POWERTOOLS_LOGGER_LOG_EVENT", "true");
-    const logger = createLogger("request-approval");
-    const handler = stepHandler(logger, async (_event: unknown) => {
-      logger.info("approval requested");
+    const log = createLogger("approval-gate");
+    const handler = stepHandler(log, async (_event: unknown) => {
+      log.info("approval requested");
     });
     await handler({ taskToken: TASK_TOKEN, execution: EXECUTION, request: REQUEST }, context);
     expect(lines().map((l) => l.message)).toEqual(["approval requested"]);

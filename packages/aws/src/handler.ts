@@ -8,7 +8,7 @@ import type { Context } from "aws-lambda";
  * The shape every Gantry function shares: a middy handler with the Powertools logger, whose
  * logs carry the deployment's correlation keys (execution, service, version). The step itself
  * is a plain async function over ports; errors propagate with their names, which is what the
- * state machine's Retry and Catch match.
+ * workflow's Retry and Catch match.
  *
  * The event is never logged: approval events carry a task token.
  */
@@ -20,7 +20,7 @@ export type StepHandler<E, R> = middy.MiddyfiedHandler<E, R, Error, Context>;
  *
  * @example
  * ```ts
- * const logger = createLogger("deploy");
+ * const log = createLogger("deploy");
  * ```
  */
 export function createLogger(functionName: FunctionFile): Logger {
@@ -32,18 +32,15 @@ export function createLogger(functionName: FunctionFile): Logger {
  *
  * @example
  * ```ts
- * export const createHandler = (deps: DeployDeps & { logger: Logger }) =>
- *   stepHandler(deps.logger, (state: DeploymentState) => deploy(state, deps));
+ * export const createHandler = (deps: DeployDeps & { readonly log: Logger }) =>
+ *   stepHandler(deps.log, (state: DeploymentState) => deploy(state, deps));
  * ```
  */
-export function stepHandler<E, R>(
-  logger: Logger,
-  step: (event: E) => Promise<R>,
-): StepHandler<E, R> {
+export function stepHandler<E, R>(log: Logger, step: (event: E) => Promise<R>): StepHandler<E, R> {
   // logEvent: false overrides POWERTOOLS_LOGGER_LOG_EVENT, which would log the task token.
   return middy<E, R, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-    .use(correlationKeys<E, R>(logger))
+    .use(injectLambdaContext(log, { resetKeys: true, logEvent: false }))
+    .use(correlationKeys<E, R>(log))
     .handler((event) => step(event));
 }
 
@@ -52,17 +49,17 @@ export function stepHandler<E, R>(
  * deployed service cannot be logged as `service`: Powertools reserves that key for its own
  * serviceName and drops an appended one.)
  */
-export function correlationKeys<E, R>(logger: Logger): MiddlewareObj<E, R, Error, Context> {
+export function correlationKeys<E, R>(log: Logger): MiddlewareObj<E, R, Error, Context> {
   return {
     before: (request) => {
-      logger.appendKeys(correlationOf(request.event));
+      log.appendKeys(correlationOf(request.event));
     },
     onError: (request) => {
       const error = request.error;
       if (!error) return;
       // What Lambda reports as the Task's cause ends up in the execution's state: keep it small.
       request.error = boundedError(error);
-      logger.warn("step failed", { errorName: error.name, errorMessage: error.message });
+      log.warn("step failed", { errorName: error.name, errorMessage: error.message });
     },
   };
 }

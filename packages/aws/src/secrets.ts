@@ -14,7 +14,7 @@ export const KEY_CACHE_SECONDS = 300;
 
 /** The two key sets a stage keeps in Secrets Manager, and the setting that names each secret. */
 export const KEY_SECRETS = {
-  /** HMAC keys of approval links (request-approval signs, approval-http verifies). */
+  /** HMAC keys of approval links (approval-gate signs, approval-http verifies). */
   links: { setting: "GANTRY_LINK_KEYS_SECRET", what: "the approval link signing key" },
   /** HMAC keys of decision records (the approval path seals, VerifyApproval checks). */
   decisions: { setting: "GANTRY_DECISION_KEYS_SECRET", what: "the approval decision key" },

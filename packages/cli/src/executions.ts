@@ -7,7 +7,7 @@ import { type DeploymentProgress, HistoryReader, type Stage } from "@gantry/core
 import { CliError, explainError, UsageError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { eventsAfter } from "./follow.ts";
-import { type ExecutionSummary, summarize } from "./summary.ts";
+import { type DeploymentSummary, summarize } from "./summary.ts";
 import { executionArnFor, parseExecutionArn, type Target } from "./target.ts";
 
 /** DescribeExecution's answer. */
@@ -101,7 +101,7 @@ export async function readSummary(
   sfn: SFNClient,
   executionArn: string,
   description?: ExecutionDescription,
-): Promise<{ summary: ExecutionSummary; progress: DeploymentProgress }> {
+): Promise<{ summary: DeploymentSummary; progress: DeploymentProgress }> {
   const reader = new HistoryReader();
   reader.apply(await eventsAfter(sfn, executionArn, 0));
   const described = description ?? (await sfn.send(new DescribeExecutionCommand({ executionArn })));

@@ -69,7 +69,7 @@ export function invalidInput(
 }
 
 /**
- * Checks a deployment request as the state machine's ValidateInput will, before anything is
+ * Checks a deployment request as the workflow's ValidateInput will, before anything is
  * called: the core schema (every field, every reason at once), then the registry (the service
  * is registered, the key is under its prefix). Throws a usage error (exit 2) naming each flag
  * that is wrong; an unknown service's error lists the known ones.

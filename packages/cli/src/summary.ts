@@ -25,10 +25,11 @@ export interface StateTiming {
 }
 
 /**
- * Everything about one execution that `--json` prints and the exit code is decided from. Every
- * field is always present (null when unknown), so scripts can read it without guarding.
+ * Everything about one deployment (one execution of the workflow) that `--json` prints and the
+ * exit code is decided from. Every field is always present (null when unknown), so scripts can
+ * read it without guarding.
  */
-export interface ExecutionSummary {
+export interface DeploymentSummary {
   readonly executionArn: string;
   readonly name: string;
   readonly stateMachineArn: string | null;
@@ -68,8 +69,8 @@ function seconds(from: number | undefined, to: number | undefined): number | nul
 }
 
 /**
- * Combines DescribeExecution's answer with what the history showed into an
- * {@link ExecutionSummary}, including the exit code CI branches on.
+ * Combines DescribeExecution's answer with what the history showed into a
+ * {@link DeploymentSummary}, including the exit code CI branches on.
  *
  * @example
  * ```ts
@@ -93,7 +94,7 @@ export function summarize(
     >
   >,
   progress: DeploymentProgress,
-): ExecutionSummary {
+): DeploymentSummary {
   // The history may already hold the end while DescribeExecution still says RUNNING (or the
   // other way round): whichever has seen the end wins.
   const status =

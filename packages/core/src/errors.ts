@@ -1,6 +1,6 @@
 /**
  * Every failure Gantry raises on purpose is a named class. The class's `name` is the error name
- * Step Functions sees (Lambda reports it as `errorType`), so the state machine's Retry and Catch
+ * Step Functions sees (Lambda reports it as `errorType`), so the workflow's Retry and Catch
  * rules and its `Fail` states match on these strings.
  *
  * @example
@@ -124,7 +124,7 @@ export class DeploymentFailed extends GantryError {
   override readonly name = "DeploymentFailed";
 }
 
-/** The names the state machine's `ReportFailure` choice routes to a `Fail` state of the same name. */
+/** The names the workflow's `ReportFailure` choice routes to a `Fail` state of the same name. */
 export const FAILURE_NAMES = [
   "InvalidInput",
   "DeploymentInProgress",

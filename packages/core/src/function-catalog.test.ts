@@ -19,7 +19,7 @@ describe("the function catalogue", () => {
       ValidateInput: "validate-input",
       AcquireLock: "acquire-lock",
       VerifyPreprod: "verify-preprod",
-      RequestApproval: "request-approval",
+      ApprovalGate: "approval-gate",
       VerifyApproval: "verify-approval",
       CopyArtifact: "copy-artifact",
       Deploy: "deploy",

@@ -1,7 +1,7 @@
 /**
  * Every Lambda Gantry has, in one list. Everything else that names Gantry's functions is
  * derived from it:
- * - {@link WORKFLOW_FUNCTIONS}, the functions the state machine's Tasks call, by the ASL's
+ * - {@link WORKFLOW_FUNCTIONS}, the functions the workflow's Tasks call, by the ASL's
  *   `${<task>FunctionArn}` placeholder (workflow.ts substitutes them);
  * - the infrastructure's specs (`@gantry/stacks/catalog`: timeouts, settings, stages) and IAM
  *   policies (`@gantry/stacks/policy`, keyed by {@link FunctionFile});
@@ -24,7 +24,7 @@ export interface FunctionEntry {
   readonly description: string;
 }
 
-/** Every function: the workflow's, in the order the state machine runs them, then the others. */
+/** Every function: the workflow's, in the order the workflow runs them, then the others. */
 export const FUNCTION_CATALOG = [
   {
     file: "validate-input",
@@ -42,8 +42,8 @@ export const FUNCTION_CATALOG = [
     description: "Proves preprod ran and passed the exact bytes",
   },
   {
-    file: "request-approval",
-    task: "RequestApproval",
+    file: "approval-gate",
+    task: "ApprovalGate",
     description: "Stores the approval and emails signed links",
   },
   {
@@ -98,12 +98,12 @@ type WorkflowEntry = Extract<CatalogEntry, { readonly task: string }>;
 /** A function of the catalogue, by its file name: `"deploy"`, `"approval-http"`, ... */
 export type FunctionFile = CatalogEntry["file"];
 
-/** A function the state machine calls, by its ASL Task key: `"Deploy"`, `"CheckAlarms"`, ... */
+/** A function the workflow calls, by its ASL Task key: `"Deploy"`, `"CheckAlarms"`, ... */
 export type WorkflowFunctionKey = WorkflowEntry["task"];
 
 /**
- * The state machine's Tasks and the functions behind them: ASL Task key → file, in the order
- * the state machine runs them. `state-machines/deployment.asl.json` names each function as a
+ * The workflow's Tasks and the functions behind them: ASL Task key → file, in the order the
+ * workflow runs them. `state-machines/workflow.asl.json` names each function as a
  * `${<Key>FunctionArn}` placeholder; the infrastructure substitutes real ARNs and the local
  * control plane substitutes local ones (`substituteFunctionArns`).
  */

@@ -1,6 +1,6 @@
 /**
  * @gantry/core: the deployment domain. Input schema, service registry and plan, step services
- * over ports, approval-link signing, the named errors the state machine routes on, and the
+ * over ports, approval-link signing, the named errors the workflow routes on, and the
  * reader of an execution's history (its progress and outcome).
  * Nothing here imports an AWS SDK.
  */
@@ -14,7 +14,6 @@ export * from "./approval/operator-http.ts";
 export * from "./approval/operators.ts";
 export * from "./approval/pages.ts";
 export * from "./approval/record.ts";
-export * from "./approval/request.ts";
 export * from "./approval/seal.ts";
 export * from "./checksum.ts";
 export * from "./errors.ts";
@@ -31,12 +30,13 @@ export * from "./registry.ts";
 export * from "./request.ts";
 export * from "./signing-keys.ts";
 export * from "./state.ts";
+export * from "./steps/acquire-lock.ts";
+export * from "./steps/approval-gate.ts";
 export * from "./steps/canary.ts";
 export * from "./steps/check-alarms.ts";
 export * from "./steps/copy-artifact.ts";
 export * from "./steps/deploy.ts";
 export * from "./steps/finish.ts";
-export * from "./steps/lock.ts";
 export * from "./steps/metrics.ts";
 export * from "./steps/promote.ts";
 export * from "./steps/reconcile.ts";

@@ -14,7 +14,7 @@ export const STEP_FUNCTIONS_LIMITS = {
   stateBytes: 256 * 1024,
 } as const;
 
-/** `TimeoutSeconds` of state-machines/deployment.asl.json (the workflow suite checks they agree). */
+/** `TimeoutSeconds` of state-machines/workflow.asl.json (the workflow suite checks they agree). */
 export const STATE_MACHINE_TIMEOUT_SECONDS = 691_200;
 
 /**

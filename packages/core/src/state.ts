@@ -1,5 +1,5 @@
 /**
- * The JSON document that flows through the state machine. ValidateInput replaces the raw input
+ * The JSON document that flows through one deployment (one run of the workflow). ValidateInput replaces the raw input
  * with `request`, `execution` and `plan`; each later Task writes one field (its ResultPath).
  * Reading a deployment's history means reading this document grow.
  */

@@ -10,10 +10,10 @@ import {
   stageOfStateMachine,
   type WorkflowCallbacks,
 } from "@gantry/core";
-import { ControlPlane } from "./control-plane/control-plane.ts";
+import { LocalStepFunctions } from "./control-plane/local-step-functions.ts";
 import { handleS3Request } from "./control-plane/s3-http.ts";
 import { handleSfnRequest } from "./control-plane/sfn-http.ts";
-import { loadDeploymentDefinition } from "./engine/definition.ts";
+import { loadWorkflowDefinition } from "./engine/definition.ts";
 import { TaskTokenRegistry } from "./engine/task-tokens.ts";
 import { isLoopbackHost, localPortOf } from "./web/loopback.ts";
 import { ensureOperatorSecret } from "./web/operator-secret.ts";
@@ -55,7 +55,7 @@ export interface LocalControlPlane {
   readonly home: string;
   /** What `gantry approve` must present to the operator API (`<home>/operator-secret`). */
   readonly operatorSecret: string;
-  readonly plane: ControlPlane;
+  readonly stepFunctions: LocalStepFunctions;
   readonly world: LocalWorld;
   readonly tokens: TaskTokenRegistry;
   /** e.g. http://127.0.0.1:8083 */
@@ -108,23 +108,24 @@ export async function startLocalControlPlane(
     await createServiceFunctions(world, options.registry, options.initialCode);
 
   // The functions call back into the control plane, which needs the functions: late-bound.
-  let plane: ControlPlane | undefined;
+  let stepFunctions: LocalStepFunctions | undefined;
   const callbacks: WorkflowCallbacks = {
-    sendTaskSuccess: (token, output) => required(plane).sendTaskSuccess(token, output),
-    sendTaskFailure: (token, error, cause) => required(plane).sendTaskFailure(token, error, cause),
-    executionStatus: (arn) => required(plane).executionStatus(arn),
+    sendTaskSuccess: (token, output) => required(stepFunctions).sendTaskSuccess(token, output),
+    sendTaskFailure: (token, error, cause) =>
+      required(stepFunctions).sendTaskFailure(token, error, cause),
+    executionStatus: (arn) => required(stepFunctions).executionStatus(arn),
   };
   const level = options.functionLogLevel ?? "WARN";
-  const logger = (name: string) =>
+  const log = (name: string) =>
     new Logger({ serviceName: "gantry", logLevel: level, persistentKeys: { function: name } });
   const tokens = new TaskTokenRegistry();
   const stateMachines = STAGES.map((stage) => {
-    const { definition, text } = loadDeploymentDefinition(stage);
+    const { definition, text } = loadWorkflowDefinition(stage);
     const handlers = workflowHandlers(world.portsFor(stage, callbacks), {
       stage,
       registry: options.registry,
       timeScale: options.timeScale,
-      logger,
+      log,
     });
     return {
       name: `gantry-${stage}`,
@@ -133,7 +134,7 @@ export async function startLocalControlPlane(
       handlers: handlersByArn(stage, handlers),
     };
   });
-  plane = await ControlPlane.open({
+  stepFunctions = await LocalStepFunctions.open({
     dir: join(options.home, "sfn"),
     stateMachines,
     tokens,
@@ -153,18 +154,21 @@ export async function startLocalControlPlane(
   const local: LocalControlPlane = {
     home: options.home,
     operatorSecret: ensureOperatorSecret(options.home),
-    plane,
+    stepFunctions,
     world,
     tokens,
     sfnEndpoint,
     webEndpoint,
     stateMachineArns: {
       preprod:
-        plane.listStateMachines().find((m) => m.name === "gantry-preprod")?.stateMachineArn ?? "",
-      prod: plane.listStateMachines().find((m) => m.name === "gantry-prod")?.stateMachineArn ?? "",
+        stepFunctions.listStateMachines().find((m) => m.name === "gantry-preprod")
+          ?.stateMachineArn ?? "",
+      prod:
+        stepFunctions.listStateMachines().find((m) => m.name === "gantry-prod")?.stateMachineArn ??
+        "",
     },
     async close() {
-      await required(plane).shutdown();
+      await required(stepFunctions).shutdown();
       await Promise.all([closeServer(sfn), closeServer(web)]);
       await world.close();
     },
@@ -188,7 +192,7 @@ export async function startLocalControlPlane(
         );
         return;
       }
-      if (await handleSfnRequest(local.plane, req, res)) return;
+      if (await handleSfnRequest(local.stepFunctions, req, res)) return;
       if (await handleS3Request(world.buckets, artifactBuckets, req, res)) return;
       if (req.method === "GET" && req.url === "/health")
         return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");

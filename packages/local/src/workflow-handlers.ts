@@ -17,13 +17,13 @@ import {
   type WorkflowFunctionKey,
 } from "@gantry/core";
 import * as acquireLock from "@gantry/functions/acquire-lock";
+import * as approvalGate from "@gantry/functions/approval-gate";
 import * as canary from "@gantry/functions/canary";
 import * as checkAlarms from "@gantry/functions/check-alarms";
 import * as copyArtifact from "@gantry/functions/copy-artifact";
 import * as deploy from "@gantry/functions/deploy";
 import * as finish from "@gantry/functions/finish";
 import * as promote from "@gantry/functions/promote";
-import * as requestApproval from "@gantry/functions/request-approval";
 import * as rollback from "@gantry/functions/rollback";
 import * as validateInput from "@gantry/functions/validate-input";
 import * as verifyApproval from "@gantry/functions/verify-approval";
@@ -60,14 +60,14 @@ export interface WorkflowHandlerOptions {
   readonly stage: Stage;
   readonly registry: Registry;
   readonly timeScale: number;
-  /** The Powertools logger each function gets, by its catalogue name (default: silent). */
-  readonly logger?: (functionName: FunctionFile) => Logger;
+  /** The Powertools logger each function gets as its `log`, by its catalogue name (default: silent). */
+  readonly log?: (functionName: FunctionFile) => Logger;
 }
 
 type AnyLambda = (event: never, context: Context) => Promise<unknown>;
 
 /**
- * Builds the handler of every Task of the deployment workflow from the same factories the
+ * Builds the handler of every Task of the workflow from the same factories the
  * Lambdas use (`createHandler` in functions/*.ts), over the given ports. Each call goes through
  * a JSON round trip and a Lambda-like context, as it would in AWS. The map is keyed by the
  * catalogue's Task keys (`WORKFLOW_FUNCTIONS`): a Task without its factory, or a factory for no
@@ -83,8 +83,8 @@ export function workflowHandlers(
   ports: WorkflowPorts,
   options: WorkflowHandlerOptions,
 ): Record<WorkflowFunctionKey, TaskHandler> {
-  const logger =
-    options.logger ??
+  const logOf =
+    options.log ??
     ((name: FunctionFile) =>
       new Logger({
         serviceName: "gantry",
@@ -93,25 +93,25 @@ export function workflowHandlers(
       }));
   const preprod = ports.preprod ?? ports;
   /** The logger of a Task's function, named as the catalogue names it. */
-  const log = (key: WorkflowFunctionKey) => logger(WORKFLOW_FUNCTIONS[key]);
+  const log = (key: WorkflowFunctionKey) => logOf(WORKFLOW_FUNCTIONS[key]);
   const lambdas: { readonly [K in WorkflowFunctionKey]: AnyLambda } = {
     ValidateInput: validateInput.createHandler({
       registry: options.registry,
       stage: options.stage,
       timeScale: options.timeScale,
-      logger: log("ValidateInput"),
+      log: log("ValidateInput"),
     }),
-    AcquireLock: acquireLock.createHandler({ ...ports, logger: log("AcquireLock") }),
-    VerifyPreprod: verifyPreprod.createHandler({ ...preprod, logger: log("VerifyPreprod") }),
-    RequestApproval: requestApproval.createHandler({ ...ports, logger: log("RequestApproval") }),
-    VerifyApproval: verifyApproval.createHandler({ ...ports, logger: log("VerifyApproval") }),
-    CopyArtifact: copyArtifact.createHandler({ ...ports, logger: log("CopyArtifact") }),
-    Deploy: deploy.createHandler({ ...ports, logger: log("Deploy") }),
-    Canary: canary.createHandler({ ...ports, logger: log("Canary") }),
-    CheckAlarms: checkAlarms.createHandler({ ...ports, logger: log("CheckAlarms") }),
-    Promote: promote.createHandler({ ...ports, logger: log("Promote") }),
-    Rollback: rollback.createHandler({ ...ports, logger: log("Rollback") }),
-    Finish: finish.createHandler({ ...ports, logger: log("Finish") }),
+    AcquireLock: acquireLock.createHandler({ ...ports, log: log("AcquireLock") }),
+    VerifyPreprod: verifyPreprod.createHandler({ ...preprod, log: log("VerifyPreprod") }),
+    ApprovalGate: approvalGate.createHandler({ ...ports, log: log("ApprovalGate") }),
+    VerifyApproval: verifyApproval.createHandler({ ...ports, log: log("VerifyApproval") }),
+    CopyArtifact: copyArtifact.createHandler({ ...ports, log: log("CopyArtifact") }),
+    Deploy: deploy.createHandler({ ...ports, log: log("Deploy") }),
+    Canary: canary.createHandler({ ...ports, log: log("Canary") }),
+    CheckAlarms: checkAlarms.createHandler({ ...ports, log: log("CheckAlarms") }),
+    Promote: promote.createHandler({ ...ports, log: log("Promote") }),
+    Rollback: rollback.createHandler({ ...ports, log: log("Rollback") }),
+    Finish: finish.createHandler({ ...ports, log: log("Finish") }),
   };
 
   const handlers = {} as Record<WorkflowFunctionKey, TaskHandler>;

@@ -21,7 +21,7 @@ import { describe, inject, it } from "vitest";
 export type TargetName = "local" | "moto";
 export type ClientName = "aws-cli" | "boto3" | "js-sdk";
 
-export interface Target {
+export interface ConformanceTarget {
   readonly name: TargetName;
   readonly endpoint: string;
   /** Two buckets: the local control plane's artifact buckets, created the same on moto. */
@@ -31,7 +31,7 @@ export interface Target {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    conformanceTargets: Record<TargetName, Target>;
+    conformanceTargets: Record<TargetName, ConformanceTarget>;
   }
 }
 
@@ -48,7 +48,7 @@ export interface Check {
   /** How moto departs from AWS's documented behaviour here (the check is expected to fail there). */
   readonly moto?: string;
   readonly timeout?: number;
-  run(target: Target, scratch: string): Promise<void>;
+  run(target: ConformanceTarget, scratch: string): Promise<void>;
 }
 
 /** Declares one client's checks against every target. */
@@ -79,7 +79,7 @@ export function uniqueKey(client: ClientName, name: string): string {
   return `conformance/${client}/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}/${name}`;
 }
 
-export interface Run {
+export interface ProcessRun {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -89,7 +89,7 @@ function exec(
   file: string,
   args: readonly string[],
   options: { cwd?: string; env: NodeJS.ProcessEnv },
-): Promise<Run> {
+): Promise<ProcessRun> {
   return new Promise((resolve) => {
     execFile(
       file,
@@ -106,7 +106,11 @@ function exec(
 let cliHome: string | undefined;
 
 /** The AWS CLI v2 (Debian's 2.9.x) against a target, with its default transfer settings. */
-export function aws(target: Target, args: readonly string[], cwd?: string): Promise<Run> {
+export function aws(
+  target: ConformanceTarget,
+  args: readonly string[],
+  cwd?: string,
+): Promise<ProcessRun> {
   if (!existsSync(AWS_CLI)) throw new Error(`${AWS_CLI} not found: apt-get install awscli`);
   cliHome ??= mkdtempSync(join(tmpdir(), "conformance-aws-home-"));
   return exec(AWS_CLI, [...args, "--endpoint-url", target.endpoint, "--output", "json"], {
@@ -124,7 +128,7 @@ export function aws(target: Target, args: readonly string[], cwd?: string): Prom
 }
 
 /** `aws ...` that must succeed; its stdout parsed as JSON when there is any. */
-export async function awsOk(target: Target, args: readonly string[], cwd?: string) {
+export async function awsOk(target: ConformanceTarget, args: readonly string[], cwd?: string) {
   const result = await aws(target, args, cwd);
   if (result.code !== 0)
     throw new Error(`aws ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
@@ -141,7 +145,7 @@ export interface Boto3Result {
 
 /** boto3 (moto's Python) against a target: one action of boto3_client.py. */
 export async function boto3(
-  target: Target,
+  target: ConformanceTarget,
   action: string,
   args: Record<string, unknown>,
 ): Promise<Boto3Result> {
@@ -159,14 +163,18 @@ export async function boto3(
 }
 
 /** A boto3 call that must succeed. */
-export async function boto3Ok(target: Target, method: string, params: Record<string, unknown>) {
+export async function boto3Ok(
+  target: ConformanceTarget,
+  method: string,
+  params: Record<string, unknown>,
+) {
   const result = await boto3(target, "call", { method, params });
   if (result.error) throw new Error(`boto3 ${method}: ${JSON.stringify(result.error)}`);
   return result.ok;
 }
 
 /** The JS SDK v3 S3 client against a target (path-style; its default checksums). */
-export function jsClient(target: Target): S3Client {
+export function jsClient(target: ConformanceTarget): S3Client {
   return new S3Client({
     endpoint: target.endpoint,
     region: "us-east-1",
@@ -187,6 +195,6 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /** The S3 error code the CLI printed (`An error occurred (Code) when calling ...`). */
-export function cliErrorCode(run: Run): string | undefined {
+export function cliErrorCode(run: ProcessRun): string | undefined {
   return /An error occurred \(([^)]+)\)/.exec(run.stderr)?.[1];
 }

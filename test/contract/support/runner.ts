@@ -8,15 +8,15 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
+import { FakeAws, type RecordedCall, useFakeAws } from "./fake-aws.ts";
 import {
-  type Deployment,
   envOf,
+  type Installation,
   ROOT,
   runtimeEnvironment,
   specsOf,
   stackEnvironment,
-} from "./deployments.ts";
-import { FakeAws, type RecordedCall, useFakeAws } from "./fake-aws.ts";
+} from "./installations.ts";
 import { baseWorld, NOW, type Scenario, scenarioContext } from "./scenarios.ts";
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -37,9 +37,9 @@ export interface Run {
 /** Settings that come from outside: none of them may leak into a function's environment. */
 const OUTSIDE = /^(GANTRY_|POWERTOOLS_|SST_|AWS_|_X_AMZN_|LAMBDA_)/;
 
-function lambdaContext(deployment: Deployment, file: string): Context {
-  const { region, accountId } = envOf(deployment);
-  const name = `gantry-${deployment.stage}-${file}`;
+function lambdaContext(installation: Installation, file: string): Context {
+  const { region, accountId } = envOf(installation);
+  const name = `gantry-${installation.stage}-${file}`;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: name,
@@ -60,14 +60,17 @@ function lambdaContext(deployment: Deployment, file: string): Context {
  * The environment a deployed function runs in: the stack's (stacks/environment.ts) and the
  * Lambda runtime's, and nothing from the machine running the tests.
  */
-export function lambdaEnvironment(deployment: Deployment, file: string): Record<string, string> {
-  const spec = specOf(deployment, file);
-  return { ...runtimeEnvironment(deployment, file), ...stackEnvironment(deployment, spec) };
+export function lambdaEnvironment(
+  installation: Installation,
+  file: string,
+): Record<string, string> {
+  const spec = specOf(installation, file);
+  return { ...runtimeEnvironment(installation, file), ...stackEnvironment(installation, spec) };
 }
 
-function specOf(deployment: Deployment, file: string) {
-  const spec = specsOf(deployment).find((s) => s.file === file);
-  if (!spec) throw new Error(`functions/${file}.ts is not deployed in ${deployment.stage}`);
+function specOf(installation: Installation, file: string) {
+  const spec = specsOf(installation).find((s) => s.file === file);
+  if (!spec) throw new Error(`functions/${file}.ts is not deployed in ${installation.stage}`);
   return spec;
 }
 
@@ -77,22 +80,22 @@ function specOf(deployment: Deployment, file: string) {
  *
  * @example
  * ```ts
- * const run = await runScenario(deployment, "acquire-lock", scenario);
+ * const run = await runScenario(installation, "acquire-lock", scenario);
  * run.calls; // [{ service: "s3", command: "PutObject", input: { ... } }]
  * ```
  */
 export async function runScenario(
-  deployment: Deployment,
+  installation: Installation,
   file: string,
   scenario: Scenario,
 ): Promise<Run> {
-  const environment = lambdaEnvironment(deployment, file);
+  const environment = lambdaEnvironment(installation, file);
   const saved = { ...process.env };
   for (const name of Object.keys(process.env)) if (OUTSIDE.test(name)) delete process.env[name];
   Object.assign(process.env, environment);
 
   const aws = useFakeAws(new FakeAws());
-  const ctx = scenarioContext(deployment, aws);
+  const ctx = scenarioContext(installation, aws);
   baseWorld(ctx);
   scenario.arrange?.(ctx);
 
@@ -115,7 +118,7 @@ export async function runScenario(
     )) as {
       handler: Handler;
     };
-    result = await module.handler(scenario.event(ctx), lambdaContext(deployment, file));
+    result = await module.handler(scenario.event(ctx), lambdaContext(installation, file));
   } catch (thrown) {
     error = thrown instanceof Error ? thrown : new Error(String(thrown));
   } finally {

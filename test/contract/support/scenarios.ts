@@ -22,9 +22,9 @@ import {
   signingKeysFrom,
   validationKey,
 } from "@gantry/core";
-import type { Deployment } from "./deployments.ts";
-import { envOf } from "./deployments.ts";
 import { awsError, type FakeAws } from "./fake-aws.ts";
+import type { Installation } from "./installations.ts";
+import { envOf } from "./installations.ts";
 
 /** 2026-11-01T12:00:00.000Z: when the execution started. */
 export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
@@ -44,7 +44,7 @@ const LATE_TOKEN = "AQCEAAAAKgAAAA-late-task-token";
 const OPERATOR = "arn:aws:sts::111122223333:assumed-role/GantryApprovers/alice@example.com";
 
 export interface ScenarioContext {
-  readonly deployment: Deployment;
+  readonly installation: Installation;
   readonly aws: FakeAws;
   readonly request: DeploymentRequest;
   readonly execution: ExecutionRef;
@@ -55,7 +55,7 @@ export interface ScenarioContext {
 
 export interface Scenario {
   readonly name: string;
-  /** The stages whose deployments take this path (default: both). */
+  /** The stages whose installations take this path (default: both). */
   readonly stages?: readonly Stage[];
   /** Changes to the world every scenario starts from (see {@link baseWorld}). */
   readonly arrange?: (ctx: ScenarioContext) => void;
@@ -66,8 +66,8 @@ export interface Scenario {
   readonly returns?: (result: unknown, ctx: ScenarioContext) => void;
 }
 
-/** The context of one deployment's scenarios: hello-service's plan in that stage. */
-export function scenarioContext(deployment: Deployment, aws: FakeAws): ScenarioContext {
+/** The context of one installation's scenarios: hello-service's plan in that stage. */
+export function scenarioContext(installation: Installation, aws: FakeAws): ScenarioContext {
   const request: DeploymentRequest = {
     service: "hello-service",
     version: VERSION,
@@ -76,17 +76,17 @@ export function scenarioContext(deployment: Deployment, aws: FakeAws): ScenarioC
   };
   const name = `hello-service-${VERSION.slice(0, 12)}-aaaaaaaa`;
   const execution = {
-    id: executionArn(deployment, name),
+    id: executionArn(installation, name),
     name,
     startedAt: iso(T0),
   };
-  const plan = resolvePlan(deployment.registry, deployment.stage, request, { timeScale: 1 });
-  return { deployment, aws, request, execution, plan, state: { request, execution, plan } };
+  const plan = resolvePlan(installation.registry, installation.stage, request, { timeScale: 1 });
+  return { installation, aws, request, execution, plan, state: { request, execution, plan } };
 }
 
-function executionArn(deployment: Deployment, name: string): string {
-  const { partition, region, accountId } = envOf(deployment);
-  return `arn:${partition}:states:${region}:${accountId}:execution:gantry-${deployment.stage}:${name}`;
+function executionArn(installation: Installation, name: string): string {
+  const { partition, region, accountId } = envOf(installation);
+  return `arn:${partition}:states:${region}:${accountId}:execution:gantry-${installation.stage}:${name}`;
 }
 
 /**
@@ -96,7 +96,7 @@ function executionArn(deployment: Deployment, name: string): string {
  * the stage's two key secrets.
  */
 export function baseWorld(ctx: ScenarioContext): void {
-  const { aws, plan, request, deployment } = ctx;
+  const { aws, plan, request, installation } = ctx;
   aws.put(plan.source.bucket, plan.source.key, {
     sha256: SHA_A,
     size: 2048,
@@ -127,11 +127,11 @@ export function baseWorld(ctx: ScenarioContext): void {
   }
   aws.executions.set(ctx.execution.id, { status: "RUNNING" });
   aws.secrets.set(
-    deployment.keySecretArns.links,
+    installation.keySecretArns.links,
     JSON.stringify({ current: LINK_KEY, previous: "" }),
   );
   aws.secrets.set(
-    deployment.keySecretArns.decisions,
+    installation.keySecretArns.decisions,
     JSON.stringify({ current: DECISION_KEY, previous: "" }),
   );
 }
@@ -201,7 +201,7 @@ function approvers(ctx: ScenarioContext): readonly string[] {
 function approvalRecord(ctx: ScenarioContext): ApprovalRecord {
   return {
     id: APPROVAL_ID,
-    stage: ctx.deployment.stage,
+    stage: ctx.installation.stage,
     service: ctx.plan.service,
     version: ctx.request.version,
     sha256: ctx.request.artifact.sha256,
@@ -221,7 +221,7 @@ function approvalRecord(ctx: ScenarioContext): ApprovalRecord {
 
 /** A pending approval: its index, its record and its task token's record. */
 function pendingApproval(ctx: ScenarioContext, token = TASK_TOKEN): void {
-  const bucket = ctx.deployment.stateBucket;
+  const bucket = ctx.installation.stateBucket;
   ctx.aws.putJson(bucket, recordKeys.approvalOfExecution(ctx.execution), {
     approvalId: APPROVAL_ID,
     execution: ctx.execution.id,
@@ -239,7 +239,7 @@ function decisionRecord(ctx: ScenarioContext, key = DECISION_KEY): ApprovalDecis
     execution: ctx.execution.id,
     executionStartedAt: ctx.execution.startedAt,
     service: ctx.plan.service,
-    stage: ctx.deployment.stage,
+    stage: ctx.installation.stage,
     version: ctx.request.version,
     sha256: ctx.request.artifact.sha256,
     decision: "approved",
@@ -253,7 +253,7 @@ function decisionRecord(ctx: ScenarioContext, key = DECISION_KEY): ApprovalDecis
 /** The query of a signed approval link, as the email carries it. */
 function linkQuery(ctx: ScenarioContext, action: "approve" | "reject"): string {
   const url = approvalLink(
-    ctx.deployment.approvalUrl,
+    ctx.installation.approvalUrl,
     {
       approvalId: APPROVAL_ID,
       action,
@@ -328,13 +328,13 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     {
       name: "refuses while the lock's owner is still running",
       arrange: (c) => {
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
-          owner: executionArn(c.deployment, OTHER),
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
+          owner: executionArn(c.installation, OTHER),
           service: "hello-service",
           version: "1111111",
           acquiredAt: iso(T0 - 60_000),
         });
-        c.aws.executions.set(executionArn(c.deployment, OTHER), { status: "RUNNING" });
+        c.aws.executions.set(executionArn(c.installation, OTHER), { status: "RUNNING" });
       },
       event: (c) => c.state,
       fails: "DeploymentInProgress",
@@ -342,22 +342,22 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     {
       name: "takes over the lock of an execution that failed",
       arrange: (c) => {
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
-          owner: executionArn(c.deployment, OTHER),
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
+          owner: executionArn(c.installation, OTHER),
           service: "hello-service",
           version: "1111111",
           acquiredAt: iso(T0 - 60_000),
         });
-        c.aws.executions.set(executionArn(c.deployment, OTHER), { status: "FAILED" });
+        c.aws.executions.set(executionArn(c.installation, OTHER), { status: "FAILED" });
       },
       event: (c) => c.state,
-      returns: (r, c) => field("brokeStaleLockOf", executionArn(c.deployment, OTHER))(r),
+      returns: (r, c) => field("brokeStaleLockOf", executionArn(c.installation, OTHER))(r),
     },
     {
       name: "takes over the lock of an execution Step Functions no longer knows",
       arrange: (c) => {
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
-          owner: executionArn(c.deployment, OTHER),
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
+          owner: executionArn(c.installation, OTHER),
           service: "hello-service",
           version: "1111111",
           acquiredAt: iso(T0 - 90 * 86_400_000),
@@ -418,7 +418,7 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     },
   ],
 
-  "request-approval": [
+  "approval-gate": [
     {
       name: "completes its own task where the stage asks nobody",
       stages: ["preprod"],
@@ -436,7 +436,7 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
       stages: ["prod"],
       arrange: (c) => {
         pendingApproval(c, "AQCEAAAAKgAAAA-first-attempt");
-        c.aws.putJson(c.deployment.stateBucket, recordKeys.approvalNotified(APPROVAL_ID), {
+        c.aws.putJson(c.installation.stateBucket, recordKeys.approvalNotified(APPROVAL_ID), {
           approvalId: APPROVAL_ID,
           at: iso(NOW - 60_000),
         });
@@ -459,7 +459,7 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
       arrange: (c) => {
         pendingApproval(c);
         c.aws.putJson(
-          c.deployment.stateBucket,
+          c.installation.stateBucket,
           recordKeys.approvalDecision(APPROVAL_ID),
           decisionRecord(c),
         );
@@ -705,7 +705,7 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     {
       name: "records the deployment and releases the lock it holds",
       arrange: (c) =>
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
           owner: c.execution.id,
           service: "hello-service",
           version: c.request.version,
@@ -720,8 +720,8 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     {
       name: "leaves another execution's lock alone",
       arrange: (c) =>
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
-          owner: executionArn(c.deployment, OTHER),
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
+          owner: executionArn(c.installation, OTHER),
           service: "hello-service",
           version: "1111111",
           acquiredAt: iso(T0),
@@ -857,7 +857,7 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
       arrange: (c) => {
         published(c);
         weighted(c, 10);
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
           owner: c.execution.id,
           service: "hello-service",
           version: c.request.version,
@@ -895,7 +895,7 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     {
       name: "releases the lock of an execution that timed out before Deploy",
       arrange: (c) => {
-        c.aws.putJson(c.deployment.stateBucket, "locks/hello-service.json", {
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
           owner: c.execution.id,
           service: "hello-service",
           version: c.request.version,

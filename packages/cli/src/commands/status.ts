@@ -11,7 +11,7 @@ import {
   describeTraffic,
   exitMeaning,
 } from "../render/text.ts";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 import { type CommandContext, say, targetOf, wantsJson } from "./context.ts";
 import { watchExecution } from "./watch.ts";
 
@@ -47,7 +47,7 @@ export async function statusCommand(context: CommandContext): Promise<ExitCode> 
 
 /** The status as aligned "label  value" lines. */
 export function statusLines(
-  summary: ExecutionSummary,
+  summary: DeploymentSummary,
   progress: DeploymentProgress,
   now: number,
   webEndpoint?: string,

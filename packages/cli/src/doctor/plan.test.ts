@@ -67,7 +67,7 @@ describe("the plan", () => {
       },
     });
     const statements = (fn: string) => named.roles.find((r) => r.fn === fn)?.statements ?? [];
-    expect(statements("request-approval")).toContainEqual(
+    expect(statements("approval-gate")).toContainEqual(
       expect.objectContaining({
         actions: ["ses:SendEmail"],
         resources: ["arn:aws:ses:us-east-1:123456789012:identity/acme.dev"],

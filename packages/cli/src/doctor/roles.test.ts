@@ -54,12 +54,12 @@ describe("checkRole", () => {
   // A role of its own (stacks/policy.ts changes; these tests are about how IAM's answers read).
   const state = "arn:aws:s3:::gantry-state-prod-123456789012-us-east-1";
   const log =
-    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/gantry-prod-request-approval:*";
+    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/gantry-prod-approval-gate:*";
   const fn = "arn:aws:lambda:us-east-1:123456789012:function:hello-service-prod";
   const sample: RolePlan = {
-    fn: "request-approval",
-    roleName: "gantry-prod-request-approval",
-    roleArn: "arn:aws:iam::123456789012:role/gantry-prod-request-approval",
+    fn: "approval-gate",
+    roleName: "gantry-prod-approval-gate",
+    roleArn: "arn:aws:iam::123456789012:role/gantry-prod-approval-gate",
     statements: [
       {
         sid: "WriteOwnLogs",
@@ -113,10 +113,10 @@ describe("checkRole", () => {
     const result = await checkRole(clients.iam, sample, "prod");
     expect(result).toEqual({
       check: "role",
-      subject: "gantry-prod-request-approval",
+      subject: "gantry-prod-approval-gate",
       status: "ok",
       message:
-        "allows the 9 action/resource pairs request-approval needs, and refuses the 1 it must not do",
+        "allows the 9 action/resource pairs approval-gate needs, and refuses the 1 it must not do",
     });
     // One simulation for the actions on named resources, one without resources (IAM's `*`)
     // for the actions AWS cannot scope.
@@ -124,7 +124,7 @@ describe("checkRole", () => {
       .commandCalls(SimulatePrincipalPolicyCommand)
       .map((call) => call.args[0].input);
     expect(scoped).toEqual({
-      PolicySourceArn: "arn:aws:iam::123456789012:role/gantry-prod-request-approval",
+      PolicySourceArn: "arn:aws:iam::123456789012:role/gantry-prod-approval-gate",
       ActionNames: [
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -144,7 +144,7 @@ describe("checkRole", () => {
       MaxItems: 1000,
     });
     expect(unscoped).toEqual({
-      PolicySourceArn: "arn:aws:iam::123456789012:role/gantry-prod-request-approval",
+      PolicySourceArn: "arn:aws:iam::123456789012:role/gantry-prod-approval-gate",
       ActionNames: ["states:SendTaskSuccess"],
       MaxItems: 1000,
     });
@@ -262,14 +262,14 @@ describe("checkRole", () => {
     const missing = await checkRole(clients.iam, sample, "prod");
     expect(missing).toMatchObject({ status: "fail" });
     expect(missing.message).toBe(
-      "the role does not exist (request-approval is not deployed in this account)",
+      "the role does not exist (approval-gate is not deployed in this account)",
     );
 
     iam.on(SimulatePrincipalPolicyCommand).rejects(awsError("AccessDenied", 403, "not authorized"));
     const denied = await checkRole(clients.iam, sample, "prod");
     expect(denied.message).toBe("cannot simulate its policies: AccessDenied: not authorized");
     expect(denied.fix).toContain(
-      "iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role/gantry-prod-request-approval",
+      "iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role/gantry-prod-approval-gate",
     );
   });
 });

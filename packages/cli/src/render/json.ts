@@ -1,12 +1,12 @@
 import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 import { PlainRenderer } from "./plain.ts";
 import type { Renderer } from "./renderer.ts";
 import type { RenderContext } from "./text.ts";
 
 /**
- * `--json`: one JSON document (the {@link ExecutionSummary}) on stdout at the end, and nothing
+ * `--json`: one JSON document (the {@link DeploymentSummary}) on stdout at the end, and nothing
  * else there. The progress still goes somewhere useful: as timestamped lines on stderr, so a CI
  * log shows the deployment while stdout is captured for machines.
  */
@@ -32,7 +32,7 @@ export class JsonRenderer implements Renderer {
     this.#log.warn(message);
   }
 
-  finish(summary: ExecutionSummary): void {
+  finish(summary: DeploymentSummary): void {
     if (this.#written) return;
     this.#written = true;
     this.#log.finish(summary);

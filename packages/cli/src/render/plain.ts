@@ -1,6 +1,6 @@
 import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 import { isoTime } from "./format.ts";
 import type { Renderer } from "./renderer.ts";
 import { describeSummary, describeUpdate, type RenderContext } from "./text.ts";
@@ -66,7 +66,7 @@ export class PlainRenderer implements Renderer {
     this.#err.write(`${isoTime(this.#now())}  warning: ${message}\n`);
   }
 
-  finish(summary: ExecutionSummary): void {
+  finish(summary: DeploymentSummary): void {
     for (const line of describeSummary(summary)) this.#line(this.#now(), line);
   }
 

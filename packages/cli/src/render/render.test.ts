@@ -1,7 +1,7 @@
 import { type DeploymentUpdate, HistoryReader } from "@gantry/core";
 import { describe, expect, it } from "vitest";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 import { formatDuration, orList, table } from "./format.ts";
 import { JsonRenderer } from "./json.ts";
 import { PlainRenderer } from "./plain.ts";
@@ -26,7 +26,7 @@ const T = Date.parse("2026-11-22T10:00:00.000Z");
 const context = { executionName: "hello-service-3f2a9c1e0b12-ab12cd34", stage: "prod" };
 const progress = new HistoryReader().progress;
 
-const summary: ExecutionSummary = {
+const summary: DeploymentSummary = {
   executionArn: "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:x",
   name: "x",
   stateMachineArn: null,

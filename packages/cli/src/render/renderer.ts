@@ -1,5 +1,5 @@
 import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 
 /**
  * Shows an execution being followed. Three kinds: timestamped lines for logs (no TTY), a live
@@ -13,7 +13,7 @@ export interface Renderer {
   /** A problem that does not end the command (a poll that will be retried). */
   warn(message: string): void;
   /** The end: how it went. */
-  finish(summary: ExecutionSummary): void;
+  finish(summary: DeploymentSummary): void;
   /** Following stopped early (Ctrl-C); the execution goes on. */
   interrupted(lines: readonly string[]): void;
 }

@@ -1,6 +1,6 @@
 import type { ApprovalProgress, DeploymentUpdate, RollbackProgress, Traffic } from "@gantry/core";
 import type { ExitCode } from "../exit-codes.ts";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 import { clockTime, formatDuration, orList, shortSha } from "./format.ts";
 
 /** What the words depend on besides the update itself. */
@@ -144,7 +144,7 @@ export function exitMeaning(code: ExitCode): string {
 }
 
 /** The closing lines: how it ended, the error and cause, the total time. */
-export function describeSummary(summary: ExecutionSummary): string[] {
+export function describeSummary(summary: DeploymentSummary): string[] {
   const what = `${summary.service ?? "?"} ${shortSha(summary.version ?? undefined)}`;
   const stage = summary.stage ? ` to ${summary.stage}` : "";
   const took =

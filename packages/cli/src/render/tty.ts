@@ -1,6 +1,6 @@
 import type { DeploymentProgress, DeploymentUpdate } from "@gantry/core";
 import type { OutputStream } from "../io.ts";
-import type { ExecutionSummary } from "../summary.ts";
+import type { DeploymentSummary } from "../summary.ts";
 import { formatDuration, orList, shortSha } from "./format.ts";
 import type { Renderer } from "./renderer.ts";
 import { describeSummary, describeTraffic, describeUpdate, type RenderContext } from "./text.ts";
@@ -90,7 +90,7 @@ export class TtyRenderer implements Renderer {
     this.#print([this.#c.yellow(`! ${message}`)]);
   }
 
-  finish(summary: ExecutionSummary): void {
+  finish(summary: DeploymentSummary): void {
     this.#stop();
     const [headline = "", ...rest] = describeSummary(summary);
     const colour =

@@ -67,7 +67,7 @@ export class ApprovalRefused extends Error {
 }
 
 /** A link that checks out: the approval and what the link would do. */
-export interface ApprovalView {
+export interface CheckedLink {
   readonly record: ApprovalRecord;
   readonly claims: ApprovalLinkClaims;
 }
@@ -86,14 +86,14 @@ export const MAX_COMMENT_LENGTH = 1000;
  *
  * @example
  * ```ts
- * const view = await inspectApprovalLink(params, deps); // throws ApprovalRefused on any problem
- * view.record.service; // "hello-service"
+ * const link = await inspectApprovalLink(params, deps); // throws ApprovalRefused on any problem
+ * link.record.service; // "hello-service"
  * ```
  */
 export async function inspectApprovalLink(
   params: LinkParameters,
   deps: ApprovalServiceDeps,
-): Promise<ApprovalView> {
+): Promise<CheckedLink> {
   const claims = await verified(params, deps);
   const record = await loadApproval(claims.approvalId, deps);
   if (!record.approvers.includes(claims.approver)) {

@@ -1,5 +1,5 @@
 import { displayText } from "../text.ts";
-import type { ApprovalRefused, ApprovalView, DecisionOutcome } from "./decide.ts";
+import type { ApprovalRefused, CheckedLink, DecisionOutcome } from "./decide.ts";
 import { MAX_COMMENT_LENGTH } from "./decide.ts";
 import { approvalFacts } from "./email.ts";
 import { html, SafeHtml } from "./html.ts";
@@ -50,7 +50,7 @@ ${body}
 </html>`.value;
 }
 
-function factsTable(view: { record: ApprovalView["record"] }) {
+function factsTable(view: { record: CheckedLink["record"] }) {
   return html`<table><tbody>${approvalFacts(view.record).map(
     ([label, value]) => html`<tr><th scope="row">${label}</th><td>${value}</td></tr>`,
   )}</tbody></table>`;
@@ -61,7 +61,7 @@ function factsTable(view: { record: ApprovalView["record"] }) {
  * parameters (including its key id and signature, public parts of the link) back to the same path.
  */
 export function confirmationPage(
-  view: ApprovalView,
+  view: CheckedLink,
   formAction: string,
   link: { readonly kid: string; readonly sig: string },
 ): string {

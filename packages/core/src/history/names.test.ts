@@ -12,12 +12,12 @@ interface State {
 }
 
 const asl = JSON.parse(
-  readFileSync(new URL("../../../../state-machines/deployment.asl.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../../../../state-machines/workflow.asl.json", import.meta.url), "utf8"),
 ) as { States: Record<string, State> };
 const states = Object.entries(asl.States);
 const state = (name: string): State => {
   const found = asl.States[name];
-  if (!found) throw new Error(`${name} is not a state of deployment.asl.json`);
+  if (!found) throw new Error(`${name} is not a state of workflow.asl.json`);
   return found;
 };
 const tasksOf = (functionKey: string) =>
@@ -27,7 +27,7 @@ const tasksOf = (functionKey: string) =>
     .sort();
 
 describe("the state names the history reader relies on", () => {
-  it("are all states of state-machines/deployment.asl.json", () => {
+  it("are all states of state-machines/workflow.asl.json", () => {
     for (const name of Object.values(WORKFLOW_STATES))
       expect(asl.States, name).toHaveProperty(name);
   });
@@ -68,8 +68,8 @@ describe("the state names the history reader relies on", () => {
 
   it("the finishing states are the Tasks of the finish function, and write $.outcome", () => {
     expect([...FINISHING_STATES].sort()).toEqual(tasksOf("Finish"));
-    expect(state(WORKFLOW_STATES.releaseLock).Parameters).toMatchObject({ result: "succeeded" });
-    expect(state(WORKFLOW_STATES.releaseLockAfterFailure).Parameters).toMatchObject({
+    expect(state(WORKFLOW_STATES.finish).Parameters).toMatchObject({ result: "succeeded" });
+    expect(state(WORKFLOW_STATES.finishAfterFailure).Parameters).toMatchObject({
       result: "failed",
     });
     for (const name of FINISHING_STATES) expect(state(name).ResultPath, name).toBe("$.outcome");
@@ -92,7 +92,7 @@ describe("stageOfStateMachine", () => {
       "preprod",
     );
     expect(
-      stageOfStateMachine("arn:aws:states:us-east-1:1:stateMachine:gantry-prod-Pipeline"),
+      stageOfStateMachine("arn:aws:states:us-east-1:1:stateMachine:gantry-prod-Workflow"),
     ).toBe("prod");
     expect(stageOfStateMachine("gantry-prod")).toBe("prod");
     expect(stageOfStateMachine("gantry-preprod")).toBe("preprod");

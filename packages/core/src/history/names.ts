@@ -1,7 +1,7 @@
 import { STAGES, type Stage } from "../registry.ts";
 
 /**
- * The states of `state-machines/deployment.asl.json` that reading a history gives meaning to.
+ * The states of `state-machines/workflow.asl.json` that reading a history gives meaning to.
  * Readers name states through these, never as string literals; `names.test.ts` checks that each
  * one is a state of the definition, of the kind the reader expects.
  */
@@ -12,10 +12,10 @@ export const WORKFLOW_STATES = {
   verifyApproval: "VerifyApproval",
   /** Puts the alias back on the previous version. */
   rollback: "Rollback",
-  /** Finishes a deployment that succeeded: writes `$.outcome`. */
-  releaseLock: "ReleaseLock",
-  /** Finishes a deployment that failed: writes `$.outcome`. */
-  releaseLockAfterFailure: "ReleaseLockAfterFailure",
+  /** Finishes a deployment that succeeded: records the outcome (`$.outcome`), releases the lock. */
+  finish: "Finish",
+  /** Finishes a deployment that failed: records the outcome (`$.outcome`), releases the lock. */
+  finishAfterFailure: "FinishAfterFailure",
   /** The polling Task of the traffic steps (after the Wait `HoldTrafficStep`). */
   checkAlarms: "CheckAlarms",
   /** The polling Task of the bake (after the Wait `Bake`). */
@@ -26,15 +26,15 @@ export type WorkflowStateName = (typeof WORKFLOW_STATES)[keyof typeof WORKFLOW_S
 
 /** The states whose output carries `$.outcome` as the deployment ended. */
 export const FINISHING_STATES: readonly WorkflowStateName[] = [
-  WORKFLOW_STATES.releaseLock,
-  WORKFLOW_STATES.releaseLockAfterFailure,
+  WORKFLOW_STATES.finish,
+  WORKFLOW_STATES.finishAfterFailure,
 ];
 
 const STAGE_IN_NAME = new RegExp(`(?:^|-)(${STAGES.join("|")})(?:-|$)`);
 
 /**
  * The stage a state machine deploys to, from its name or ARN: `gantry-prod` (or a name with
- * more around it, such as `gantry-prod-Pipeline-abc`) is prod. Undefined when the name names
+ * more around it, such as `gantry-prod-Workflow-abc`) is prod. Undefined when the name names
  * no stage.
  *
  * @example

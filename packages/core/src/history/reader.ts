@@ -98,7 +98,7 @@ export interface RollbackProgress {
   readonly failure?: { readonly error: string; readonly cause?: string };
 }
 
-/** `$.outcome` as the finishing state (ReleaseLock, ReleaseLockAfterFailure) recorded it. */
+/** `$.outcome` as the finishing state (Finish, FinishAfterFailure) recorded it. */
 export interface RecordedOutcome {
   readonly status?: string;
   readonly error?: string;

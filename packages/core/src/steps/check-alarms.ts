@@ -11,7 +11,7 @@ export interface CheckAlarmsDeps {
 
 /**
  * One poll of the alarm-wait loop (Wait, CheckAlarms, Choice). Throws {@link AlarmTriggered}
- * when any of the service's alarms is in ALARM, which the state machine catches and turns into
+ * when any of the service's alarms is in ALARM, which the workflow catches and turns into
  * a rollback. Otherwise it moves the rollout on when the current hold is over: to the next
  * traffic step, to `promote` after the last step, or to `baked` at the end of the bake.
  *

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ExecutionStatus } from "../ports.ts";
 import type { DeploymentState } from "../state.ts";
 import { recordKeys } from "../state.ts";
 import {
@@ -10,8 +11,14 @@ import {
   testRollout,
 } from "../testing/fixtures.ts";
 import { MemoryMetrics, MemoryRecords } from "../testing/memory-world.ts";
-import { causeText, type DeploymentRecord, describeOutcome, finishDeployment } from "./finish.ts";
-import { acquireLock } from "./lock.ts";
+import { acquireLock, type LockRecord } from "./acquire-lock.ts";
+import {
+  causeText,
+  type DeploymentRecord,
+  describeOutcome,
+  finish,
+  releaseLock,
+} from "./finish.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
 
 const base = (): DeploymentState => ({
@@ -183,7 +190,7 @@ describe("causeText", () => {
   });
 });
 
-describe("finishDeployment", () => {
+describe("finish", () => {
   function world() {
     const records = new MemoryRecords();
     const metrics = new MemoryMetrics();
@@ -208,7 +215,7 @@ describe("finishDeployment", () => {
       artifact: { bucket: "b", key: "k.zip", sha256: "a".repeat(64), size: 10, copied: true },
       rollout: testRollout({ newVersion: "5", previousVersion: "4", phase: "baked" }),
     };
-    const outcome = await finishDeployment(state, "succeeded", w.deps);
+    const outcome = await finish(state, "succeeded", w.deps);
     expect(outcome).toEqual({ status: "deployed", version: "5", lockReleased: false });
     const stored = await w.records.get<DeploymentRecord>(deploymentKey());
     expect(stored?.value).toEqual({
@@ -235,7 +242,7 @@ describe("finishDeployment", () => {
     ["a state without an execution", { plan: testPlan(), request: testRequest() }],
   ])("writes no record for %s, and still reports the outcome", async (_label, state) => {
     const w = world();
-    const outcome = await finishDeployment(
+    const outcome = await finish(
       { ...state, failure: { Error: "InvalidInput", Cause: "service: is required" } },
       "failed",
       w.deps,
@@ -256,7 +263,7 @@ describe("finishDeployment", () => {
       failure: { Error: "AlarmTriggered", Cause: "alarm" },
       rollbackFailure: { Error: "RollbackFailed", Cause: "alias moved" },
     };
-    const outcome = await finishDeployment(state, "failed", w.deps);
+    const outcome = await finish(state, "failed", w.deps);
     expect(outcome.error).toBe("RollbackFailed");
     expect(w.metrics.published).toEqual([
       {
@@ -271,7 +278,7 @@ describe("finishDeployment", () => {
     "publishes no metric for %s",
     async (name) => {
       const w = world();
-      await finishDeployment({ ...base(), failure: { Error: name, Cause: "x" } }, "failed", w.deps);
+      await finish({ ...base(), failure: { Error: name, Cause: "x" } }, "failed", w.deps);
       expect(w.metrics.published).toEqual([]);
     },
   );
@@ -284,7 +291,7 @@ describe("finishDeployment", () => {
       clock: w.clock,
       workflows: { executionStatus: async () => undefined },
     });
-    const outcome = await finishDeployment(state, "succeeded", w.deps);
+    const outcome = await finish(state, "succeeded", w.deps);
     expect(outcome.lockReleased).toBe(true);
     expect(await w.records.get(recordKeys.lock("hello-service"))).toBeUndefined();
   });
@@ -297,7 +304,7 @@ describe("finishDeployment", () => {
       clock: w.clock,
       workflows: { executionStatus: async () => "RUNNING" },
     });
-    const outcome = await finishDeployment(
+    const outcome = await finish(
       { ...base(), failure: { Error: "DeploymentInProgress", Cause: "busy" } },
       "failed",
       w.deps,
@@ -309,5 +316,68 @@ describe("finishDeployment", () => {
     });
     const lock = await w.records.get<{ owner: string }>(recordKeys.lock("hello-service"));
     expect(lock?.value.owner).toBe(other.execution.id);
+  });
+});
+
+describe("releaseLock", () => {
+  const KEY = recordKeys.lock("hello-service");
+  const stateOf = (name: string) => ({
+    plan: testPlan(),
+    request: testRequest(),
+    execution: testExecution(name),
+  });
+  function world(statuses: Record<string, ExecutionStatus> = {}) {
+    const records = new MemoryRecords();
+    const clock = fixedClock(T0);
+    const workflows = { executionStatus: async (arn: string) => statuses[arn] };
+    return { records, deps: { records, workflows, clock } };
+  }
+  const lockIn = (records: MemoryRecords) => records.get<LockRecord>(KEY);
+
+  it("releases the lock its execution holds", async () => {
+    const w = world();
+    const a = stateOf("a");
+    await acquireLock(a, w.deps);
+    expect(await releaseLock(a, w.deps)).toBe(true);
+    expect(await lockIn(w.records)).toBeUndefined();
+  });
+
+  it("leaves another execution's lock alone", async () => {
+    const a = stateOf("a");
+    const w = world({ [a.execution.id]: "RUNNING" });
+    await acquireLock(a, w.deps);
+    expect(await releaseLock(stateOf("b"), w.deps)).toBe(false);
+    expect((await lockIn(w.records))?.value.owner).toBe(a.execution.id);
+  });
+
+  it("returns false when there is no lock", async () => {
+    const w = world();
+    expect(await releaseLock(stateOf("a"), w.deps)).toBe(false);
+  });
+
+  it("returns false for a state with no plan or no execution (input that failed validation)", async () => {
+    const w = world();
+    const a = stateOf("a");
+    await acquireLock(a, w.deps);
+    expect(await releaseLock({}, w.deps)).toBe(false);
+    expect(await releaseLock({ execution: a.execution }, w.deps)).toBe(false);
+    expect(await releaseLock({ plan: a.plan }, w.deps)).toBe(false);
+    expect((await lockIn(w.records))?.value.owner).toBe(a.execution.id);
+  });
+
+  it("returns false and warns when the lock changes while it is being released", async () => {
+    const w = world();
+    const a = stateOf("a");
+    await acquireLock(a, w.deps);
+    w.records.delete = async () => false;
+    const warnings: string[] = [];
+    const log = {
+      debug() {},
+      info() {},
+      warn: (message: string) => warnings.push(message),
+      error() {},
+    };
+    expect(await releaseLock(a, { records: w.records, log })).toBe(false);
+    expect(warnings).toEqual(["lock changed while releasing it"]);
   });
 });

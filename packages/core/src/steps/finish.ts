@@ -8,7 +8,7 @@ import {
   type OutcomeStatus,
   recordKeys,
 } from "../state.ts";
-import { releaseLock } from "./lock.ts";
+import type { LockRecord } from "./acquire-lock.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
 
 /** The provenance kept for every deployment that got past input validation. */
@@ -38,7 +38,7 @@ export interface FinishDeps {
 const MAX_CAUSE = 2000;
 
 /**
- * The last Task on every path (ReleaseLock and ReleaseLockAfterFailure): works out the outcome,
+ * The last Task on every path (Finish and FinishAfterFailure): works out the outcome,
  * writes the deployment record, releases the lock if this execution holds it, and on a failed
  * rollback publishes the metric that raises the RollbackFailed alarm. Its `$.outcome.error` is
  * what the ReportFailure choice routes on, so every failure ends in a `Fail` state with a name.
@@ -47,16 +47,18 @@ const MAX_CAUSE = 2000;
  *
  * @example
  * ```ts
- * const outcome = await finishDeployment(state, "failed", { records, metrics, clock: systemClock });
+ * const outcome = await finish(state, "failed", { records, metrics, clock: systemClock });
  * outcome.error; // e.g. "AlarmTriggered"
  * ```
  */
-export async function finishDeployment(
+export async function finish(
   state: Partial<DeploymentState>,
   result: "succeeded" | "failed",
   deps: FinishDeps,
 ): Promise<Outcome> {
   const outcome = describeOutcome(state, result);
+  // The record store before any side effect: a stage without one fails before the metric.
+  const { records } = deps;
   const { plan, request, execution } = state;
   if (plan && request && execution) {
     if (outcome.error === "RollbackFailed") {
@@ -87,7 +89,7 @@ export async function finishDeployment(
       outcome,
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
-    await deps.records.put(
+    await records.put(
       recordKeys.deployment(plan.service, execution.startedAt, execution.name),
       record,
     );
@@ -159,4 +161,24 @@ export function causeText(caught: CaughtError): string {
     }
   }
   return cause || "(no cause given)";
+}
+
+/**
+ * Releases the lock if, and only if, this execution owns it (conditional delete on the ETag we
+ * read). Safe to call on every path, including when the lock was never taken.
+ */
+export async function releaseLock(
+  state: {
+    readonly plan?: { readonly service: string };
+    readonly execution?: { readonly id: string };
+  },
+  deps: Pick<FinishDeps, "records" | "log">,
+): Promise<boolean> {
+  if (!state.plan || !state.execution) return false;
+  const key = recordKeys.lock(state.plan.service);
+  const held = await deps.records.get<LockRecord>(key);
+  if (!held || held.value.owner !== state.execution.id) return false;
+  const deleted = await deps.records.delete(key, held.etag);
+  if (!deleted) deps.log?.warn("lock changed while releasing it", { key });
+  return deleted;
 }

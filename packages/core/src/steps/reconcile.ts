@@ -1,6 +1,6 @@
 import type { Clock, FunctionControl, Log, MetricsPublisher, RecordStore } from "../ports.ts";
 import type { DeploymentState, Outcome, RollbackReport } from "../state.ts";
-import { finishDeployment } from "./finish.ts";
+import { type FinishDeps, finish } from "./finish.ts";
 import { rollback } from "./rollback.ts";
 
 export interface ReconcileDeps {
@@ -27,7 +27,7 @@ export interface ReconcileResult {
  * there is nothing to do.
  *
  * If the deployment had reached Deploy and not finished its bake, the alias is put back on the
- * previous version (the same rollback the state machine would run); then the outcome is
+ * previous version (the same rollback the workflow would run); then the outcome is
  * recorded and the lock released if the execution held it. A rollback that fails is reported
  * as RollbackFailed, which publishes the metric behind the RollbackFailed alarm.
  *
@@ -52,6 +52,14 @@ export async function reconcileAbandoned(
     });
     return {};
   }
+  // What recording the outcome needs, before anything moves: a stage that cannot record it
+  // (its record store's settings missing) fails here, not after it has put the alias back.
+  const finishDeps: FinishDeps = {
+    records: deps.records,
+    metrics: deps.metrics,
+    clock: deps.clock,
+    ...(deps.log ? { log: deps.log } : {}),
+  };
   let report: RollbackReport | undefined;
   let rollbackError: string | undefined;
   const deployStarted = state.artifact !== undefined || state.rollout !== undefined;
@@ -68,7 +76,7 @@ export async function reconcileAbandoned(
       deps.log?.error("rollback of an abandoned deployment failed", { error: rollbackError });
     }
   }
-  const outcome = await finishDeployment(
+  const outcome = await finish(
     {
       ...state,
       failure: { Error: error, Cause: cause },
@@ -78,7 +86,7 @@ export async function reconcileAbandoned(
         : {}),
     },
     "failed",
-    deps,
+    finishDeps,
   );
   return {
     ...(report ? { rollback: report } : {}),

@@ -2,7 +2,6 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { type ApprovalServiceDeps, decideApproval, decideAsOperator } from "../approval/decide.ts";
 import { LOCAL_OPERATOR } from "../approval/operators.ts";
 import type { ApprovalDecisionRecord } from "../approval/record.ts";
-import { requestApproval } from "../approval/request.ts";
 import { sealDecision } from "../approval/seal.ts";
 import { ApprovalNotVerified } from "../errors.ts";
 import type { ExecutionStatus } from "../ports.ts";
@@ -11,6 +10,7 @@ import { type DeploymentState, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
 import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
 import { rejectionOf } from "../testing/rejection.ts";
+import { approvalGate } from "./approval-gate.ts";
 import { verifyApproval } from "./verify-approval.ts";
 
 const LINK_KEYS = signingKeysFrom("link-signing-secret-0123456789abcdefgh");
@@ -41,7 +41,7 @@ const verify = (s: DeploymentState = state) =>
 
 /** The approval of `state`'s execution, requested through the real approval path. */
 async function requested(): Promise<string> {
-  const result = await requestApproval(
+  const result = await approvalGate(
     { ...state, taskToken: "task-token" },
     {
       records,

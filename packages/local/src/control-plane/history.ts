@@ -17,7 +17,7 @@ import type { EngineEvent } from "../engine/workflow-engine.ts";
  * threw (LambdaFunctionFailed's `cause`, Lambda's error JSON). The engine's events are read
  * after the fact, so a Task's scheduling is written when both its StateEntered has been read
  * and its function has been called. (One function call at a time per execution: the
- * deployment workflow has no Parallel or Map state.)
+ * workflow has no Parallel or Map state.)
  */
 export interface HistoryEvent {
   readonly id: number;
@@ -245,7 +245,7 @@ export class HistoryRecorder {
         return;
       }
       default:
-        return; // Map and Parallel events: the deployment workflow has none
+        return; // Map and Parallel events: the workflow has none
     }
   }
 

@@ -25,7 +25,7 @@ import {
 import type { StateMachineDefinition } from "aws-local-stepfunctions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskTokenRegistry } from "../engine/task-tokens.ts";
-import { ControlPlane } from "./control-plane.ts";
+import { LocalStepFunctions } from "./local-step-functions.ts";
 import { handleSfnRequest } from "./sfn-http.ts";
 
 const WORK = "arn:aws:lambda:us-east-1:000000000000:function:work";
@@ -67,14 +67,14 @@ class Kaboom extends Error {
 }
 
 let dir: string;
-let plane: ControlPlane;
+let stepFunctions: LocalStepFunctions;
 let server: Server;
 let sfn: SFNClient;
 let lastRequestId: string | null = null;
 const tokens: string[] = [];
 
-async function open(): Promise<ControlPlane> {
-  return ControlPlane.open({
+async function open(): Promise<LocalStepFunctions> {
+  return LocalStepFunctions.open({
     dir,
     tokens: new TaskTokenRegistry(),
     stateMachines: ["alpha", "beta", "gamma"].map((name) => ({
@@ -97,9 +97,9 @@ async function open(): Promise<ControlPlane> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gantry-sfn-http-"));
-  plane = await open();
+  stepFunctions = await open();
   server = createServer((req, res) => {
-    void handleSfnRequest(plane, req, res).then(() => {
+    void handleSfnRequest(stepFunctions, req, res).then(() => {
       lastRequestId = res.getHeader("x-amzn-requestid") as string | null;
     });
   });
@@ -114,7 +114,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await plane.shutdown();
+  await stepFunctions.shutdown();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   rmSync(dir, { recursive: true, force: true });

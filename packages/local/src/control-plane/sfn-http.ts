@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ControlPlane } from "./control-plane.ts";
 import { SfnApiError } from "./errors.ts";
 import type { ExecutionRecord } from "./execution-store.ts";
+import type { LocalStepFunctions } from "./local-step-functions.ts";
 import { validateDefinition } from "./validate-definition.ts";
 
 /**
@@ -14,18 +14,19 @@ import { validateDefinition } from "./validate-definition.ts";
  */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-type Operation = (plane: ControlPlane, body: Record<string, unknown>) => unknown;
+type Operation = (stepFunctions: LocalStepFunctions, body: Record<string, unknown>) => unknown;
 
 const OPERATIONS: Record<string, Operation> = {
-  StartExecution: (plane, body) => plane.startExecution(body),
-  DescribeExecution: (plane, body) => describe(plane.describeExecution(body.executionArn)),
-  ListExecutions: (plane, body) => {
-    const out = plane.listExecutions(body);
+  StartExecution: (stepFunctions, body) => stepFunctions.startExecution(body),
+  DescribeExecution: (stepFunctions, body) =>
+    describe(stepFunctions.describeExecution(body.executionArn)),
+  ListExecutions: (stepFunctions, body) => {
+    const out = stepFunctions.listExecutions(body);
     return { ...out, executions: out.executions.map(summary) };
   },
-  GetExecutionHistory: (plane, body) => plane.getExecutionHistory(body),
-  StopExecution: (plane, body) => plane.stopExecution(body),
-  SendTaskSuccess: async (plane, body) => {
+  GetExecutionHistory: (stepFunctions, body) => stepFunctions.getExecutionHistory(body),
+  StopExecution: (stepFunctions, body) => stepFunctions.stopExecution(body),
+  SendTaskSuccess: async (stepFunctions, body) => {
     const token = requireToken(body);
     let output: unknown;
     try {
@@ -33,43 +34,44 @@ const OPERATIONS: Record<string, Operation> = {
     } catch {
       throw new SfnApiError("InvalidOutput", "Invalid Output: the output is not valid JSON");
     }
-    await plane.sendTaskSuccess(token, output);
+    await stepFunctions.sendTaskSuccess(token, output);
     return {};
   },
-  SendTaskFailure: async (plane, body) => {
-    await plane.sendTaskFailure(
+  SendTaskFailure: async (stepFunctions, body) => {
+    await stepFunctions.sendTaskFailure(
       requireToken(body),
       String(body.error ?? ""),
       String(body.cause ?? ""),
     );
     return {};
   },
-  SendTaskHeartbeat: (plane, body) => {
-    plane.sendTaskHeartbeat(requireToken(body));
+  SendTaskHeartbeat: (stepFunctions, body) => {
+    stepFunctions.sendTaskHeartbeat(requireToken(body));
     return {};
   },
-  DescribeStateMachine: (plane, body) => plane.describeStateMachine(body.stateMachineArn),
-  TagResource: (plane, body) => {
-    plane.tagResource(body);
+  DescribeStateMachine: (stepFunctions, body) =>
+    stepFunctions.describeStateMachine(body.stateMachineArn),
+  TagResource: (stepFunctions, body) => {
+    stepFunctions.tagResource(body);
     return {};
   },
-  UntagResource: (plane, body) => {
-    plane.untagResource(body);
+  UntagResource: (stepFunctions, body) => {
+    stepFunctions.untagResource(body);
     return {};
   },
-  ListTagsForResource: (plane, body) => ({ tags: plane.listTagsForResource(body) }),
-  ValidateStateMachineDefinition: (_plane, body) => validateDefinition(body),
-  DescribeStateMachineForExecution: (plane, body) => {
-    const execution = plane.describeExecution(body.executionArn);
-    const machine = plane.describeStateMachine(execution.stateMachineArn);
+  ListTagsForResource: (stepFunctions, body) => ({ tags: stepFunctions.listTagsForResource(body) }),
+  ValidateStateMachineDefinition: (_stepFunctions, body) => validateDefinition(body),
+  DescribeStateMachineForExecution: (stepFunctions, body) => {
+    const execution = stepFunctions.describeExecution(body.executionArn);
+    const machine = stepFunctions.describeStateMachine(execution.stateMachineArn);
     return { ...machine, updateDate: machine.creationDate };
   },
-  ListStateMachines: (plane, body) => plane.listStateMachinesPage(body),
+  ListStateMachines: (stepFunctions, body) => stepFunctions.listStateMachinesPage(body),
 };
 
 /** Answers one request if it is a Step Functions call; returns false if it is not one. */
 export async function handleSfnRequest(
-  plane: ControlPlane,
+  stepFunctions: LocalStepFunctions,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<boolean> {
@@ -86,7 +88,7 @@ export async function handleSfnRequest(
     if (!operation)
       throw new SfnApiError("UnknownOperationException", `Unknown operation ${target}`);
     const body = await readJsonBody(req);
-    send(res, 200, toWire(await operation(plane, body)));
+    send(res, 200, toWire(await operation(stepFunctions, body)));
   } catch (error) {
     const failure =
       error instanceof SfnApiError
@@ -151,7 +153,7 @@ function describe(record: ExecutionRecord) {
       : {}),
     ...(record.error !== undefined ? { error: record.error } : {}),
     ...(record.cause !== undefined ? { cause: record.cause } : {}),
-    // The local plane does not redrive executions (RedriveExecution is not served): none is
+    // Local Step Functions does not redrive executions (RedriveExecution is not served): none is
     // redrivable, and it says why.
     redriveCount: 0,
     redriveStatus: "NOT_REDRIVABLE",

@@ -3,9 +3,9 @@ import { fileURLToPath } from "node:url";
 import { substituteFunctionArns, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "@gantry/core";
 import type { StateMachineDefinition } from "aws-local-stepfunctions";
 
-/** The deployment workflow as deployed: the one ASL file both worlds run. */
-export const DEPLOYMENT_ASL_PATH = fileURLToPath(
-  new URL("../../../../state-machines/deployment.asl.json", import.meta.url),
+/** The workflow as deployed: the one ASL file both worlds run. */
+export const WORKFLOW_ASL_PATH = fileURLToPath(
+  new URL("../../../../state-machines/workflow.asl.json", import.meta.url),
 );
 
 export const LOCAL_ACCOUNT = "000000000000";
@@ -26,9 +26,9 @@ export function localFunctionArns(stage: string): Record<WorkflowFunctionKey, st
 }
 
 /** Reads the ASL file and substitutes the local function ARNs of a stage. */
-export function loadDeploymentDefinition(
+export function loadWorkflowDefinition(
   stage: string,
-  path = DEPLOYMENT_ASL_PATH,
+  path = WORKFLOW_ASL_PATH,
 ): {
   definition: StateMachineDefinition;
   text: string;

@@ -25,14 +25,14 @@ export function approvalRoute(): WebRoute {
   const handlerFor = (stage: Stage, local: LocalControlPlane): Handler => {
     let handler = handlers.get(stage);
     if (!handler) {
-      const ports = local.world.portsFor(stage, local.plane);
+      const ports = local.world.portsFor(stage, local.stepFunctions);
       handler = approvalHttp.createHandler({
         records: ports.records,
-        workflows: local.plane,
+        workflows: local.stepFunctions,
         secrets: ports.secrets,
         decisionKeys: ports.decisionKeys,
         clock: ports.clock,
-        logger: new Logger({
+        log: new Logger({
           serviceName: "gantry",
           logLevel: "WARN",
           persistentKeys: { function: "approval-http" },

@@ -107,10 +107,10 @@ function refuse(
 }
 
 function deps(local: LocalControlPlane, stage: Stage): OperatorApiDeps {
-  const ports = local.world.portsFor(stage, local.plane);
+  const ports = local.world.portsFor(stage, local.stepFunctions);
   return {
     records: ports.records,
-    workflows: local.plane,
+    workflows: local.stepFunctions,
     decisionKeys: ports.decisionKeys,
     clock: ports.clock,
     operators: local.world.registry.operators,
@@ -119,7 +119,7 @@ function deps(local: LocalControlPlane, stage: Stage): OperatorApiDeps {
 
 /** Both stages' pending approvals: a read-only view over both state buckets. */
 function allStages(local: LocalControlPlane): OperatorApiDeps {
-  const stores = STAGES.map((stage) => local.world.portsFor(stage, local.plane).records);
+  const stores = STAGES.map((stage) => local.world.portsFor(stage, local.stepFunctions).records);
   const readOnly = () => Promise.reject(new Error("listing approvals writes nothing"));
   const records: RecordStore = {
     list: async (prefix) => (await Promise.all(stores.map((s) => s.list(prefix)))).flat(),
@@ -141,7 +141,7 @@ function allStages(local: LocalControlPlane): OperatorApiDeps {
 async function stageOfApproval(local: LocalControlPlane, id: string): Promise<Stage | undefined> {
   if (!isApprovalId(id)) return undefined;
   for (const stage of STAGES) {
-    const ports = local.world.portsFor(stage, local.plane);
+    const ports = local.world.portsFor(stage, local.stepFunctions);
     if (await ports.records.get(recordKeys.approval(id))) return stage;
   }
   return undefined;

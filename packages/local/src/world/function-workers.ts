@@ -32,7 +32,7 @@ export interface EnvironmentSpec {
 }
 
 /** How one invocation ended: its payload (JSON text), or Lambda's error. */
-export type Outcome =
+export type InvocationOutcome =
   | { readonly ok: true; readonly payload: string; readonly durationMs: number }
   | {
       readonly ok: false;
@@ -95,7 +95,7 @@ interface Sandbox {
   current?: {
     readonly id: number;
     started(): void;
-    finish(outcome: Outcome): void;
+    finish(outcome: InvocationOutcome): void;
   };
   idleTimer?: NodeJS.Timeout;
 }
@@ -146,7 +146,7 @@ export class FunctionWorkerPool {
   async invoke(
     spec: EnvironmentSpec,
     eventJson: string,
-  ): Promise<{ outcome: Outcome; coldStart: boolean }> {
+  ): Promise<{ outcome: InvocationOutcome; coldStart: boolean }> {
     const key = sandboxKey(spec.functionName, spec.version, spec.codeSha256);
     const { sandbox, coldStart } = await this.#acquire(key, () => this.#start(key, spec));
     const outcome = await this.#run(sandbox, eventJson, spec.timeoutMs);
@@ -288,11 +288,11 @@ export class FunctionWorkerPool {
    * handler gets the function's timeout from the moment it is called. On either timeout the
    * environment is terminated.
    */
-  #run(sandbox: Sandbox, event: string, timeoutMs: number): Promise<Outcome> {
+  #run(sandbox: Sandbox, event: string, timeoutMs: number): Promise<InvocationOutcome> {
     const id = ++this.#nextInvocationId;
     const requestId = randomUUID();
     const sent = performance.now();
-    return new Promise<Outcome>((done) => {
+    return new Promise<InvocationOutcome>((done) => {
       let startedAt: number | undefined;
       const expire = (limitMs: number, phase: "Init" | "Task") => () => {
         finish({
@@ -304,7 +304,7 @@ export class FunctionWorkerPool {
         void this.#kill(sandbox);
       };
       let timer = setTimeout(expire(this.#initTimeoutMs, "Init"), this.#initTimeoutMs);
-      const finish = (outcome: Outcome) => {
+      const finish = (outcome: InvocationOutcome) => {
         if (sandbox.current?.id !== id) return;
         clearTimeout(timer);
         sandbox.current = undefined;

@@ -31,7 +31,7 @@ export interface TrafficSplit {
   readonly shares: readonly TrafficShare[];
 }
 
-export interface ApprovalView {
+export interface ApprovalPanel {
   readonly record: ApprovalRecord;
   readonly decision?: ApprovalDecisionRecord;
   /** The approval emails in the outbox. */
@@ -42,12 +42,12 @@ export interface ApprovalView {
   }[];
 }
 
-export interface WorldSnapshot {
+export interface DeploymentWorldSnapshot {
   readonly traffic?: TrafficSplit;
   /** Why there is no traffic split (unknown service, no alias yet). */
   readonly trafficNote?: string;
   readonly alarms: readonly (AlarmStatus & { readonly description?: string })[];
-  readonly approval?: ApprovalView;
+  readonly approval?: ApprovalPanel;
 }
 
 export interface DeploymentRef {
@@ -63,7 +63,7 @@ export class DeploymentWorld {
   /** Decisions once made (immutable). */
   readonly #decisions = new Map<string, ApprovalDecisionRecord>();
   /** Outbox messages by approval id, once every approver's has been found. */
-  readonly #messages = new Map<string, ApprovalView["messages"]>();
+  readonly #messages = new Map<string, ApprovalPanel["messages"]>();
 
   constructor(world: LocalWorld) {
     this.#world = world;
@@ -78,7 +78,7 @@ export class DeploymentWorld {
    * now.traffic?.shares; // [{ version: "3", percent: 90 }, { version: "4", percent: 10 }]
    * ```
    */
-  async snapshot(ref: DeploymentRef): Promise<WorldSnapshot> {
+  async snapshot(ref: DeploymentRef): Promise<DeploymentWorldSnapshot> {
     const stage = STAGES.find((s) => s === ref.stage);
     const target = stage ? this.#world.registry.services[ref.service]?.stages[stage] : undefined;
     if (!stage || !target) {
@@ -109,7 +109,7 @@ export class DeploymentWorld {
   }
 
   /** The approval of an execution, if it asked for one. */
-  async #approval(stage: Stage, executionArn: string): Promise<ApprovalView | undefined> {
+  async #approval(stage: Stage, executionArn: string): Promise<ApprovalPanel | undefined> {
     const records = this.#world.buckets.records(stateBucketOf(stage));
     const keys = await records.list("approvals/");
     let record: ApprovalRecord | undefined;
@@ -133,7 +133,7 @@ export class DeploymentWorld {
     return { record, ...(decision ? { decision } : {}), messages: this.#emails(record) };
   }
 
-  #emails(record: ApprovalRecord): ApprovalView["messages"] {
+  #emails(record: ApprovalRecord): ApprovalPanel["messages"] {
     const known = this.#messages.get(record.id);
     if (known) return known;
     const link = `/approvals/${record.id}?`;

@@ -1,47 +1,47 @@
-import type { ControlPlane } from "../../control-plane/control-plane.ts";
 import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
 import type { HistoryEvent } from "../../control-plane/history.ts";
+import type { LocalStepFunctions } from "../../control-plane/local-step-functions.ts";
 import { ExecutionTracker, type HistoryRow } from "./execution-status.ts";
 import { type GraphLayout, layoutOf } from "./graph-layout.ts";
 
 /**
- * One execution as the execution view needs it: its record, the layout of its state machine
- * and its whole history, folded into a tracker.
+ * One execution as the execution view needs it: its record, the layout of the workflow its
+ * state machine runs, and its whole history, folded into a tracker.
  */
 export interface LoadedExecution {
   readonly record: ExecutionRecord;
   readonly layout: GraphLayout;
 }
 
-type Plane = Pick<
-  ControlPlane,
+type ExecutionSource = Pick<
+  LocalStepFunctions,
   "describeExecution" | "describeStateMachine" | "getExecutionHistory"
 >;
 
-/** The execution and its state machine's layout, or undefined if there is no such execution. */
+/** The execution and its workflow's layout, or undefined if there is no such execution. */
 export async function loadExecution(
-  plane: Plane,
+  stepFunctions: ExecutionSource,
   executionArn: string,
 ): Promise<LoadedExecution | undefined> {
   let record: ExecutionRecord;
   try {
-    record = plane.describeExecution(executionArn);
+    record = stepFunctions.describeExecution(executionArn);
   } catch {
     return undefined;
   }
-  const definition = plane.describeStateMachine(record.stateMachineArn).definition;
+  const definition = stepFunctions.describeStateMachine(record.stateMachineArn).definition;
   return { record, layout: await layoutOf(definition) };
 }
 
 /** Every event of an execution's history, oldest first. */
 export function readHistory(
-  plane: Pick<ControlPlane, "getExecutionHistory">,
+  stepFunctions: Pick<LocalStepFunctions, "getExecutionHistory">,
   executionArn: string,
 ): HistoryEvent[] {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
-    const page = plane.getExecutionHistory({
+    const page = stepFunctions.getExecutionHistory({
       executionArn,
       maxResults: 1000,
       ...(nextToken ? { nextToken } : {}),

@@ -6,28 +6,28 @@ import {
   WORKFLOW_STATES,
 } from "@gantry/core";
 import { page } from "../layout.ts";
-import type { ApprovalView, WorldSnapshot } from "./deployment-world.ts";
+import type { ApprovalPanel, DeploymentWorldSnapshot } from "./deployment-world.ts";
 import type { ExecutionTracker, HistoryRow, StateRun } from "./execution-status.ts";
 import { NODE_STATUSES } from "./execution-status.ts";
-import { type ExecutionSummary, OUTCOME_TEXT } from "./executions.ts";
+import { type ExecutionListing, OUTCOME_TEXT } from "./executions.ts";
 import { formatClock, formatDateTime, formatDuration, prettyJson, shortVersion } from "./format.ts";
 import type { GraphLayout } from "./graph-layout.ts";
 import { nodeView, renderGraph, STATUS_TEXT } from "./graph-svg.ts";
 import { CONSOLE_STYLES } from "./styles.ts";
 
 /**
- * The execution view: the state machine drawn and coloured by what happened, the event
+ * The execution view: the workflow drawn and coloured by what happened, the event
  * history, the selected state's input, output and error, and the world around the deployment
  * (traffic split, alarms, approval). Each part is also rendered on its own, for the live view
  * and the state links. Everything interpolated is escaped by `html`.
  */
 
 export interface ExecutionView {
-  readonly summary: ExecutionSummary;
+  readonly listing: ExecutionListing;
   readonly layout: GraphLayout;
   readonly tracker: ExecutionTracker;
   readonly rows: readonly HistoryRow[];
-  readonly world: WorldSnapshot;
+  readonly world: DeploymentWorldSnapshot;
   /** The state whose details are shown (defaults to the tracker's focus). */
   readonly selected?: string;
   /** `/executions/<state machine>/<name>` */
@@ -42,17 +42,17 @@ export function executionPath(stateMachineName: string, name: string): string {
 
 /** The whole page. */
 export function renderExecutionPage(view: ExecutionView): string {
-  const { summary, tracker, layout } = view;
+  const { listing, tracker, layout } = view;
   const selected = view.selected ?? tracker.focus();
-  const title = `${summary.service} ${shortVersion(summary.version)} → ${summary.stage}`;
+  const title = `${listing.service} ${shortVersion(listing.version)} → ${listing.stage}`;
   const graph = renderGraph(layout, {
     runs: (name) => tracker.run(name),
     taken: tracker.takenEdges(),
     ...(selected ? { selected } : {}),
-    title: `The state machine ${summary.stateMachineName}, coloured by this execution`,
+    title: `The workflow as ${listing.stateMachineName} runs it, coloured by this execution`,
   });
   const body = html`<p><a href="/">← Executions</a></p>
-<h1>${summary.service} <code title="${summary.version}">${shortVersion(summary.version)}</code> → ${summary.stage}</h1>
+<h1>${listing.service} <code title="${listing.version}">${shortVersion(listing.version)}</code> → ${listing.stage}</h1>
 <div id="summary">${renderSummary(view)}</div>
 <div class="panels">
 <section class="panel" id="traffic" aria-labelledby="traffic-h"><h2 id="traffic-h">Traffic</h2><div data-panel="traffic" aria-live="polite">${renderTraffic(view.world)}</div></section>
@@ -87,8 +87,8 @@ ${renderLegend()}
 }
 
 /** Status, outcome, times and the execution's error. */
-export function renderSummary(view: Pick<ExecutionView, "summary" | "tracker" | "now">): SafeHtml {
-  const { summary, tracker } = view;
+export function renderSummary(view: Pick<ExecutionView, "listing" | "tracker" | "now">): SafeHtml {
+  const { listing, tracker } = view;
   const {
     status,
     outcome,
@@ -96,22 +96,22 @@ export function renderSummary(view: Pick<ExecutionView, "summary" | "tracker" | 
     error: historyError,
     cause: historyCause,
   } = tracker.progress;
-  const stopped = finishedAt ?? summary.stopDate;
-  const duration = (stopped ?? view.now) - summary.startDate;
-  const error = historyError ?? summary.error;
-  const cause = historyCause ?? summary.cause;
+  const stopped = finishedAt ?? listing.stopDate;
+  const duration = (stopped ?? view.now) - listing.startDate;
+  const error = historyError ?? listing.error;
+  const cause = historyCause ?? listing.cause;
   return html`<ul class="summary">
 <li><span class="label">Status</span><span class="badge status-${status}" data-execution-status="${status}">${status}</span></li>
 <li><span class="label">Outcome</span><span class="badge outcome-${outcome}" data-outcome="${outcome}">${OUTCOME_TEXT[outcome]}</span></li>
-<li><span class="label">Started</span><time datetime="${new Date(summary.startDate).toISOString()}">${formatDateTime(summary.startDate)}</time></li>
+<li><span class="label">Started</span><time datetime="${new Date(listing.startDate).toISOString()}">${formatDateTime(listing.startDate)}</time></li>
 <li><span class="label">${stopped === undefined ? "Running for" : "Took"}</span>${formatDuration(duration)}</li>
-<li><span class="label">Execution</span><code>${summary.name}</code></li>
+<li><span class="label">Execution</span><code>${listing.name}</code></li>
 </ul>
 ${error ? html`<p class="notice bad" role="status"><strong>${error}</strong>${cause ? html`: ${cause}` : ""}</p>` : ""}`;
 }
 
 /** "v3 90% · v4 10%" with the function and alias. */
-export function renderTraffic(world: WorldSnapshot): SafeHtml {
+export function renderTraffic(world: DeploymentWorldSnapshot): SafeHtml {
   if (!world.traffic) return html`<p class="muted">${world.trafficNote ?? "no alias"}</p>`;
   const { functionName, alias, shares } = world.traffic;
   return html`<p class="split" data-traffic>${shares.map(
@@ -122,7 +122,7 @@ export function renderTraffic(world: WorldSnapshot): SafeHtml {
 }
 
 /** The alarms the deployment's plan watches. */
-export function renderAlarms(world: WorldSnapshot): SafeHtml {
+export function renderAlarms(world: DeploymentWorldSnapshot): SafeHtml {
   if (world.alarms.length === 0) return html`<p class="muted">No alarms watched.</p>`;
   return html`<table><tbody>${world.alarms.map(
     (alarm) =>
@@ -135,7 +135,7 @@ export function renderAlarms(world: WorldSnapshot): SafeHtml {
  * The approval: the record (never its token) with the decision and the emails in the outbox;
  * or, when there is no record, what the history says (not required, or refused).
  */
-export function renderApproval(approval: ApprovalView | undefined, runs: ApprovalRuns): SafeHtml {
+export function renderApproval(approval: ApprovalPanel | undefined, runs: ApprovalRuns): SafeHtml {
   const { gate } = runs;
   const fromState = verifiedDecision(runs) ?? gateFailure(gate);
   if (!approval) {

@@ -10,7 +10,7 @@ import type { HistoryEvent } from "../../control-plane/history.ts";
 import type { StateEdge, StateGraph } from "./graph-model.ts";
 
 /**
- * The execution drawn on its state machine: what happened to each state, and the transitions
+ * The execution drawn on the workflow: what happened to each state, and the transitions
  * taken. The history is read by @gantry/core's {@link HistoryReader}, one event at a time, so
  * the same code builds the page from the whole history and keeps a live view current from the
  * events that follow; this adds what the graph needs on top of the reader's visits.

@@ -5,8 +5,8 @@ import {
   readDeployment,
   stageOfStateMachine,
 } from "@gantry/core";
-import type { ControlPlane } from "../../control-plane/control-plane.ts";
 import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
+import type { LocalStepFunctions } from "../../control-plane/local-step-functions.ts";
 import { readHistory } from "./execution-data.ts";
 
 /**
@@ -37,7 +37,8 @@ export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   "TIMED_OUT",
 ];
 
-export interface ExecutionSummary {
+/** One row of the console's list: an execution as ListExecutions and its input describe it. */
+export interface ExecutionListing {
   readonly executionArn: string;
   readonly stateMachineName: string;
   readonly name: string;
@@ -65,12 +66,12 @@ function stageNameOf(stateMachineName: string): string {
 }
 
 export class ExecutionCatalog {
-  readonly #plane: ControlPlane;
+  readonly #stepFunctions: LocalStepFunctions;
   readonly #inputs = new Map<string, { service: string; version: string }>();
   readonly #outcomes = new Map<string, DeploymentOutcome>();
 
-  constructor(plane: ControlPlane) {
-    this.#plane = plane;
+  constructor(stepFunctions: LocalStepFunctions) {
+    this.#stepFunctions = stepFunctions;
   }
 
   /**
@@ -82,15 +83,15 @@ export class ExecutionCatalog {
    * catalog.outcome(failed[0]); // "rolled-back"
    * ```
    */
-  list(filter: ExecutionFilter = {}): ExecutionSummary[] {
-    const rows: ExecutionSummary[] = [];
-    for (const machine of this.#plane.listStateMachines()) {
+  list(filter: ExecutionFilter = {}): ExecutionListing[] {
+    const rows: ExecutionListing[] = [];
+    for (const machine of this.#stepFunctions.listStateMachines()) {
       const stage = stageNameOf(machine.name);
       if (filter.stage && filter.stage !== stage) continue;
       for (const record of this.#records(machine.stateMachineArn, filter.status)) {
-        const summary = this.summarize(record);
-        if (filter.service && summary.service !== filter.service) continue;
-        rows.push(summary);
+        const listing = this.listingOf(record);
+        if (filter.service && listing.service !== filter.service) continue;
+        rows.push(listing);
       }
     }
     return rows.sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name));
@@ -98,18 +99,18 @@ export class ExecutionCatalog {
 
   /** The stages of the hosted state machines. */
   stages(): string[] {
-    return this.#plane.listStateMachines().map((machine) => stageNameOf(machine.name));
+    return this.#stepFunctions.listStateMachines().map((machine) => stageNameOf(machine.name));
   }
 
   /** The services named by executions' inputs, sorted. */
   services(): string[] {
-    for (const machine of this.#plane.listStateMachines())
-      for (const record of this.#records(machine.stateMachineArn)) this.summarize(record);
+    for (const machine of this.#stepFunctions.listStateMachines())
+      for (const record of this.#records(machine.stateMachineArn)) this.listingOf(record);
     return [...new Set([...this.#inputs.values()].map((i) => i.service))].sort();
   }
 
   /** One execution's row. */
-  summarize(record: ExecutionRecord): ExecutionSummary {
+  listingOf(record: ExecutionRecord): ExecutionListing {
     let input = this.#inputs.get(record.executionArn);
     if (!input) {
       input = inputFacts(record.input);
@@ -133,22 +134,22 @@ export class ExecutionCatalog {
    * The deployment's outcome: `running` while it runs; once it has finished, worked out once
    * (a succeeded execution deployed; any other from its history) and remembered.
    */
-  outcome(summary: Pick<ExecutionSummary, "executionArn" | "status">): DeploymentOutcome {
-    if (summary.status === "RUNNING") return "running";
-    const known = this.#outcomes.get(summary.executionArn);
+  outcome(listing: Pick<ExecutionListing, "executionArn" | "status">): DeploymentOutcome {
+    if (listing.status === "RUNNING") return "running";
+    const known = this.#outcomes.get(listing.executionArn);
     if (known) return known;
-    const record = this.#plane.describeExecution(summary.executionArn);
+    const record = this.#stepFunctions.describeExecution(listing.executionArn);
     const progress =
       record.status === "SUCCEEDED"
         ? undefined
-        : readDeployment(readHistory(this.#plane, record.executionArn));
+        : readDeployment(readHistory(this.#stepFunctions, record.executionArn));
     const outcome = deploymentOutcome({
       status: record.status,
       error: record.error,
       recordedStatus: progress?.recordedOutcome?.status,
       rolledBack: progress?.rollback?.status === "done",
     });
-    this.#outcomes.set(summary.executionArn, outcome);
+    this.#outcomes.set(listing.executionArn, outcome);
     return outcome;
   }
 
@@ -156,7 +157,7 @@ export class ExecutionCatalog {
     const records: ExecutionRecord[] = [];
     let nextToken: string | undefined;
     do {
-      const page = this.#plane.listExecutions({
+      const page = this.#stepFunctions.listExecutions({
         stateMachineArn,
         maxResults: 1000,
         ...(status ? { statusFilter: status } : {}),

@@ -4,7 +4,7 @@ import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk.bundled.js";
 import { type AslDefinition, graphOf, type StateEdge, type StateGraph } from "./graph-model.ts";
 
 /**
- * Places the state machine's graph with ELK's layered (Sugiyama) algorithm, top to bottom, the
+ * Places the workflow's graph with ELK's layered (Sugiyama) algorithm, top to bottom, the
  * way the Step Functions console draws it. Loops (the alarm waits) come out as back edges; the
  * group of Fail states is packed into a box. A layout is computed once per definition text and
  * kept: the definitions never change while the control plane runs. ELK runs in a worker thread
@@ -65,7 +65,7 @@ const cache = new Map<string, Promise<GraphLayout>>();
  *
  * @example
  * ```ts
- * const layout = await layoutOf(plane.describeStateMachine(arn).definition);
+ * const layout = await layoutOf(stepFunctions.describeStateMachine(arn).definition);
  * layout.nodes.get("Deploy"); // { x, y, width, height }
  * ```
  */

@@ -3,10 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type AslDefinition, describeRule, graphOf } from "./graph-model.ts";
 
 const asl = JSON.parse(
-  readFileSync(
-    new URL("../../../../../state-machines/deployment.asl.json", import.meta.url),
-    "utf8",
-  ),
+  readFileSync(new URL("../../../../../state-machines/workflow.asl.json", import.meta.url), "utf8"),
 ) as AslDefinition;
 
 describe("graphOf (the deployment ASL)", () => {
@@ -38,7 +35,7 @@ describe("graphOf (the deployment ASL)", () => {
     expect(edge("ApprovalGate", "NoteApprovalTimeout", "catch")[0]?.label).toBe("States.Timeout");
     // Rollback goes on either way: a Next and a Catch to the same state are two edges.
     expect(
-      edge("Rollback", "ReleaseLockAfterFailure")
+      edge("Rollback", "FinishAfterFailure")
         .map((e) => e.kind)
         .sort(),
     ).toEqual(["catch", "next"]);

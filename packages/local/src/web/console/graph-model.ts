@@ -1,5 +1,5 @@
 /**
- * The state machine as a graph, read from the ASL alone: one node per state, one edge per
+ * The workflow as a graph, read from the ASL alone: one node per state, one edge per
  * transition (Next, a Choice's rules and Default, each Catch). Nothing here knows about an
  * execution; `execution-status.ts` colours the graph, `graph-layout.ts` places it.
  */

@@ -4,7 +4,7 @@ import type { Box, GraphLayout, PlacedEdge, Point } from "./graph-layout.ts";
 import type { StateNode } from "./graph-model.ts";
 
 /**
- * Draws a laid-out state machine as inline SVG, coloured by an execution. Every state is a
+ * Draws a laid-out workflow as inline SVG, coloured by an execution. Every state is a
  * link (`?state=<name>#state`: the page shows that state's input, output and error, with or
  * without JavaScript) carrying `data-state` and `data-status`; every edge carries
  * `data-edge-from`, `data-edge-to` and `data-edge-kind`, and `data-taken` once the execution

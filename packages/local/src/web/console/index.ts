@@ -11,7 +11,7 @@ import {
   EXECUTION_STATUSES,
   ExecutionCatalog,
   type ExecutionFilter,
-  type ExecutionSummary,
+  type ExecutionListing,
 } from "./executions.ts";
 import { layoutOf } from "./graph-layout.ts";
 import { renderListPage } from "./list-page.ts";
@@ -36,13 +36,13 @@ export function consoleRoute(): WebRoute {
     let entry = perPlane.get(local);
     if (!entry) {
       entry = {
-        catalog: new ExecutionCatalog(local.plane),
+        catalog: new ExecutionCatalog(local.stepFunctions),
         world: new DeploymentWorld(local.world),
       };
       perPlane.set(local, entry);
       // Lay the state machines out now, so the first execution view does not wait for ELK.
-      for (const machine of local.plane.listStateMachines()) {
-        const { definition } = local.plane.describeStateMachine(machine.stateMachineArn);
+      for (const machine of local.stepFunctions.listStateMachines()) {
+        const { definition } = local.stepFunctions.describeStateMachine(machine.stateMachineArn);
         void layoutOf(definition).catch(() => undefined);
       }
     }
@@ -66,7 +66,7 @@ export function consoleRoute(): WebRoute {
     const name = safeDecode(match[2]);
     const loaded =
       stateMachine && name
-        ? await loadExecution(local.plane, executionArn(stateMachine, name))
+        ? await loadExecution(local.stepFunctions, executionArn(stateMachine, name))
         : undefined;
     if (!loaded) {
       notFound(res);
@@ -97,7 +97,7 @@ interface Shared {
 interface ExecutionContext {
   readonly local: LocalControlPlane;
   readonly loaded: LoadedExecution;
-  readonly summary: ExecutionSummary;
+  readonly listing: ExecutionListing;
   readonly live: Parameters<typeof streamExecution>[3];
 }
 
@@ -106,14 +106,14 @@ function executionContext(
   shared: Shared,
   loaded: LoadedExecution,
 ): ExecutionContext {
-  const summary = shared.catalog.summarize(loaded.record);
+  const listing = shared.catalog.listingOf(loaded.record);
   const world = () =>
     shared.world.snapshot({
-      executionArn: summary.executionArn,
-      service: summary.service,
-      stage: summary.stage,
+      executionArn: listing.executionArn,
+      service: listing.service,
+      stage: listing.stage,
     });
-  return { local, loaded, summary, live: { plane: local.plane, world, summary } };
+  return { local, loaded, listing, live: { stepFunctions: local.stepFunctions, world, listing } };
 }
 
 /** The execution view, from the whole history as it is now. */
@@ -122,10 +122,10 @@ async function executionPage(
   context: ExecutionContext,
   state: string | undefined,
 ): Promise<void> {
-  const { loaded, summary } = context;
+  const { loaded, listing } = context;
   const { tracker, rows } = track(
     loaded.layout,
-    readHistory(context.local.plane, summary.executionArn),
+    readHistory(context.local.stepFunctions, listing.executionArn),
   );
   const selected =
     state && loaded.layout.graph.nodes.some((n) => n.name === state) ? state : undefined;
@@ -133,13 +133,13 @@ async function executionPage(
     res,
     200,
     renderExecutionPage({
-      summary,
+      listing,
       layout: loaded.layout,
       tracker,
       rows,
       world: await context.live.world(),
       ...(selected ? { selected } : {}),
-      path: executionPath(summary.stateMachineName, summary.name),
+      path: executionPath(listing.stateMachineName, listing.name),
       now: Date.now(),
     }),
   );
@@ -147,8 +147,11 @@ async function executionPage(
 
 /** One state's details, for the script to put in place. */
 function stateFragment(res: ServerResponse, context: ExecutionContext, state: string | undefined) {
-  const { loaded, summary } = context;
-  const { tracker } = track(loaded.layout, readHistory(context.local.plane, summary.executionArn));
+  const { loaded, listing } = context;
+  const { tracker } = track(
+    loaded.layout,
+    readHistory(context.local.stepFunctions, listing.executionArn),
+  );
   res.writeHead(200, {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",

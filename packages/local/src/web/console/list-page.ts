@@ -4,7 +4,7 @@ import { executionPath } from "./execution-page.ts";
 import {
   EXECUTION_STATUSES,
   type ExecutionFilter,
-  type ExecutionSummary,
+  type ExecutionListing,
   OUTCOME_TEXT,
 } from "./executions.ts";
 import { formatDateTime, formatDuration, shortVersion } from "./format.ts";
@@ -16,7 +16,7 @@ import { CONSOLE_STYLES } from "./styles.ts";
  */
 
 export interface ListView {
-  readonly rows: readonly (ExecutionSummary & { readonly outcome: DeploymentOutcome })[];
+  readonly rows: readonly (ExecutionListing & { readonly outcome: DeploymentOutcome })[];
   /** How many executions match the filter in all. */
   readonly total: number;
   readonly filter: ExecutionFilter;

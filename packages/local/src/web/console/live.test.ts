@@ -1,18 +1,18 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ExecutionEvent } from "../../control-plane/control-plane.ts";
 import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
 import type { HistoryEvent } from "../../control-plane/history.ts";
-import type { ExecutionSummary } from "./executions.ts";
+import type { ExecutionEvent } from "../../control-plane/local-step-functions.ts";
+import type { ExecutionListing } from "./executions.ts";
 import { layoutGraph } from "./graph-layout.ts";
 import { graphOf } from "./graph-model.ts";
 import { streamExecution } from "./live.ts";
 
 const ARN = "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:e1";
 
-/** A control plane with one execution whose history the test writes. */
-function fakePlane(history: HistoryEvent[]) {
+/** Local Step Functions with one execution whose history the test writes. */
+function fakeStepFunctions(history: HistoryEvent[]) {
   const listeners = new Set<(event: ExecutionEvent) => void>();
   return {
     listeners,
@@ -43,27 +43,27 @@ afterEach(() => {
   server?.close();
 });
 
-async function serve(plane: ReturnType<typeof fakePlane>): Promise<string> {
+async function serve(stepFunctions: ReturnType<typeof fakeStepFunctions>): Promise<string> {
   const graph = graphOf({
     StartAt: "Work",
     States: { Work: { Type: "Task", Next: "Done" }, Done: { Type: "Succeed" } },
   } as never);
   const layout = await layoutGraph(graph);
   const record = { executionArn: ARN, stateMachineName: "gantry-prod" } as ExecutionRecord;
-  const summary = {
+  const listing = {
     executionArn: ARN,
     name: "e1",
     service: "s",
     stage: "prod",
     startDate: 1000,
-  } as ExecutionSummary;
+  } as ExecutionListing;
   server = createServer((req, res) => {
     const after = Number(new URL(req.url ?? "/", "http://x").searchParams.get("after") ?? 0);
     streamExecution(
       req,
       res,
       { record, layout },
-      { plane, world: async () => ({ alarms: [] }), summary },
+      { stepFunctions, world: async () => ({ alarms: [] }), listing },
       after,
       {
         worldIntervalMs: 20,
@@ -107,11 +107,11 @@ const hasStatus = (events: Sent[]) => events.some((e) => e.event === "status");
 
 describe("streamExecution", () => {
   it("sends the rows after the client's last event, then live statuses, and unsubscribes when the client leaves", async () => {
-    const plane = fakePlane([
+    const stepFunctions = fakeStepFunctions([
       event(1, "ExecutionStarted", { executionStartedEventDetails: { input: "{}" } }),
       event(2, "TaskStateEntered", { stateEnteredEventDetails: { name: "Work", input: "{}" } }),
     ]);
-    const url = await serve(plane);
+    const url = await serve(stepFunctions);
     const controller = new AbortController();
     const response = await fetch(`${url}?after=1`, { signal: controller.signal });
     expect(response.headers.get("content-type")).toContain("text/event-stream");
@@ -125,9 +125,9 @@ describe("streamExecution", () => {
       nodes: Record<string, { status: string }>;
     };
     expect(status.nodes.Work?.status).toBe("running");
-    expect(plane.listeners.size).toBe(1);
+    expect(stepFunctions.listeners.size).toBe(1);
 
-    plane.append(
+    stepFunctions.append(
       event(3, "TaskStateExited", { stateExitedEventDetails: { name: "Work", output: "{}" } }),
     );
     const next = await stream.until(hasStatus);
@@ -137,25 +137,25 @@ describe("streamExecution", () => {
     ).toBe("succeeded");
 
     controller.abort();
-    await expect.poll(() => plane.listeners.size).toBe(0);
+    await expect.poll(() => stepFunctions.listeners.size).toBe(0);
   });
 
   it("ends the stream, and unsubscribes, when the execution ends", async () => {
-    const plane = fakePlane([
+    const stepFunctions = fakeStepFunctions([
       event(1, "ExecutionStarted", { executionStartedEventDetails: { input: "{}" } }),
       event(2, "TaskStateEntered", { stateEnteredEventDetails: { name: "Work", input: "{}" } }),
     ]);
-    const url = await serve(plane);
+    const url = await serve(stepFunctions);
     const response = await fetch(url);
     const stream = eventsOf(response);
     await stream.until(hasStatus);
-    plane.append(
+    stepFunctions.append(
       event(3, "TaskStateExited", { stateExitedEventDetails: { name: "Work", output: "{}" } }),
     );
-    plane.append(
+    stepFunctions.append(
       event(4, "SucceedStateEntered", { stateEnteredEventDetails: { name: "Done", input: "{}" } }),
     );
-    plane.append(
+    stepFunctions.append(
       event(5, "ExecutionSucceeded", { executionSucceededEventDetails: { output: "{}" } }),
     );
     const events = await stream.until(() => false); // to the end of the stream
@@ -166,6 +166,6 @@ describe("streamExecution", () => {
     };
     expect(last.status).toBe("SUCCEEDED");
     expect(last.nodes.Done?.status).toBe("succeeded");
-    expect(plane.listeners.size).toBe(0);
+    expect(stepFunctions.listeners.size).toBe(0);
   });
 });

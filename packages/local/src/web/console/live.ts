@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ControlPlane } from "../../control-plane/control-plane.ts";
 import type { HistoryEvent } from "../../control-plane/history.ts";
-import type { WorldSnapshot } from "./deployment-world.ts";
+import type { LocalStepFunctions } from "../../control-plane/local-step-functions.ts";
+import type { DeploymentWorldSnapshot } from "./deployment-world.ts";
 import { type LoadedExecution, readHistory, track } from "./execution-data.ts";
 import {
   approvalRuns,
@@ -12,13 +12,13 @@ import {
   renderTraffic,
 } from "./execution-page.ts";
 import type { HistoryRow } from "./execution-status.ts";
-import type { ExecutionSummary } from "./executions.ts";
+import type { ExecutionListing } from "./executions.ts";
 import { type NodeView, nodeView } from "./graph-svg.ts";
 
 /**
  * The execution view's live updates, as server-sent events
- * (`GET /executions/<state machine>/<name>/events`). The stream subscribes to the control
- * plane's history events for this one execution and sends:
+ * (`GET /executions/<state machine>/<name>/events`). The stream subscribes to the local Step
+ * Functions' history events for this one execution and sends:
  *
  *     event: rows     id: <last event id>   { html }   history rows to append (escaped <tr>s)
  *     event: status   { status, nodes: { <state>: NodeView }, taken: [edge ids], summary }
@@ -32,10 +32,10 @@ import { type NodeView, nodeView } from "./graph-svg.ts";
  */
 
 export interface LiveSources {
-  readonly plane: Pick<ControlPlane, "subscribe" | "getExecutionHistory">;
+  readonly stepFunctions: Pick<LocalStepFunctions, "subscribe" | "getExecutionHistory">;
   /** The traffic, alarms and approval around the deployment, now. */
-  readonly world: () => Promise<WorldSnapshot>;
-  readonly summary: ExecutionSummary;
+  readonly world: () => Promise<DeploymentWorldSnapshot>;
+  readonly listing: ExecutionListing;
 }
 
 export interface LiveOptions {
@@ -79,10 +79,10 @@ export function streamExecution(
   };
 
   // Subscribing and reading the history happen in the same tick: no event falls between them.
-  const unsubscribe = sources.plane.subscribe((message) => {
+  const unsubscribe = sources.stepFunctions.subscribe((message) => {
     if (message.executionArn === arn) onEvent(message.event);
   });
-  const { tracker, rows } = track(loaded.layout, readHistory(sources.plane, arn));
+  const { tracker, rows } = track(loaded.layout, readHistory(sources.stepFunctions, arn));
 
   const cleanUp = () => {
     if (closed) return;
@@ -97,7 +97,7 @@ export function streamExecution(
 
   const summaryHtml = () =>
     renderSummary({
-      summary: sources.summary,
+      listing: sources.listing,
       tracker,
       now: Date.now(),
     }).value;

@@ -32,7 +32,7 @@ import {
 import { pageOf, validateMaxResults } from "./paging.ts";
 import { type Tag, TagStore } from "./tags.ts";
 
-/** One state machine the control plane hosts. */
+/** One state machine the local Step Functions hosts. */
 export interface StateMachineSpec {
   readonly name: string;
   readonly definition: StateMachineDefinition;
@@ -54,7 +54,7 @@ export type AbandonedHandler = (
   cause: string,
 ) => Promise<void>;
 
-export interface ControlPlaneOptions {
+export interface LocalStepFunctionsOptions {
   /** Where executions and histories live (`.gantry/sfn`). */
   readonly dir: string;
   readonly stateMachines: readonly StateMachineSpec[];
@@ -98,7 +98,7 @@ interface Live {
 
 /**
  * Step Functions' quota on one execution's history: at 25,000 events the execution fails, past
- * every Catch. The local plane fails it the same way, so a policy that would hit it in AWS
+ * every Catch. The local Step Functions fails it the same way, so a policy that would hit it in AWS
  * fails here first.
  */
 export const MAX_HISTORY_EVENTS = 25_000;
@@ -120,9 +120,11 @@ export const RESTART_ERROR = "ControlPlaneRestarted";
 /**
  * Step Functions, locally: hosts state machines, runs executions on the local engine, keeps
  * executions and their histories on disk, and answers the API's questions. The HTTP layer
- * (sfn-http.ts) only translates requests to these methods.
+ * (sfn-http.ts) only translates requests to these methods. It stands in for one AWS service, as
+ * `LocalFunctions`, `LocalBuckets` and `LocalAlarms` (the local world) stand in for theirs; the
+ * local control plane (`startLocalControlPlane`) runs them together.
  */
-export class ControlPlane implements WorkflowCallbacks {
+export class LocalStepFunctions implements WorkflowCallbacks {
   readonly #machines = new Map<string, Hosted>();
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #live = new Map<string, Live>();
@@ -135,7 +137,7 @@ export class ControlPlane implements WorkflowCallbacks {
   readonly #calls = new AsyncLocalStorage<CallObserver>();
   readonly #tags: TagStore;
 
-  private constructor(options: ControlPlaneOptions) {
+  private constructor(options: LocalStepFunctionsOptions) {
     this.#store = new ExecutionStore(join(options.dir, "executions"));
     this.#tokens = options.tokens;
     this.#onAbandoned = options.onAbandoned;
@@ -159,19 +161,19 @@ export class ControlPlane implements WorkflowCallbacks {
   }
 
   /**
-   * Opens the control plane on its data directory. Executions that were running when the last
+   * Opens the local Step Functions on its data directory. Executions that were running when the last
    * control plane stopped are marked FAILED (ControlPlaneRestarted) and cleaned up; their
    * histories say so.
    */
-  static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
-    const plane = new ControlPlane(options);
+  static async open(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
+    const stepFunctions = new LocalStepFunctions(options);
     const interrupted: ExecutionRecord[] = [];
-    for (const record of plane.#store.loadAll()) {
-      plane.#executions.set(record.executionArn, record);
+    for (const record of stepFunctions.#store.loadAll()) {
+      stepFunctions.#executions.set(record.executionArn, record);
       if (record.status === "RUNNING") interrupted.push(record);
     }
-    for (const record of interrupted) await plane.#failInterrupted(record);
-    return plane;
+    for (const record of interrupted) await stepFunctions.#failInterrupted(record);
+    return stepFunctions;
   }
 
   // ---- state machines -------------------------------------------------------------------

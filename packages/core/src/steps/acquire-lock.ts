@@ -11,7 +11,7 @@ export interface LockRecord {
   readonly brokeStaleLockOf?: string;
 }
 
-export interface LockDeps {
+export interface AcquireLockDeps {
   readonly records: RecordStore;
   readonly workflows: Pick<WorkflowCallbacks, "executionStatus">;
   readonly clock: Clock;
@@ -35,7 +35,7 @@ const MAX_ATTEMPTS = 3;
  */
 export async function acquireLock(
   state: Pick<DeploymentState, "plan" | "request" | "execution">,
-  deps: LockDeps,
+  deps: AcquireLockDeps,
 ): Promise<LockGrant> {
   const key = recordKeys.lock(state.plan.service);
   const fresh: LockRecord = {
@@ -68,7 +68,7 @@ export async function acquireLock(
 }
 
 async function takeOver(
-  deps: LockDeps,
+  deps: AcquireLockDeps,
   key: string,
   held: StoredRecord<LockRecord>,
   fresh: LockRecord,
@@ -89,24 +89,4 @@ function grant(key: string, record: LockRecord): LockGrant {
     acquiredAt: record.acquiredAt,
     ...(record.brokeStaleLockOf ? { brokeStaleLockOf: record.brokeStaleLockOf } : {}),
   };
-}
-
-/**
- * Releases the lock if, and only if, this execution owns it (conditional delete on the ETag we
- * read). Safe to call on every path, including when the lock was never taken.
- */
-export async function releaseLock(
-  state: {
-    readonly plan?: { readonly service: string };
-    readonly execution?: { readonly id: string };
-  },
-  deps: Pick<LockDeps, "records" | "log">,
-): Promise<boolean> {
-  if (!state.plan || !state.execution) return false;
-  const key = recordKeys.lock(state.plan.service);
-  const held = await deps.records.get<LockRecord>(key);
-  if (!held || held.value.owner !== state.execution.id) return false;
-  const deleted = await deps.records.delete(key, held.etag);
-  if (!deleted) deps.log?.warn("lock changed while releasing it", { key });
-  return deleted;
 }

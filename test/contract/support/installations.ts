@@ -1,8 +1,9 @@
 /**
- * Deployments of Gantry as the contract suites see them: a stage, the accounts it and preprod
- * live in, its settings read by the app's own `readConfig`, and what the app derives from them
- * with its own plain functions: each function's environment (`functionEnvironment`), policy
- * (`functionPermissions`), role, and the buckets' and roles' resource policies.
+ * Installations of Gantry (one stage as `sst deploy` sets it up) as the contract suites see
+ * them: a stage, the accounts it and preprod live in, its settings read by the app's own
+ * `readConfig`, and what the app derives from them with its own plain functions: each
+ * function's environment (`functionEnvironment`), policy (`functionPermissions`), role, and
+ * the buckets' and roles' resource policies.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -32,12 +33,12 @@ import {
 import registry from "../../../gantry.registry.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../../..");
-export const ASL = readFileSync(path.join(ROOT, "state-machines/deployment.asl.json"), "utf8");
+export const ASL = readFileSync(path.join(ROOT, "state-machines/workflow.asl.json"), "utf8");
 
 /** The random six characters Secrets Manager appends to a secret's ARN. */
 const SECRET_SUFFIX = "Xy12Zw";
 
-export interface Deployment {
+export interface Installation {
   /** How the tests name it. */
   readonly name: string;
   readonly stage: Stage;
@@ -54,20 +55,20 @@ export interface Deployment {
   readonly approvalUrl: string;
 }
 
-/** This deployment's own account. */
-export function envOf(deployment: Deployment): AwsEnv {
-  return deployment.accounts[deployment.stage];
+/** This installation's own account. */
+export function envOf(installation: Installation): AwsEnv {
+  return installation.accounts[installation.stage];
 }
 
 /**
- * A deployment of one stage, from the settings `sst deploy` would run with.
+ * An installation of one stage, from the settings `sst deploy` would run with.
  *
  * @example
  * ```ts
- * deployment("preprod", "preprod", {}, { accounts: ONE_ACCOUNT });
+ * installation("preprod", "preprod", {}, { accounts: ONE_ACCOUNT });
  * ```
  */
-export function deployment(
+export function installation(
   name: string,
   stage: Stage,
   settings: Readonly<Record<string, string>>,
@@ -75,7 +76,7 @@ export function deployment(
     readonly accounts: Readonly<Record<Stage, AwsEnv>>;
     readonly preprodSettings?: Readonly<Record<string, string>>;
   },
-): Deployment {
+): Installation {
   const env = options.accounts[stage];
   const secret = (set: KeySet) =>
     `arn:${env.partition}:secretsmanager:${env.region}:${env.accountId}:secret:${keySecretName(stage, set)}-${SECRET_SUFFIX}`;
@@ -113,34 +114,37 @@ export const TWO_ACCOUNTS: Readonly<Record<Stage, AwsEnv>> = {
 
 export const PREPROD_READ_ROLE_ARN = roleArn("aws", PREPROD_ACCOUNT, PREPROD_READ_ROLE_NAME);
 
-/** The catalogue entries of the deployment's functions. */
-export function specsOf(deployment: Deployment): FunctionSpec[] {
-  return functionSpecs(ASL, deployment.stage);
+/** The catalogue entries of the installation's functions. */
+export function specsOf(installation: Installation): FunctionSpec[] {
+  return functionSpecs(ASL, installation.stage);
 }
 
 /** A function's environment exactly as the app gives it (stacks/environment.ts). */
 export function stackEnvironment(
-  deployment: Deployment,
+  installation: Installation,
   spec: Pick<FunctionSpec, "file" | "settings">,
 ): Record<string, string> {
-  return functionEnvironment<string>(spec, deployment.stage, deployment.config, {
-    stateBucket: deployment.stateBucket,
-    approvalUrl: deployment.approvalUrl,
-    keySecretArns: deployment.keySecretArns,
+  return functionEnvironment<string>(spec, installation.stage, installation.config, {
+    stateBucket: installation.stateBucket,
+    approvalUrl: installation.approvalUrl,
+    keySecretArns: installation.keySecretArns,
   });
 }
 
 /** What the Lambda runtime adds to every function's environment. */
-export function runtimeEnvironment(deployment: Deployment, file: string): Record<string, string> {
-  const { region } = envOf(deployment);
+export function runtimeEnvironment(
+  installation: Installation,
+  file: string,
+): Record<string, string> {
+  const { region } = envOf(installation);
   return {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
-    AWS_LAMBDA_FUNCTION_NAME: functionName(deployment.stage, file),
+    AWS_LAMBDA_FUNCTION_NAME: functionName(installation.stage, file),
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName(deployment.stage, file)}`,
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName(installation.stage, file)}`,
     // The execution role's temporary credentials (fake: the mocked clients never sign).
     AWS_ACCESS_KEY_ID: "ASIAEXECUTIONROLEFAKE",
     AWS_SECRET_ACCESS_KEY: "fake",
@@ -148,48 +152,50 @@ export function runtimeEnvironment(deployment: Deployment, file: string): Record
   };
 }
 
-/** Every function's statements, as the app builds them for this deployment. */
-export function permissionsOf(deployment: Deployment): Record<PolicyFunction, PolicyStatement[]> {
+/** Every function's statements, as the app builds them for this installation. */
+export function permissionsOf(
+  installation: Installation,
+): Record<PolicyFunction, PolicyStatement[]> {
   return functionPermissions(
     stagePolicyContext({
-      env: envOf(deployment),
-      stage: deployment.stage,
-      registry: deployment.registry,
-      stateBucket: deployment.stateBucket,
-      config: deployment.config,
+      env: envOf(installation),
+      stage: installation.stage,
+      registry: installation.registry,
+      stateBucket: installation.stateBucket,
+      config: installation.config,
     }),
   );
 }
 
 /** A function's execution role. */
-export function functionRoleArn(deployment: Deployment, file: string): string {
-  const { partition, accountId } = envOf(deployment);
-  return roleArn(partition, accountId, functionRoleName(deployment.stage, file));
+export function functionRoleArn(installation: Installation, file: string): string {
+  const { partition, accountId } = envOf(installation);
+  return roleArn(partition, accountId, functionRoleName(installation.stage, file));
 }
 
 /** The read role the preprod stage creates for a separate prod account, and its policy. */
-export function preprodReadRole(deployment: Deployment): {
+export function preprodReadRole(installation: Installation): {
   readonly arn: string;
   readonly statements: PolicyStatement[];
 } {
   return {
     arn: PREPROD_READ_ROLE_ARN,
-    statements: preprodReadStatements(deployment.registry, deployment.accounts.preprod),
+    statements: preprodReadStatements(installation.registry, installation.accounts.preprod),
   };
 }
 
 /** A bucket's account and policy, as the app creates it (or none, for a bucket it does not). */
 function bucketOwner(
-  deployment: Deployment,
+  installation: Installation,
   bucket: string,
 ): { accountId: string; policy?: PolicyDocument } {
-  const { accounts, registry: reg } = deployment;
-  if (bucket === deployment.stateBucket) {
-    const env = envOf(deployment);
+  const { accounts, registry: reg } = installation;
+  if (bucket === installation.stateBucket) {
+    const env = envOf(installation);
     return {
       accountId: env.accountId,
       policy: stateBucketSettings({
-        stage: deployment.stage,
+        stage: installation.stage,
         partition: env.partition,
         accountId: env.accountId,
         name: bucket,
@@ -199,7 +205,8 @@ function bucketOwner(
   for (const stage of ["prod", "preprod"] as const) {
     if (reg.stages[stage].artifactBucket !== bucket) continue;
     const env = accounts[stage];
-    const prodAccountId = stage === "preprod" ? deployment.preprodConfig.prodAccountId : undefined;
+    const prodAccountId =
+      stage === "preprod" ? installation.preprodConfig.prodAccountId : undefined;
     return {
       accountId: env.accountId,
       policy: artifactBucketSettings({
@@ -217,15 +224,16 @@ function bucketOwner(
 
 /** The account a resource lives in, and its resource-based policy (bucket or trust policy). */
 export function resourceOwner(
-  deployment: Deployment,
+  installation: Installation,
   resource: string,
   callerAccount: string,
 ): { accountId: string; policy?: PolicyDocument } {
   if (resource === "*") return { accountId: callerAccount };
   const [, partition = "aws", service, , account, ...rest] = resource.split(":");
-  if (service === "s3") return bucketOwner(deployment, (rest.join(":").split("/")[0] ?? "") || "");
+  if (service === "s3")
+    return bucketOwner(installation, (rest.join(":").split("/")[0] ?? "") || "");
   if (service === "iam" && resource === PREPROD_READ_ROLE_ARN) {
-    const prodAccountId = deployment.preprodConfig.prodAccountId;
+    const prodAccountId = installation.preprodConfig.prodAccountId;
     return {
       accountId: account ?? callerAccount,
       ...(prodAccountId ? { policy: preprodReadTrustPolicy(partition, prodAccountId) } : {}),

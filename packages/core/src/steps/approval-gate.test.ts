@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { verifyApprovalLink } from "../approval/links.ts";
+import type { ApprovalRecord, ApprovalTokenRecord } from "../approval/record.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { SecretSource } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type ApprovalClaim, type PreprodEvidence, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
 import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
-import { verifyApprovalLink } from "./links.ts";
-import type { ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
-import { type RequestApprovalEvent, requestApproval } from "./request.ts";
+import { type ApprovalGateEvent, approvalGate } from "./approval-gate.ts";
 
 const TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAT-task-token-never-shown";
 const APPROVAL_ID = "AbCdEfGhIjKlMnOpQrStUv_-";
@@ -50,7 +50,7 @@ function event(
     timeScale?: number;
     taskToken?: string;
   } = {},
-): RequestApprovalEvent {
+): ApprovalGateEvent {
   const request = testRequest({ actor: overrides.actor ?? "octocat" });
   return {
     request,
@@ -81,10 +81,10 @@ function paramsOf(link: string) {
   };
 }
 
-describe("requestApproval", () => {
+describe("approvalGate", () => {
   it("completes its own task at once when the stage needs no approval, and sends no email", async () => {
     const w = world();
-    const result = await requestApproval(event({ stage: "preprod" }), w.deps);
+    const result = await approvalGate(event({ stage: "preprod" }), w.deps);
     expect(result).toEqual({ mode: "not-required", by: "policy:preprod" });
     const decision: ApprovalClaim = {
       approved: true,
@@ -99,7 +99,7 @@ describe("requestApproval", () => {
 
   it("never skips the approval for an actor the caller claims is auto-approved", async () => {
     const w = world();
-    const result = await requestApproval(event({ actor: "dependabot[bot]" }), w.deps);
+    const result = await approvalGate(event({ actor: "dependabot[bot]" }), w.deps);
     expect(result).toMatchObject({ mode: "requested", approvalId: APPROVAL_ID });
     expect(w.successes).toEqual([]);
     expect(w.mailer.outbox.map((m) => m.to)).toEqual([["alice@example.com"], ["bob@example.com"]]);
@@ -110,7 +110,7 @@ describe("requestApproval", () => {
 
   it("asks every approver by email, one message each, and does not complete the task", async () => {
     const w = world();
-    const result = await requestApproval(event(), w.deps);
+    const result = await approvalGate(event(), w.deps);
     expect(result).toEqual({
       mode: "requested",
       approvalId: APPROVAL_ID,
@@ -125,7 +125,7 @@ describe("requestApproval", () => {
 
   it("stores the approval record without the task token anywhere in it", async () => {
     const w = world();
-    await requestApproval(event(), w.deps);
+    await approvalGate(event(), w.deps);
     const stored = w.records.data.get(recordKeys.approval(APPROVAL_ID));
     expect(stored).toBeDefined();
     expect(stored?.json).not.toContain(TOKEN);
@@ -153,7 +153,7 @@ describe("requestApproval", () => {
 
   it("stores the task token only under its own key", async () => {
     const w = world();
-    await requestApproval(event(), w.deps);
+    await approvalGate(event(), w.deps);
     const holding = [...w.records.data].filter(([, item]) => item.json.includes(TOKEN));
     expect(holding.map(([key]) => key)).toEqual([recordKeys.approvalToken(APPROVAL_ID)]);
     const token: ApprovalTokenRecord = { approvalId: APPROVAL_ID, taskToken: TOKEN };
@@ -173,7 +173,7 @@ describe("requestApproval", () => {
       written.push(key);
       return put(key, value);
     };
-    await requestApproval(event(), w.deps);
+    await approvalGate(event(), w.deps);
     expect(written).toEqual([
       recordKeys.approvalOfExecution(testExecution()),
       recordKeys.approvalToken(APPROVAL_ID),
@@ -186,8 +186,8 @@ describe("requestApproval", () => {
     const w = world();
     let ids = 0;
     const deps = { ...w.deps, newId: () => `${APPROVAL_ID.slice(0, 23)}${++ids}` };
-    const first = await requestApproval(event({ taskToken: "token-of-attempt-1" }), deps);
-    const second = await requestApproval(event({ taskToken: "token-of-attempt-2" }), deps);
+    const first = await approvalGate(event({ taskToken: "token-of-attempt-1" }), deps);
+    const second = await approvalGate(event({ taskToken: "token-of-attempt-2" }), deps);
     expect(second).toEqual({ ...first, emailed: false });
     expect(w.mailer.outbox).toHaveLength(2);
     const id = first.mode === "requested" ? first.approvalId : "";
@@ -209,8 +209,8 @@ describe("requestApproval", () => {
       }
       return send(message);
     };
-    await expect(requestApproval(event(), w.deps)).rejects.toThrow("SES throttled");
-    const retried = await requestApproval(event({ taskToken: "token-2" }), w.deps);
+    await expect(approvalGate(event(), w.deps)).rejects.toThrow("SES throttled");
+    const retried = await approvalGate(event({ taskToken: "token-2" }), w.deps);
     expect(retried).toMatchObject({ mode: "requested", emailed: true });
     expect(w.mailer.outbox.map((m) => m.to[0])).toEqual([
       "alice@example.com",
@@ -221,7 +221,7 @@ describe("requestApproval", () => {
 
   it("never puts the task token in an email", async () => {
     const w = world();
-    await requestApproval(event(), w.deps);
+    await approvalGate(event(), w.deps);
     for (const message of w.mailer.outbox) {
       expect(`${message.subject}\n${message.text}\n${message.html}`).not.toContain(TOKEN);
     }
@@ -229,7 +229,7 @@ describe("requestApproval", () => {
 
   it("sends links that verify, bound to that approver, the action and the expiry", async () => {
     const w = world();
-    await requestApproval(event(), w.deps);
+    await approvalGate(event(), w.deps);
     const expiresAt = Math.floor((T0 + 3600_000) / 1000);
     for (const message of w.mailer.outbox) {
       const approver = message.to[0];
@@ -256,7 +256,7 @@ describe("requestApproval", () => {
   it("uses a fresh approval id when none is injected", async () => {
     const w = world();
     const { newId: _omitted, ...deps } = w.deps;
-    const result = await requestApproval(event(), deps);
+    const result = await approvalGate(event(), deps);
     if (result.mode !== "requested") throw new Error("expected an approval request");
     expect(result.approvalId).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(w.records.data.has(recordKeys.approval(result.approvalId))).toBe(true);
@@ -264,12 +264,12 @@ describe("requestApproval", () => {
 
   it("refuses to run without a task token, before anything is sent or stored", async () => {
     const w = world();
-    await expect(requestApproval(event({ taskToken: "" }), w.deps)).rejects.toThrow(
+    await expect(approvalGate(event({ taskToken: "" }), w.deps)).rejects.toThrow(
       ConfigurationError,
     );
-    await expect(
-      requestApproval(event({ taskToken: "", stage: "preprod" }), w.deps),
-    ).rejects.toThrow("the approval task was started without a task token");
+    await expect(approvalGate(event({ taskToken: "", stage: "preprod" }), w.deps)).rejects.toThrow(
+      "the approval task was started without a task token",
+    );
     expect(w.successes).toEqual([]);
     expect(w.mailer.outbox).toEqual([]);
     expect(w.records.data.size).toBe(0);
@@ -281,7 +281,7 @@ describe("requestApproval", () => {
       ...w.deps,
       secrets: { signingKeys: async () => signingKeysFrom("too-short") },
     };
-    await expect(requestApproval(event(), deps)).rejects.toThrow(ConfigurationError);
+    await expect(approvalGate(event(), deps)).rejects.toThrow(ConfigurationError);
     expect(w.records.data.size).toBe(0);
     expect(w.mailer.outbox).toEqual([]);
     expect(w.successes).toEqual([]);
@@ -293,7 +293,7 @@ describe("requestApproval", () => {
       const w = world();
       const e = event({ timeScale });
       expect(e.plan.rollout.stepWaitSeconds).not.toBe(60);
-      await requestApproval(e, w.deps);
+      await approvalGate(e, w.deps);
       const record = JSON.parse(
         w.records.data.get(recordKeys.approval(APPROVAL_ID))?.json ?? "{}",
       ) as ApprovalRecord;
@@ -309,7 +309,7 @@ describe("requestApproval", () => {
 
   it("expires the approval after the plan's (scaled) approval timeout", async () => {
     const w = world();
-    const result = await requestApproval(event({ timeScale: 0.01 }), w.deps);
+    const result = await approvalGate(event({ timeScale: 0.01 }), w.deps);
     // 3600 s × 0.01 = 36 s
     expect(result).toMatchObject({ expiresAt: new Date(T0 + 36_000).toISOString() });
   });

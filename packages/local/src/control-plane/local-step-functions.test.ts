@@ -9,27 +9,27 @@ import type { StateMachineDefinition } from "aws-local-stepfunctions";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TaskTokenRegistry } from "../engine/task-tokens.ts";
 import type { TaskHandler } from "../engine/workflow-engine.ts";
-import { ControlPlane, MAX_HISTORY_EVENTS } from "./control-plane.ts";
+import { LocalStepFunctions, MAX_HISTORY_EVENTS } from "./local-step-functions.ts";
 
 const TASK_ARN = "arn:aws:lambda:us-east-1:000000000000:function:big";
 
 let dir: string;
-let plane: ControlPlane | undefined;
+let stepFunctions: LocalStepFunctions | undefined;
 let abandoned: { error: string; cause: string }[];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "gantry-control-plane-"));
+  dir = mkdtempSync(join(tmpdir(), "gantry-step-functions-"));
   abandoned = [];
 });
 
 afterEach(async () => {
-  await plane?.shutdown();
-  plane = undefined;
+  await stepFunctions?.shutdown();
+  stepFunctions = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(definition: object, handler?: TaskHandler): Promise<ControlPlane> {
-  plane = await ControlPlane.open({
+async function open(definition: object, handler?: TaskHandler): Promise<LocalStepFunctions> {
+  stepFunctions = await LocalStepFunctions.open({
     dir,
     tokens: new TaskTokenRegistry(),
     stateMachines: [
@@ -44,10 +44,10 @@ async function open(definition: object, handler?: TaskHandler): Promise<ControlP
       abandoned.push({ error, cause });
     },
   });
-  return plane;
+  return stepFunctions;
 }
 
-async function finished(cp: ControlPlane, arn: string) {
+async function finished(cp: LocalStepFunctions, arn: string) {
   for (let i = 0; i < 6000; i++) {
     const described = cp.describeExecution(arn);
     if (described.status !== "RUNNING") return described;

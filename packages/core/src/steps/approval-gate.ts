@@ -1,19 +1,23 @@
+import { approvalEmail } from "../approval/email.ts";
+import { approvalLink, newApprovalId } from "../approval/links.ts";
+import type {
+  ApprovalIndexRecord,
+  ApprovalRecord,
+  ApprovalTokenRecord,
+} from "../approval/record.ts";
 import { ConfigurationError } from "../errors.ts";
 import type { Clock, Log, Mailer, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
 import { type ApprovalClaim, type DeploymentState, recordKeys } from "../state.ts";
-import { approvalEmail } from "./email.ts";
-import { approvalLink, newApprovalId } from "./links.ts";
-import type { ApprovalIndexRecord, ApprovalRecord, ApprovalTokenRecord } from "./record.ts";
 
 /** The approval Task's payload: the state plus the task token from `$$.Task.Token`. */
-export type RequestApprovalEvent = Pick<
+export type ApprovalGateEvent = Pick<
   DeploymentState,
   "request" | "plan" | "execution" | "preprod"
 > & {
   readonly taskToken: string;
 };
 
-export interface RequestApprovalDeps {
+export interface ApprovalGateDeps {
   readonly records: RecordStore;
   readonly mailer: Mailer;
   readonly workflows: Pick<WorkflowCallbacks, "sendTaskSuccess">;
@@ -28,7 +32,7 @@ export interface RequestApprovalDeps {
 }
 
 /** What the approval Lambda returns (Step Functions keeps only the SendTaskSuccess output). */
-export type ApprovalRequested =
+export type ApprovalGateResult =
   | { readonly mode: "not-required"; readonly by: string }
   | {
       readonly mode: "requested";
@@ -54,14 +58,14 @@ export type ApprovalRequested =
  *
  * @example
  * ```ts
- * const requested = await requestApproval(event, deps);
+ * const requested = await approvalGate(event, deps);
  * if (requested.mode === "requested") console.log(`asked ${requested.approvers.join(", ")}`);
  * ```
  */
-export async function requestApproval(
-  event: RequestApprovalEvent,
-  deps: RequestApprovalDeps,
-): Promise<ApprovalRequested> {
+export async function approvalGate(
+  event: ApprovalGateEvent,
+  deps: ApprovalGateDeps,
+): Promise<ApprovalGateResult> {
   const { plan, request, execution } = event;
   if (!event.taskToken)
     throw new ConfigurationError("the approval task was started without a task token");
@@ -138,8 +142,8 @@ export async function requestApproval(
 
 /** The approval id of this execution: the one an earlier attempt created, or a new one. */
 async function approvalIdOf(
-  execution: RequestApprovalEvent["execution"],
-  deps: Pick<RequestApprovalDeps, "records" | "newId">,
+  execution: ApprovalGateEvent["execution"],
+  deps: Pick<ApprovalGateDeps, "records" | "newId">,
 ): Promise<string> {
   const key = recordKeys.approvalOfExecution(execution);
   const index: ApprovalIndexRecord = {
@@ -155,7 +159,7 @@ async function approvalIdOf(
 
 function approvalRecord(
   id: string,
-  event: RequestApprovalEvent,
+  event: ApprovalGateEvent,
   at: string,
   nowMs: number,
 ): ApprovalRecord {

@@ -4,7 +4,7 @@ import type { ExecutionStatus, StoredRecord } from "../ports.ts";
 import { recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
 import { MemoryRecords } from "../testing/memory-world.ts";
-import { acquireLock, type LockRecord, releaseLock } from "./lock.ts";
+import { acquireLock, type LockRecord } from "./acquire-lock.ts";
 
 const KEY = recordKeys.lock("hello-service");
 
@@ -145,54 +145,5 @@ describe("acquireLock", () => {
     await expect(acquireLock(stateOf("a"), w.deps)).rejects.toThrow(
       new DeploymentInProgress("hello-service (prod): lost the race for the lock 3 times"),
     );
-  });
-});
-
-describe("releaseLock", () => {
-  it("releases the lock its execution holds", async () => {
-    const w = world();
-    const a = stateOf("a");
-    await acquireLock(a, w.deps);
-    expect(await releaseLock(a, w.deps)).toBe(true);
-    expect(await lockIn(w.records)).toBeUndefined();
-  });
-
-  it("leaves another execution's lock alone", async () => {
-    const a = stateOf("a");
-    const w = world({ [a.execution.id]: "RUNNING" });
-    await acquireLock(a, w.deps);
-    expect(await releaseLock(stateOf("b"), w.deps)).toBe(false);
-    expect((await lockIn(w.records))?.value.owner).toBe(a.execution.id);
-  });
-
-  it("returns false when there is no lock", async () => {
-    const w = world();
-    expect(await releaseLock(stateOf("a"), w.deps)).toBe(false);
-  });
-
-  it("returns false for a state with no plan or no execution (input that failed validation)", async () => {
-    const w = world();
-    const a = stateOf("a");
-    await acquireLock(a, w.deps);
-    expect(await releaseLock({}, w.deps)).toBe(false);
-    expect(await releaseLock({ execution: a.execution }, w.deps)).toBe(false);
-    expect(await releaseLock({ plan: a.plan }, w.deps)).toBe(false);
-    expect((await lockIn(w.records))?.value.owner).toBe(a.execution.id);
-  });
-
-  it("returns false and warns when the lock changes while it is being released", async () => {
-    const w = world();
-    const a = stateOf("a");
-    await acquireLock(a, w.deps);
-    w.records.delete = async () => false;
-    const warnings: string[] = [];
-    const log = {
-      debug() {},
-      info() {},
-      warn: (message: string) => warnings.push(message),
-      error() {},
-    };
-    expect(await releaseLock(a, { records: w.records, log })).toBe(false);
-    expect(warnings).toEqual(["lock changed while releasing it"]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * RequestApproval's (ApprovalGate's) real exported `handler` over mocked AWS SDK clients
+ * The approval gate's (ApprovalGate's) real exported `handler` over mocked AWS SDK clients
  * (functions/testing.ts): the settings and the key it reads, the records it stores (the task token
  * apart), the signed links it mails, and what it does in a stage without approvals.
  */
@@ -11,7 +11,7 @@ import { recordKeys, resolvePlan, signingKeysFrom, verifyApprovalLink } from "@g
 import { rejectionOf, SHA_A } from "@gantry/core/testing";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import registry from "../gantry.registry.ts";
-import { handler as requestApproval } from "./request-approval.ts";
+import { handler as approvalGate } from "./approval-gate.ts";
 import {
   ARTIFACT_KEY,
   awsError,
@@ -43,7 +43,7 @@ vi.hoisted(() => {
 
 setUpHandlerTests();
 
-describe("request-approval", () => {
+describe("approval-gate", () => {
   const TOKEN = "AQCEAAAAKgAAAA-task-token-that-must-stay-secret-0123456789";
   const APPROVAL_URL = "https://approve.acme.dev";
   const SIGNING_KEY = "k".repeat(40);
@@ -67,7 +67,7 @@ describe("request-approval", () => {
 
   it("fails with ConfigurationError when GANTRY_SENDER is not set, before storing or sending anything", async () => {
     vi.stubEnv("GANTRY_SENDER", undefined);
-    const error = await rejectionOf(requestApproval(event, context));
+    const error = await rejectionOf(approvalGate(event, context));
     expect(error.name).toBe("ConfigurationError");
     expect(error.message).toContain("GANTRY_SENDER");
     expect(s3.calls()).toHaveLength(0);
@@ -84,7 +84,7 @@ describe("request-approval", () => {
     ])
       vi.stubEnv(name, undefined);
     const preprod = resolvePlan(registry, "preprod", REQUEST, { timeScale: 1 });
-    const result = await requestApproval({ ...event, plan: preprod }, context);
+    const result = await approvalGate({ ...event, plan: preprod }, context);
     expect(result).toEqual({ mode: "not-required", by: "policy:preprod" });
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe(TOKEN);
     expect(s3.calls()).toHaveLength(0);
@@ -95,7 +95,7 @@ describe("request-approval", () => {
     secretsManager
       .on(GetSecretValueCommand, { SecretId: LINK_KEYS_SECRET })
       .resolves({ SecretString: JSON.stringify({ current: "too-short" }) });
-    const error = await rejectionOf(requestApproval(event, context));
+    const error = await rejectionOf(approvalGate(event, context));
     expect(error.name).toBe("ConfigurationError");
     expect(error.message).toContain("GANTRY_LINK_KEYS_SECRET");
     expect(error.message).not.toContain("too-short");
@@ -105,7 +105,7 @@ describe("request-approval", () => {
 
   it("reads the signing key from Secrets Manager, never from the environment", async () => {
     vi.stubEnv("GANTRY_SIGNING_KEY", "e".repeat(40));
-    await requestApproval(event, context);
+    await approvalGate(event, context);
     expect(secretsManager.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
       SecretId: LINK_KEYS_SECRET,
     });
@@ -117,7 +117,7 @@ describe("request-approval", () => {
   });
 
   it("stores one approval for the execution, its token apart, and emails each approver signed links", async () => {
-    const result = await requestApproval(event, context);
+    const result = await approvalGate(event, context);
     if (result.mode !== "requested")
       throw new Error(`expected an approval request: ${result.mode}`);
     const id = result.approvalId;
@@ -199,7 +199,7 @@ describe("request-approval", () => {
 
   it("asks people even when the caller claims to be an auto-approved actor", async () => {
     const request = { ...REQUEST, trigger: { actor: "dependabot[bot]" } };
-    const result = await requestApproval({ ...event, request }, context);
+    const result = await approvalGate({ ...event, request }, context);
     expect(result).toMatchObject({ mode: "requested", emailed: true });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);

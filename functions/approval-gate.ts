@@ -11,12 +11,11 @@ import {
   SfnWorkflowCallbacks,
   secretsManagerKeys,
   stepHandler,
-  withLog,
 } from "@gantry/aws";
 import {
-  type RequestApprovalDeps,
-  type RequestApprovalEvent,
-  requestApproval,
+  type ApprovalGateDeps,
+  type ApprovalGateEvent,
+  approvalGate,
   systemClock,
 } from "@gantry/core";
 
@@ -25,13 +24,12 @@ import {
  * otherwise stores the approval (token apart) and emails signed links, once per execution. The
  * event carries the task token: it is never logged.
  */
-export type Deps = RequestApprovalDeps & { readonly logger: Logger };
+export type Deps = ApprovalGateDeps & { readonly log: Logger };
 
+// A stage without approvals has no sender (its stack sets none): the step reads it only when
+// it mails, and the deps are passed as they are, so nothing else reads it either.
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.logger, (event: RequestApprovalEvent) =>
-    // Lazily: a stage without approvals has no sender, and never needs one.
-    requestApproval(event, withLog(deps)),
-  );
+  stepHandler(deps.log, (event: ApprovalGateEvent) => approvalGate(event, deps));
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
@@ -42,7 +40,7 @@ export const awsDeps = (): Deps =>
     clock: () => systemClock,
     approvalBaseUrl: () => requiredEnv("GANTRY_APPROVAL_URL"),
     sender: () => requiredEnv("GANTRY_SENDER"),
-    logger: () => createLogger("request-approval"),
+    log: () => createLogger("approval-gate"),
   });
 
 export const handler = createHandler(awsDeps());
