@@ -109,10 +109,13 @@ async function waitingDeployment(input: ReturnType<typeof requestFor> = request)
 
 /** hello-service-prod:live as the local world keeps it. */
 function prodAlias(): { version: string; weights: Record<string, number> } {
-  const stored = JSON.parse(
-    readFileSync(join(local.home, "functions/hello-service-prod/function.json"), "utf8"),
-  );
-  return stored.aliases.live;
+  return storedJson(join(local.home, "functions/hello-service-prod/function.json")).aliases.live;
+}
+
+/** A JSON file of the data directory: sealed ({sha256, value}) since the durable-files work, bare before. */
+function storedJson(file: string) {
+  const raw = JSON.parse(readFileSync(file, "utf8"));
+  return raw && typeof raw.sha256 === "string" && "value" in raw ? raw.value : raw;
 }
 
 async function status(arn: string): Promise<string | undefined> {
@@ -275,7 +278,7 @@ describe("completing the approval task without a decision", () => {
     const waiting = await waitingDeployment();
     const alias = prodAlias();
     // Someone holding the link signing key (not the decision key) seals a perfect record.
-    const linkKey = JSON.parse(readFileSync(join(local.home, "signing-key.json"), "utf8"));
+    const linkKey = storedJson(join(local.home, "signing-key.json"));
     const approval = (
       await stateBucket().get<{ execution: { startedAt: string } }>(
         recordKeys.approval(waiting.approvalId),
@@ -502,7 +505,7 @@ describe("the emailed links, tampered with", () => {
     const waiting = await waitingDeployment();
     const alias = prodAlias();
     // Even with the link signing key, someone not on the list gets nowhere.
-    const key = JSON.parse(readFileSync(join(local.home, "signing-key.json"), "utf8"));
+    const key = storedJson(join(local.home, "signing-key.json"));
     const forged = new URL(
       approvalLink(
         local.webEndpoint,
@@ -684,7 +687,7 @@ describe("secrets at rest", () => {
     const decisionKey = JSON.parse(
       readFileSync(join(local.home, "decision-key.json"), "utf8"),
     ).current;
-    const linkKey = JSON.parse(readFileSync(join(local.home, "signing-key.json"), "utf8")).current;
+    const linkKey = storedJson(join(local.home, "signing-key.json")).current;
     for (const text of [page, history, local.output(), ...mails.map((m) => m.text)]) {
       for (const secret of [waiting.token, decisionKey, linkKey, operatorSecret()])
         expect(text).not.toContain(secret);

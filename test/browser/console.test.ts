@@ -1,3 +1,5 @@
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -416,6 +418,42 @@ describe("on a phone", () => {
     await page.locator("#graph-h").scrollIntoViewIfNeeded();
     await page.evaluate(() => document.getElementById("graph-h")?.scrollIntoView());
     await screenshotForDocs(page, "console-phone.png", { fullPage: false });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("a damaged file in the data directory", () => {
+  it("shows a banner naming the file and where it was moved, and the console keeps working", async () => {
+    // Tear one approval email's JSON twin, as a crash or a bad disk would; the outbox reads it.
+    const outbox = join(local.home, "outbox");
+    const twin = readdirSync(outbox)
+      .filter((name) => name.endsWith(".json"))
+      .sort()[0];
+    expect(twin).toBeDefined();
+    writeFileSync(join(outbox, twin as string), '{"id":"2026');
+    expect((await fetch(`${local.webEndpoint}/outbox`)).status).toBe(200);
+
+    const context = await browser.newContext(LAPTOP);
+    const page = await context.newPage();
+    const errors = pageErrors(page);
+    for (const url of [
+      `${local.webEndpoint}/`,
+      executionUrl(local, executions.deployed as string),
+    ]) {
+      await page.goto(url);
+      const banner = page.getByRole("alert").filter({ hasText: "damaged file" });
+      await expect.poll(() => banner.isVisible(), { timeout: 5000 }).toBe(true);
+      const text = (await banner.textContent()) ?? "";
+      expect(text).toContain(`outbox/${twin}`);
+      expect(text).toMatch(/Moved to quarantine\/\S+/);
+      expect(text).toContain("docs/operations.md");
+    }
+    expect(await page.locator("#history-rows tr").count()).toBeGreaterThan(0);
+    const world = (await (await fetch(`${local.webEndpoint}/api/world`)).json()) as {
+      damaged: { file: string; quarantinedAs: string }[];
+    };
+    expect(world.damaged.map((d) => d.file)).toContain(`outbox/${twin}`);
     expect(errors).toEqual([]);
     await context.close();
   });

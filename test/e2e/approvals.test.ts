@@ -98,8 +98,9 @@ describe("approving from the emailed link", () => {
 
     // No task token or signing key anywhere but their own records: files, pages, logs, history.
     const token = await pendingApprovalToken(local, arn);
-    const signingKey = JSON.parse(readFileSync(join(local.home, "signing-key.json"), "utf8"))
-      .current as string;
+    // Sealed ({sha256, value}) since the durable-files work, bare before.
+    const keyFile = JSON.parse(readFileSync(join(local.home, "signing-key.json"), "utf8"));
+    const signingKey = (keyFile.value ?? keyFile).current as string;
     const leaks: string[] = [];
     const scan = (dir: string) => {
       for (const entry of readdirSync(dir)) {

@@ -91,11 +91,15 @@ function entered(events: ReturnType<typeof history>): string[] {
   );
 }
 
+/** A JSON file of the data directory: sealed ({sha256, value}) since the durable-files work, bare before. */
+function storedJson(file: string) {
+  const raw = JSON.parse(readFileSync(file, "utf8"));
+  return raw && typeof raw.sha256 === "string" && "value" in raw ? raw.value : raw;
+}
+
 function objectOnDisk(bucket: string, key: string) {
   const bytes = readFileSync(join(home, "buckets", bucket, "objects", ...key.split("/")));
-  const meta = JSON.parse(
-    readFileSync(`${join(home, "buckets", bucket, "meta", ...key.split("/"))}.json`, "utf8"),
-  );
+  const meta = storedJson(`${join(home, "buckets", bucket, "meta", ...key.split("/"))}.json`);
   return { sha256: createHash("sha256").update(bytes).digest("hex"), meta };
 }
 
@@ -108,9 +112,7 @@ describe("npm run demo", () => {
   });
 
   it("leaves prod on the good version alone: the final alias", () => {
-    const fn = JSON.parse(
-      readFileSync(join(home, "functions/hello-service-prod/function.json"), "utf8"),
-    );
+    const fn = storedJson(join(home, "functions/hello-service-prod/function.json"));
     expect(fn.aliases.live).toMatchObject({ version: report.goodVersion, weights: {} });
     const served = fn.versions.find((v: { version: string }) => v.version === report.goodVersion);
     expect(served.codeSha256).toBe(buildVariant("v2").sha256);
@@ -207,9 +209,7 @@ describe("npm run demo", () => {
     expect(entered(history(preprod.executionArn))).toEqual(
       expect.arrayContaining(["Canary", "Rollback", "CanaryFailed"]),
     );
-    const preprodFn = JSON.parse(
-      readFileSync(join(home, "functions/hello-service-preprod/function.json"), "utf8"),
-    );
+    const preprodFn = storedJson(join(home, "functions/hello-service-preprod/function.json"));
     expect(preprodFn.aliases.live.weights).toEqual({});
   });
 });

@@ -4,13 +4,15 @@
  *
  * Settings come from the environment (settings.ts, docs/local.md): GANTRY_HOME, GANTRY_SFN_PORT,
  * GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS, GANTRY_LOG_LEVEL, GANTRY_REGISTRY,
- * GANTRY_LOCAL_CONFIG, GANTRY_SMTP_URL, GANTRY_CANARY_INTERVAL.
+ * GANTRY_LOCAL_CONFIG, GANTRY_SMTP_URL, GANTRY_CANARY_INTERVAL, GANTRY_RETENTION_DAYS,
+ * GANTRY_RETENTION_COUNT. (GANTRY_CRASH_AT is a test hook: crash-points.ts.)
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalControlPlane } from "./local-control-plane.ts";
 import { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
 import { type LocalSettings, localSettings, SettingError } from "./settings.ts";
+import { writeFileDurably } from "./storage/durable-file.ts";
 
 silenceNegativeTimeoutWarnings();
 
@@ -27,7 +29,8 @@ claimDataDirectory(pidFile);
 
 try {
   const local = await startLocalControlPlane(settings);
-  writeFileSync(
+  // Whole or not at all: the CLI reads it to find this control plane.
+  writeFileDurably(
     join(home, "endpoints.json"),
     JSON.stringify({ sfn: local.sfnEndpoint, web: local.webEndpoint, pid: process.pid }),
   );
@@ -40,6 +43,7 @@ try {
       `  Approval emails          ${local.webEndpoint}/outbox`,
       `  Data                     ${home}   (1 policy minute = ${minute} s)`,
       ...servicesLines(settings),
+      ...damagedLines(local.quarantine.files),
       "Next, in another terminal:",
       ...(settings.localConfig.hints ?? []).map((hint) => `  ${hint}`),
       "  npx gantry deploy --help          deploy your own build (README.md, docs/ci.md)",
@@ -87,7 +91,19 @@ function servicesLines(settings: LocalSettings): string[] {
   return lines;
 }
 
-/** One control plane per data directory: a second one would race the first on its files. */
+/** Damaged files found at start: named again in the banner (each was logged when found). */
+function damagedLines(files: readonly { file: string; quarantinedAs: string }[]): string[] {
+  if (files.length === 0) return [];
+  return [
+    `  Damaged files            ${files.length} moved aside; see the console and docs/operations.md ("A damaged file in the data directory")`,
+    ...files.map((f) => `    ${f.file} -> ${f.quarantinedAs}`),
+  ];
+}
+
+/**
+ * One control plane per data directory: a second one would race the first on its files. A pid
+ * file that is not a number (torn) claims nothing.
+ */
 function claimDataDirectory(file: string): void {
   if (existsSync(file)) {
     const pid = Number(readFileSync(file, "utf8"));
@@ -98,7 +114,7 @@ function claimDataDirectory(file: string): void {
       process.exit(1);
     }
   }
-  writeFileSync(file, String(process.pid));
+  writeFileDurably(file, String(process.pid));
 }
 
 function alive(pid: number): boolean {

@@ -41,7 +41,8 @@ export function writeFileDurably(
   mode: number = PRIVATE_FILE,
 ): void {
   const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
+  // Directories it makes are the owner's alone, as the data directory is.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   const fd = openSync(temporary, "w", mode);
   try {
@@ -80,11 +81,12 @@ export function syncDirectory(dir: string): void {
 /** Why a durable file could not be used. */
 export class DamagedFileError extends Error {
   override readonly name = "DamagedFileError";
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
+  readonly file: string;
+  readonly reason: string;
+  constructor(file: string, reason: string) {
     super(`${file} is damaged: ${reason}`);
+    this.file = file;
+    this.reason = reason;
   }
 }
 
@@ -203,6 +205,20 @@ export class Quarantine {
     const damaged: DamagedFile = { file: from, quarantinedAs, reason, at };
     this.#found.push(damaged);
     this.#log(`gantry: damaged file ${from} (${reason}); moved to ${quarantinedAs}`);
+    return damaged;
+  }
+
+  /**
+   * Reports damage to a file that stays in place because the rest of it is still read (a
+   * history with a garbled line), or because removing it would be worse (a damaged deployment
+   * lock: `why` says so): listed and logged like a moved file, never silent.
+   */
+  report(path: string, reason: string, why = "the rest of it is still read"): DamagedFile {
+    const from = relative(this.#home, path) || basename(path);
+    const quarantinedAs = `(left in place: ${why})`;
+    const damaged: DamagedFile = { file: from, quarantinedAs, reason, at: Date.now() };
+    this.#found.push(damaged);
+    this.#log(`gantry: damaged file ${from} (${reason}); ${quarantinedAs}`);
     return damaged;
   }
 }

@@ -1,12 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STAGES } from "@gantry/core";
 import type { LocalControlPlane, WebRoute } from "../local-control-plane.ts";
+import type { DamagedFile } from "../storage/durable-file.ts";
+import { FunctionDamaged } from "../world/functions.ts";
 
 /**
  * GET /api/world: what the local world looks like now, as JSON: each registered service's alias
  * per stage (primary version and weights), every alarm with its state, and invocation and error
- * counts per function and version over the metrics' retention. Read-only; for the demo, tests
- * and anyone scripting against the local control plane.
+ * counts per function and version over the metrics' retention, and the damaged files found
+ * (moved to the quarantine) since the start. Read-only; for the demo, tests and anyone scripting
+ * against the local control plane. The body is computed before anything is sent: a failure is
+ * a 500 with a JSON error, never a hung response.
  */
 export const worldApiRoute: WebRoute = async (
   req: IncomingMessage,
@@ -15,8 +19,19 @@ export const worldApiRoute: WebRoute = async (
 ) => {
   if (req.method !== "GET" || new URL(req.url ?? "/", "http://local").pathname !== "/api/world")
     return false;
-  res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-  res.end(JSON.stringify(await worldSnapshot(local)));
+  let body: string;
+  let status = 200;
+  try {
+    body = JSON.stringify(await worldSnapshot(local));
+  } catch (error) {
+    status = 500;
+    body = JSON.stringify({
+      error: error instanceof Error ? error.name : "Error",
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(body);
   return true;
 };
 
@@ -25,7 +40,14 @@ export interface WorldSnapshot {
     string,
     Record<
       string,
-      { functionName: string; alias: string; version?: string; weights?: Record<string, number> }
+      {
+        functionName: string;
+        alias: string;
+        version?: string;
+        weights?: Record<string, number>;
+        /** Why the alias cannot be read: the function's function.json was damaged (FunctionDamaged). */
+        damaged?: string;
+      }
     >
   >;
   readonly alarms: { name: string; state: string; reason: string; updatedAt: string }[];
@@ -35,6 +57,8 @@ export interface WorldSnapshot {
     invocations: number;
     errors: number;
   }[];
+  /** The damaged files found since the start, where they were moved, and why (oldest first). */
+  readonly damaged: readonly DamagedFile[];
 }
 
 export async function worldSnapshot(local: LocalControlPlane): Promise<WorldSnapshot> {
@@ -44,11 +68,19 @@ export async function worldSnapshot(local: LocalControlPlane): Promise<WorldSnap
     services[service] = {};
     for (const stage of STAGES) {
       const target = definition.stages[stage];
-      const alias = await world.functions.getAlias(target.functionName, target.alias);
+      let damaged: string | undefined;
+      const alias = await world.functions
+        .getAlias(target.functionName, target.alias)
+        .catch((error: unknown) => {
+          if (!(error instanceof FunctionDamaged)) throw error;
+          damaged = error.message;
+          return undefined;
+        });
       services[service][stage] = {
         functionName: target.functionName,
         alias: target.alias,
         ...(alias ? { version: alias.version, weights: alias.weights } : {}),
+        ...(damaged ? { damaged } : {}),
       };
     }
   }
@@ -85,5 +117,5 @@ export async function worldSnapshot(local: LocalControlPlane): Promise<WorldSnap
   const alarms = world.alarms
     .list()
     .map(({ name, state, reason, updatedAt }) => ({ name, state, reason, updatedAt }));
-  return { services, alarms, invocations };
+  return { services, alarms, invocations, damaged: [...local.quarantine.files] };
 }

@@ -1,24 +1,6 @@
-import { randomBytes } from "node:crypto";
-import {
-  createReadStream,
-  type Dirent,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import {
-  chmod,
-  copyFile,
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-} from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { type FileHandle, mkdir, open, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import {
@@ -28,74 +10,66 @@ import {
   type ObjectInfo,
   type ObjectRef,
   type RecordStore,
-  type StoredRecord,
+  recordKeys,
+  unlockCommand,
 } from "@gantry/core";
+import { DamagedFileError, Quarantine } from "../storage/durable-file.ts";
+import { BucketError, noSuchBucket, noSuchKey, noSuchVersion } from "./bucket-errors.ts";
 import {
-  type ChecksumAlgorithm,
-  type FinishedDigests,
-  ObjectDigests,
-  type StoredChecksum,
-} from "./checksums.ts";
+  copyPrivateFile,
+  isMissing,
+  PRIVATE_DIR,
+  placeFile,
+  sweepLeftovers,
+  writeHashed,
+} from "./bucket-files.ts";
+import { BucketRecords } from "./bucket-records.ts";
+import type { ChecksumAlgorithm, FinishedDigests } from "./checksums.ts";
 import { MultipartUploads } from "./multipart.ts";
+import {
+  type CommitConditions,
+  checkConditions,
+  conditionsOf,
+  etagMatches,
+} from "./object-conditions.ts";
+import { keySegments, listKeys } from "./object-keys.ts";
+import {
+  type ContentHeaders,
+  findDamagedMeta,
+  newVersionId,
+  readMeta,
+  type StoredObjectMeta,
+  writeMeta,
+} from "./object-meta.ts";
 
 /**
- * S3 buckets on disk. Each object is a file plus a small JSON of what S3 would keep beside it:
- * its SHA-256 (computed once, when the bytes are written), ETag, version id, S3 checksum,
- * content headers, metadata and tags.
+ * S3 buckets on disk. Each object is a file plus a small JSON of what S3 would keep beside it
+ * (object-meta.ts): its SHA-256 (computed once, when the bytes are written), ETag, version id,
+ * S3 checksum, content headers, metadata and tags.
  *
  *     <dir>/<bucket>/objects/<key>        the bytes
  *     <dir>/<bucket>/meta/<key>.json      { sha256, etag, versionId, size, checksum, metadata, tags, ... }
  *     <dir>/<bucket>/tmp/                 bytes being written (renamed into objects/ when complete)
  *     <dir>/<bucket>/uploads/<id>/        multipart uploads in progress (multipart.ts)
  *
- * Keys map to paths segment by segment: a segment made of `A-Za-z0-9_.=+-` is its own file
- * name, anything else is percent-encoded (an empty segment is `%`), so any S3 key up to 1,024
- * bytes can be stored, except one that is also another key's "directory" (`a` and `a/b`), which
- * the file system cannot hold: that write is refused (NotImplemented), never half done.
+ * A key is stored under file names of its segments (object-keys.ts).
  *
- * Bytes are streamed to a temporary file while they are hashed, then renamed into place, so an
- * object appears whole or not at all, and is never held in memory. Like S3, a copy is
+ * Bytes are streamed to a temporary file while they are hashed, flushed to disk, then renamed
+ * into place, so an object appears whole or not at all, and is never held in memory
+ * (bucket-files.ts). The metadata is written the same way, with a checksum; a metadata file
+ * found damaged is moved to the quarantine with the object's bytes and reported, and the key
+ * reads as absent (NoSuchKey): one damaged object costs that object, never the bucket. The
+ * stages' state buckets (small JSON records: locks, deployment records, approvals, task
+ * tokens) are also checked against the SHA-256 their metadata records, at start and when read:
+ * S3 never returns bytes other than those written (see {@link StateBucket}). Like S3, a copy is
  * server-side: the bytes are copied by the file system (a clone where the file system can) and
  * the stored SHA-256 travels with them. Commits (check conditions, rename, write the metadata)
  * are serialized per bucket, which makes conditional writes atomic: one control plane process
  * owns the directory.
  */
-export interface ContentHeaders {
-  readonly contentType?: string;
-  readonly contentEncoding?: string;
-  readonly contentDisposition?: string;
-  readonly contentLanguage?: string;
-  readonly cacheControl?: string;
-  readonly expires?: string;
-}
-
-export interface StoredObjectMeta extends ContentHeaders {
-  readonly sha256: string;
-  readonly etag: string;
-  readonly versionId: string;
-  readonly size: number;
-  readonly metadata: Record<string, string>;
-  readonly tags: Record<string, string>;
-  readonly lastModified: string;
-  /** The checksum S3 keeps (absent in metadata written before checksums were kept: SHA-256 then). */
-  readonly checksum?: StoredChecksum;
-  /** For an object completed from a multipart upload: its parts, in order. */
-  readonly parts?: readonly StoredPart[];
-}
-
-export interface StoredPart {
-  readonly size: number;
-  /** The part's checksum (base64) in the object's algorithm, for a composite checksum. */
-  readonly checksum?: string;
-}
-
-export interface PutOptions {
+export interface PutOptions extends CommitConditions {
   readonly metadata?: Record<string, string>;
   readonly tags?: Record<string, string>;
-  /** S3's If-None-Match: * — refuse if the key exists. */
-  readonly ifNoneMatch?: "*";
-  /** S3's If-Match: <etag> — refuse unless the object still has this ETag. */
-  readonly ifMatch?: string;
   /** A digest the bytes must have (S3's x-amz-checksum-sha256); refused otherwise. */
   readonly expectedSha256?: string;
 }
@@ -110,57 +84,16 @@ export interface WriteOptions extends PutOptions {
   readonly verify?: (digests: FinishedDigests) => void | Promise<void>;
 }
 
-export type BucketErrorName =
-  | "NoSuchBucket"
-  | "NoSuchKey"
-  | "NoSuchVersion"
-  | "NoSuchUpload"
-  | "PreconditionFailed"
-  | "BadDigest"
-  | "InvalidDigest"
-  | "InvalidKey"
-  | "KeyTooLongError"
-  | "EntityTooLarge"
-  | "EntityTooSmall"
-  | "InvalidPart"
-  | "InvalidPartOrder"
-  | "InvalidRequest"
-  | "InvalidArgument"
-  | "MalformedXML"
-  | "XAmzContentSHA256Mismatch"
-  | "IncompleteBody"
-  | "NotImplemented";
-
-/** Why a bucket operation was refused, with the S3 error name. */
-export class BucketError extends Error {
-  readonly details: Readonly<Record<string, string>>;
-  constructor(name: BucketErrorName, message: string, details: Record<string, string> = {}) {
-    super(message);
-    this.name = name;
-    this.details = details;
-  }
-}
-
-/**
- * Every object and directory is the local user's alone: the state buckets hold task tokens and
- * sealed decisions (S3 would hold them behind IAM; here the file mode does that job).
- */
-export const PRIVATE_FILE = 0o600;
-export const PRIVATE_DIR = 0o700;
-
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const SAFE_SEGMENT = /^[A-Za-z0-9_.=+-]+$/;
-const SAFE_BYTE = /[A-Za-z0-9_.=+-]/;
-/** Temporary files of earlier versions sat beside the object: `<name>.<8 hex>.tmp`. */
-const LEGACY_TMP = /\.[0-9a-f]{8}\.tmp$/;
-/** S3's limit on a key, in UTF-8 bytes. */
-export const MAX_KEY_BYTES = 1024;
-/** What one file name may take (255 on most file systems, less the `.json` of the metadata). */
-const MAX_SEGMENT_BYTES = 240;
 
 /** An object opened for reading: its metadata and an open file of exactly those bytes. */
 export interface OpenedObject {
   readonly meta: StoredObjectMeta;
+  /**
+   * Set for a lock in a state bucket whose bytes do not match their SHA-256 (reported, left in
+   * place): what is wrong. The bytes are served as they are; a record store refuses them.
+   */
+  readonly damaged?: string;
   /** The bytes from `start` to `end` inclusive (all of them by default); closes the file when done. */
   stream(range?: { start: number; end: number }): Readable & AsyncIterable<Buffer>;
   /** Closes the file without reading it. */
@@ -173,20 +106,60 @@ export interface StagedFile {
   readonly digests: FinishedDigests;
 }
 
-export interface CommitConditions {
-  readonly ifNoneMatch?: "*";
-  readonly ifMatch?: string;
+/**
+ * A stage's state bucket. Its objects are small JSON records, so their bytes are hashed
+ * against the SHA-256 their metadata records at start ({@link LocalBuckets.check}) and at
+ * every read: bytes that do not match (truncated or garbled on disk) are damage. A damaged
+ * record is quarantined with its metadata and reads as absent (NoSuchKey), as a record with
+ * damaged metadata does. A damaged lock (`locks/<service>.json`) is the exception: it is
+ * reported and left in place, never removed, because its owner may still be running and a
+ * second deployment would then run on the same alias; the next deployment fails `LockDamaged`
+ * and an operator breaks it with `gantry unlock --force-damaged` (docs/operations.md).
+ */
+export interface StateBucket {
+  readonly bucket: string;
+  readonly stage: string;
 }
+
+export interface LocalBucketsOptions {
+  /** Takes damaged files (default: one of the directory above `dir`, the data directory). */
+  readonly quarantine?: Quarantine;
+  /**
+   * The stages' state buckets, whose objects' bytes are checked against their SHA-256 at start
+   * and when read (the world knows which they are: `stateBucketOf`). Default: none.
+   */
+  readonly stateBuckets?: readonly StateBucket[];
+}
+
+/**
+ * Largest state-bucket object whose bytes are hashed when read: a record is a few kilobytes at
+ * most, so reading it once more to hash it costs little. Anything larger is not a record Gantry
+ * wrote, and is not hashed.
+ */
+const MAX_VERIFIED_BYTES = 1024 * 1024;
 
 export class LocalBuckets implements ArtifactStore {
   readonly #dir: string;
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Multipart uploads in progress, per bucket (S3's CreateMultipartUpload ... Complete). */
   readonly uploads: MultipartUploads;
+  /** Where damaged metadata and upload records go. */
+  readonly quarantine: Quarantine;
+  /** The state buckets (bucket to stage), whose objects' bytes are checked. */
+  readonly #stateBuckets: ReadonlyMap<string, string>;
+  /** Damaged locks already reported (bucket, key, version), so each is reported once. */
+  readonly #reportedLocks = new Set<string>();
 
-  constructor(dir: string) {
+  constructor(dir: string, options: LocalBucketsOptions = {}) {
     this.#dir = dir;
+    this.quarantine = options.quarantine ?? new Quarantine(dirname(dir));
+    this.#stateBuckets = new Map((options.stateBuckets ?? []).map((s) => [s.bucket, s.stage]));
     this.uploads = new MultipartUploads(dir, this);
+  }
+
+  /** At start, before anything writes: removes what crashed writes left; returns how many. */
+  sweep(): number {
+    return sweepLeftovers(this.#dir);
   }
 
   async createBucket(bucket: string): Promise<void> {
@@ -269,29 +242,7 @@ export class LocalBuckets implements ArtifactStore {
     maxBytes = Number.POSITIVE_INFINITY,
   ): Promise<StagedFile> {
     const path = await this.#tmpFile(bucket);
-    const digests = new ObjectDigests(algorithms);
-    let file: FileHandle | undefined;
-    try {
-      file = await open(path, "w", PRIVATE_FILE);
-      for await (const chunk of source) {
-        if (digests.size + chunk.length > maxBytes) {
-          throw new BucketError(
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size",
-            { MaxSizeAllowed: String(maxBytes) },
-          );
-        }
-        digests.update(chunk);
-        await file.write(chunk);
-      }
-      await file.close();
-      file = undefined;
-      return { path, digests: await digests.finish() };
-    } catch (error) {
-      await file?.close().catch(() => undefined);
-      await rm(path, { force: true });
-      throw error;
-    }
+    return { path, digests: await writeHashed(path, source, algorithms, maxBytes) };
   }
 
   /**
@@ -310,10 +261,7 @@ export class LocalBuckets implements ArtifactStore {
       const current = await this.#meta(ref);
       checkConditions(ref, current, conditions);
       const meta = build(current);
-      await storable(ref, () =>
-        mkdir(dirname(paths.object), { recursive: true, mode: PRIVATE_DIR }),
-      );
-      await storable(ref, () => rename(stagedPath, paths.object));
+      await placeFile(ref, stagedPath, paths.object);
       writeMeta(paths.meta, meta);
       return meta;
     });
@@ -322,30 +270,39 @@ export class LocalBuckets implements ArtifactStore {
   /** The object's bytes, or undefined. With a versionId, only if it is still that version. */
   async get(
     ref: ObjectRef & { versionId?: string },
-  ): Promise<{ bytes: Buffer; meta: StoredObjectMeta } | undefined> {
+  ): Promise<{ bytes: Buffer; meta: StoredObjectMeta; damaged?: string } | undefined> {
     const opened = await this.open(ref);
     if (!opened) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of opened.stream()) chunks.push(chunk as Buffer);
-    return { bytes: Buffer.concat(chunks), meta: opened.meta };
+    return {
+      bytes: Buffer.concat(chunks),
+      meta: opened.meta,
+      ...(opened.damaged !== undefined ? { damaged: opened.damaged } : {}),
+    };
   }
 
   /**
    * Opens an object for reading: its metadata and its bytes are taken together under the
    * bucket's lock, so a write that lands meanwhile cannot pair new bytes with old metadata.
    * Undefined if there is no such object; NoSuchVersion if it is no longer that version.
+   * A state-bucket object whose bytes do not match their SHA-256 is handled as at start
+   * ({@link StateBucket}): a record is quarantined and reads as absent; a lock is served,
+   * marked `damaged`.
    */
   open(ref: ObjectRef & { versionId?: string }): Promise<OpenedObject | undefined> {
     const paths = this.#paths(ref);
     return this.#serial(ref.bucket, async () => {
       const meta = await this.#meta(ref);
       if (!meta) return undefined;
-      if (ref.versionId && ref.versionId !== meta.versionId) {
-        throw new BucketError("NoSuchVersion", "The specified version does not exist.", {
-          Key: ref.key,
-          VersionId: ref.versionId,
-        });
-      }
+      if (ref.versionId && ref.versionId !== meta.versionId)
+        throw noSuchVersion(ref.key, ref.versionId);
+      const damaged = await this.#damagedBytes(ref, paths, meta);
+      if (
+        damaged !== undefined &&
+        this.#onDamagedBytes(ref, paths, meta, damaged) === "quarantined"
+      )
+        return undefined;
       let handle: FileHandle;
       try {
         handle = await open(paths.object, "r");
@@ -356,6 +313,7 @@ export class LocalBuckets implements ArtifactStore {
       let used = false;
       return {
         meta,
+        ...(damaged !== undefined ? { damaged } : {}),
         stream(range?: { start: number; end: number }) {
           used = true;
           return handle.createReadStream({
@@ -398,17 +356,14 @@ export class LocalBuckets implements ArtifactStore {
     return this.#serial(ref.bucket, async () => {
       const meta = await this.#meta(ref);
       if (!meta) {
-        if (conditions.ifMatch !== undefined)
-          throw new BucketError("NoSuchKey", "The specified key does not exist.", { Key: ref.key });
+        if (conditions.ifMatch !== undefined) throw noSuchKey(ref.key);
         return false;
       }
       if (conditions.ifMatch !== undefined && !etagMatches(conditions.ifMatch, meta.etag)) {
         throw new BucketError(
           "PreconditionFailed",
           "At least one of the pre-conditions you specified did not hold",
-          {
-            Condition: "If-Match",
-          },
+          { Condition: "If-Match" },
         );
       }
       await rm(paths.object, { force: true });
@@ -425,13 +380,9 @@ export class LocalBuckets implements ArtifactStore {
     const paths = this.#paths(ref);
     return this.#serial(ref.bucket, async () => {
       const meta = await this.#meta(ref);
-      if (!meta)
-        throw new BucketError("NoSuchKey", "The specified key does not exist.", { Key: ref.key });
+      if (!meta) throw noSuchKey(ref.key);
       if (ref.versionId && ref.versionId !== meta.versionId)
-        throw new BucketError("NoSuchVersion", "The specified version does not exist.", {
-          Key: ref.key,
-          VersionId: ref.versionId,
-        });
+        throw noSuchVersion(ref.key, ref.versionId);
       const updated: StoredObjectMeta = { ...meta, tags: { ...tags } };
       writeMeta(paths.meta, updated);
       return updated;
@@ -441,30 +392,7 @@ export class LocalBuckets implements ArtifactStore {
   /** The keys under a prefix, in S3's order (UTF-8 bytes). */
   async list(bucket: string, prefix: string): Promise<string[]> {
     checkBucket(bucket);
-    const root = join(this.#dir, bucket, "objects");
-    const keys: string[] = [];
-    const walk = async (dir: string, at: string | undefined): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const entry of entries) {
-        if (LEGACY_TMP.test(entry.name)) continue;
-        const segment = decodeSegment(entry.name);
-        if (segment === undefined) continue;
-        const key = at === undefined ? segment : `${at}/${segment}`;
-        // Prune directories that cannot hold a key with this prefix.
-        if (entry.isDirectory()) {
-          const asPrefix = `${key}/`;
-          if (asPrefix.startsWith(prefix) || prefix.startsWith(asPrefix))
-            await walk(join(dir, entry.name), key);
-        } else if (key.startsWith(prefix)) keys.push(key);
-      }
-    };
-    await walk(root, undefined);
-    return keys.sort(compareKeys);
+    return listKeys(join(this.#dir, bucket, "objects"), prefix);
   }
 
   /** Keys under a prefix with their metadata, in S3's order; keys without metadata are skipped. */
@@ -508,12 +436,8 @@ export class LocalBuckets implements ArtifactStore {
       }
       const tmp = await this.#tmpFile(to.bucket);
       try {
-        await copyFile(this.#paths(from).object, tmp);
-        await chmod(tmp, PRIVATE_FILE);
-        await storable(to, () =>
-          mkdir(dirname(target.object), { recursive: true, mode: PRIVATE_DIR }),
-        );
-        await storable(to, () => rename(tmp, target.object));
+        await copyPrivateFile(this.#paths(from).object, tmp);
+        await placeFile(to, tmp, target.object);
       } finally {
         await rm(tmp, { force: true });
       }
@@ -544,7 +468,7 @@ export class LocalBuckets implements ArtifactStore {
     }
   }
 
-  /** A record store over one bucket: what the state bucket is in AWS. */
+  /** A record store over one bucket: what the state bucket is in AWS (bucket-records.ts). */
   records(bucket: string): RecordStore {
     return new BucketRecords(this, bucket);
   }
@@ -558,25 +482,148 @@ export class LocalBuckets implements ArtifactStore {
   }
 
   #requireBucket(bucket: string): void {
-    if (!this.hasBucket(bucket))
-      throw new BucketError("NoSuchBucket", "The specified bucket does not exist", {
-        BucketName: bucket,
-      });
+    if (!this.hasBucket(bucket)) throw noSuchBucket(bucket);
   }
 
+  /**
+   * The object's metadata, or undefined. A damaged metadata file is quarantined here and the
+   * object reads as absent. Reading and quarantining are synchronous, so no write of this
+   * process can slip in between; the object's bytes follow on the bucket's queue.
+   */
   async #meta(ref: ObjectRef): Promise<StoredObjectMeta | undefined> {
+    const paths = this.#paths(ref);
     try {
-      return JSON.parse(readFileSync(this.#paths(ref).meta, "utf8")) as StoredObjectMeta;
+      return readMeta(paths.meta);
     } catch (error) {
       if (isMissing(error)) {
-        if (!this.hasBucket(ref.bucket))
-          throw new BucketError("NoSuchBucket", "The specified bucket does not exist", {
-            BucketName: ref.bucket,
-          });
+        if (!this.hasBucket(ref.bucket)) throw noSuchBucket(ref.bucket);
         return undefined;
       }
+      if (!(error instanceof DamagedFileError)) throw error;
+      this.#quarantineMeta(ref.bucket, ref.key, paths, error.reason);
+      return undefined;
+    }
+  }
+
+  /**
+   * Moves a damaged metadata file to the quarantine now (synchronously: no write of this process
+   * slips in between the read that found it and the move), and the object's bytes after it, on
+   * the bucket's queue, unless the key was written again meanwhile.
+   */
+  #quarantineMeta(
+    bucket: string,
+    key: string,
+    paths: { object: string; meta: string },
+    reason: string,
+  ): void {
+    this.quarantine.put(paths.meta, `metadata of s3://${bucket}/${key}: ${reason}`);
+    void this.#serial(bucket, async () => {
+      if (!existsSync(paths.meta) && existsSync(paths.object))
+        this.quarantine.put(
+          paths.object,
+          `bytes of s3://${bucket}/${key}, whose metadata was damaged`,
+        );
+    }).catch(() => undefined);
+  }
+
+  /**
+   * Reads every object's metadata once (at start), and hashes the bytes of every object of the
+   * state buckets against the SHA-256 their metadata records, so damaged files are quarantined
+   * (or, for a lock, reported in place) before anything needs them. Returns how many were
+   * damaged.
+   *
+   * Only the state buckets' bytes are hashed: their objects are small records. The artifact
+   * buckets hold artifacts of many megabytes, which are not hashed at every start; a
+   * deployment checks the code it deploys against the artifact's SHA-256 (Deploy).
+   */
+  async check(): Promise<number> {
+    const damaged = findDamagedMeta(this.#dir);
+    for (const { bucket, key, paths, reason } of damaged)
+      this.#quarantineMeta(bucket, key, paths, reason);
+    // Returns once their objects' bytes have followed them too.
+    const buckets = new Set(damaged.map((d) => d.bucket));
+    await Promise.all([...buckets].map((bucket) => this.#serial(bucket, async () => undefined)));
+    let count = damaged.length;
+    for (const bucket of this.#stateBuckets.keys()) count += await this.#checkBytes(bucket);
+    return count;
+  }
+
+  /** Hashes every object of a state bucket against its metadata; returns how many were damaged. */
+  async #checkBytes(bucket: string): Promise<number> {
+    if (!this.hasBucket(bucket)) return 0;
+    let damaged = 0;
+    for (const key of await this.list(bucket, "")) {
+      const ref = { bucket, key };
+      const paths = this.#paths(ref);
+      await this.#serial(bucket, async () => {
+        const meta = await this.#meta(ref);
+        if (!meta) return;
+        const problem = await this.#damagedBytes(ref, paths, meta);
+        if (problem === undefined) return;
+        this.#onDamagedBytes(ref, paths, meta, problem);
+        damaged += 1;
+      });
+    }
+    return damaged;
+  }
+
+  /**
+   * What is wrong with a state-bucket object's bytes, or undefined when they match the SHA-256
+   * their metadata records (or are not checked: another bucket, an object too large to be a
+   * record, metadata without a SHA-256). Runs on the bucket's queue.
+   */
+  async #damagedBytes(
+    ref: ObjectRef,
+    paths: { object: string },
+    meta: StoredObjectMeta,
+  ): Promise<string | undefined> {
+    if (!this.#stateBuckets.has(ref.bucket)) return undefined;
+    if (!/^[0-9a-f]{64}$/.test(meta.sha256) || meta.size > MAX_VERIFIED_BYTES) return undefined;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(paths.object);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
       throw error;
     }
+    if (createHash("sha256").update(bytes).digest("hex") === meta.sha256) return undefined;
+    return (
+      `its bytes do not match the SHA-256 its metadata records (${bytes.length} bytes where ` +
+      `${meta.size} were written: ${bytes.length < meta.size ? "truncated" : "garbled"})`
+    );
+  }
+
+  /**
+   * Acts on a state-bucket object whose bytes are damaged ({@link StateBucket}): a record is
+   * moved to the quarantine with its metadata (the metadata first, so the key reads as absent
+   * at once); a lock is reported, once, and left in place. Synchronous, on the bucket's queue.
+   */
+  #onDamagedBytes(
+    ref: ObjectRef,
+    paths: { object: string; meta: string },
+    meta: StoredObjectMeta,
+    problem: string,
+  ): "quarantined" | "kept" {
+    const where = `s3://${ref.bucket}/${ref.key}`;
+    const service = lockedService(ref.key);
+    if (service === undefined) {
+      this.quarantine.put(paths.meta, `metadata of ${where}, whose bytes were damaged`);
+      this.quarantine.put(paths.object, `bytes of ${where}: ${problem}`);
+      return "quarantined";
+    }
+    const seen = `${ref.bucket}\n${ref.key}\n${meta.versionId}`;
+    if (!this.#reportedLocks.has(seen)) {
+      this.#reportedLocks.add(seen);
+      const stage = this.#stateBuckets.get(ref.bucket) ?? ref.bucket;
+      this.quarantine.report(
+        paths.object,
+        `lock ${where}: ${problem}. The next deployment of ${service} fails LockDamaged; ` +
+          `break it with \`${unlockCommand(service, stage)}\` once no deployment of ${service} ` +
+          `is running (docs/operations.md, "LockDamaged")`,
+        "a lock is never removed by Gantry: its owner may still be running",
+      );
+    }
+    return "kept";
   }
 
   #paths(ref: ObjectRef): { object: string; meta: string } {
@@ -600,185 +647,17 @@ export class LocalBuckets implements ArtifactStore {
   }
 }
 
-class BucketRecords implements RecordStore {
-  readonly #buckets: LocalBuckets;
-  readonly #bucket: string;
+/** A deployment lock's key in a state bucket (core's `recordKeys.lock`). */
+const LOCK_KEY = /^locks\/([^/]+)\.json$/;
 
-  constructor(buckets: LocalBuckets, bucket: string) {
-    this.#buckets = buckets;
-    this.#bucket = bucket;
-  }
-
-  async get<T>(key: string): Promise<StoredRecord<T> | undefined> {
-    const object = await this.#buckets.get({ bucket: this.#bucket, key });
-    return (
-      object && { value: JSON.parse(object.bytes.toString("utf8")) as T, etag: object.meta.etag }
-    );
-  }
-  create<T>(key: string, value: T): Promise<StoredRecord<T> | undefined> {
-    return this.#write(key, value, { ifNoneMatch: "*" });
-  }
-  replace<T>(key: string, value: T, etag: string): Promise<StoredRecord<T> | undefined> {
-    return this.#write(key, value, { ifMatch: etag });
-  }
-  async put<T>(key: string, value: T): Promise<void> {
-    await this.#write(key, value, {});
-  }
-  delete(key: string, etag: string): Promise<boolean> {
-    return this.#buckets.delete({ bucket: this.#bucket, key }, etag);
-  }
-  list(prefix: string): Promise<string[]> {
-    return this.#buckets.list(this.#bucket, prefix);
-  }
-  async #write<T>(
-    key: string,
-    value: T,
-    options: PutOptions,
-  ): Promise<StoredRecord<T> | undefined> {
-    try {
-      const meta = await this.#buckets.put(
-        { bucket: this.#bucket, key },
-        Buffer.from(JSON.stringify(value)),
-        options,
-      );
-      return { value, etag: meta.etag };
-    } catch (error) {
-      if (error instanceof BucketError && error.name === "PreconditionFailed") return undefined;
-      // If-Match on a record that is gone: as the S3 adapter, "it changed".
-      if (error instanceof BucketError && error.name === "NoSuchKey" && options.ifMatch)
-        return undefined;
-      throw error;
-    }
-  }
-}
-
-/** S3's rule for an ETag condition: `*`, or one of a comma-separated list, quotes optional. */
-export function etagMatches(condition: string, etag: string): boolean {
-  const bare = unquote(etag);
-  return condition
-    .split(",")
-    .map((c) => c.trim())
-    .some((c) => c === "*" || unquote(c.replace(/^W\//, "")) === bare);
-}
-
-function unquote(etag: string): string {
-  return etag.replace(/^"(.*)"$/, "$1");
-}
-
-function conditionsOf(options: PutOptions): CommitConditions {
-  return {
-    ...(options.ifNoneMatch ? { ifNoneMatch: options.ifNoneMatch } : {}),
-    ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}),
-  };
-}
-
-function checkConditions(
-  ref: ObjectRef,
-  current: StoredObjectMeta | undefined,
-  conditions: CommitConditions,
-): void {
-  if (conditions.ifNoneMatch === "*" && current) {
-    throw new BucketError(
-      "PreconditionFailed",
-      `At least one of the pre-conditions you specified did not hold: s3://${ref.bucket}/${ref.key} already exists`,
-      { Condition: "If-None-Match" },
-    );
-  }
-  if (conditions.ifMatch !== undefined) {
-    // S3: If-Match on a key with no object is 404 NoSuchKey; on another ETag, 412.
-    if (!current)
-      throw new BucketError("NoSuchKey", "The specified key does not exist.", { Key: ref.key });
-    if (!etagMatches(conditions.ifMatch, current.etag)) {
-      throw new BucketError(
-        "PreconditionFailed",
-        `At least one of the pre-conditions you specified did not hold: s3://${ref.bucket}/${ref.key} changed`,
-        { Condition: "If-Match" },
-      );
-    }
-  }
+/** The service whose deployment lock a state-bucket key is, if it is one. */
+function lockedService(key: string): string | undefined {
+  const service = LOCK_KEY.exec(key)?.[1];
+  return service !== undefined && recordKeys.lock(service) === key ? service : undefined;
 }
 
 function checkBucket(bucket: string): void {
-  if (!BUCKET_NAME.test(bucket))
-    throw new BucketError("NoSuchBucket", "The specified bucket does not exist", {
-      BucketName: bucket,
-    });
-}
-
-/** The file names a key is stored under (see the class comment), or a refusal. */
-export function keySegments(key: string): string[] {
-  if (key.length === 0) throw new BucketError("InvalidKey", "an object needs a key");
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES)
-    throw new BucketError("KeyTooLongError", "Your key is too long", {
-      MaxSizeAllowed: String(MAX_KEY_BYTES),
-      Size: String(Buffer.byteLength(key)),
-    });
-  return key.split("/").map((segment) => {
-    const encoded = encodeSegment(segment);
-    if (encoded.length > MAX_SEGMENT_BYTES) {
-      throw new BucketError(
-        "NotImplemented",
-        `the local buckets store each part of a key between slashes as a file name, at most ${MAX_SEGMENT_BYTES} bytes once encoded; this key has a longer one`,
-      );
-    }
-    return encoded;
-  });
-}
-
-export function encodeSegment(segment: string): string {
-  if (segment === "") return "%";
-  if (segment === ".") return "%2E";
-  if (segment === "..") return "%2E%2E";
-  if (SAFE_SEGMENT.test(segment) && !LEGACY_TMP.test(segment)) return segment;
-  let out = "";
-  for (const byte of Buffer.from(segment, "utf8")) {
-    const char = String.fromCharCode(byte);
-    out +=
-      SAFE_BYTE.test(char) && char !== "."
-        ? char
-        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
-}
-
-/** The key segment a file name stands for; undefined for a name no key maps to. */
-export function decodeSegment(name: string): string | undefined {
-  if (name === "%") return "";
-  if (!name.includes("%")) return SAFE_SEGMENT.test(name) ? name : undefined;
-  try {
-    return decodeURIComponent(name);
-  } catch {
-    return undefined;
-  }
-}
-
-/** S3 lists keys in the order of their UTF-8 bytes. */
-export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-/**
- * A file-system error that only means "this key cannot live here": the key names a directory
- * of other keys, or runs through an object's file. Refused as outside the local subset.
- */
-async function storable<T>(ref: ObjectRef, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EISDIR" || code === "ENOTDIR" || code === "EEXIST" || code === "ENOTEMPTY") {
-      throw new BucketError(
-        "NotImplemented",
-        `s3://${ref.bucket}/${ref.key} cannot be stored locally: the local buckets cannot hold both a key and other keys under it as a prefix with "/" (e.g. "a" and "a/b")`,
-      );
-    }
-    throw error;
-  }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOENT" || code === "ENOTDIR";
+  if (!BUCKET_NAME.test(bucket)) throw noSuchBucket(bucket);
 }
 
 function toInfo(ref: ObjectRef, meta: StoredObjectMeta): ObjectInfo {
@@ -791,19 +670,4 @@ function toInfo(ref: ObjectRef, meta: StoredObjectMeta): ObjectInfo {
     versionId: meta.versionId,
     metadata: meta.metadata,
   };
-}
-
-export function newVersionId(): string {
-  return randomBytes(16).toString("base64url");
-}
-
-/**
- * An object's metadata is a few hundred bytes: synchronous I/O costs microseconds, where a trip
- * through libuv's thread pool costs a good part of a millisecond. The bytes stay asynchronous.
- */
-function writeMeta(file: string, meta: StoredObjectMeta): void {
-  mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR });
-  const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(tmp, JSON.stringify(meta), { mode: PRIVATE_FILE });
-  renameSync(tmp, file);
 }

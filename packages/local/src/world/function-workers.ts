@@ -12,6 +12,14 @@ import { Worker } from "node:worker_threads";
  * one. Threads are isolated for faults, memory (`resourceLimits`), module state and environment
  * variables; they are not a security boundary (the code could still touch the file system or
  * kill the process). Idle environments are unref'd, so they never keep the process alive.
+ *
+ * Environments are reclaimed as Lambda reclaims them, so memory stays bounded however many
+ * versions are published (each thread is a V8 isolate, about 10 MB): an idle environment is
+ * stopped after `idleTimeoutMs`; at most `maxIdleWorkers` idle ones are kept across all
+ * versions, the least recently used stopped first (versions an alias routes to get traffic, so
+ * they stay warm; superseded versions go first); and at most `maxWorkers` run in all, a new one
+ * taking an idle one's place or waiting for one. Only idle environments are reclaimed, never one
+ * running an invocation; the next invocation of a reclaimed version cold-starts.
  */
 
 /** What runs: one version of a function, and the environment it gets. */
@@ -49,6 +57,22 @@ export interface FunctionWorkerPoolOptions {
   readonly idleTimeoutMs: number;
   /** Concurrent environments of one version; further invocations wait. */
   readonly maxWorkersPerVersion: number;
+  /** Environments of every version together, busy or idle (default 32); further ones wait. */
+  readonly maxWorkers?: number;
+  /** Idle environments kept across every version, least recently used stopped first (default 8). */
+  readonly maxIdleWorkers?: number;
+}
+
+/** How many environments are running (for tests, the console and the memory figures). */
+export interface WorkerPoolStats {
+  /** Threads alive: busy, idle and stopping environments. */
+  readonly live: number;
+  readonly busy: number;
+  readonly idle: number;
+  /** Terminated, their thread not yet gone. */
+  readonly stopping: number;
+  /** Versions (function, version and code) with at least one environment. */
+  readonly versions: number;
 }
 
 /** What function-worker.mjs gets as `workerData`. */
@@ -122,7 +146,15 @@ export class FunctionWorkerPool {
   readonly #initTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #maxWorkers: number;
+  readonly #maxTotal: number;
+  readonly #maxIdle: number;
   readonly #pools = new Map<string, Pool>();
+  /** The idle environments, least recently used first. */
+  readonly #idle = new Set<Sandbox>();
+  /** Environments whose thread has not exited yet (stopping ones included), of every version. */
+  readonly #alive = new Set<Sandbox>();
+  /** Invocations waiting for room under `maxWorkers`. */
+  readonly #waitingForRoom: (() => void)[] = [];
   #nextInvocationId = 0;
   #closed = false;
 
@@ -130,6 +162,24 @@ export class FunctionWorkerPool {
     this.#initTimeoutMs = options.initTimeoutMs;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#maxWorkers = Math.max(1, options.maxWorkersPerVersion);
+    this.#maxTotal = Math.max(1, options.maxWorkers ?? 32);
+    this.#maxIdle = Math.max(0, options.maxIdleWorkers ?? 8);
+  }
+
+  /** How many environments are alive, busy and idle now. */
+  stats(): WorkerPoolStats {
+    let versions = 0;
+    for (const pool of this.#pools.values()) if (pool.sandboxes.size > 0) versions++;
+    let stopping = 0;
+    for (const sandbox of this.#alive) if (sandbox.state === "dead") stopping++;
+    const live = this.#alive.size;
+    return {
+      live,
+      busy: live - this.#idle.size - stopping,
+      idle: this.#idle.size,
+      stopping,
+      versions,
+    };
   }
 
   /** Whether {@link close} was called. */
@@ -174,6 +224,7 @@ export class FunctionWorkerPool {
       for (const sandbox of pool.sandboxes) stopping.push(this.#kill(sandbox));
       for (const wake of pool.waiting.splice(0)) wake();
     }
+    for (const wake of this.#waitingForRoom.splice(0)) wake();
     this.#pools.clear();
     await Promise.all(stopping);
   }
@@ -193,15 +244,26 @@ export class FunctionWorkerPool {
       for (const sandbox of pool.sandboxes) {
         if (sandbox.state === "idle") {
           clearTimeout(sandbox.idleTimer);
+          this.#idle.delete(sandbox);
           sandbox.state = "busy";
           sandbox.worker.ref();
           return { sandbox, coldStart: false };
         }
       }
       if (pool.sandboxes.size < this.#maxWorkers) {
-        const sandbox = start();
-        pool.sandboxes.add(sandbox);
-        return { sandbox, coldStart: true };
+        // At the cap, another version's least recently used idle environment makes room (once
+        // its thread has exited: the cap counts threads, not bookkeeping).
+        if (this.#alive.size >= this.#maxTotal) this.#reclaimOldestIdle();
+        if (this.#alive.size < this.#maxTotal) {
+          const sandbox = start();
+          this.#alive.add(sandbox);
+          pool.sandboxes.add(sandbox);
+          return { sandbox, coldStart: true };
+        }
+        // Wait until an environment is released (to be reclaimed) or a thread exits.
+        const waiting = this.#waitingForRoom;
+        await new Promise<void>((wake) => waiting.push(wake));
+        continue;
       }
       const waiting = pool.waiting;
       await new Promise<void>((wake) => waiting.push(wake));
@@ -216,8 +278,22 @@ export class FunctionWorkerPool {
       sandbox.worker.unref();
       sandbox.idleTimer = setTimeout(() => void this.#kill(sandbox), this.#idleTimeoutMs);
       sandbox.idleTimer.unref();
+      this.#idle.add(sandbox);
     }
-    pool?.waiting.shift()?.();
+    const next = pool?.waiting.shift();
+    if (next) {
+      next();
+      return;
+    }
+    // Nobody waits for this version: keep it warm, within the idle cap, or let another in.
+    while (this.#idle.size > this.#maxIdle) this.#reclaimOldestIdle();
+    this.#waitingForRoom.shift()?.();
+  }
+
+  /** Stops the least recently used idle environment, if there is one. */
+  #reclaimOldestIdle(): void {
+    const oldest = this.#idle.values().next();
+    if (!oldest.done) void this.#kill(oldest.value);
   }
 
   #start(key: string, spec: EnvironmentSpec): Sandbox {
@@ -273,6 +349,9 @@ export class FunctionWorkerPool {
     });
     worker.on("exit", (code) => {
       this.#forget(sandbox);
+      // The thread is gone: room for an invocation waiting under `maxWorkers`.
+      this.#alive.delete(sandbox);
+      this.#waitingForRoom.shift()?.();
       sandbox.current?.finish({
         ok: false,
         errorType: "Runtime.ExitError",
@@ -348,6 +427,7 @@ export class FunctionWorkerPool {
     if (sandbox.state === "dead") return;
     sandbox.state = "dead";
     clearTimeout(sandbox.idleTimer);
+    this.#idle.delete(sandbox);
     const pool = this.#pools.get(sandbox.key);
     if (!pool) return;
     pool.sandboxes.delete(sandbox);

@@ -8,6 +8,7 @@ import {
   systemClock,
   TargetNotFound,
 } from "@gantry/core";
+import type { Quarantine } from "../storage/durable-file.ts";
 import {
   addAlias,
   aliasesOf,
@@ -27,8 +28,8 @@ import {
   toAliasState,
   versionInfo,
 } from "./function-model.ts";
-import { FunctionStore } from "./function-store.ts";
-import { FunctionWorkerPool } from "./function-workers.ts";
+import { FunctionDamaged, FunctionStore } from "./function-store.ts";
+import { FunctionWorkerPool, type WorkerPoolStats } from "./function-workers.ts";
 
 export {
   type FunctionDescription,
@@ -36,6 +37,7 @@ export {
   type LambdaErrorName,
   type VersionDescription,
 } from "./function-model.ts";
+export { FunctionDamaged } from "./function-store.ts";
 
 /**
  * Lambda on one machine: functions with $LATEST, numbered versions and weighted aliases, that
@@ -45,9 +47,12 @@ export {
  * - function-model.ts: a function, its versions and aliases as data, and Lambda's rules for
  *   changing them (names, revision ids, routing weights), with Lambda's errors;
  * - function-store.ts: where functions live on disk (function.json, the extracted code),
- *   written atomically, one change to a function at a time;
+ *   written atomically with a checksum, one change to a function at a time; a damaged
+ *   function.json is quarantined and the function answers {@link FunctionDamaged} (naming the
+ *   file and the runbook) to every operation, never a bare SyntaxError;
  * - function-workers.ts: the worker threads that run each version's code (cold and warm
- *   starts, timeouts, crashes, memory limits), isolated from the control plane's.
+ *   starts, timeouts, crashes, memory limits), isolated from the control plane's, and
+ *   reclaimed when idle (a timeout, an idle cap and a total cap) so memory stays bounded.
  */
 
 /** One invocation, as the metrics and alarms see it. */
@@ -80,12 +85,18 @@ export interface LocalFunctionsOptions {
   readonly idleTimeoutMs?: number;
   /** Concurrent environments of one version; further invocations wait (default 4). */
   readonly maxWorkersPerVersion?: number;
+  /** Environments of all versions together; further invocations wait (default 32). */
+  readonly maxWorkers?: number;
+  /** Idle environments kept warm across all versions, least recently used reclaimed (default 8). */
+  readonly maxIdleWorkers?: number;
   /** Called after every invocation, with its outcome. Exceptions it throws are ignored. */
   readonly onInvocation?: (record: InvocationRecord) => void;
   /** Picks a version of a weighted alias: a number in [0, 1) (default Math.random). */
   readonly random?: () => number;
   /** Timestamps of records and invocations (default the system clock). */
   readonly clock?: Clock;
+  /** Takes damaged function.json files (default: one of the directory above `dir`). */
+  readonly quarantine?: Quarantine;
 }
 
 export interface CreateFunctionOptions {
@@ -125,11 +136,13 @@ export class LocalFunctions implements FunctionControl {
   readonly #clock: Clock;
 
   constructor(options: LocalFunctionsOptions) {
-    this.#store = new FunctionStore(options.dir);
+    this.#store = new FunctionStore(options.dir, options.quarantine);
     this.#workers = new FunctionWorkerPool({
       initTimeoutMs: options.initTimeoutMs ?? 10_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 5 * 60_000,
       maxWorkersPerVersion: options.maxWorkersPerVersion ?? 4,
+      maxWorkers: options.maxWorkers,
+      maxIdleWorkers: options.maxIdleWorkers,
     });
     this.#readObject = options.readObject;
     this.#defaultTimeoutMs = options.invokeTimeoutMs ?? 3000;
@@ -141,7 +154,8 @@ export class LocalFunctions implements FunctionControl {
   /**
    * Creates a function from a zip: $LATEST and version "1" run that code, and `alias` points at
    * version "1" with no weights. If the function already exists nothing changes (whatever the
-   * zip), so it is safe to call at every start. Throws InvalidParameterValueException for a
+   * zip), so it is safe to call at every start. A function whose function.json was found
+   * damaged (and quarantined) is created afresh. Throws InvalidParameterValueException for a
    * zip that cannot be read or has unsafe entries.
    *
    * @example
@@ -160,7 +174,10 @@ export class LocalFunctions implements FunctionControl {
     checkFunctionName(name);
     checkAliasName(alias);
     return this.#store.serial(name, async () => {
-      const existing = await this.#store.load(name);
+      const existing = await this.#store.load(name).catch((error: unknown) => {
+        if (error instanceof FunctionDamaged) return undefined;
+        throw error;
+      });
       if (existing) return describeStored(existing);
       const codeSha256 = await this.#store.extract(name, code);
       const stored = newFunction({
@@ -210,7 +227,21 @@ export class LocalFunctions implements FunctionControl {
   }
 
   /**
-   * Every function with its aliases, by name (for the console).
+   * Checks every stored function.json (at start): damaged ones are quarantined and reported, and
+   * their functions answer {@link FunctionDamaged}. Returns their names.
+   */
+  checkStored(): Promise<string[]> {
+    return this.#store.check();
+  }
+
+  /** Removes the temporary files and half-extracted code a crash left (at start). */
+  sweep(): void {
+    this.#store.sweep();
+  }
+
+  /**
+   * Every function with its aliases, by name (for the console). Damaged ones are left out (the
+   * quarantine reports them).
    *
    * @example
    * ```ts
@@ -220,7 +251,10 @@ export class LocalFunctions implements FunctionControl {
   async listFunctions(): Promise<{ name: string; aliases: AliasState[] }[]> {
     const listed: { name: string; aliases: AliasState[] }[] = [];
     for (const name of await this.#store.names()) {
-      const stored = await this.#store.load(name);
+      const stored = await this.#store.load(name).catch((error: unknown) => {
+        if (error instanceof FunctionDamaged) return undefined;
+        throw error;
+      });
       if (stored) listed.push({ name, aliases: aliasesOf(stored) });
     }
     return listed;
@@ -446,6 +480,11 @@ export class LocalFunctions implements FunctionControl {
    */
   close(): Promise<void> {
     return this.#workers.close();
+  }
+
+  /** How many execution environments (worker threads) are alive, busy and idle. */
+  workerStats(): WorkerPoolStats {
+    return this.#workers.stats();
   }
 
   async #loadOrThrow(name: string, operation: string): Promise<StoredFunction> {

@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   CANARY_FAILURES_METRIC,
@@ -9,6 +10,7 @@ import {
   type Stage,
   type WorkflowCallbacks,
 } from "@gantry/core";
+import { Quarantine, sweepTempFiles, TEMP_FILE } from "../storage/durable-file.ts";
 import type { WorkflowPorts } from "../workflow-handlers.ts";
 import { type AlarmSpec, errorRateAlarm, gantryMetricAlarm, LocalAlarms } from "./alarms.ts";
 import { LocalBuckets } from "./buckets.ts";
@@ -39,7 +41,19 @@ export interface LocalWorldOptions {
   readonly canaryIntervalMs?: number;
   /** Also send every email to this SMTP server (a local mail catcher). */
   readonly smtpUrl?: string;
+  /**
+   * Takes the damaged files found (moved under `<home>/quarantine/`, logged, listed by
+   * `GET /api/world` and the console); the control plane shares one with its Step Functions.
+   * Default: a new one on `home`.
+   */
+  readonly quarantine?: Quarantine;
 }
+
+/**
+ * Temporary files the world wrote before they were renamed over a key file, by versions before
+ * durable-file.ts: `<name>.tmp`.
+ */
+const LEGACY_KEY_TEMPS = ["signing-key.json.tmp", "decision-key.json.tmp", "operator-secret.tmp"];
 
 /**
  * AWS, on one machine: artifact and state buckets on disk, Lambda functions that run their
@@ -59,6 +73,8 @@ export class LocalWorld {
   readonly linkKeys: SecretSource;
   /** The keys that seal decision records (`decision-key.json`): a different key, for the approval path only. */
   readonly decisionKeys: SecretSource;
+  /** The damaged files found (and moved aside) since the world opened. */
+  readonly quarantine: Quarantine;
   readonly #options: LocalWorldOptions;
   readonly #traffic: TrafficGenerator;
   #canaryTimer: NodeJS.Timeout | undefined;
@@ -67,24 +83,33 @@ export class LocalWorld {
     this.#options = options;
     this.registry = options.registry;
     this.timeScale = options.timeScale;
-    this.buckets = new LocalBuckets(join(options.home, "buckets"));
+    const quarantine = options.quarantine ?? new Quarantine(options.home);
+    this.quarantine = quarantine;
+    this.buckets = new LocalBuckets(join(options.home, "buckets"), {
+      quarantine,
+      // Their objects' bytes are checked against their SHA-256 at start and when read.
+      stateBuckets: STAGES.map((stage) => ({ bucket: stateBucketOf(stage), stage })),
+    });
     // One instance each, shared by every function: two first reads must not race to create
     // two different keys.
-    this.linkKeys = localSigningKeys(join(options.home, "signing-key.json"));
+    this.linkKeys = localSigningKeys(join(options.home, "signing-key.json"), undefined, quarantine);
     this.decisionKeys = localSigningKeys(
       join(options.home, "decision-key.json"),
       "the approval decision key",
+      quarantine,
     );
     this.metrics = new LocalMetrics();
     this.functions = new LocalFunctions({
       dir: join(options.home, "functions"),
       readObject: async (ref) => (await this.buckets.get(ref))?.bytes,
       onInvocation: (record) => this.metrics.recordInvocation(record),
+      quarantine,
     });
     this.alarms = new LocalAlarms(this.metrics, alarmSpecs(options.registry, options.timeScale));
     this.outbox = new Outbox(
       join(options.home, "outbox"),
       options.smtpUrl ? new SmtpMailer(options.smtpUrl) : undefined,
+      quarantine,
     );
     this.#traffic = new TrafficGenerator(
       this.functions,
@@ -93,9 +118,21 @@ export class LocalWorld {
     );
   }
 
-  /** Creates the buckets the registry names and the stages' state buckets. */
+  /**
+   * Opens the world on its data directory: sweeps the temporary files crashed writes left,
+   * checks the functions' function.json files and the keys (damaged ones are quarantined and
+   * reported; a damaged key is replaced), and creates the buckets the registry names and the
+   * stages' state buckets.
+   */
   static async open(options: LocalWorldOptions): Promise<LocalWorld> {
+    sweepWorldTemps(options.home);
     const world = new LocalWorld(options);
+    world.buckets.sweep();
+    world.functions.sweep();
+    // Damage is found and reported at start, not by the first deployment that needs the file.
+    await world.functions.checkStored();
+    await world.buckets.check();
+    world.outbox.list();
     const buckets = new Set<string>();
     for (const stage of STAGES) {
       buckets.add(options.registry.stages[stage].sourceBucket);
@@ -153,6 +190,24 @@ export class LocalWorld {
     this.alarms.stop();
     await this.functions.close();
   }
+}
+
+/**
+ * Removes the temporary files of torn writes the world's own files left: the key files' at the
+ * top of the data directory and the outbox's. (Buckets and functions sweep their own
+ * directories, where a user's object or code file may look like a temporary file.)
+ */
+function sweepWorldTemps(home: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(home);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (LEGACY_KEY_TEMPS.includes(name) || TEMP_FILE.test(name))
+      rmSync(join(home, name), { force: true });
+  sweepTempFiles(join(home, "outbox"));
 }
 
 /**

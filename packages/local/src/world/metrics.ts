@@ -25,6 +25,8 @@ export type Statistic = "Sum" | "Average" | "Maximum" | "SampleCount";
  * statistics alarms need. Invocations are recorded the way Lambda reports them, under
  * `AWS/Lambda` with the dimension sets {FunctionName}, {FunctionName, Resource} and
  * {FunctionName, Resource, ExecutedVersion}, where Resource is `function:alias` for aliased calls.
+ * Every series is swept of datapoints past the retention window, and dropped once it has none,
+ * so the series of superseded versions (each deployment publishes one) do not stay forever.
  *
  * @example
  * ```ts
@@ -37,6 +39,8 @@ export class LocalMetrics implements MetricsPublisher {
   readonly #series = new Map<string, Datapoint[]>();
   readonly #retentionMs: number;
   readonly #now: () => number;
+  /** When every series was last swept of expired datapoints. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: { retentionMs?: number; now?: () => number } = {}) {
     this.#retentionMs = options.retentionMs ?? 30 * 60_000;
@@ -56,6 +60,19 @@ export class LocalMetrics implements MetricsPublisher {
     const horizon = at - this.#retentionMs;
     while (points.length > 0 && (points[0] as Datapoint).at < horizon) points.shift();
     this.#series.set(key, points);
+    // The other series get no datapoints to prune theirs on (a version no alias routes to).
+    if (at - this.#sweptAt >= this.#retentionMs / 10) this.#sweep(at, horizon);
+  }
+
+  /** Drops every series' datapoints older than `horizon`, and the series left empty. */
+  #sweep(at: number, horizon: number): void {
+    this.#sweptAt = at;
+    for (const [key, points] of this.#series) {
+      let expired = 0;
+      while (expired < points.length && (points[expired] as Datapoint).at < horizon) expired++;
+      if (expired === points.length) this.#series.delete(key);
+      else if (expired > 0) points.splice(0, expired);
+    }
   }
 
   async publish(

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BucketError, LocalBuckets } from "./buckets.ts";
+import { BucketError } from "./bucket-errors.ts";
+import { LocalBuckets } from "./buckets.ts";
 import { checksumOf, compositeChecksum, multipartEtag } from "./checksums.ts";
 import { MultipartUploads } from "./multipart.ts";
 

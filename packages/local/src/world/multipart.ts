@@ -1,19 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObjectRef } from "@gantry/core";
-import {
-  BucketError,
-  type CommitConditions,
-  type ContentHeaders,
-  keySegments,
-  type LocalBuckets,
-  newVersionId,
-  PRIVATE_DIR,
-  PRIVATE_FILE,
-  type StoredObjectMeta,
-} from "./buckets.ts";
+import { DamagedFileError, readSealedJson, writeSealedJson } from "../storage/durable-file.ts";
+import { BucketError } from "./bucket-errors.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "./bucket-files.ts";
+import type { LocalBuckets } from "./buckets.ts";
 import {
   type ChecksumAlgorithm,
   type ChecksumType,
@@ -22,6 +15,9 @@ import {
   multipartEtag,
   type StoredChecksum,
 } from "./checksums.ts";
+import type { CommitConditions } from "./object-conditions.ts";
+import { keySegments } from "./object-keys.ts";
+import { type ContentHeaders, newVersionId, type StoredObjectMeta } from "./object-meta.ts";
 
 /**
  * Multipart uploads, as S3 runs them: parts are streamed to disk as they arrive (never held in
@@ -34,6 +30,10 @@ import {
  *     <dir>/<bucket>/uploads/<upload id>/upload.json      key, metadata, content headers, checksum
  *     <dir>/<bucket>/uploads/<upload id>/parts/<n>.json   the part: size, ETag, checksum, file
  *     <dir>/<bucket>/uploads/<upload id>/parts/<n>.<id>   its bytes
+ *
+ * The records are written whole or not at all, with a checksum (storage/durable-file.ts). A
+ * damaged upload record takes its upload to the quarantine (NoSuchUpload afterwards); a damaged
+ * part record takes that part (InvalidPart if it is listed; the client uploads it again).
  */
 export interface UploadRecord {
   readonly uploadId: string;
@@ -118,7 +118,7 @@ export class MultipartUploads {
     };
     const dir = this.#uploadDir(ref.bucket, record.uploadId);
     await mkdir(join(dir, "parts"), { recursive: true, mode: PRIVATE_DIR });
-    writeJson(join(dir, "upload.json"), record);
+    writeSealedJson(join(dir, "upload.json"), record, PRIVATE_FILE);
     return record;
   }
 
@@ -176,8 +176,8 @@ export class MultipartUploads {
         throw error;
       }
       const metaFile = join(partsDir, `${partNumber}.json`);
-      const previous = readJson<PartRecord>(metaFile);
-      writeJson(metaFile, part);
+      const previous = this.#readPart(metaFile);
+      writeSealedJson(metaFile, part, PRIVATE_FILE);
       if (previous && previous.file !== file)
         await rm(join(partsDir, previous.file), { force: true });
       return part;
@@ -199,7 +199,7 @@ export class MultipartUploads {
     const parts: PartRecord[] = [];
     for (const name of names) {
       if (!/^\d+\.json$/.test(name)) continue;
-      const part = readJson<PartRecord>(join(partsDir, name));
+      const part = this.#readPart(join(partsDir, name));
       if (part) parts.push(part);
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);
@@ -360,9 +360,28 @@ export class MultipartUploads {
     return parts;
   }
 
+  /** The upload's record; a damaged one takes the whole upload to the quarantine. */
   #read(bucket: string, uploadId: string): UploadRecord | undefined {
     if (!UPLOAD_ID.test(uploadId)) return undefined;
-    return readJson<UploadRecord>(join(this.#uploadDir(bucket, uploadId), "upload.json"));
+    const dir = this.#uploadDir(bucket, uploadId);
+    try {
+      return readSealedJson(join(dir, "upload.json"), isUploadRecord);
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) return undefined;
+      this.#buckets.quarantine.put(dir, `multipart upload record: ${error.reason}`);
+      return undefined;
+    }
+  }
+
+  /** A part's record; a damaged one is quarantined (the part is then missing). */
+  #readPart(file: string): PartRecord | undefined {
+    try {
+      return readSealedJson(file, isPartRecord);
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) return undefined;
+      this.#buckets.quarantine.put(file, `multipart part record: ${error.reason}`);
+      return undefined;
+    }
   }
 
   #uploadDir(bucket: string, uploadId: string): string {
@@ -430,16 +449,32 @@ function unquote(etag: string): string {
   return etag.trim().replace(/^"(.*)"$/, "$1");
 }
 
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
-  } catch {
-    return undefined;
-  }
+function isUploadRecord(value: unknown): value is UploadRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    typeof r.uploadId === "string" &&
+    typeof r.bucket === "string" &&
+    typeof r.key === "string" &&
+    typeof r.initiated === "string" &&
+    typeof r.metadata === "object" &&
+    r.metadata !== null &&
+    typeof r.tags === "object" &&
+    r.tags !== null &&
+    typeof r.content === "object" &&
+    r.content !== null
+  );
 }
 
-function writeJson(file: string, value: unknown): void {
-  const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value), { mode: PRIVATE_FILE });
-  renameSync(tmp, file);
+function isPartRecord(value: unknown): value is PartRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.partNumber === "number" &&
+    typeof p.size === "number" &&
+    typeof p.etag === "string" &&
+    typeof p.md5Hex === "string" &&
+    typeof p.file === "string" &&
+    /^\d+\.[0-9a-f]+$/.test(p.file)
+  );
 }

@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { EmailMessage, Mailer } from "@gantry/core";
+import {
+  DamagedFileError,
+  Quarantine,
+  readSealedJson,
+  writeFileDurably,
+  writeSealedJson,
+} from "../storage/durable-file.ts";
 
 /** One message of the outbox, as the web lists and shows it. */
 export interface OutboxMessage extends EmailMessage {
@@ -15,7 +22,9 @@ export interface OutboxMessage extends EmailMessage {
  * Where email goes locally: every message is written as an RFC 5322 file
  * (`.gantry/outbox/<time>-<id>.eml`, multipart/alternative with the text and HTML bodies) that
  * any mail client opens, plus a JSON twin the web's /outbox page reads. Optionally forwarded
- * to another Mailer (an SMTP mail catcher).
+ * to another Mailer (an SMTP mail catcher). Both are written whole or not at all, the JSON with
+ * a checksum; a damaged JSON twin is moved to the quarantine and reported, and the message is
+ * left out of the list (its .eml stays).
  *
  * @example
  * ```ts
@@ -27,10 +36,13 @@ export interface OutboxMessage extends EmailMessage {
 export class Outbox implements Mailer {
   readonly #dir: string;
   readonly #forward: Mailer | undefined;
+  readonly #quarantine: Quarantine;
 
-  constructor(dir: string, forward?: Mailer) {
+  /** `quarantine` takes damaged files (default: one of the directory above `dir`). */
+  constructor(dir: string, forward?: Mailer, quarantine?: Quarantine) {
     this.#dir = dir;
     this.#forward = forward;
+    this.#quarantine = quarantine ?? new Quarantine(dirname(dir));
     mkdirSync(dir, { recursive: true });
   }
 
@@ -38,9 +50,9 @@ export class Outbox implements Mailer {
     const now = new Date();
     const id = `${now.toISOString().replace(/[-:.TZ]/g, "")}-${randomBytes(4).toString("hex")}`;
     const file = `${id}.eml`;
-    writeFileSync(join(this.#dir, file), toRfc5322(message, now, id), { mode: 0o600 });
+    writeFileDurably(join(this.#dir, file), toRfc5322(message, now, id), 0o600);
     const stored: OutboxMessage = { ...message, id, date: now.toISOString(), file };
-    writeFileSync(join(this.#dir, `${id}.json`), JSON.stringify(stored), { mode: 0o600 });
+    writeSealedJson(join(this.#dir, `${id}.json`), stored, 0o600);
     // The outbox copy is the one that counts locally: a mail catcher that is down is a note, not a failure.
     await this.#forward?.send(message).catch((error: unknown) => {
       process.stderr.write(
@@ -60,14 +72,21 @@ export class Outbox implements Mailer {
     return files
       .sort()
       .reverse()
-      .map((f) => JSON.parse(readFileSync(join(this.#dir, f), "utf8")) as OutboxMessage);
+      .map((f) => this.#read(join(this.#dir, f)))
+      .filter((m): m is OutboxMessage => m !== undefined);
   }
 
   get(id: string): OutboxMessage | undefined {
     if (!/^[0-9]{17}-[0-9a-f]{8}$/.test(id)) return undefined;
+    return this.#read(join(this.#dir, `${id}.json`));
+  }
+
+  /** A message's JSON twin; undefined if missing or damaged (then quarantined). */
+  #read(file: string): OutboxMessage | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.#dir, `${id}.json`), "utf8")) as OutboxMessage;
-    } catch {
+      return readSealedJson(file, isOutboxMessage);
+    } catch (error) {
+      if (error instanceof DamagedFileError) this.#quarantine.put(file, error.reason);
       return undefined;
     }
   }
@@ -77,6 +96,22 @@ export class Outbox implements Mailer {
     const message = this.get(id);
     return message && readFileSync(join(this.#dir, message.file), "utf8");
   }
+}
+
+function isOutboxMessage(value: unknown): value is OutboxMessage {
+  if (typeof value !== "object" || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return (
+    typeof m.id === "string" &&
+    typeof m.date === "string" &&
+    typeof m.file === "string" &&
+    /^[0-9]{17}-[0-9a-f]{8}\.eml$/.test(m.file) &&
+    typeof m.from === "string" &&
+    Array.isArray(m.to) &&
+    typeof m.subject === "string" &&
+    typeof m.text === "string" &&
+    typeof m.html === "string"
+  );
 }
 
 /** A multipart/alternative message; the HTML part base64 (its lines can be long), text 8-bit. */

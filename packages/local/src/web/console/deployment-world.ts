@@ -6,7 +6,9 @@ import {
   recordKeys,
   STAGES,
   type Stage,
+  serviceOf,
 } from "@gantry/core";
+import { FunctionDamaged } from "../../world/functions.ts";
 import { type LocalWorld, stateBucketOf } from "../../world/local-world.ts";
 
 /**
@@ -80,7 +82,7 @@ export class DeploymentWorld {
    */
   async snapshot(ref: DeploymentRef): Promise<DeploymentWorldSnapshot> {
     const stage = STAGES.find((s) => s === ref.stage);
-    const target = stage ? this.#world.registry.services[ref.service]?.stages[stage] : undefined;
+    const target = stage ? serviceOf(this.#world.registry, ref.service)?.stages[stage] : undefined;
     if (!stage || !target) {
       return {
         trafficNote: `${ref.service} is not a registered service`,
@@ -89,9 +91,13 @@ export class DeploymentWorld {
     }
     const watched = new Set(target.alarms);
     const alarms = this.#world.alarms.list().filter((a) => watched.has(a.name));
+    let damaged: string | undefined;
     const alias = await this.#world.functions
       .getAlias(target.functionName, target.alias)
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        if (error instanceof FunctionDamaged) damaged = error.message;
+        return undefined;
+      });
     const approval = await this.#approval(stage, ref.executionArn);
     return {
       ...(alias
@@ -102,7 +108,9 @@ export class DeploymentWorld {
               shares: sharesOf(alias.version, alias.weights),
             },
           }
-        : { trafficNote: `${target.functionName}:${target.alias} does not exist yet` }),
+        : {
+            trafficNote: damaged ?? `${target.functionName}:${target.alias} does not exist yet`,
+          }),
       alarms,
       ...(approval ? { approval } : {}),
     };

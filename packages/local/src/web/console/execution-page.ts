@@ -5,7 +5,9 @@ import {
   type SafeHtml,
   WORKFLOW_STATES,
 } from "@gantry/core";
+import type { DamagedFile } from "../../storage/durable-file.ts";
 import { page } from "../layout.ts";
+import { renderDamageBanner } from "./damage-banner.ts";
 import type { ApprovalPanel, DeploymentWorldSnapshot } from "./deployment-world.ts";
 import type { ExecutionTracker, HistoryRow, StateRun } from "./execution-status.ts";
 import { NODE_STATUSES } from "./execution-status.ts";
@@ -33,6 +35,8 @@ export interface ExecutionView {
   /** `/executions/<state machine>/<name>` */
   readonly path: string;
   readonly now: number;
+  /** Damaged files found since the start (the banner above everything). */
+  readonly damaged?: readonly DamagedFile[];
 }
 
 /** The URL path of an execution's page. */
@@ -51,7 +55,7 @@ export function renderExecutionPage(view: ExecutionView): string {
     ...(selected ? { selected } : {}),
     title: `The workflow as ${listing.stateMachineName} runs it, coloured by this execution`,
   });
-  const body = html`<p><a href="/">← Executions</a></p>
+  const body = html`${renderDamageBanner(view.damaged)}<p><a href="/">← Executions</a></p>
 <h1>${listing.service} <code title="${listing.version}">${shortVersion(listing.version)}</code> → ${listing.stage}</h1>
 <div id="summary">${renderSummary(view)}</div>
 <div class="panels">

@@ -141,6 +141,7 @@ async function executionPage(
       ...(selected ? { selected } : {}),
       path: executionPath(listing.stateMachineName, listing.name),
       now: Date.now(),
+      damaged: context.local.quarantine.files,
     }),
   );
 }
@@ -199,6 +200,7 @@ function listPage(
       services: [...known].sort(),
       stages,
       now: Date.now(),
+      damaged: local.quarantine.files,
     }),
   );
 }

@@ -1,5 +1,7 @@
 import { type DeploymentOutcome, html, type SafeHtml } from "@gantry/core";
+import type { DamagedFile } from "../../storage/durable-file.ts";
 import { page } from "../layout.ts";
+import { renderDamageBanner } from "./damage-banner.ts";
 import { executionPath } from "./execution-page.ts";
 import {
   EXECUTION_STATUSES,
@@ -26,6 +28,8 @@ export interface ListView {
   readonly services: readonly string[];
   readonly stages: readonly string[];
   readonly now: number;
+  /** Damaged files found since the start (the banner above everything). */
+  readonly damaged?: readonly DamagedFile[];
 }
 
 /** The page. */
@@ -34,7 +38,7 @@ export function renderListPage(view: ListView): string {
   const filtered = Boolean(filter.service || filter.status || filter.stage);
   const first = view.total === 0 ? 0 : (view.page - 1) * view.pageSize + 1;
   const last = Math.min(view.total, view.page * view.pageSize);
-  const body = html`<h1>Executions</h1>
+  const body = html`${renderDamageBanner(view.damaged)}<h1>Executions</h1>
 <form class="filters" method="get" action="/" role="search" aria-label="Filter executions">
 ${select("service", "Service", view.services, filter.service)}
 ${select("status", "Status", EXECUTION_STATUSES, filter.status)}

@@ -78,6 +78,8 @@ h2 { font-size: 1.1rem; margin: 1.25rem 0 .5rem; }
 .state-panel pre { max-height: 24rem; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); border: 1px solid var(--line); border-radius: .3rem; padding: .4rem .6rem; margin: .25rem 0 .75rem; font-size: .8rem; }
 .state-panel .error { border-left: 4px solid var(--bad); padding-left: .6rem; }
 .notice { overflow-wrap: anywhere; }
+.damaged h2 { font-size: 1.1rem; margin: 0 0 .5rem; color: var(--bad); }
+.damaged ul { margin: .5rem 0 0; padding-left: 1.2rem; }
 .badge.node-badge-running { border-color: var(--run); background: var(--run-bg); }
 .badge.node-badge-succeeded { border-color: var(--ok); background: var(--ok-bg); }
 .badge.node-badge-caught { border-color: var(--warn); background: var(--warn-bg); border-style: dashed; }
