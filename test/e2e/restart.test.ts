@@ -3,7 +3,7 @@
  * same data directory: finished executions and histories are all there; the interrupted one is
  * FAILED because of the restart; its lock is released and its traffic is rolled back.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   DescribeExecutionCommand,
@@ -27,11 +27,22 @@ afterAll(async () => {
   for (const local of running) await local.kill("SIGKILL");
 });
 
+/** execution.json's status (sealed JSON or bare). */
+function storedStatus(home: string, name: string): string {
+  const file = join(home, "sfn/executions/gantry-prod", name, "execution.json");
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as {
+    status?: string;
+    value?: { status?: string };
+  };
+  return parsed.value?.status ?? parsed.status ?? "";
+}
+
 function prodAlias(home: string): { version: string; weights: Record<string, number> } {
-  const stored = JSON.parse(
+  const raw = JSON.parse(
     readFileSync(join(home, "functions/hello-service-prod/function.json"), "utf8"),
   );
-  return stored.aliases.live;
+  // Sealed JSON ({sha256, value}) since the durable-files work; bare JSON before it.
+  return (raw.value ?? raw).aliases.live;
 }
 
 describe("a crash in the middle of a deployment", () => {
@@ -113,5 +124,68 @@ describe("a crash in the middle of a deployment", () => {
     await approveByEmail(second, again.executionArn as string, "bob@example.com");
     const done = await waitForStatus(second, again.executionArn as string, undefined, 60_000);
     expect(done.status).toBe("SUCCEEDED");
+  });
+});
+
+describe("crashes during the recovery itself", () => {
+  it("never marks the interrupted execution terminal before its cleanup ran, however often it dies", async () => {
+    const first = await startLocalProcess({ timeScale: 0.02 });
+    running.push(first);
+    const { request } = await throughPreprod(first, "v2");
+    const started = await startDeployment(first, "prod", request);
+    const arn = started.executionArn as string;
+    const name = arn.split(":").at(-1) as string;
+    await approveByEmail(first, arn);
+    await waitFor(
+      () => (prodAlias(first.home).weights["2"] !== undefined ? true : undefined),
+      30_000,
+      () => "the rollout never shifted traffic",
+    );
+    expect(await first.kill("SIGKILL")).toBeNull();
+    const home = first.home;
+    const lockFile = join(home, "buckets/gantry-state-prod/objects/locks/hello-service.json");
+    const intentFile = join(home, "sfn/executions/gantry-prod", name, "reconcile.json");
+
+    // Dies as soon as it has promised the cleanup: nothing moved yet, nothing is over.
+    await expect(
+      startLocalProcess({
+        home,
+        timeScale: 0.02,
+        env: { GANTRY_CRASH_AT: "after-reconcile-intent" },
+      }),
+    ).rejects.toThrow(/did not start/);
+    expect(existsSync(intentFile)).toBe(true);
+    expect(storedStatus(home, name)).toBe("RUNNING");
+    expect(prodAlias(home).weights["2"]).toBeDefined();
+    expect(existsSync(lockFile)).toBe(true);
+
+    // Dies after the cleanup, before the execution is marked over: the cleanup is done.
+    await expect(
+      startLocalProcess({
+        home,
+        timeScale: 0.02,
+        env: { GANTRY_CRASH_AT: "after-cleanup-before-terminal" },
+      }),
+    ).rejects.toThrow(/did not start/);
+    expect(storedStatus(home, name)).toBe("RUNNING");
+    expect(prodAlias(home)).toMatchObject({ version: "1", weights: {} });
+    expect(existsSync(lockFile)).toBe(false);
+
+    // The next start finishes the job: FAILED once, with one ExecutionFailed, the record kept.
+    const last = await startLocalProcess({ home, timeScale: 0.02 });
+    running.push(last);
+    const described = await last.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    expect(described).toMatchObject({ status: "FAILED", error: "ControlPlaneRestarted" });
+    const events =
+      (await last.sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000 })))
+        .events ?? [];
+    expect(events.filter((e) => e.type === "ExecutionFailed")).toHaveLength(1);
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    expect(existsSync(intentFile)).toBe(false);
+    expect(prodAlias(home)).toMatchObject({ version: "1", weights: {} });
+    const records = readdirSync(
+      join(home, "buckets/gantry-state-prod/objects/deployments/hello-service"),
+    );
+    expect(records.some((file) => file.includes(name))).toBe(true);
   });
 });

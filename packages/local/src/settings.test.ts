@@ -140,3 +140,21 @@ describe("the placeholder artifact", () => {
     }
   });
 });
+
+describe("localSettings: execution retention", () => {
+  it("keeps finished executions 90 days and 1,000 per state machine unless told otherwise", async () => {
+    const registry = writeRegistry();
+    const base = { GANTRY_REGISTRY: registry, GANTRY_LOCAL_CONFIG: "", GANTRY_HOME: dir };
+    expect((await localSettings(base)).retention).toEqual({ maxAgeDays: 90, maxCount: 1000 });
+    expect(
+      (await localSettings({ ...base, GANTRY_RETENTION_DAYS: "7", GANTRY_RETENTION_COUNT: "50" }))
+        .retention,
+    ).toEqual({ maxAgeDays: 7, maxCount: 50 });
+    await expect(localSettings({ ...base, GANTRY_RETENTION_COUNT: "0" })).rejects.toThrow(
+      SettingError,
+    );
+    await expect(localSettings({ ...base, GANTRY_RETENTION_DAYS: "-1" })).rejects.toThrow(
+      SettingError,
+    );
+  });
+});

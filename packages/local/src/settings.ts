@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Registry } from "@gantry/core";
+import { DEFAULT_RETENTION } from "./control-plane/retention.ts";
 import { type LocalConfig, LocalConfigError, loadLocalConfig } from "./local-config.ts";
 import type { LocalControlPlaneOptions } from "./local-control-plane.ts";
 import { placeholderCode } from "./placeholder.ts";
@@ -28,8 +29,9 @@ const LOG_LEVELS: readonly LogLevel[] = ["DEBUG", "INFO", "WARN", "ERROR", "SILE
 /**
  * The local control plane as `npm start` runs it, from the environment (see docs/local.md):
  * GANTRY_HOME, GANTRY_SFN_PORT, GANTRY_WEB_PORT, GANTRY_TIME_SCALE, GANTRY_TRAFFIC_RPS,
- * GANTRY_LOG_LEVEL, GANTRY_REGISTRY, GANTRY_LOCAL_CONFIG, GANTRY_SMTP_URL and
- * GANTRY_CANARY_INTERVAL. Each service's initial code and traffic come from the app's local
+ * GANTRY_LOG_LEVEL, GANTRY_REGISTRY, GANTRY_LOCAL_CONFIG, GANTRY_SMTP_URL,
+ * GANTRY_CANARY_INTERVAL, GANTRY_RETENTION_DAYS and GANTRY_RETENTION_COUNT. Each service's
+ * initial code and traffic come from the app's local
  * configuration (`gantry.local.ts` at the project root, or GANTRY_LOCAL_CONFIG); a service it
  * does not mention starts on the placeholder artifact.
  *
@@ -77,6 +79,21 @@ export async function localSettings(env: NodeJS.ProcessEnv = process.env): Promi
     canaryIntervalMs:
       numberFrom(env, "GANTRY_CANARY_INTERVAL", 3600 * timeScale, (n) => n >= 0 && n <= 86_400) *
       1000,
+    // Finished executions kept: as long as AWS keeps them (90 days), at most so many per machine.
+    retention: {
+      maxAgeDays: numberFrom(
+        env,
+        "GANTRY_RETENTION_DAYS",
+        DEFAULT_RETENTION.maxAgeDays,
+        (n) => n > 0,
+      ),
+      maxCount: numberFrom(
+        env,
+        "GANTRY_RETENTION_COUNT",
+        DEFAULT_RETENTION.maxCount,
+        (n) => Number.isInteger(n) && n >= 1,
+      ),
+    },
     initialCode: (service, stage) => services[service]?.initialCode?.(stage) ?? placeholderCode(),
     ...(env.GANTRY_SMTP_URL ? { smtpUrl: env.GANTRY_SMTP_URL } : {}),
     webRoutes: localWebRoutes(),

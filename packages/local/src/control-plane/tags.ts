@@ -1,6 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import {
+  DamagedFileError,
+  type Quarantine,
+  readSealedJson,
+  writeSealedJson,
+} from "../storage/durable-file.ts";
 import { SfnApiError } from "./errors.ts";
 
 /** A resource tag, as the Step Functions API carries it. */
@@ -19,9 +24,22 @@ const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
  */
 export class TagStore {
   readonly #dir: string;
+  readonly #quarantine: Quarantine | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, quarantine?: Quarantine) {
     this.#dir = dir;
+    this.#quarantine = quarantine;
+  }
+
+  /**
+   * Reads every machine's tags file once (at open), so a damaged one is quarantined and
+   * reported at start, not only when someone first asks for the tags. Returns how many were
+   * damaged.
+   */
+  check(machines: Iterable<string>): number {
+    const before = this.#quarantine?.files.length ?? 0;
+    for (const machine of machines) this.#read(machine);
+    return (this.#quarantine?.files.length ?? 0) - before;
   }
 
   list(machine: string): Tag[] {
@@ -69,20 +87,31 @@ export class TagStore {
     return join(this.#dir, `${machine}.tags.json`);
   }
 
+  /** The tags; a damaged file is quarantined and reported, and the machine has no tags. */
   #read(machine: string): Record<string, string> {
+    const file = this.#file(machine);
+    if (!existsSync(file)) return {};
     try {
-      return JSON.parse(readFileSync(this.#file(machine), "utf8")) as Record<string, string>;
-    } catch {
+      return readSealedJson(file, isTagMap);
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      this.#quarantine?.put(file, error.reason);
       return {};
     }
   }
 
   #write(machine: string, tags: Record<string, string>): void {
-    const file = this.#file(machine);
-    const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-    writeFileSync(tmp, JSON.stringify(tags));
-    renameSync(tmp, file);
+    writeSealedJson(this.#file(machine), tags);
   }
+}
+
+function isTagMap(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "string")
+  );
 }
 
 function validate(value: unknown, at: string, min: number, max: number): void {
