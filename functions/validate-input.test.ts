@@ -82,4 +82,34 @@ describe("validate-input", () => {
     expect(error.name).toBe("InvalidInput");
     expect(error.message).toContain("artifact.sha256");
   });
+
+  it.each([
+    [null, "null"],
+    [false, "boolean"],
+    [0, "number"],
+    ["", "string"],
+    [["a"], "array"],
+  ])("names a StartExecution input that is not an object (%j)", async (input, kind) => {
+    vi.stubEnv("GANTRY_STAGE", "prod");
+    const error = await rejectionOf(validateInput({ input, execution: EXECUTION }, context));
+    expect(error.name).toBe("InvalidInput");
+    expect(error.message).toContain(`the input must be a JSON object, got ${kind}`);
+  });
+
+  it.each(["constructor", "hasOwnProperty", "valueof", "isprototypeof"])(
+    "refuses service %s as unregistered, never reading Object.prototype",
+    async (service) => {
+      vi.stubEnv("GANTRY_STAGE", "prod");
+      const input = {
+        ...REQUEST,
+        service,
+        artifact: { ...REQUEST.artifact, key: `${service}/x.zip` },
+      };
+      const error = await rejectionOf(validateInput({ input, execution: EXECUTION }, context));
+      expect(error.name).toBe("InvalidInput");
+      expect(error.message).toMatch(
+        /service: (is not a registered service|must be a service name)/,
+      );
+    },
+  );
 });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Registry } from "@gantry/core";
+import { type Registry, serviceOf } from "@gantry/core";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 
@@ -123,7 +123,7 @@ function isRegistry(value: unknown): value is Registry {
  * Refuses a service the registry does not know, listing the ones it does (exit 2).
  */
 export function requireService(registry: Registry, service: string): void {
-  if (registry.services[service]) return;
+  if (serviceOf(registry, service)) return;
   const known = Object.keys(registry.services).sort();
   throw new CliError(
     ExitCode.Usage,

@@ -70,6 +70,19 @@ describe("validateRequest", () => {
     });
   });
 
+  it.each(["constructor", "__proto__", "toString"])(
+    "refuses %s as a service: the registry is looked up by its own names only",
+    (service) => {
+      expect(
+        refused({ ...good, service, version: "x", artifactKey: `${service}/x.zip` }).details
+          ?.issues,
+      ).toContainEqual({
+        field: "--service",
+        reason: "is not a registered service (known: hello-service)",
+      });
+    },
+  );
+
   it("applies the registry's artifact prefix", () => {
     expect(refused({ ...good, artifactKey: "other/build.zip" }).message).toContain(
       "--artifact-key: must start with hello-service/",

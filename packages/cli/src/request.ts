@@ -6,6 +6,7 @@ import {
   type Registry,
   resolvePlan,
   type Stage,
+  serviceOf,
 } from "@gantry/core";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
@@ -91,7 +92,7 @@ export function validateRequest(
   } catch (error) {
     if (!(error instanceof InvalidInput)) throw error;
     issues.push(...error.issues);
-    if (values.service && !registry.services[values.service]) {
+    if (values.service && !serviceOf(registry, values.service)) {
       issues.push(unknownService(registry));
     }
     throw invalidInput(issues, hintsFor(issues, registry));

@@ -25,9 +25,19 @@ describe("resolvePlan", () => {
   it("refuses an unregistered service with InvalidInput on the service field", () => {
     const request = testRequest({ service: "unknown-service" });
     expect(issuesOf(() => resolvePlan(registry, "prod", request, { timeScale: 1 }))).toEqual([
-      { field: "service", reason: "is not a registered service" },
+      { field: "service", reason: "is not a registered service (unknown-service)" },
     ]);
   });
+
+  it.each(["constructor", "toString", "hasOwnProperty", "valueOf", "__proto__"])(
+    "refuses service %s as unregistered: Object.prototype is not a registry",
+    (service) => {
+      const request = testRequest({ service, key: `${service}/3f2a9c1.zip` });
+      expect(issuesOf(() => resolvePlan(registry, "prod", request, { timeScale: 1 }))).toEqual([
+        { field: "service", reason: `is not a registered service (${service})` },
+      ]);
+    },
+  );
 
   it("refuses an artifact key outside the service's default prefix", () => {
     const request = testRequest({ key: "billing/3f2a9c1.zip" });

@@ -5,6 +5,7 @@ import {
   type Registry,
   type RolloutPolicy,
   type Stage,
+  serviceOf,
 } from "./registry.ts";
 import type { DeploymentRequest } from "./request.ts";
 
@@ -68,9 +69,11 @@ export function resolvePlan(
   request: DeploymentRequest,
   options: { timeScale: number },
 ): Plan {
-  const service = registry.services[request.service];
+  const service = serviceOf(registry, request.service);
   if (!service) {
-    throw new InvalidInput([{ field: "service", reason: `is not a registered service` }]);
+    throw new InvalidInput([
+      { field: "service", reason: `is not a registered service (${request.service})` },
+    ]);
   }
   const prefix = artifactPrefixOf(registry, request.service);
   if (!request.artifact.key.startsWith(prefix)) {

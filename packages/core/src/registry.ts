@@ -274,7 +274,21 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/**
+ * The registered service of that name, or undefined. Own properties only: a name that comes
+ * from a request ("constructor", "__proto__", "toString") must never reach `Object.prototype`.
+ *
+ * @example
+ * ```ts
+ * serviceOf(registry, "hello-service")?.stages.prod.functionName; // "hello-prod"
+ * serviceOf(registry, "constructor"); // undefined
+ * ```
+ */
+export function serviceOf(registry: Registry, service: string): ServiceDefinition | undefined {
+  return Object.hasOwn(registry.services, service) ? registry.services[service] : undefined;
+}
+
 /** The key prefix a service's artifacts must live under. */
 export function artifactPrefixOf(registry: Registry, service: string): string {
-  return registry.services[service]?.artifactPrefix ?? `${service}/`;
+  return serviceOf(registry, service)?.artifactPrefix ?? `${service}/`;
 }

@@ -330,12 +330,17 @@ describe("parseDeploymentRequest", () => {
 
   describe("inputs that are not a request", () => {
     it.each([
-      ["null", null],
-      ["an array", []],
-      ["a string", "hello-service"],
-      ["a number", 42],
-    ])("refuses %s as a whole", (_label, input) => {
-      expect(issuesOf(input)).toEqual([{ field: "(input)", reason: "must be object" }]);
+      ["null", null, "null"],
+      ["an array", [], "array"],
+      ["a string", "hello-service", "string"],
+      ["an empty string", "", "string"],
+      ["a number", 42, "number"],
+      ["zero", 0, "number"],
+      ["false", false, "boolean"],
+    ])("refuses %s as a whole, naming what it is", (_label, input, kind) => {
+      expect(issuesOf(input)).toEqual([
+        { field: "(input)", reason: `the input must be a JSON object, got ${kind}` },
+      ]);
     });
 
     it("refuses a nested section of the wrong type as that type", () => {

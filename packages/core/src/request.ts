@@ -139,6 +139,13 @@ function keyProblem(key: string): string | undefined {
  * ```
  */
 export function parseDeploymentRequest(input: unknown): DeploymentRequest {
+  // StartExecution takes any JSON text: name a JSON value that is not an object for what it is.
+  const kind = jsonKind(input);
+  if (kind !== undefined && kind !== "object") {
+    throw new InvalidInput([
+      { field: "(input)", reason: `the input must be a JSON object, got ${kind}` },
+    ]);
+  }
   const size = jsonSize(input);
   if (size === undefined) {
     throw new InvalidInput([{ field: "(input)", reason: "must be JSON" }]);
@@ -153,6 +160,16 @@ export function parseDeploymentRequest(input: unknown): DeploymentRequest {
   const parsed = requestSchema.safeParse(input, { reportInput: true });
   if (parsed.success) return parsed.data;
   throw new InvalidInput(parsed.error.issues.map(toFieldIssue));
+}
+
+/** What a JSON value is, in words (null, boolean, number, string, array, object); else undefined. */
+function jsonKind(value: unknown): string | undefined {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  const type = typeof value;
+  return type === "boolean" || type === "number" || type === "string" || type === "object"
+    ? type
+    : undefined;
 }
 
 function jsonSize(input: unknown): number | undefined {

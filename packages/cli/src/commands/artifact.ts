@@ -16,6 +16,7 @@ import {
   InvalidInput,
   parseDeploymentRequest,
   type Registry,
+  serviceOf,
   validationKey,
 } from "@gantry/core";
 import { stringOption } from "../args.ts";
@@ -62,7 +63,7 @@ function checkFields(
     issues.push(...error.issues.filter((issue) => fields.includes(issue.field)));
   }
   const service = values.service;
-  if (service && !issues.some((i) => i.field === "service") && !registry.services[service]) {
+  if (service && !issues.some((i) => i.field === "service") && !serviceOf(registry, service)) {
     const known = Object.keys(registry.services).sort();
     issues.push({
       field: "service",

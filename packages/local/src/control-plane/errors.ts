@@ -18,6 +18,8 @@ export type SfnErrorType =
   | "ValidationException"
   | "UnknownOperationException"
   | "SerializationException"
+  | "RequestEntityTooLargeException"
+  | "MalformedHttpRequestException"
   | "InternalFailure";
 
 export class SfnApiError extends Error {
@@ -29,4 +31,14 @@ export class SfnApiError extends Error {
     this.type = type;
     this.status = status;
   }
+}
+
+/**
+ * Logs an unexpected error of an HTTP handler to stderr: where, the error's name, message and
+ * stack. Never the request (bodies and headers may carry tokens or secrets).
+ */
+export function logInternalError(where: string, error: unknown): void {
+  const detail =
+    error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  console.error(`gantry local: internal error in ${where}: ${detail}`);
 }

@@ -1,10 +1,12 @@
-import { createHash } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { SfnApiError } from "./errors.ts";
 
 /**
  * Step Functions' paging: `maxResults` from 0 to 1,000 (0 or absent: the default page of 100;
  * more is a ValidationException) and an opaque `nextToken` that only continues the listing it
- * came from (anything else is InvalidToken).
+ * came from (anything else is InvalidToken). Tokens are signed with a key of this process, so
+ * one that was not issued here (forged, edited, or from before a restart) is InvalidToken too,
+ * as AWS's expire.
  */
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -30,8 +32,10 @@ export function validateMaxResults(value: unknown): number {
   return value === 0 ? DEFAULT_PAGE_SIZE : value;
 }
 
-function scopeId(scope: string): string {
-  return createHash("sha256").update(scope).digest("base64url").slice(0, 16);
+const TOKEN_KEY = randomBytes(32);
+
+function signature(scope: string, offset: number): Buffer {
+  return createHmac("sha256", TOKEN_KEY).update(`${scope}\n${offset}`).digest().subarray(0, 18);
 }
 
 /** One page of `items`; `scope` names the listing, so a token only continues its own. */
@@ -58,25 +62,18 @@ export function pageOf<T>(
 }
 
 function writeToken(offset: number, scope: string): string {
-  return Buffer.from(JSON.stringify({ s: scopeId(scope), o: offset })).toString("base64url");
+  return `${offset}.${signature(scope, offset).toString("base64url")}`;
 }
 
 function readToken(token: string, scope: string): number {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
-      s?: unknown;
-      o?: unknown;
-    };
-    if (
-      parsed.s === scopeId(scope) &&
-      typeof parsed.o === "number" &&
-      Number.isInteger(parsed.o) &&
-      parsed.o >= 0
-    )
-      return parsed.o;
-  } catch {
-    // not one of ours
+  const match = /^(0|[1-9][0-9]{0,8})\.([A-Za-z0-9_-]{24})$/.exec(token);
+  if (match) {
+    const offset = Number(match[1]);
+    const given = Buffer.from(match[2] ?? "", "base64url");
+    const expected = signature(scope, offset);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return offset;
   }
+  // Not one of ours, or not for this listing.
   throw invalidToken();
 }
 

@@ -293,3 +293,179 @@ describe("reads", () => {
     expect([failed.status, await errorCode(failed)]).toEqual([412, "PreconditionFailed"]);
   });
 });
+
+describe("hostile requests: every parse error is an S3 XML error, never a 500", () => {
+  const xmlBody = (parts: string) => `<CompleteMultipartUpload>${parts}</CompleteMultipartUpload>`;
+  const cases: [string, string, RequestInit?][] = [
+    ["a key with %zz", `/${BUCKET}/a%zz`],
+    ["a key with a lone %", `/${BUCKET}/a%`],
+    ["a bucket with %zz", `/b%zz/k`],
+    ["a key with an encoded invalid UTF-8 byte", `/${BUCKET}/a%ff`],
+    ["a key with an encoded NUL", `/${BUCKET}/a%00b`],
+    ["max-keys that is not a number", `/${BUCKET}?list-type=2&max-keys=abc`],
+    ["max-keys below zero", `/${BUCKET}?list-type=2&max-keys=-1`],
+    ["max-keys huge", `/${BUCKET}?list-type=2&max-keys=99999999999999999999999`],
+    ["list-type 3", `/${BUCKET}?list-type=3`],
+    ["a bad continuation-token", `/${BUCKET}?list-type=2&continuation-token=%zz`],
+    ["a garbage continuation-token", `/${BUCKET}?list-type=2&continuation-token=@@@`],
+    ["encoding-type xml", `/${BUCKET}?list-type=2&encoding-type=xml`],
+    ["a query with %zz", `/${BUCKET}?list-type=2&prefix=%zz`],
+    ["partNumber abc", `/${BUCKET}/k?partNumber=abc`],
+    ["partNumber 0", `/${BUCKET}/k?partNumber=0`],
+    ["max-uploads abc", `/${BUCKET}?uploads&max-uploads=abc`],
+    ["max-parts abc on a missing upload", `/${BUCKET}/k?uploadId=nope&max-parts=abc`],
+    ["part-number-marker abc", `/${BUCKET}/k?uploadId=nope&part-number-marker=abc`],
+    ["a bad Range", `/${BUCKET}/k`, { headers: { range: "bytes=zz-yy" } }],
+    [
+      "a bad If-Modified-Since",
+      `/${BUCKET}/k`,
+      { headers: { "if-modified-since": "yesterday-ish" } },
+    ],
+    [
+      "DeleteObjects with XML that is not XML",
+      `/${BUCKET}?delete`,
+      {
+        method: "POST",
+        body: "<Delete><Object><Key>a</Key></Obj",
+        headers: { "content-md5": md5("<Delete><Object><Key>a</Key></Obj") },
+      },
+    ],
+    ["DeleteObjects with an empty body", `/${BUCKET}?delete`, { method: "POST", body: "" }],
+    [
+      "CompleteMultipartUpload with garbage XML",
+      `/${BUCKET}/k?uploadId=nope`,
+      { method: "POST", body: xmlBody("<Part><PartNumber>x</PartNumber>") },
+    ],
+    [
+      "PutObjectTagging with garbage XML",
+      `/${BUCKET}/k?tagging`,
+      { method: "PUT", body: "<Tagging><TagSet><Tag><Key>__proto__</Key></Tag>" },
+    ],
+    [
+      "x-amz-tagging with __proto__",
+      `/${BUCKET}/tagged`,
+      { method: "PUT", body: "x", headers: { "x-amz-tagging": "__proto__=1&constructor=2" } },
+    ],
+    [
+      "a copy source with %zz",
+      `/${BUCKET}/copy`,
+      { method: "PUT", headers: { "x-amz-copy-source": `/${BUCKET}/a%zz` } },
+    ],
+    [
+      "a bad x-amz-copy-source-range",
+      `/${BUCKET}/k?uploadId=nope&partNumber=1`,
+      {
+        method: "PUT",
+        headers: { "x-amz-copy-source": `/${BUCKET}/k`, "x-amz-copy-source-range": "bytes=x" },
+      },
+    ],
+    [
+      "a bad checksum header",
+      `/${BUCKET}/sum`,
+      { method: "PUT", body: "x", headers: { "x-amz-checksum-sha256": "%%%" } },
+    ],
+    [
+      "a bad Content-MD5",
+      `/${BUCKET}/md5`,
+      { method: "PUT", body: "x", headers: { "content-md5": "not base64!" } },
+    ],
+    [
+      "a bad x-amz-content-sha256",
+      `/${BUCKET}/sha`,
+      { method: "PUT", body: "x", headers: { "x-amz-content-sha256": "zz" } },
+    ],
+    [
+      "a bad aws-chunked body",
+      `/${BUCKET}/chunked`,
+      {
+        method: "PUT",
+        body: "zz;chunk-signature=1\r\nx\r\n",
+        headers: {
+          "content-encoding": "aws-chunked",
+          "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+          "x-amz-decoded-content-length": "1",
+        },
+      },
+    ],
+    [
+      "a bad x-amz-decoded-content-length",
+      `/${BUCKET}/chunked`,
+      {
+        method: "PUT",
+        body: "1\r\nx\r\n0\r\n\r\n",
+        headers: {
+          "content-encoding": "aws-chunked",
+          "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+          "x-amz-decoded-content-length": "-5",
+        },
+      },
+    ],
+    ["a versionId that is garbage", `/${BUCKET}/k?versionId=%00%01`],
+  ];
+
+  it.each(cases)("%s", async (_what, path, init) => {
+    const response = await fetch(url(path), init);
+    const text = await response.text();
+    expect(response.status, text).toBeGreaterThanOrEqual(200);
+    expect([500, 502, 503], text).not.toContain(response.status);
+    if (response.status >= 400) {
+      expect(response.headers.get("content-type")).toBe("application/xml");
+      expect(text).toMatch(/<Error><Code>[A-Za-z]+<\/Code>/);
+    }
+  });
+
+  it("answers a key with %zz as InvalidURI, 400", async () => {
+    const response = await fetch(url(`/${BUCKET}/a%zz`));
+    expect([response.status, await errorCode(response)]).toEqual([400, "InvalidURI"]);
+  });
+});
+
+describe("keys that name Object.prototype's members are plain keys", () => {
+  it("keeps tags named __proto__, constructor and toString, from the header and from XML", async () => {
+    const created = await put("proto-tags", "x", {
+      "x-amz-tagging": "__proto__=1&constructor=2&toString=3",
+    });
+    expect(created.status).toBe(200);
+    const got = await (await fetch(url(`/${BUCKET}/proto-tags?tagging`))).text();
+    for (const [key, value] of [
+      ["__proto__", "1"],
+      ["constructor", "2"],
+      ["toString", "3"],
+    ])
+      expect(got).toContain(`<Tag><Key>${key}</Key><Value>${value}</Value></Tag>`);
+    const body =
+      '<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>__proto__</Key><Value>a</Value></Tag><Tag><Key>hasOwnProperty</Key><Value>b</Value></Tag></TagSet></Tagging>';
+    const stored = await fetch(url(`/${BUCKET}/proto-tags?tagging`), {
+      method: "PUT",
+      body,
+      headers: { "content-md5": md5(body) },
+    });
+    expect(stored.status).toBe(200);
+    const again = await (await fetch(url(`/${BUCKET}/proto-tags?tagging`))).text();
+    expect(again).toContain("<Tag><Key>__proto__</Key><Value>a</Value></Tag>");
+    expect(again).toContain("<Tag><Key>hasOwnProperty</Key><Value>b</Value></Tag>");
+  });
+
+  it("keeps user metadata named x-amz-meta-__proto__", async () => {
+    const created = await put("proto-meta", "x", { "x-amz-meta-__proto__": "kept" });
+    expect(created.status).toBe(200);
+    const head = await fetch(url(`/${BUCKET}/proto-meta`), { method: "HEAD" });
+    expect(head.headers.get("x-amz-meta-__proto__")).toBe("kept");
+  });
+});
+
+describe("oversized bodies are answered, not reset", () => {
+  it.each([
+    ["PutObjectTagging", `/${BUCKET}/k?tagging`, "PUT", 1024 * 1024],
+    ["DeleteObjects", `/${BUCKET}?delete`, "POST", 10 * 1024 * 1024],
+  ])("%s with a body over its limit gets S3's XML error", async (_what, path, method, size) => {
+    const body = `<X>${"y".repeat(size)}</X>`;
+    const response = await fetch(url(path), {
+      method,
+      body,
+      headers: { "content-md5": md5(body) },
+    });
+    expect(response.status).toBe(400);
+    expect(await errorCode(response)).toBe("MalformedXML");
+  });
+});

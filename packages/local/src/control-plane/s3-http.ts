@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { clientGone } from "../http-body.ts";
 import type { LocalBuckets } from "../world/buckets.ts";
+import { logInternalError } from "./errors.ts";
 import { LOCAL_ACCOUNT, type S3Context, servedBucket } from "./s3/context.ts";
 import { errorXml, requestIds, S3Error, toS3Error } from "./s3/errors.ts";
 import {
@@ -173,7 +175,8 @@ const OBJECT_ROUTES: Record<string, Route[]> = {
 
 /** The operation a request asks for, or the S3 error that says why there is none. */
 function route(method: string, target: S3Target): Handler {
-  const routes = (target.key === "" ? BUCKET_ROUTES : OBJECT_ROUTES)[method];
+  const table = target.key === "" ? BUCKET_ROUTES : OBJECT_ROUTES;
+  const routes = Object.hasOwn(table, method) ? table[method] : undefined;
   if (!routes)
     throw new S3Error(
       "MethodNotAllowed",
@@ -239,9 +242,23 @@ export async function handleS3Request(
     }
     await route(method, target)(ctx);
   } catch (error) {
-    sendError(res, toS3Error(error), resource, ids, method === "HEAD");
+    if (clientGone(error, res)) return true;
+    const failure = toS3Error(error);
+    if (failure.code === "InternalError" && !(error instanceof S3Error))
+      logInternalError(`S3 ${method} ${resource}`, error);
+    sendError(res, failure, resource, ids, method === "HEAD");
   }
   return true;
+}
+
+/** Sends an unexpected failure as S3's InternalError XML (500). */
+export function sendS3InternalError(res: ServerResponse, resource: string): void {
+  const ids = requestIds();
+  if (!res.headersSent) {
+    res.setHeader("x-amz-request-id", ids.requestId);
+    res.setHeader("x-amz-id-2", ids.hostId);
+  }
+  sendError(res, new S3Error("InternalError"), resource, ids, false);
 }
 
 function sendError(

@@ -433,3 +433,99 @@ describe("ValidateStateMachineDefinition", () => {
     expect((await validate(text, "ERROR")).diagnostics).toEqual([]);
   });
 });
+
+describe("hostile requests get AWS's errors, never a reset or a 200", () => {
+  function endpoint(): string {
+    const address = server.address();
+    return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  }
+
+  async function call(target: string, body: string | Uint8Array<ArrayBuffer>) {
+    const response = await fetch(endpoint(), {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": `AWSStepFunctions.${target}`,
+      },
+      body,
+    });
+    return {
+      status: response.status,
+      type: response.headers.get("x-amzn-errortype"),
+      body: (await response.json()) as { __type?: string; message?: string },
+    };
+  }
+
+  it.each(["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "Nope"])(
+    "answers AWSStepFunctions.%s with 400 UnknownOperationException",
+    async (operation) => {
+      const answer = await call(operation, "{}");
+      expect(answer.status).toBe(400);
+      expect(answer.type).toBe("UnknownOperationException");
+      expect(answer.body.__type).toBe("UnknownOperationException");
+    },
+  );
+
+  it("answers a 10 MB body with 413 RequestEntityTooLargeException that the SDK receives", async () => {
+    const input = JSON.stringify({ pad: "x".repeat(10 * 1024 * 1024) });
+    const error = await sfn
+      .send(new StartExecutionCommand({ stateMachineArn: ARN("alpha"), input }))
+      .then(
+        () => undefined,
+        (e: unknown) => e as { name: string; $metadata?: { httpStatusCode?: number } },
+      );
+    expect(error?.name).toBe("RequestEntityTooLargeException");
+    expect(error?.$metadata?.httpStatusCode).toBe(413);
+    // The same connection pool still works afterwards.
+    expect((await sfn.send(new ListStateMachinesCommand({}))).stateMachines).toHaveLength(3);
+  });
+
+  it("answers a body that is not UTF-8 or not a JSON object with SerializationException", async () => {
+    for (const body of [new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), "[1]", "null", "{"]) {
+      const answer = await call("ListStateMachines", body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.__type).toBe("SerializationException");
+    }
+  });
+
+  it("refuses a nextToken it did not issue, even one shaped like its own", async () => {
+    const first = await sfn.send(new ListStateMachinesCommand({ maxResults: 1 }));
+    const token = String(first.nextToken);
+    const forged = [
+      token.replace(/^\d+/, "2"),
+      `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`,
+      Buffer.from(JSON.stringify({ s: "x", o: 1 })).toString("base64url"),
+      "0.AAAAAAAAAAAAAAAAAAAAAAAA",
+    ];
+    for (const nextToken of forged) {
+      await expect(
+        sfn.send(new ListStateMachinesCommand({ maxResults: 1, nextToken })),
+      ).rejects.toMatchObject({ name: "InvalidToken" });
+    }
+    const other = await call(
+      "ListExecutions",
+      JSON.stringify({ stateMachineArn: ARN("alpha"), nextToken: token }),
+    );
+    expect(other.body.__type).toBe("InvalidToken");
+  });
+
+  it.each([
+    [{ maxResults: 1.5 }],
+    [{ maxResults: "10" }],
+    [{ maxResults: -1 }],
+    [{ maxResults: 1001 }],
+    [{ maxResults: true }],
+    [{ statusFilter: 5 }],
+    [{ statusFilter: "running" }],
+    [{ statusFilter: "" }],
+    [{ nextToken: 7 }],
+    [{ nextToken: "" }],
+  ])("refuses ListExecutions %j with ValidationException", async (fields) => {
+    const answer = await call(
+      "ListExecutions",
+      JSON.stringify({ stateMachineArn: ARN("alpha"), ...fields }),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body.__type).toBe("ValidationException");
+  });
+});

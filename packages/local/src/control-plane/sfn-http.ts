@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { SfnApiError } from "./errors.ts";
+import { clientGone, readLimitedBody } from "../http-body.ts";
+import { logInternalError, SfnApiError } from "./errors.ts";
 import type { ExecutionRecord } from "./execution-store.ts";
 import type { LocalStepFunctions } from "./local-step-functions.ts";
 import { validateDefinition } from "./validate-definition.ts";
@@ -16,58 +17,65 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 type Operation = (stepFunctions: LocalStepFunctions, body: Record<string, unknown>) => unknown;
 
-const OPERATIONS: Record<string, Operation> = {
-  StartExecution: (stepFunctions, body) => stepFunctions.startExecution(body),
-  DescribeExecution: (stepFunctions, body) =>
-    describe(stepFunctions.describeExecution(body.executionArn)),
-  ListExecutions: (stepFunctions, body) => {
-    const out = stepFunctions.listExecutions(body);
-    return { ...out, executions: out.executions.map(summary) };
-  },
-  GetExecutionHistory: (stepFunctions, body) => stepFunctions.getExecutionHistory(body),
-  StopExecution: (stepFunctions, body) => stepFunctions.stopExecution(body),
-  SendTaskSuccess: async (stepFunctions, body) => {
-    const token = requireToken(body);
-    let output: unknown;
-    try {
-      output = JSON.parse(String(body.output));
-    } catch {
-      throw new SfnApiError("InvalidOutput", "Invalid Output: the output is not valid JSON");
-    }
-    await stepFunctions.sendTaskSuccess(token, output);
-    return {};
-  },
-  SendTaskFailure: async (stepFunctions, body) => {
-    await stepFunctions.sendTaskFailure(
-      requireToken(body),
-      String(body.error ?? ""),
-      String(body.cause ?? ""),
-    );
-    return {};
-  },
-  SendTaskHeartbeat: (stepFunctions, body) => {
-    stepFunctions.sendTaskHeartbeat(requireToken(body));
-    return {};
-  },
-  DescribeStateMachine: (stepFunctions, body) =>
-    stepFunctions.describeStateMachine(body.stateMachineArn),
-  TagResource: (stepFunctions, body) => {
-    stepFunctions.tagResource(body);
-    return {};
-  },
-  UntagResource: (stepFunctions, body) => {
-    stepFunctions.untagResource(body);
-    return {};
-  },
-  ListTagsForResource: (stepFunctions, body) => ({ tags: stepFunctions.listTagsForResource(body) }),
-  ValidateStateMachineDefinition: (_stepFunctions, body) => validateDefinition(body),
-  DescribeStateMachineForExecution: (stepFunctions, body) => {
-    const execution = stepFunctions.describeExecution(body.executionArn);
-    const machine = stepFunctions.describeStateMachine(execution.stateMachineArn);
-    return { ...machine, updateDate: machine.creationDate };
-  },
-  ListStateMachines: (stepFunctions, body) => stepFunctions.listStateMachinesPage(body),
-};
+const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
+  Object.entries({
+    StartExecution: (stepFunctions, body) => {
+      refuseDeepInput(body.input);
+      return stepFunctions.startExecution(body);
+    },
+    DescribeExecution: (stepFunctions, body) =>
+      describe(stepFunctions.describeExecution(body.executionArn)),
+    ListExecutions: (stepFunctions, body) => {
+      const out = stepFunctions.listExecutions(body);
+      return { ...out, executions: out.executions.map(summary) };
+    },
+    GetExecutionHistory: (stepFunctions, body) => stepFunctions.getExecutionHistory(body),
+    StopExecution: (stepFunctions, body) => stepFunctions.stopExecution(body),
+    SendTaskSuccess: async (stepFunctions, body) => {
+      const token = requireToken(body);
+      let output: unknown;
+      try {
+        output = JSON.parse(String(body.output));
+      } catch {
+        throw new SfnApiError("InvalidOutput", "Invalid Output: the output is not valid JSON");
+      }
+      await stepFunctions.sendTaskSuccess(token, output);
+      return {};
+    },
+    SendTaskFailure: async (stepFunctions, body) => {
+      await stepFunctions.sendTaskFailure(
+        requireToken(body),
+        String(body.error ?? ""),
+        String(body.cause ?? ""),
+      );
+      return {};
+    },
+    SendTaskHeartbeat: (stepFunctions, body) => {
+      stepFunctions.sendTaskHeartbeat(requireToken(body));
+      return {};
+    },
+    DescribeStateMachine: (stepFunctions, body) =>
+      stepFunctions.describeStateMachine(body.stateMachineArn),
+    TagResource: (stepFunctions, body) => {
+      stepFunctions.tagResource(body);
+      return {};
+    },
+    UntagResource: (stepFunctions, body) => {
+      stepFunctions.untagResource(body);
+      return {};
+    },
+    ListTagsForResource: (stepFunctions, body) => ({
+      tags: stepFunctions.listTagsForResource(body),
+    }),
+    ValidateStateMachineDefinition: (_stepFunctions, body) => validateDefinition(body),
+    DescribeStateMachineForExecution: (stepFunctions, body) => {
+      const execution = stepFunctions.describeExecution(body.executionArn);
+      const machine = stepFunctions.describeStateMachine(execution.stateMachineArn);
+      return { ...machine, updateDate: machine.creationDate };
+    },
+    ListStateMachines: (stepFunctions, body) => stepFunctions.listStateMachinesPage(body),
+  } satisfies Record<string, Operation>),
+);
 
 /** Answers one request if it is a Step Functions call; returns false if it is not one. */
 export async function handleSfnRequest(
@@ -84,20 +92,66 @@ export async function handleSfnRequest(
     return false;
   res.setHeader("x-amzn-RequestId", randomUUID());
   try {
-    const operation = OPERATIONS[target.slice("AWSStepFunctions.".length)];
+    // Own entries only: "constructor" or "__proto__" is not an operation.
+    const operation = OPERATIONS.get(target.slice("AWSStepFunctions.".length));
+    // The body is read (and, when too large, discarded) whatever the operation, so the client
+    // sees the answer instead of a reset connection.
+    const body = await readJsonBody(req);
     if (!operation)
       throw new SfnApiError("UnknownOperationException", `Unknown operation ${target}`);
-    const body = await readJsonBody(req);
     send(res, 200, toWire(await operation(stepFunctions, body)));
   } catch (error) {
-    const failure =
-      error instanceof SfnApiError
-        ? error
-        : new SfnApiError("InternalFailure", "internal error in the local control plane", 500);
-    res.setHeader("x-amzn-errortype", failure.type);
-    send(res, failure.status, { __type: failure.type, message: failure.message });
+    if (clientGone(error, res)) return true;
+    if (!(error instanceof SfnApiError)) logInternalError(`Step Functions ${target}`, error);
+    sendSfnError(res, error);
   }
   return true;
+}
+
+/** Sends `error` as Step Functions' JSON error (anything not an SfnApiError: InternalFailure). */
+export function sendSfnError(res: ServerResponse, error: unknown): void {
+  const failure =
+    error instanceof SfnApiError
+      ? error
+      : new SfnApiError("InternalFailure", "internal error in the local control plane", 500);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.setHeader("x-amzn-errortype", failure.type);
+  send(res, failure.status, { __type: failure.type, message: failure.message });
+}
+
+/**
+ * How deeply an execution input may nest. Deeper JSON parses, but every later step that walks it
+ * (the engine's copies, JSON.stringify, the history) overflows the stack somewhere past ~1,500
+ * levels; AWS's JSON parsers cap nesting too (Jackson's default is 1,000).
+ */
+export const MAX_INPUT_DEPTH = 1000;
+
+function refuseDeepInput(input: unknown): void {
+  if (typeof input === "string" && jsonDepth(input) > MAX_INPUT_DEPTH)
+    throw new SfnApiError(
+      "InvalidExecutionInput",
+      `Invalid State Machine Execution Input: nested more than ${MAX_INPUT_DEPTH} levels deep`,
+    );
+}
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }
 
 function requireToken(body: Record<string, unknown>): string {
@@ -109,15 +163,19 @@ function requireToken(body: Record<string, unknown>): string {
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new SfnApiError("ValidationException", "Request body too large");
-    chunks.push(chunk as Buffer);
+  const read = await readLimitedBody(req, MAX_BODY_BYTES);
+  if (!read.ok)
+    throw new SfnApiError(
+      "RequestEntityTooLargeException",
+      `Request entity too large: ${read.bytes} bytes or more, at most ${MAX_BODY_BYTES} accepted`,
+      413,
+    );
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(read.body);
+  } catch {
+    throw new SfnApiError("SerializationException", "The request body is not valid UTF-8");
   }
-  const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
   try {
     const parsed = JSON.parse(text) as unknown;

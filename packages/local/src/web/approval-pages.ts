@@ -4,6 +4,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { isApprovalId, recordKeys, STAGES, type Stage } from "@gantry/core";
 import * as approvalHttp from "@gantry/functions/approval-http";
 import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
+import { readLimitedBody } from "../http-body.ts";
 import type { LocalControlPlane, WebRoute } from "../local-control-plane.ts";
 import { stateBucketOf } from "../world/local-world.ts";
 
@@ -134,12 +135,8 @@ function lambdaContext(): Context {
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error("too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  // Reads an oversized body to its end (discarding it), so the client sees the 413.
+  const read = await readLimitedBody(req, MAX_BODY);
+  if (!read.ok) throw new Error("too large");
+  return read.body.toString("utf8");
 }

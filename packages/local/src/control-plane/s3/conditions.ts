@@ -1,4 +1,4 @@
-import { etagMatches } from "../../world/buckets.ts";
+import { etagMatches } from "../../world/object-conditions.ts";
 
 /**
  * S3's conditional requests on an object (GetObject, HeadObject, and the copy source of

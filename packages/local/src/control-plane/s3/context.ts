@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { LocalBuckets, StoredObjectMeta } from "../../world/buckets.ts";
+import type { LocalBuckets } from "../../world/buckets.ts";
 import { checksumHeader } from "../../world/checksums.ts";
+import type { StoredObjectMeta } from "../../world/object-meta.ts";
 import { S3Error } from "./errors.ts";
 import type { S3Target } from "./request.ts";
 import { XML_DECLARATION } from "./xml.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BucketError } from "../../world/buckets.ts";
+import { BucketError } from "../../world/bucket-errors.ts";
 import { errorXml, requestIds, S3Error, toS3Error } from "./errors.ts";
 
 describe("S3 errors", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { BucketError } from "../../world/buckets.ts";
+import { BucketError } from "../../world/bucket-errors.ts";
 import { escapeXml } from "./xml.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StoredObjectMeta } from "../../world/buckets.ts";
+import type { StoredObjectMeta } from "../../world/object-meta.ts";
 import { continuationToken, listPage, readContinuationToken } from "./listing.ts";
 
 const meta = {} as StoredObjectMeta;

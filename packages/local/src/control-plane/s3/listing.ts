@@ -1,5 +1,5 @@
-import type { StoredObjectMeta } from "../../world/buckets.ts";
-import { compareKeys } from "../../world/buckets.ts";
+import { compareKeys } from "../../world/object-keys.ts";
+import type { StoredObjectMeta } from "../../world/object-meta.ts";
 import {
   isoSeconds,
   OWNER_XML,

@@ -1,12 +1,14 @@
 import type { IncomingMessage } from "node:http";
 import { pipeline } from "node:stream/promises";
-import type { ContentHeaders, OpenedObject, StoredObjectMeta } from "../../world/buckets.ts";
+import { readLimitedBody } from "../../http-body.ts";
+import type { OpenedObject } from "../../world/buckets.ts";
 import {
   type ChecksumAlgorithm,
   checksumAlgorithmOf,
   ObjectDigests,
 } from "../../world/checksums.ts";
 import { MAX_PART_NUMBER } from "../../world/multipart.ts";
+import type { ContentHeaders, StoredObjectMeta } from "../../world/object-meta.ts";
 import { evaluateConditions } from "./conditions.ts";
 import {
   checksumElementName,
@@ -460,14 +462,10 @@ export async function deleteObject(ctx: S3Context): Promise<void> {
 
 /** Collects a small request body (XML documents), bounded. */
 export async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new S3Error("MalformedXML", "The XML you provided was too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  // Read to the end even when too large, so the client sees the error instead of a reset.
+  const read = await readLimitedBody(req, limit);
+  if (!read.ok) throw new S3Error("MalformedXML", "The XML you provided was too large");
+  return read.body;
 }
 
 /** DeleteObjects (`POST /<bucket>?delete`): up to 1,000 keys, Content-MD5 or a checksum required. */

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from "node:http";
-import type { ContentHeaders } from "../../world/buckets.ts";
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumAlgorithm,
@@ -8,6 +7,7 @@ import {
   decodeChecksum,
   type FinishedDigests,
 } from "../../world/checksums.ts";
+import type { ContentHeaders } from "../../world/object-meta.ts";
 import { decodeAwsChunked } from "./aws-chunked.ts";
 import { S3Error } from "./errors.ts";
 
@@ -47,6 +47,14 @@ function decode(text: string, path: string): string {
   }
 }
 
+/**
+ * A record without a prototype, for names that come from a request: `__proto__`,
+ * `constructor` or `toString` are then keys like any other, never Object.prototype's.
+ */
+export function plainRecord(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 /** A header's value (several values joined as HTTP joins them). */
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -59,7 +67,7 @@ const MAX_METADATA_BYTES = 2048;
 
 /** `x-amz-meta-*` headers, names lower-cased (as S3 keeps them) without the prefix. */
 export function userMetadata(req: IncomingMessage): Record<string, string> {
-  const metadata: Record<string, string> = {};
+  const metadata = plainRecord();
   let bytes = 0;
   for (const [name, value] of Object.entries(req.headers)) {
     if (!name.startsWith("x-amz-meta-") || value === undefined) continue;
@@ -101,7 +109,7 @@ export function contentHeaders(req: IncomingMessage): ContentHeaders {
 /** `x-amz-tagging` (a query string of tags), validated as S3 does. */
 export function tagging(value: string | undefined): Record<string, string> {
   if (value === undefined || value === "") return {};
-  const tags: Record<string, string> = {};
+  const tags = plainRecord();
   const params = new URLSearchParams(value);
   for (const [key, tagValue] of params) {
     if (key.length === 0 || key.length > 128 || tagValue.length > 256 || key in tags)
@@ -260,7 +268,7 @@ export function requestBody(
       MaxSizeAllowed: String(maxBytes),
     });
   }
-  const trailers: Record<string, string> = {};
+  const trailers = plainRecord();
   return {
     source: chunked ? decodeAwsChunked(req, trailers) : req,
     trailers,

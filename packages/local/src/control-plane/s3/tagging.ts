@@ -2,7 +2,7 @@ import { ObjectDigests } from "../../world/checksums.ts";
 import { type S3Context, sendEmpty, sendXml, servedBucket } from "./context.ts";
 import { S3Error } from "./errors.ts";
 import { readSmallBody } from "./objects.ts";
-import { checksumClaims, verifyBody } from "./request.ts";
+import { checksumClaims, plainRecord, verifyBody } from "./request.ts";
 import { childrenNamed, childText, element, parseXml, S3_NAMESPACE, XmlError } from "./xml.ts";
 
 /**
@@ -49,7 +49,7 @@ export function parseTagging(text: string): Record<string, string> {
     if (error instanceof XmlError) throw new S3Error("MalformedXML");
     throw error;
   }
-  const tags: Record<string, string> = {};
+  const tags = plainRecord();
   for (const [key, value] of pairs) {
     if (key.length === 0 || key.length > 128 || value.length > 256)
       throw new S3Error("InvalidTag", `The TagKey you have provided is invalid`);
