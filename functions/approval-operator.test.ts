@@ -3,6 +3,7 @@
  * clients: who decides is the IAM principal Lambda hands over, mapped by the registry.
  */
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   ListObjectsV2Command,
@@ -143,5 +144,56 @@ describe("approval-operator", () => {
     expect(result.statusCode).toBe(403);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it("breaks a damaged lock for a registered operator: exactly the bytes inspected, audited first", async () => {
+    vi.stubEnv("GANTRY_STAGE", "prod");
+    const garbled = '{"owner":"arn:aws:sta';
+    s3.on(GetObjectCommand, { Key: recordKeys.lock("hello-service") }).resolves({
+      Body: {
+        transformToByteArray: async () => new Uint8Array(Buffer.from(garbled)),
+      } as unknown as GetObjectCommandOutput["Body"],
+      ETag: '"garbled"',
+    });
+    s3.on(DeleteObjectCommand).resolves({});
+    const unlock = (principal: string) =>
+      handler(
+        {
+          ...event(principal),
+          rawPath: "/operator/locks/prod/hello-service",
+          headers: { "content-type": "application/json" },
+          requestContext: {
+            http: { method: "POST" },
+            authorizer: { iam: { userArn: principal } },
+          } as never,
+          body: JSON.stringify({ reason: "bad restore", etag: '"garbled"', forceDamaged: true }),
+        },
+        context,
+      );
+
+    const eve = await unlock("arn:aws:iam::111122223333:user/eve");
+    expect(eve.statusCode).toBe(403);
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+
+    const result = await unlock(ALICE);
+    expect(result.statusCode, result.body).toBe(200);
+    const [audit, completed] = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(audit).toMatchObject({ Bucket: STATE_BUCKET, IfNoneMatch: "*" });
+    expect(audit?.Key).toMatch(/^audit\/locks\/hello-service\/.+\.json$/);
+    expect(JSON.parse(String(audit?.Body))).toMatchObject({
+      principal: ALICE,
+      operators: ["alice@example.com"],
+      reason: "bad restore",
+      stage: "prod",
+      previous: { damaged: "is not JSON", base64: Buffer.from(garbled).toString("base64") },
+      result: "pending",
+    });
+    expect(s3.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: STATE_BUCKET,
+      Key: recordKeys.lock("hello-service"),
+      IfMatch: '"garbled"',
+    });
+    expect(completed).toMatchObject({ Key: audit?.Key, IfMatch: '"d"' });
+    expect(JSON.parse(String(completed?.Body)).result).toBe("broken");
   });
 });

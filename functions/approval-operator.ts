@@ -8,6 +8,7 @@ import {
   S3RecordStore,
   SfnWorkflowCallbacks,
   secretsManagerKeys,
+  stageFromEnv,
   stepHandler,
 } from "@gantry/aws";
 import { handleOperatorHttp, type OperatorApiDeps, systemClock } from "@gantry/core";
@@ -15,7 +16,7 @@ import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from "
 import registry from "../gantry.registry.ts";
 
 /**
- * The operator's approval API (`gantry approve` / `gantry reject`) behind a Function URL with
+ * The operator API (`gantry approve` / `gantry reject`, and `gantry unlock`) behind a Function URL with
  * `AWS_IAM` auth: Lambda only invokes it for a SigV4-signed request whose principal may call
  * `lambda:InvokeFunctionUrl` on it, and hands over that principal's ARN. The registry's
  * `operators` map it to an approver; nothing the caller types says who they are.
@@ -67,14 +68,20 @@ export const createHandler = (deps: Deps) =>
     },
   );
 
-export const awsDeps = (): Deps =>
-  lazy<Deps>({
-    records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
+export const awsDeps = (): Deps => {
+  let store: S3RecordStore | undefined;
+  const stateBucket = () =>
+    (store ??= new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")));
+  return lazy<Deps>({
+    records: stateBucket,
+    bytes: stateBucket,
+    stage: stageFromEnv,
     workflows: () => new SfnWorkflowCallbacks(new SFNClient({})),
     decisionKeys: () => secretsManagerKeys("decisions"),
     operators: () => registry.operators,
     clock: () => systemClock,
     log: () => createLogger("approval-operator"),
   });
+};
 
 export const handler = createHandler(awsDeps());

@@ -84,14 +84,37 @@ describe("reconcile", () => {
     lambda.on(UpdateAliasCommand).resolves({ Name: "live", FunctionVersion: "6" });
     s3.on(PutObjectCommand).resolves({ ETag: '"rec"' });
     s3.on(GetObjectCommand).resolves({
-      Body: body({ owner: EXECUTION.id, service: "hello-service", version: REQUEST.version }),
+      Body: body({
+        owner: EXECUTION.id,
+        service: "hello-service",
+        version: REQUEST.version,
+        acquiredAt: "2026-11-01T12:00:00.000Z",
+      }),
       ETag: '"lock-etag"',
     });
     s3.on(DeleteObjectCommand).resolves({});
   });
 
-  it("skips an execution that SUCCEEDED without any AWS call", async () => {
-    const result = await reconcile(statusChange("SUCCEEDED"), context);
+  /** What Finish leaves behind as the execution's output (Deployed passes its input on). */
+  const baked: DeploymentState = {
+    ...abandoned,
+    rollout: rolloutOf({ phase: "baked", stepIndex: 2, weight: 100 }),
+  };
+  const succeeded = (output: unknown) => ({
+    detail: {
+      executionArn: EXECUTION.id,
+      status: "SUCCEEDED",
+      output: JSON.stringify(output),
+      outputDetails: { included: true },
+    },
+  });
+
+  it("skips an execution that SUCCEEDED with its outcome recorded, from the event alone (no AWS call)", async () => {
+    const recorded = {
+      ...baked,
+      outcome: { status: "deployed", version: "7", lockReleased: true },
+    };
+    const result = await reconcile(succeeded(recorded), context);
     expect(result).toEqual({ skipped: "SUCCEEDED" });
     for (const mock of [s3, sfn, lambda]) expect(mock.calls()).toHaveLength(0);
   });
@@ -191,5 +214,96 @@ describe("reconcile", () => {
     });
     expect(lambda.calls()).toHaveLength(0);
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+  });
+
+  it("records a SUCCEEDED execution whose Finish failed for good as deployed and releases its lock, never touching the alias", async () => {
+    const cleanupFailure = { Error: "Lambda.Unknown", Cause: "the Finish function timed out" };
+    const result = await reconcile(succeeded({ ...baked, cleanupFailure }), context);
+    expect(result).toMatchObject({
+      outcome: { status: "deployed", version: "7", lockReleased: true },
+    });
+    expect(sfn.calls()).toHaveLength(0);
+    expect(lambda.calls()).toHaveLength(0);
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(put?.Key).toBe(
+      `deployments/hello-service/2026-11-01T12-00-00-000Z_${EXECUTION.name}.json`,
+    );
+    const record = sentJson(put?.Body) as { outcome: { status: string; note: string } };
+    expect(record.outcome.status).toBe("deployed");
+    expect(record.outcome.note).toContain("the Finish function timed out");
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+  });
+
+  it("reads the last state from the history when the event left a SUCCEEDED execution's output out", async () => {
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolves(history({ ...baked, outcome: { status: "deployed", lockReleased: true } }));
+    const result = await reconcile(
+      {
+        detail: {
+          executionArn: EXECUTION.id,
+          status: "SUCCEEDED",
+          output: null,
+          outputDetails: { included: false },
+        },
+      },
+      context,
+    );
+    expect(result).toEqual({ skipped: "SUCCEEDED" });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it("tries a failed rollback once more and records that the reconcile rolled back", async () => {
+    const recordKey = `deployments/hello-service/2026-11-01T12-00-00-000Z_${EXECUTION.name}.json`;
+    const rollbackFailed = {
+      ...abandoned,
+      failure: { Error: "AlarmTriggered", Cause: "hello-prod-errors is in ALARM" },
+      rollbackFailure: { Error: "RollbackFailed", Cause: "could not restore hello-prod:live" },
+      outcome: {
+        status: "failed",
+        error: "RollbackFailed",
+        cause: "rollback failed (could not restore hello-prod:live) after AlarmTriggered: x",
+        lockReleased: true,
+      },
+    };
+    sfn.on(GetExecutionHistoryCommand).resolves(history(rollbackFailed));
+    const split = {
+      Name: "live",
+      FunctionVersion: "6",
+      RoutingConfig: { AdditionalVersionWeights: { "7": 0.1 } },
+      RevisionId: "r1",
+    };
+    // Read to check the alias is still this deployment's, then by the rollback, then back.
+    lambda
+      .on(GetAliasCommand)
+      .resolvesOnce(split)
+      .resolvesOnce(split)
+      .resolvesOnce({ Name: "live", FunctionVersion: "6", RevisionId: "r2" });
+    s3.on(GetObjectCommand).rejects(
+      Object.assign(new Error("NoSuchKey"), {
+        name: "NoSuchKey",
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
+    s3.on(GetObjectCommand, { Key: recordKey }).resolves({
+      Body: body({ outcome: rollbackFailed.outcome }),
+      ETag: '"record"',
+    });
+    const result = await reconcile(
+      { detail: { executionArn: EXECUTION.id, status: "FAILED", error: "RollbackFailed" } },
+      context,
+    );
+    expect(result).toMatchObject({
+      rollback: { restoredVersion: "6", removedVersion: "7" },
+      outcome: { status: "rolled-back", error: "AlarmTriggered" },
+    });
+    expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1"));
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(put?.Key).toBe(recordKey);
+    expect(sentJson(put?.Body)).toMatchObject({
+      outcome: { status: "rolled-back", error: "AlarmTriggered" },
+      rollback: { restoredVersion: "6" },
+    });
   });
 });

@@ -17,17 +17,22 @@ import {
   type ReconcileDeps,
   reconcileAbandoned,
   systemClock,
+  unrecordedSuccess,
 } from "@gantry/core";
 
 /**
- * Cleans up after a deployment execution that ended without running its own failure path: an
- * EventBridge rule sends this function the ABORTED, TIMED_OUT and FAILED status changes of the
- * state machine (FAILED too: `States.Runtime` and `States.DataLimitExceeded` end an execution
- * past every Catch). It reads the last state the execution entered and runs reconcileAbandoned:
- * put the alias back if traffic had moved, record the outcome, release the lock; nothing when
- * the execution's own failure path had already done so.
+ * Cleans up after a deployment execution whose own cleanup did not do everything: an
+ * EventBridge rule sends this function the ABORTED, TIMED_OUT, FAILED and SUCCEEDED status
+ * changes of the state machine (FAILED too: `States.Runtime` and `States.DataLimitExceeded` end
+ * an execution past every Catch, and a RollbackFailed gets its rollback tried once more;
+ * SUCCEEDED: a Finish that failed for good ends in Deployed with nothing recorded). It reads
+ * the last state the execution entered and runs reconcileAbandoned: put the alias back if
+ * traffic had moved, record the outcome, release the lock; nothing when the execution's own
+ * Finish had already done so. A SUCCEEDED execution is judged from the event's `output` (its
+ * last state) without any AWS call; the history is read only when the event left it out (over
+ * EventBridge's size limit).
  */
-export const RECONCILED = ["ABORTED", "TIMED_OUT", "FAILED"] as const;
+export const RECONCILED = ["ABORTED", "TIMED_OUT", "FAILED", "SUCCEEDED"] as const;
 
 export interface ExecutionStatusChange {
   readonly detail: {
@@ -35,6 +40,10 @@ export interface ExecutionStatusChange {
     readonly status: string;
     readonly error?: string | null;
     readonly cause?: string | null;
+    /** A SUCCEEDED execution's output as JSON text; null when too large for the event. */
+    readonly output?: string | null;
+    /** `included: false` when the output was left out (over EventBridge's size limit). */
+    readonly outputDetails?: { readonly included?: boolean } | null;
   };
 }
 
@@ -47,6 +56,18 @@ export const createHandler = (deps: Deps) =>
   stepHandler(deps.log, async (event: ExecutionStatusChange) => {
     const { executionArn, status } = event.detail;
     if (!(RECONCILED as readonly string[]).includes(status)) return { skipped: status };
+    if (status === "SUCCEEDED") {
+      const { output } = event.detail;
+      const state =
+        typeof output === "string" ? parsed(output) : await deps.lastState(executionArn);
+      if (!unrecordedSuccess(state)) return { skipped: status };
+      return reconcileAbandoned(
+        state,
+        "ExecutionSucceeded",
+        "the execution succeeded without recording its outcome",
+        deps,
+      );
+    }
     const state = (await deps.lastState(executionArn)) as Partial<DeploymentState>;
     const error =
       event.detail.error ||
@@ -56,6 +77,14 @@ export const createHandler = (deps: Deps) =>
       event.detail.cause || `the execution ended ${status} without running its failure path`;
     return reconcileAbandoned(state, error, cause, deps);
   });
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({

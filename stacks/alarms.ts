@@ -1,7 +1,7 @@
 import type { Registry, Stage } from "@gantry/core";
 import { alarmSpecs } from "./alarm-specs.ts";
 import { type AwsEnv, alarmArn, stateMachineArn } from "./arns.ts";
-import { ABANDONED_STATUSES, executionStatusPattern, OUTCOME_STATUSES } from "./events.ts";
+import { executionStatusPattern, OUTCOME_STATUSES, RECONCILED_STATUSES } from "./events.ts";
 import { stateMachineName, topicName } from "./names.ts";
 import { notificationTopicPolicy } from "./topic-policy.ts";
 
@@ -66,8 +66,8 @@ export function createNotifications(args: NotificationsArgs) {
 
   const abandoned = new aws.cloudwatch.EventRule("AbandonedExecutions", {
     name: `gantry-${stage}-abandoned-executions`,
-    description: `${stateMachineName(stage)} executions that ended without their failure path`,
-    eventPattern: JSON.stringify(executionStatusPattern(machineArn, ABANDONED_STATUSES)),
+    description: `${stateMachineName(stage)} executions that may need reconciling (ended without their failure path, a failed rollback or Finish)`,
+    eventPattern: JSON.stringify(executionStatusPattern(machineArn, RECONCILED_STATUSES)),
   });
   new aws.cloudwatch.EventTarget("AbandonedExecutionsToReconcile", {
     rule: abandoned.name,

@@ -135,7 +135,8 @@ const DEPLOYMENTS: {
   },
   "approval-operator": {
     timeoutSeconds: 30,
-    settings: ["GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
+    // GANTRY_STAGE: `gantry unlock` names the stage, and a lock of another stage is refused.
+    settings: ["GANTRY_STAGE", "GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
   },
   reconcile: { timeoutSeconds: 300, settings: ["GANTRY_STATE_BUCKET"] },
   "scheduled-canary": {

@@ -414,11 +414,17 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
         [bucketArn(partition, ctx.stateBucket)],
       ),
       readKeys(ctx, "ReadDecisionKeysToSeal", "decisions"),
+      // `gantry unlock`: inspect the lock, delete exactly the bytes inspected (If-Match), and
+      // record who broke it and why. Asking whether its owner runs is AskIfExecutionWaits.
+      allow("BreakLocks", ["s3:GetObject", "s3:DeleteObject"], stateObjects(ctx, "locks/*")),
+      allow("AuditLockBreaks", ["s3:PutObject"], stateObjects(ctx, "audit/locks/*")),
     ],
     reconcile: [
       allow("ReadAbandonedExecution", ["states:GetExecutionHistory"], [executions]),
       route,
       ...releaseLockAndRecord,
+      // A failed rollback it retries: the execution's record says whether it already did.
+      allow("ReadDeploymentRecords", ["s3:GetObject"], stateObjects(ctx, "deployments/*")),
     ],
     "scheduled-canary": [
       allow(

@@ -3,10 +3,10 @@ import { CANARY_FAILURES_METRIC, ROLLBACK_FAILED_METRIC } from "@gantry/core";
 import { alarmSpecs as localAlarmSpecs } from "@gantry/local";
 import { alarmSpecs } from "@gantry/stacks/alarm-specs";
 import {
-  ABANDONED_STATUSES,
   CANARY_SCHEDULE,
   executionStatusPattern,
   OUTCOME_STATUSES,
+  RECONCILED_STATUSES,
 } from "@gantry/stacks/events";
 import { describe, expect, it } from "vitest";
 import registry from "../../gantry.registry.ts";
@@ -112,10 +112,10 @@ describe("execution status patterns", () => {
     });
   });
 
-  it("send to reconcile every status that can skip the failure path, FAILED included (States.Runtime, States.DataLimitExceeded)", async () => {
-    expect([...ABANDONED_STATUSES]).toEqual(["ABORTED", "TIMED_OUT", "FAILED"]);
+  it("send to reconcile every status that can skip the failure path, FAILED included (States.Runtime, States.DataLimitExceeded), and SUCCEEDED (a Finish that failed for good)", async () => {
+    expect([...RECONCILED_STATUSES]).toEqual(["ABORTED", "TIMED_OUT", "FAILED", "SUCCEEDED"]);
     // The function acts on exactly the statuses the rule sends it.
     const { RECONCILED } = await import("@gantry/functions/reconcile");
-    expect([...RECONCILED]).toEqual([...ABANDONED_STATUSES]);
+    expect([...RECONCILED]).toEqual([...RECONCILED_STATUSES]);
   });
 });

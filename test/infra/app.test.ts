@@ -153,7 +153,7 @@ describe("every function", () => {
         "GANTRY_LINK_KEYS_SECRET",
         "GANTRY_STATE_BUCKET",
       ],
-      "approval-operator": ["GANTRY_DECISION_KEYS_SECRET", "GANTRY_STATE_BUCKET"],
+      "approval-operator": ["GANTRY_DECISION_KEYS_SECRET", "GANTRY_STAGE", "GANTRY_STATE_BUCKET"],
       reconcile: ["GANTRY_STATE_BUCKET"],
       "scheduled-canary": ["GANTRY_STAGE"],
     };

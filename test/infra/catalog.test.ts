@@ -112,6 +112,7 @@ describe("the function catalogue", () => {
     ]);
     expect(settingsReadBy("approval-operator")).toEqual([
       "GANTRY_DECISION_KEYS_SECRET",
+      "GANTRY_STAGE",
       "GANTRY_STATE_BUCKET",
     ]);
   });
@@ -129,7 +130,7 @@ describe("the function catalogue", () => {
         "approval-operator",
         "verify-approval",
       ]);
-      expect(holders("GANTRY_LINK_KEYS_SECRET")).toEqual(["approval-http", "approval-gate"]);
+      expect(holders("GANTRY_LINK_KEYS_SECRET")).toEqual(["approval-gate", "approval-http"]);
     }
   });
 

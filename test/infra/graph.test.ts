@@ -257,11 +257,11 @@ describe("alarms and notifications", () => {
     ]);
   });
 
-  it("send aborted, timed-out and failed executions to reconcile, which EventBridge may invoke", () => {
+  it("send aborted, timed-out, failed and succeeded executions to reconcile, which EventBridge may invoke", () => {
     const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "AbandonedExecutions");
     expect(JSON.parse(rule.inputs.eventPattern as string).detail).toEqual({
       stateMachineArn: [MACHINE_ARN],
-      status: ["ABORTED", "TIMED_OUT", "FAILED"],
+      status: ["ABORTED", "TIMED_OUT", "FAILED", "SUCCEEDED"],
     });
     expect(
       one(registered, "aws:cloudwatch/eventTarget:EventTarget", "AbandonedExecutionsToReconcile")

@@ -184,8 +184,13 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "states:SendTaskFailure": ["*"],
   }),
   "approval-operator": withLogs("approval-operator", {
-    "s3:GetObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
-    "s3:PutObject": [obj(STATE, "approvals/*.decision.json")],
+    "s3:GetObject": [
+      obj(STATE, "approvals/*"),
+      obj(STATE, "approval-tokens/*"),
+      obj(STATE, "locks/*"),
+    ],
+    "s3:DeleteObject": [obj(STATE, "locks/*")],
+    "s3:PutObject": [obj(STATE, "approvals/*.decision.json"), obj(STATE, "audit/locks/*")],
     "s3:ListBucket": [STATE_BUCKET],
     "secretsmanager:GetSecretValue": [DECISION_KEYS],
     "states:DescribeExecution": [EXECUTIONS],
@@ -196,7 +201,8 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "states:GetExecutionHistory": [EXECUTIONS],
     "lambda:GetAlias": prodTargets,
     "lambda:UpdateAlias": prodTargets,
-    "s3:GetObject": [obj(STATE, "locks/*")],
+    // deployments/*: a failed rollback it retries is read first (a repeat finds it reconciled).
+    "s3:GetObject": [obj(STATE, "locks/*"), obj(STATE, "deployments/*")],
     "s3:DeleteObject": [obj(STATE, "locks/*")],
     "s3:PutObject": [obj(STATE, "deployments/*")],
     "s3:ListBucket": [STATE_BUCKET],
@@ -499,8 +505,8 @@ describe("who may do what with approvals", () => {
         "verify-approval",
       ]);
       expect(whoMay(permissions, "secretsmanager:GetSecretValue", keys("link"))).toEqual([
-        "approval-http",
         "approval-gate",
+        "approval-http",
       ]);
       const other = ctx.stage === "prod" ? "preprod" : "prod";
       for (const set of ["link", "decision"] as const)
@@ -523,12 +529,30 @@ describe("who may do what with approvals", () => {
     }
   });
 
+  it("lets only the lock's releasers and the operator API delete a lock, and only the operator API write lock-break audit records", () => {
+    for (const ctx of contexts) {
+      const permissions = functionPermissions(ctx);
+      expect(whoMay(permissions, "s3:DeleteObject", state("locks/orders.json")).sort()).toEqual([
+        "approval-operator",
+        "finish",
+        "reconcile",
+      ]);
+      expect(
+        whoMay(permissions, "s3:PutObject", state("audit/locks/orders/2026-11-30T17-00-00Z.json")),
+      ).toEqual(["approval-operator"]);
+      // The operator API may break a lock, never take or write one.
+      expect(
+        allows(permissions["approval-operator"], "s3:PutObject", state("locks/orders.json")),
+      ).toBe(false);
+    }
+  });
+
   it("lets only the approval functions complete a task", () => {
     const permissions = functionPermissions(contexts[0] as PolicyContext);
     expect(whoMay(permissions, "states:SendTaskSuccess", "*")).toEqual([
+      "approval-gate",
       "approval-http",
       "approval-operator",
-      "approval-gate",
     ]);
     expect(whoMay(permissions, "states:SendTaskFailure", "*")).toEqual([
       "approval-http",

@@ -4,16 +4,21 @@
  */
 import {
   type ApprovalServiceDeps,
+  type DeploymentState,
   decideApproval,
   defineRegistry,
   type ExecutionStatus,
   executionName,
+  type ReconcileResult,
   type Registry,
+  reconcileAbandoned,
   type SecretSource,
   type Stage,
   signingKeysFrom,
+  unrecordedSuccess,
   validationKey,
   type WorkflowCallbacks,
+  type WorkflowFunctionKey,
 } from "@gantry/core";
 import {
   MemoryAlarms,
@@ -27,6 +32,7 @@ import {
   type EngineEvent,
   handlersByArn,
   loadWorkflowDefinition,
+  type TaskHandler,
   TaskTokenRegistry,
   WorkflowEngine,
   workflowHandlers,
@@ -133,6 +139,12 @@ export class WorkflowHarness {
    */
   approveAs: string | undefined;
 
+  /**
+   * Functions that fail for good (an error no Retry lists, named InjectedFault, as the fault
+   * suite's `error`) on the calls `when` picks: e.g. Finish on `"result":"succeeded"` only.
+   */
+  readonly failing: Partial<Record<WorkflowFunctionKey, (event: string) => boolean>> = {};
+
   constructor(registry: Registry = testRegistry()) {
     this.registry = registry;
     const workflows: WorkflowCallbacks = {
@@ -159,6 +171,14 @@ export class WorkflowHarness {
         },
         { stage, registry, timeScale: TIME_SCALE },
       );
+      for (const key of Object.keys(handlers) as WorkflowFunctionKey[]) {
+        const real: TaskHandler = handlers[key];
+        handlers[key] = async (event) => {
+          if (this.failing[key]?.(JSON.stringify(event)))
+            throw Object.assign(new Error(`${key} failed (injected)`), { name: "InjectedFault" });
+          return real(event);
+        };
+      }
       return new WorkflowEngine({
         definition: loadWorkflowDefinition(stage).definition,
         handlers: handlersByArn(stage, handlers),
@@ -298,6 +318,35 @@ export class WorkflowHarness {
       await new Promise((r) => setTimeout(r, 5));
     }
     throw new Error("no approval was requested");
+  }
+
+  /**
+   * What the EventBridge rule and functions/reconcile.ts do in AWS once an execution ended: a
+   * success is judged from its output, any other end from the last state it entered.
+   */
+  async reconcile(stage: Stage, ended: RunReport): Promise<ReconcileResult | undefined> {
+    const deps = {
+      functions: this.functions,
+      records: this.records[stage],
+      metrics: this.metrics,
+      clock: { now: () => Date.now() },
+    };
+    if (ended.status === "SUCCEEDED") {
+      if (!unrecordedSuccess(ended.output)) return undefined;
+      return reconcileAbandoned(ended.output, "ExecutionSucceeded", "succeeded", deps);
+    }
+    const last = ended.events.findLast((e) => e.type === "StateEntered");
+    const state = (
+      last?.type === "StateEntered" ? last.state.input : {}
+    ) as Partial<DeploymentState>;
+    return reconcileAbandoned(state, ended.error ?? "ExecutionFailed", ended.cause ?? "", deps);
+  }
+
+  /** This stage's deployment records. */
+  deploymentRecords(stage: Stage) {
+    return [...this.records[stage].data.entries()]
+      .filter(([key]) => key.startsWith("deployments/"))
+      .map(([, item]) => JSON.parse(item.json));
   }
 
   lock(stage: Stage) {

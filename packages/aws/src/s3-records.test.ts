@@ -44,6 +44,28 @@ beforeEach(() => {
   records = new S3RecordStore(s3, BUCKET);
 });
 
+describe("S3RecordStore.getBytes", () => {
+  it("returns the bytes exactly as stored, and their ETag, without parsing them", async () => {
+    const garbled = new Uint8Array([0, 0, 123, 34, 111]);
+    mock.on(GetObjectCommand).resolves({
+      Body: {
+        transformToByteArray: async () => garbled,
+        transformToString: async () => Buffer.from(garbled).toString("utf8"),
+      } as unknown as GetObjectCommandOutput["Body"],
+      ETag: '"g"',
+    });
+    await expect(records.getBytes(KEY)).resolves.toEqual({ bytes: garbled, etag: '"g"' });
+    await expect(records.get(KEY)).rejects.toThrow(SyntaxError);
+  });
+
+  it("returns undefined for a missing record", async () => {
+    mock
+      .on(GetObjectCommand)
+      .rejects(new NoSuchKey({ message: "no key", $metadata: { httpStatusCode: 404 } }));
+    await expect(records.getBytes(KEY)).resolves.toBeUndefined();
+  });
+});
+
 describe("S3RecordStore.get", () => {
   it("returns the parsed record and its ETag", async () => {
     mock.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(LOCK)), ETag: '"e1"' });

@@ -6,7 +6,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { RecordStore, StoredRecord } from "@gantry/core";
+import type { RecordBytes, RecordBytesReader, RecordStore, StoredRecord } from "@gantry/core";
 import { aws } from "./errors.ts";
 import { isNotFound, isPreconditionFailed } from "./s3-artifacts.ts";
 
@@ -22,7 +22,7 @@ import { isNotFound, isPreconditionFailed } from "./s3-artifacts.ts";
  * if (!lock) console.log("someone else holds it");
  * ```
  */
-export class S3RecordStore implements RecordStore {
+export class S3RecordStore implements RecordStore, RecordBytesReader {
   readonly #s3: S3Client;
   readonly #bucket: string;
 
@@ -38,6 +38,21 @@ export class S3RecordStore implements RecordStore {
       );
       const text = (await out.Body?.transformToString("utf8")) ?? "";
       return { value: JSON.parse(text) as T, etag: out.ETag ?? "" };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async getBytes(key: string): Promise<RecordBytes | undefined> {
+    try {
+      const out = await aws("GetObject", () =>
+        this.#s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key })),
+      );
+      return {
+        bytes: (await out.Body?.transformToByteArray()) ?? new Uint8Array(),
+        etag: out.ETag ?? "",
+      };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

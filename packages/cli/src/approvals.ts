@@ -4,7 +4,9 @@ import {
   type ApprovalDecisionRecord,
   type ApprovalRecord,
   ApprovalRefused,
+  type BreakLockOutcome,
   deepMapStrings,
+  type LockInspection,
   terminalText,
 } from "@gantry/core";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -80,6 +82,21 @@ export class OperatorApiDesk implements ApprovalDesk {
     )) as DecisionResult;
   }
 
+  /** The service's lock in a stage, inspected; ApprovalRefused (404 "No lock") when there is none. */
+  async inspectLock(stage: string, service: string): Promise<LockInspection> {
+    const body = (await this.#call("GET", lockPath(stage, service))) as { lock: LockInspection };
+    return body.lock;
+  }
+
+  /** Breaks the service's lock (`gantry unlock`); ApprovalRefused with the service's reason when it may not. */
+  async breakLock(
+    stage: string,
+    service: string,
+    request: { reason: string; etag?: string; forceDamaged?: boolean },
+  ): Promise<BreakLockOutcome> {
+    return (await this.#call("POST", lockPath(stage, service), request)) as BreakLockOutcome;
+  }
+
   async #call(method: "GET" | "POST", path: string, payload?: unknown): Promise<unknown> {
     const url = new URL(`${this.#base}${path}`);
     const body = payload !== undefined ? JSON.stringify(payload) : undefined;
@@ -138,6 +155,10 @@ export class OperatorApiDesk implements ApprovalDesk {
   }
 }
 
+function lockPath(stage: string, service: string): string {
+  return `/operator/locks/${encodeURIComponent(stage)}/${encodeURIComponent(service)}`;
+}
+
 /**
  * The local control plane's operator API, with the operator secret from GANTRY_HOME.
  *
@@ -147,7 +168,7 @@ export class OperatorApiDesk implements ApprovalDesk {
  * await desk.decide({ approvalId, action: "approve" });
  * ```
  */
-export function localOperatorDesk(webEndpoint: string, secret: string): ApprovalDesk {
+export function localOperatorDesk(webEndpoint: string, secret: string): OperatorApiDesk {
   return new OperatorApiDesk(webEndpoint, async ({ headers }) => ({
     ...headers,
     authorization: `Bearer ${secret}`,
@@ -167,7 +188,7 @@ export function awsOperatorDesk(
   operatorUrl: string,
   credentials: AwsCredentialIdentityProvider,
   fallbackRegion?: string,
-): ApprovalDesk {
+): OperatorApiDesk {
   const region = regionOfFunctionUrl(operatorUrl) ?? fallbackRegion ?? "us-east-1";
   const signer = new SignatureV4({ service: "lambda", region, credentials, sha256: NodeSha256 });
   return new OperatorApiDesk(operatorUrl, async ({ method, url, headers, body }) => {

@@ -13,6 +13,7 @@ describe("exit codes", () => {
     ["failed", "PreprodNotValidated", ExitCode.Failed],
     ["failed", "InvalidInput", ExitCode.Usage],
     ["failed", "CleanupFailed", ExitCode.Failed],
+    ["failed", "LockDamaged", ExitCode.Failed],
     ["aborted", "StoppedByOperator", ExitCode.Failed],
     ["timed-out", undefined, ExitCode.Failed],
   ] as const)("%s (%s) exits %i", (outcome, error, code) => {

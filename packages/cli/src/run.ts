@@ -8,6 +8,7 @@ import { historyCommand } from "./commands/history.ts";
 import { listCommand } from "./commands/list.ts";
 import { statusCommand } from "./commands/status.ts";
 import { stopCommand } from "./commands/stop.ts";
+import { unlockCommand } from "./commands/unlock.ts";
 import { type CliError, explainError, UsageError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import type { Io } from "./io.ts";
@@ -30,6 +31,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   stop: stopCommand,
   approve: (context) => approveCommand(context, "approve"),
   reject: (context) => approveCommand(context, "reject"),
+  unlock: unlockCommand,
   "artifact publish": publishCommand,
   "artifact validate": validateCommand,
   doctor: (context) => doctorCommand(context),

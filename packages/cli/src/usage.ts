@@ -48,7 +48,7 @@ export const TARGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: "string",
     value: "URL",
     description:
-      "AWS: the stage's operator endpoint, for approve/reject; requests are signed with your AWS credentials (GANTRY_OPERATOR_URL)",
+      "AWS: the stage's operator endpoint, for approve/reject/unlock; requests are signed with your AWS credentials (GANTRY_OPERATOR_URL)",
   },
   aws: { type: "boolean", description: "AWS, with the default credential chain" },
   region: { type: "string", value: "REGION", description: "AWS region (default: AWS_REGION)" },
@@ -270,6 +270,37 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    name: "unlock",
+    summary:
+      "break a service's deployment lock (a damaged one, or one left by a finished run), audited",
+    positional: { name: "service", description: "the service, as named in gantry.registry.ts" },
+    options: {
+      stage: stage(true),
+      reason: {
+        type: "string",
+        value: "TEXT",
+        description: "why (required): kept in the audit record with who and when",
+      },
+      "force-damaged": {
+        type: "boolean",
+        description:
+          "break a damaged lock (not readable, so its owner is unknown); refused while any execution of the service is RUNNING",
+      },
+      json,
+    },
+    notes: [
+      "For a deployment that failed LockDamaged (docs/operations.md). The command inspects the " +
+        "lock, then asks the operator API to delete exactly what it saw (the lock's ETag): " +
+        "refused while the lock's owner is running, and for a damaged lock without " +
+        "--force-damaged. Who breaks it is proved, never typed: locally the operator secret in " +
+        "GANTRY_HOME, in AWS your IAM identity (a SigV4-signed request to --operator-url), which " +
+        "the registry's `operators` section must list. Every break is audited in the state " +
+        "bucket under audit/locks/<service>/.",
+      "Exit codes: 0 broken, or no lock to break; 2 usage, or not a registered operator; " +
+        "5 refused (owner running, damaged without --force-damaged, changed meanwhile) or failed.",
+    ],
+  },
+  {
     name: "doctor",
     summary:
       "check a stage's AWS account before its first deployment (roles, alarms, SES, buckets...)",
@@ -336,7 +367,7 @@ export function mainUsage(): string {
     pick(["artifact publish", "deploy", "artifact validate"]),
     "",
     "Watching and operating:",
-    pick(["status", "history", "list", "stop", "approve", "reject"]),
+    pick(["status", "history", "list", "stop", "approve", "reject", "unlock"]),
     "",
     "Setting up a stage in AWS (after `npx sst deploy --stage <stage>`):",
     pick(["doctor"]),

@@ -36,6 +36,15 @@ export class DeploymentInProgress extends GantryError {
   override readonly name = "DeploymentInProgress";
 }
 
+/**
+ * The target's lock object cannot be read as a lock (not JSON, or not the shape Gantry writes).
+ * Nobody can tell whether a deployment holds it, so nothing takes it over or releases it by
+ * itself: an operator breaks it with `gantry unlock` (docs/operations.md, "LockDamaged").
+ */
+export class LockDamaged extends GantryError {
+  override readonly name = "LockDamaged";
+}
+
 /** The artifact was not proven in preprod: no validation record, other bytes, or preprod unhealthy. */
 export class PreprodNotValidated extends GantryError {
   override readonly name = "PreprodNotValidated";
@@ -128,6 +137,7 @@ export class DeploymentFailed extends GantryError {
 export const FAILURE_NAMES = [
   "InvalidInput",
   "DeploymentInProgress",
+  "LockDamaged",
   "PreprodNotValidated",
   "ArtifactNotFound",
   "ArtifactChecksumMismatch",

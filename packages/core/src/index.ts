@@ -32,6 +32,7 @@ export * from "./signing-keys.ts";
 export * from "./state.ts";
 export * from "./steps/acquire-lock.ts";
 export * from "./steps/approval-gate.ts";
+export * from "./steps/break-lock.ts";
 export * from "./steps/canary.ts";
 export * from "./steps/check-alarms.ts";
 export * from "./steps/copy-artifact.ts";

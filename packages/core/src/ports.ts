@@ -46,6 +46,7 @@ export interface StoredRecord<T> {
  * the conditional writes that make locks and single-use decisions atomic.
  */
 export interface RecordStore {
+  /** The parsed record; throws a `SyntaxError` when the stored bytes are not JSON. */
   get<T>(key: string): Promise<StoredRecord<T> | undefined>;
   /** Creates the record only if the key is free (If-None-Match: *); undefined if it exists. */
   create<T>(key: string, value: T): Promise<StoredRecord<T> | undefined>;
@@ -57,6 +58,20 @@ export interface RecordStore {
   delete(key: string, etag: string): Promise<boolean>;
   /** Keys under a prefix, newest writes not guaranteed first. */
   list(prefix: string): Promise<string[]>;
+}
+
+/** A record's bytes exactly as stored, and the ETag of those bytes. */
+export interface RecordBytes {
+  readonly bytes: Uint8Array;
+  readonly etag: string;
+}
+
+/**
+ * Reads a record's bytes without parsing them: how an operator inspects a record that is not
+ * JSON (a damaged lock) before breaking exactly those bytes with a conditional delete.
+ */
+export interface RecordBytesReader {
+  getBytes(key: string): Promise<RecordBytes | undefined>;
 }
 
 export interface AliasState {

@@ -137,6 +137,12 @@ export interface Outcome {
   readonly error?: FailureName;
   readonly cause?: string;
   readonly version?: string;
+  /**
+   * Set when the reconcile (not the workflow's own Finish) wrote this outcome: what had gone
+   * wrong and what the reconcile did about it (docs/operations.md, "Finish failed after a
+   * successful bake", "Rollback failed").
+   */
+  readonly note?: string;
   readonly lockReleased: boolean;
 }
 
@@ -153,6 +159,8 @@ export interface DeploymentState {
   readonly rollback?: RollbackReport;
   readonly rollbackFailure?: CaughtError;
   readonly outcome?: Outcome;
+  /** What Finish's Catch stores when it fails for good (the execution still ends in Deployed). */
+  readonly cleanupFailure?: CaughtError;
 }
 
 /** Where the state bucket keeps each kind of record. One state bucket per stage. */

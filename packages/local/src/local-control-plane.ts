@@ -11,10 +11,14 @@ import {
   type WorkflowCallbacks,
 } from "@gantry/core";
 import { LocalStepFunctions } from "./control-plane/local-step-functions.ts";
+import type { RetentionPolicy } from "./control-plane/retention.ts";
 import { handleS3Request } from "./control-plane/s3-http.ts";
 import { handleSfnRequest } from "./control-plane/sfn-http.ts";
 import { loadWorkflowDefinition } from "./engine/definition.ts";
 import { TaskTokenRegistry } from "./engine/task-tokens.ts";
+import { type FaultPlan, injectFaults } from "./faults.ts";
+import { answerInternalError, guardServer } from "./server-guards.ts";
+import { Quarantine } from "./storage/durable-file.ts";
 import { isLoopbackHost, localPortOf } from "./web/loopback.ts";
 import { ensureOperatorSecret } from "./web/operator-secret.ts";
 import { handlersByArn, workflowHandlers } from "./workflow-handlers.ts";
@@ -41,6 +45,10 @@ export interface LocalControlPlaneOptions {
   readonly webRoutes?: readonly WebRoute[];
   /** Log level of the functions' Powertools loggers (default WARN; they write to stdout). */
   readonly functionLogLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
+  /** How long finished executions are kept (GANTRY_RETENTION_DAYS, GANTRY_RETENTION_COUNT). */
+  readonly retention?: RetentionPolicy;
+  /** Fault injection for test/faults (faults.ts); default: GANTRY_FAULTS, normally unset. */
+  readonly faults?: FaultPlan;
 }
 
 /** A web handler: answers and returns true, or returns false to let the next one try. */
@@ -57,6 +65,8 @@ export interface LocalControlPlane {
   readonly operatorSecret: string;
   readonly stepFunctions: LocalStepFunctions;
   readonly world: LocalWorld;
+  /** The damaged files found and moved under `<home>/quarantine/` since the start (console, /api/world). */
+  readonly quarantine: Quarantine;
   readonly tokens: TaskTokenRegistry;
   /** e.g. http://127.0.0.1:8083 */
   readonly sfnEndpoint: string;
@@ -85,13 +95,17 @@ export async function startLocalControlPlane(
 ): Promise<LocalControlPlane> {
   const web = createServer();
   const sfn = createServer();
+  guardServer(web, "web");
+  guardServer(sfn, "aws");
   await listen(web, options.webPort);
   await listen(sfn, options.sfnPort);
   const webEndpoint = `http://${HOST}:${(web.address() as AddressInfo).port}`;
   const sfnEndpoint = `http://${HOST}:${(sfn.address() as AddressInfo).port}`;
 
+  const quarantine = new Quarantine(options.home);
   const world = await LocalWorld.open({
     home: options.home,
+    quarantine,
     registry: options.registry,
     timeScale: options.timeScale,
     approvalBaseUrl: webEndpoint,
@@ -131,7 +145,7 @@ export async function startLocalControlPlane(
       name: `gantry-${stage}`,
       definition,
       definitionText: text,
-      handlers: handlersByArn(stage, handlers),
+      handlers: handlersByArn(stage, injectFaults(handlers, stage, options.faults)),
     };
   });
   stepFunctions = await LocalStepFunctions.open({
@@ -139,23 +153,29 @@ export async function startLocalControlPlane(
     stateMachines,
     tokens,
     timeScale: options.timeScale,
+    quarantine,
+    ...(options.retention ? { retention: options.retention } : {}),
     onAbandoned: async (stateMachine, lastState, error, cause) => {
       const stage = stageOfStateMachine(stateMachine) as Stage;
-      await reconcileAbandoned(lastState as never, error, cause, {
+      const result = await reconcileAbandoned(lastState as never, error, cause, {
         functions: world.functions,
         records: world.buckets.records(stateBucketOf(stage)),
         metrics: world.metrics,
         clock: { now: () => Date.now() },
       });
+      // What the reconcile did beyond the usual (recorded a completed deployment, completed a
+      // failed rollback) goes into the execution's cause too.
+      return result.outcome?.note;
     },
   });
   world.start();
 
   const local: LocalControlPlane = {
     home: options.home,
-    operatorSecret: ensureOperatorSecret(options.home),
+    operatorSecret: ensureOperatorSecret(options.home, quarantine),
     stepFunctions,
     world,
+    quarantine,
     tokens,
     sfnEndpoint,
     webEndpoint,
@@ -181,6 +201,8 @@ export async function startLocalControlPlane(
     ]),
   );
   sfn.on("request", (req, res) => {
+    // A client that aborts mid-body makes the request stream fail: the handler sees it.
+    req.on("error", () => {});
     void (async () => {
       if (!isLoopbackHost(req.headers.host, localPortOf(req))) {
         res.writeHead(403, { "content-type": "application/json" }).end(
@@ -202,11 +224,10 @@ export async function startLocalControlPlane(
           message: "not a Step Functions or S3 request",
         }),
       );
-    })().catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+    })().catch((error: unknown) => answerInternalError("aws", req, res, error));
   });
   web.on("request", (req, res) => {
+    req.on("error", () => {});
     void (async () => {
       if (!isLoopbackHost(req.headers.host, localPortOf(req))) {
         res
@@ -218,10 +239,7 @@ export async function startLocalControlPlane(
       if (req.method === "GET" && req.url === "/health")
         return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
-    })().catch(() => {
-      if (!res.headersSent)
-        res.writeHead(500, { "content-type": "text/plain" }).end("Internal error\n");
-    });
+    })().catch((error: unknown) => answerInternalError("web", req, res, error));
   });
   return local;
 }

@@ -261,7 +261,10 @@ export class FakeAws {
     const object = this.objects.get(`${input.Bucket}/${input.Key}`);
     if (!object) throw awsError("NoSuchKey", 404);
     return {
-      Body: { transformToString: async () => object.body ?? "" },
+      Body: {
+        transformToString: async () => object.body ?? "",
+        transformToByteArray: async () => new Uint8Array(Buffer.from(object.body ?? "", "utf8")),
+      },
       ETag: object.etag,
       ...(object.versionId ? { VersionId: object.versionId } : {}),
     };

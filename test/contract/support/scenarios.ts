@@ -220,6 +220,18 @@ function approvalRecord(ctx: ScenarioContext): ApprovalRecord {
 }
 
 /** A pending approval: its index, its record and its task token's record. */
+const DAMAGED_LOCK_ETAG = '"damaged-lock"';
+
+/** A lock object that is not JSON (a truncated write, a bad restore). */
+function damagedLock(ctx: ScenarioContext): void {
+  const body = '{"owner":"arn:aws:states:us-east-1:1';
+  ctx.aws.put(ctx.installation.stateBucket, recordKeys.lock("hello-service"), {
+    body,
+    size: body.length,
+    etag: DAMAGED_LOCK_ETAG,
+  });
+}
+
 function pendingApproval(ctx: ScenarioContext, token = TASK_TOKEN): void {
   const bucket = ctx.installation.stateBucket;
   ctx.aws.putJson(bucket, recordKeys.approvalOfExecution(ctx.execution), {
@@ -836,6 +848,57 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
       returns: status(200),
     },
     {
+      name: "shows a service's lock (gantry unlock inspects it first)",
+      arrange: (c) => damagedLock(c),
+      event: (c) =>
+        urlEvent("GET", `/operator/locks/${c.installation.stage}/hello-service`, {
+          principal: OPERATOR,
+        }),
+      returns: status(200),
+    },
+    {
+      name: "breaks a damaged lock: deletes exactly the inspected bytes, audited",
+      arrange: (c) => damagedLock(c),
+      event: (c) =>
+        urlEvent("POST", `/operator/locks/${c.installation.stage}/hello-service`, {
+          principal: OPERATOR,
+          contentType: "application/json",
+          body: JSON.stringify({
+            reason: "garbled by a bad restore",
+            etag: DAMAGED_LOCK_ETAG,
+            forceDamaged: true,
+          }),
+        }),
+      returns: (result, c) => {
+        status(200)(result);
+        if (c.aws.objects.has(`${c.installation.stateBucket}/${recordKeys.lock("hello-service")}`))
+          throw new Error("the lock is still there");
+        const audits = [...c.aws.objects.keys()].filter((k) =>
+          k.startsWith(`${c.installation.stateBucket}/audit/locks/hello-service/`),
+        );
+        if (audits.length !== 1) throw new Error(`expected one audit record, got ${audits.length}`);
+      },
+    },
+    {
+      name: "breaks the lock of a finished execution, asking Step Functions first",
+      arrange: (c) => {
+        c.aws.putJson(c.installation.stateBucket, recordKeys.lock("hello-service"), {
+          owner: executionArn(c.installation, OTHER),
+          service: "hello-service",
+          version: "1111111",
+          acquiredAt: iso(T0 - 60_000),
+        });
+        c.aws.executions.set(executionArn(c.installation, OTHER), { status: "FAILED" });
+      },
+      event: (c) =>
+        urlEvent("POST", `/operator/locks/${c.installation.stage}/hello-service`, {
+          principal: OPERATOR,
+          contentType: "application/json",
+          body: JSON.stringify({ reason: "stuck after a crash" }),
+        }),
+      returns: status(200),
+    },
+    {
       name: "refuses a request Lambda authenticated no principal for",
       event: () =>
         urlEvent("POST", `/operator/approvals/${APPROVAL_ID}`, {
@@ -848,9 +911,98 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
 
   reconcile: [
     {
-      name: "ignores an execution that succeeded",
-      event: (c) => ({ detail: { executionArn: c.execution.id, status: "SUCCEEDED" } }),
+      name: "ignores an execution that succeeded with its outcome recorded",
+      event: (c) => ({
+        detail: {
+          executionArn: c.execution.id,
+          status: "SUCCEEDED",
+          output: JSON.stringify({
+            ...c.state,
+            rollout: rollout({ phase: "baked", stepIndex: 2, weight: 100 }),
+            outcome: { status: "deployed", version: "7", lockReleased: true },
+          }),
+        },
+      }),
       returns: field("skipped", "SUCCEEDED"),
+    },
+    {
+      name: "records a succeeded execution whose Finish failed for good as deployed and releases the lock",
+      arrange: (c) => {
+        c.aws.putJson(c.installation.stateBucket, "locks/hello-service.json", {
+          owner: c.execution.id,
+          service: "hello-service",
+          version: c.request.version,
+          acquiredAt: iso(T0),
+        });
+      },
+      event: (c) => ({
+        detail: {
+          executionArn: c.execution.id,
+          status: "SUCCEEDED",
+          output: JSON.stringify({
+            ...c.state,
+            artifact: artifact(c),
+            rollout: rollout({ phase: "baked", stepIndex: 2, weight: 100 }),
+            cleanupFailure: { Error: "States.Timeout", Cause: "Finish timed out" },
+          }),
+        },
+      }),
+      returns: (r) => {
+        const outcome = (r as { outcome?: { status?: string; lockReleased?: boolean } }).outcome;
+        if (outcome?.status !== "deployed" || outcome.lockReleased !== true)
+          throw new Error(`not recorded as deployed: ${JSON.stringify(r)}`);
+      },
+    },
+    {
+      name: "tries a failed rollback once more and records that the reconcile rolled back",
+      arrange: (c) => {
+        published(c);
+        weighted(c, 50);
+        const outcome = {
+          status: "failed",
+          error: "RollbackFailed",
+          cause: "rollback failed (could not restore the alias) after AlarmTriggered: x",
+          lockReleased: true,
+        };
+        const state = {
+          ...c.state,
+          artifact: artifact(c),
+          rollout: rollout({ stepIndex: 2, weight: 50 }),
+          failure: { Error: "AlarmTriggered", Cause: "in ALARM" },
+          rollbackFailure: { Error: "RollbackFailed", Cause: "could not restore the alias" },
+          outcome,
+        };
+        c.aws.putJson(
+          c.installation.stateBucket,
+          `deployments/hello-service/${iso(T0).replace(/[:.]/g, "-")}_${c.execution.name}.json`,
+          { outcome },
+        );
+        c.aws.executions.set(c.execution.id, {
+          status: "FAILED",
+          history: [
+            [
+              { id: 60, timestamp: new Date(NOW), type: "ExecutionFailed" },
+              {
+                id: 59,
+                timestamp: new Date(NOW - 1000),
+                type: "FailStateEntered",
+                stateEnteredEventDetails: { name: "RollbackFailed", input: JSON.stringify(state) },
+              },
+            ],
+          ],
+        });
+      },
+      event: (c) => ({
+        detail: { executionArn: c.execution.id, status: "FAILED", error: "RollbackFailed" },
+      }),
+      returns: (r) => {
+        const result = r as {
+          rollback?: { restoredVersion?: string };
+          outcome?: { status?: string };
+        };
+        if (result.rollback?.restoredVersion !== "6" || result.outcome?.status !== "rolled-back")
+          throw new Error(`not rolled back: ${JSON.stringify(r)}`);
+      },
     },
     {
       name: "puts the alias back after an aborted rollout, records it and releases the lock",

@@ -6,7 +6,7 @@ import {
   ApprovalRefused,
   isApprovalId,
 } from "@gantry/core";
-import { type ApprovalDesk, awsOperatorDesk, localOperatorDesk } from "../approvals.ts";
+import { awsOperatorDesk, localOperatorDesk, type OperatorApiDesk } from "../approvals.ts";
 import { stageOption, stringOption } from "../args.ts";
 import { CliError, explainError, UsageError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
@@ -23,7 +23,7 @@ const OPERATOR_SECRET_FILE = "operator-secret";
  * data directory, or the AWS operator Function URL with the request signed by the caller's
  * AWS credentials.
  */
-export async function deskFor(target: Target, command: string): Promise<ApprovalDesk> {
+export async function deskFor(target: Target, command: string): Promise<OperatorApiDesk> {
   if (target.kind === "local") {
     if (!target.webEndpoint) {
       throw new UsageError(

@@ -37,6 +37,8 @@ beforeEach(async () => {
   sent = [];
   deps = {
     records,
+    bytes: records,
+    stage: "prod",
     decisionKeys: { signingKeys: async () => signingKeysFrom("d".repeat(40)) },
     clock: { now: () => NOW },
     workflows: {
@@ -162,5 +164,100 @@ describe("the operator API", () => {
     const response = await post(JSON.stringify({ action: "approve" }));
     expect(response.status).toBe(500);
     expect(response.body).not.toContain("secret detail");
+  });
+});
+
+describe("the operator API's lock route", () => {
+  const LOCK_KEY = recordKeys.lock("hello-service");
+  const OWNER = "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:hello-0";
+  const PATH = "/operator/locks/prod/hello-service";
+  const garble = () => records.data.set(LOCK_KEY, { json: "{not json", etag: '"g"' });
+  const unlock = (
+    body: unknown,
+    options: { path?: string; principal?: string; type?: string } = {},
+  ) =>
+    handleOperatorHttp(
+      {
+        method: "POST",
+        path: options.path ?? PATH,
+        contentType: options.type ?? "application/json",
+        body: typeof body === "string" ? body : JSON.stringify(body),
+        principal: options.principal ?? LOCAL_OPERATOR,
+      },
+      deps,
+    );
+
+  it("shows the lock on GET, and breaks a damaged one on POST with forceDamaged, audited", async () => {
+    garble();
+    const seen = await handleOperatorHttp(
+      { method: "GET", path: PATH, principal: LOCAL_OPERATOR },
+      deps,
+    );
+    expect(seen.status).toBe(200);
+    expect(answer(seen).lock).toMatchObject({ key: LOCK_KEY, etag: '"g"', damaged: "is not JSON" });
+
+    const refused = await unlock({ reason: "bad restore", etag: '"g"' });
+    expect(refused.status).toBe(409);
+    expect(answer(refused)).toMatchObject({ error: "Lock damaged", lock: { etag: '"g"' } });
+
+    const done = await unlock({ reason: "bad restore", etag: '"g"', forceDamaged: true });
+    expect(done.status, done.body).toBe(200);
+    expect(answer(done)).toMatchObject({ broken: true, key: LOCK_KEY });
+    expect(records.data.has(LOCK_KEY)).toBe(false);
+    expect(await records.list("audit/locks/hello-service/")).toHaveLength(1);
+  });
+
+  it("refuses while the owner runs (409), and answers 404 when there is no lock", async () => {
+    await records.create(LOCK_KEY, {
+      owner: OWNER,
+      service: "hello-service",
+      version: "v1",
+      acquiredAt: new Date(NOW).toISOString(),
+    });
+    statuses.set(OWNER, "RUNNING");
+    expect((await unlock({ reason: "stuck" })).status).toBe(409);
+    expect(records.data.has(LOCK_KEY)).toBe(true);
+    statuses.set(OWNER, "FAILED");
+    expect((await unlock({ reason: "stuck" })).status).toBe(200);
+    expect((await unlock({ reason: "again" })).status).toBe(404);
+  });
+
+  it("is for registered operators only (403), whatever the body says", async () => {
+    garble();
+    const response = await unlock(
+      { reason: "mine now", forceDamaged: true },
+      { principal: "arn:aws:iam::000000000000:user/eve" },
+    );
+    expect(response.status).toBe(403);
+    expect(records.data.has(LOCK_KEY)).toBe(true);
+  });
+
+  it("refuses another stage's path (404), other methods (405), non-JSON bodies (415), bad bodies (400)", async () => {
+    garble();
+    expect(
+      (
+        await unlock(
+          { reason: "x y z", forceDamaged: true },
+          { path: "/operator/locks/preprod/hello-service" },
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (await handleOperatorHttp({ method: "DELETE", path: PATH, principal: LOCAL_OPERATOR }, deps))
+        .status,
+    ).toBe(405);
+    expect((await unlock("reason=x", { type: "application/x-www-form-urlencoded" })).status).toBe(
+      415,
+    );
+    expect((await unlock("reason=x", { type: "text/plain" })).status).toBe(415);
+    expect((await unlock({ reason: "ok ok", principal: "alice" })).status).toBe(400);
+    expect((await unlock({ reason: 5 })).status).toBe(400);
+    expect((await unlock({ reason: "ok ok", forceDamaged: "yes" })).status).toBe(400);
+    expect((await unlock("{")).status).toBe(400);
+    expect(
+      (await unlock({ reason: "ok ok" }, { path: "/operator/locks/prod/Hello_Service" })).status,
+    ).toBe(400);
+    expect(records.data.has(LOCK_KEY)).toBe(true);
+    expect(await records.list("audit/")).toEqual([]);
   });
 });

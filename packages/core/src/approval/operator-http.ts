@@ -1,4 +1,6 @@
+import type { RecordBytesReader } from "../ports.ts";
 import type { Registry } from "../registry.ts";
+import { breakLock, inspectLock, LockBreakRefused } from "../steps/break-lock.ts";
 import {
   ApprovalRefused,
   type DecisionDeps,
@@ -16,6 +18,12 @@ import type { ApprovalAction } from "./links.ts";
  *
  *     GET  /operator/approvals               pending approvals
  *     POST /operator/approvals/<id>          { action: approve|reject, as?, comment? } -> the decision
+ *     GET  /operator/locks/<stage>/<service> the service's lock, inspected (`gantry unlock`)
+ *     POST /operator/locks/<stage>/<service> { reason, etag?, forceDamaged? } -> the lock broken, audited
+ *
+ * Breaking a lock is for registered operators only (the registry's `operators`), and only on
+ * the stage this endpoint serves: a path naming another stage is refused (404), so an operator
+ * pointed at the wrong stage's endpoint breaks nothing. See `breakLock` for the rules.
  *
  * Errors are `{ error, status, message }` with the status the approval pages would use; a
  * body that is not `application/json` is refused (415), so no HTML form can post here.
@@ -35,10 +43,18 @@ export interface OperatorHttpResponse {
   readonly body: string;
 }
 
-export type OperatorApiDeps = DecisionDeps & { readonly operators: Registry["operators"] };
+export type OperatorApiDeps = DecisionDeps & {
+  readonly operators: Registry["operators"];
+  /** The stage whose state bucket `records` is. */
+  readonly stage: string;
+  /** The state bucket's raw bytes, to inspect a lock that is not JSON. */
+  readonly bytes: RecordBytesReader;
+};
 
 const MAX_BODY_LENGTH = 8192;
 const DECIDE_PATH = /^\/operator\/approvals\/([A-Za-z0-9_-]{1,64})$/;
+/** `/operator/locks/<stage>/<service>`; the service is checked by the step. */
+export const LOCK_PATH = /^\/operator\/locks\/([a-z]{1,16})\/([^/]{1,64})$/;
 
 /**
  * Answers one request to the operator API.
@@ -58,6 +74,8 @@ export async function handleOperatorHttp(
       if (request.method !== "GET") return problem(405, "MethodNotAllowed", "use GET");
       return json(200, { approvals: await pendingApprovals(deps) });
     }
+    const lock = LOCK_PATH.exec(request.path);
+    if (lock?.[1] && lock[2]) return await lockRoute(request, lock[1], lock[2], deps);
     const match = DECIDE_PATH.exec(request.path);
     if (!match?.[1]) return problem(404, "NotFound", "unknown operator API path");
     if (request.method !== "POST") return problem(405, "MethodNotAllowed", "use POST");
@@ -72,9 +90,85 @@ export async function handleOperatorHttp(
     return json(200, { decision: outcome.decision, execution: outcome.record.execution });
   } catch (error) {
     if (error instanceof ApprovalRefused) return problem(error.status, error.title, error.message);
+    if (error instanceof LockBreakRefused)
+      return json(error.status, {
+        error: error.title,
+        status: error.status,
+        message: error.message,
+        ...(error.inspection ? { lock: error.inspection } : {}),
+      });
     deps.log?.error("operator API failed", { error: (error as Error).name });
-    return problem(500, "InternalError", "the approval service failed; nothing was decided");
+    return problem(
+      500,
+      "InternalError",
+      LOCK_PATH.test(request.path)
+        ? "the operator API failed; check its logs and the lock before trying again"
+        : "the approval service failed; nothing was decided",
+    );
   }
+}
+
+async function lockRoute(
+  request: OperatorHttpRequest,
+  stage: string,
+  service: string,
+  deps: OperatorApiDeps,
+): Promise<OperatorHttpResponse> {
+  if (request.method !== "GET" && request.method !== "POST")
+    return problem(405, "MethodNotAllowed", "use GET to inspect, POST to break");
+  if (stage !== deps.stage)
+    return problem(
+      404,
+      "NotFound",
+      `this operator endpoint serves the ${deps.stage} stage, not ${stage}: use that stage's endpoint`,
+    );
+  if (request.method === "GET") {
+    const lock = await inspectLock({ service, principal: request.principal }, deps);
+    return json(200, { lock });
+  }
+  const mediaType = request.contentType?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/json")
+    return problem(415, "UnsupportedMediaType", "send the request as application/json");
+  const body = parseUnlockBody(request.body);
+  const outcome = await breakLock({ service, principal: request.principal, ...body }, deps);
+  return json(200, outcome);
+}
+
+function parseUnlockBody(text: string | undefined): {
+  reason: string;
+  etag?: string;
+  forceDamaged?: boolean;
+} {
+  if (text === undefined || text.length > MAX_BODY_LENGTH)
+    throw new LockBreakRefused(400, "Bad request", "send a JSON body of at most 8 KiB");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new LockBreakRefused(400, "Bad request", "the body is not JSON");
+  }
+  const { reason, etag, forceDamaged, ...rest } = (body ?? {}) as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (
+    typeof body !== "object" ||
+    body === null ||
+    Array.isArray(body) ||
+    typeof reason !== "string" ||
+    (etag !== undefined && typeof etag !== "string") ||
+    (forceDamaged !== undefined && typeof forceDamaged !== "boolean") ||
+    extra.length > 0
+  ) {
+    throw new LockBreakRefused(
+      400,
+      "Bad request",
+      `send { reason: <why>, etag?: <the inspected lock's ETag>, forceDamaged?: boolean }${extra.length > 0 ? `; unknown fields: ${extra.join(", ")}` : ""}`,
+    );
+  }
+  return {
+    reason,
+    ...(typeof etag === "string" ? { etag } : {}),
+    ...(typeof forceDamaged === "boolean" ? { forceDamaged } : {}),
+  };
 }
 
 function parseBody(text: string | undefined): {

@@ -104,6 +104,8 @@ export interface RecordedOutcome {
   readonly error?: string;
   readonly cause?: string;
   readonly version?: string;
+  /** Set when the reconcile wrote it: what had gone wrong and what it did. */
+  readonly note?: string;
   readonly lockReleased?: boolean;
 }
 

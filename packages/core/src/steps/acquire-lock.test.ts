@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DeploymentInProgress } from "../errors.ts";
+import { DeploymentInProgress, LockDamaged } from "../errors.ts";
 import type { ExecutionStatus, StoredRecord } from "../ports.ts";
 import { recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
@@ -145,5 +145,39 @@ describe("acquireLock", () => {
     await expect(acquireLock(stateOf("a"), w.deps)).rejects.toThrow(
       new DeploymentInProgress("hello-service (prod): lost the race for the lock 3 times"),
     );
+  });
+});
+
+describe("acquireLock on a damaged lock", () => {
+  const damaged: readonly (readonly [string, string])[] = [
+    ["bytes that are not JSON", '{"owner":"arn:aws:states:us-east-1:0:execution:x'],
+    ["an empty object", ""],
+    ["JSON that is not an object", "[1,2]"],
+    ["an object without an owner", JSON.stringify({ service: "hello-service" })],
+    [
+      "another service's lock",
+      JSON.stringify({ owner: "o", service: "other", version: "v", acquiredAt: "t" }),
+    ],
+  ];
+  it.each(damaged)("fails LockDamaged and leaves it as it is (%s)", async (_what, json) => {
+    const w = world();
+    w.records.data.set(KEY, { json, etag: '"garbled"' });
+    const error = await acquireLock(stateOf("a"), w.deps).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(LockDamaged);
+    expect(error?.message).toContain(KEY);
+    expect(error?.message).toContain("is damaged");
+    expect(error?.message).toContain("gantry unlock hello-service --stage prod");
+    expect(w.records.data.get(KEY)).toEqual({ json, etag: '"garbled"' });
+    expect(w.asked).toEqual([]);
+  });
+
+  it("passes on a record store failure that is not about the lock's bytes", async () => {
+    const w = world();
+    w.records.faults.fail("records.get", () => new Error("network down"));
+    w.records.data.set(KEY, { json: "{}", etag: '"e"' });
+    await expect(acquireLock(stateOf("a"), w.deps)).rejects.toThrow("network down");
   });
 });

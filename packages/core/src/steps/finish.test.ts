@@ -381,3 +381,34 @@ describe("releaseLock", () => {
     expect(warnings).toEqual(["lock changed while releasing it"]);
   });
 });
+
+describe("finish with a damaged lock", () => {
+  const KEY = recordKeys.lock("hello-service");
+  it.each([
+    ["bytes that are not JSON", "{garbled"],
+    ["JSON that is not a lock", JSON.stringify({ hello: "world" })],
+  ])(
+    "records the outcome, names the failure and leaves the lock as it is (%s)",
+    async (_w, json) => {
+      const records = new MemoryRecords();
+      const metrics = new MemoryMetrics();
+      records.data.set(KEY, { json, etag: '"garbled"' });
+      const state: DeploymentState = {
+        ...base(),
+        failure: {
+          Error: "LockDamaged",
+          Cause: `the lock ${KEY} of hello-service (prod) is damaged`,
+        },
+      };
+      const outcome = await finish(state, "failed", { records, metrics, clock: fixedClock(T0) });
+      expect(outcome).toMatchObject({
+        status: "failed",
+        error: "LockDamaged",
+        lockReleased: false,
+      });
+      expect(outcome.cause).toContain(KEY);
+      expect(records.data.get(KEY)).toEqual({ json, etag: '"garbled"' });
+      expect(await records.list("deployments/")).toHaveLength(1);
+    },
+  );
+});

@@ -1,5 +1,5 @@
-import { type FailureName, isFailureName } from "../errors.ts";
-import type { Clock, Log, MetricsPublisher, RecordStore } from "../ports.ts";
+import { type FailureName, isFailureName, LockDamaged } from "../errors.ts";
+import type { Clock, Log, MetricsPublisher, RecordStore, StoredRecord } from "../ports.ts";
 import type { DeploymentRequest } from "../request.ts";
 import {
   type CaughtError,
@@ -8,7 +8,7 @@ import {
   type OutcomeStatus,
   recordKeys,
 } from "../state.ts";
-import type { LockRecord } from "./acquire-lock.ts";
+import { type LockRecord, readLock } from "./acquire-lock.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
 
 /** The provenance kept for every deployment that got past input validation. */
@@ -55,8 +55,10 @@ export async function finish(
   state: Partial<DeploymentState>,
   result: "succeeded" | "failed",
   deps: FinishDeps,
+  options: { readonly note?: string } = {},
 ): Promise<Outcome> {
-  const outcome = describeOutcome(state, result);
+  const described = describeOutcome(state, result);
+  const outcome = options.note ? { ...described, note: clip(options.note) } : described;
   // The record store before any side effect: a stage without one fails before the metric.
   const { records } = deps;
   const { plan, request, execution } = state;
@@ -89,6 +91,8 @@ export async function finish(
       outcome,
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
+    // One record per execution: the key is the execution's start time and name, so a later
+    // finish for the same execution (the reconcile's) replaces it rather than adding another.
     await records.put(
       recordKeys.deployment(plan.service, execution.startedAt, execution.name),
       record,
@@ -139,11 +143,11 @@ function failed(
   error: FailureName,
   cause: string,
 ): Omit<Outcome, "lockReleased"> {
-  return {
-    status,
-    error,
-    cause: cause.length > MAX_CAUSE ? `${cause.slice(0, MAX_CAUSE)}…` : cause,
-  };
+  return { status, error, cause: clip(cause) };
+}
+
+function clip(text: string): string {
+  return text.length > MAX_CAUSE ? `${text.slice(0, MAX_CAUSE)}…` : text;
 }
 
 /**
@@ -165,18 +169,30 @@ export function causeText(caught: CaughtError): string {
 
 /**
  * Releases the lock if, and only if, this execution owns it (conditional delete on the ETag we
- * read). Safe to call on every path, including when the lock was never taken.
+ * read). Safe to call on every path, including when the lock was never taken. A damaged lock
+ * (see `readLock`) is not this execution's (Gantry never writes one): it is left exactly as it
+ * is, for an operator to break with `gantry unlock`, and the step goes on.
  */
 export async function releaseLock(
   state: {
-    readonly plan?: { readonly service: string };
+    readonly plan?: { readonly service: string; readonly stage?: string };
     readonly execution?: { readonly id: string };
   },
   deps: Pick<FinishDeps, "records" | "log">,
 ): Promise<boolean> {
   if (!state.plan || !state.execution) return false;
   const key = recordKeys.lock(state.plan.service);
-  const held = await deps.records.get<LockRecord>(key);
+  let held: StoredRecord<LockRecord> | undefined;
+  try {
+    held = await readLock(deps.records, key, {
+      service: state.plan.service,
+      stage: state.plan.stage ?? "?",
+    });
+  } catch (error) {
+    if (!(error instanceof LockDamaged)) throw error;
+    deps.log?.warn("the lock is damaged: left for an operator (gantry unlock)", { key });
+    return false;
+  }
   if (!held || held.value.owner !== state.execution.id) return false;
   const deleted = await deps.records.delete(key, held.etag);
   if (!deleted) deps.log?.warn("lock changed while releasing it", { key });

@@ -1,7 +1,23 @@
-import type { Clock, FunctionControl, Log, MetricsPublisher, RecordStore } from "../ports.ts";
-import type { DeploymentState, Outcome, RollbackReport } from "../state.ts";
-import { type FinishDeps, finish } from "./finish.ts";
+import { LockDamaged } from "../errors.ts";
+import type {
+  AliasState,
+  Clock,
+  FunctionControl,
+  Log,
+  MetricsPublisher,
+  RecordStore,
+} from "../ports.ts";
+import {
+  type DeploymentState,
+  type Outcome,
+  type RollbackReport,
+  type Rollout,
+  recordKeys,
+} from "../state.ts";
+import { readLock } from "./acquire-lock.ts";
+import { causeText, type DeploymentRecord, type FinishDeps, finish } from "./finish.ts";
 import { rollback } from "./rollback.ts";
+import { describeAlias } from "./traffic.ts";
 
 export interface ReconcileDeps {
   readonly functions: FunctionControl;
@@ -19,20 +35,32 @@ export interface ReconcileResult {
 }
 
 /**
- * Cleans up after an execution that ended without running its own failure path: it was
- * stopped, it timed out, it failed with an error no Catch sees (`States.Runtime`,
- * `States.DataLimitExceeded`), or the control plane running it died. `state` is the last
- * state document the execution had (the input of the last state it entered). When that
- * document already has an outcome, the failure path did run (recorded, lock released) and
- * there is nothing to do.
+ * Cleans up after an execution that ended without its own cleanup having done everything: it
+ * was stopped, it timed out, it failed with an error no Catch sees (`States.Runtime`,
+ * `States.DataLimitExceeded`), the control plane running it died, its Finish failed for good,
+ * or its rollback did. `state` is the last state document the execution had (the input of the
+ * last state it entered, or a succeeded execution's output). Every case is safe to run twice.
  *
- * If the deployment had reached Deploy and not finished its bake, the alias is put back on the
- * previous version (the same rollback the workflow would run); then the outcome is
- * recorded and the lock released if the execution held it. A rollback that fails is reported
- * as RollbackFailed, which publishes the metric behind the RollbackFailed alarm.
+ * - No outcome, and the rollout promoted and baked (Finish failed for good, or the execution
+ *   ended while in Finish): the deployment completed, so it is recorded as deployed, with a
+ *   note saying why the reconcile recorded it, and the lock released if still held. A baked
+ *   version is never rolled back.
+ * - No outcome otherwise: if the deployment had reached Deploy, the alias is put back on the
+ *   previous version (the same rollback the workflow would run); then the outcome is recorded
+ *   and the lock released if the execution held it. A rollback that fails is reported as
+ *   RollbackFailed, which publishes the metric behind the RollbackFailed alarm.
+ * - The outcome says RollbackFailed: the rollback is tried once more, through this other path
+ *   (its own function and role in AWS), unless another deployment holds the lock or the alias
+ *   routes to a version this deployment did not touch. If the alias is then back on the
+ *   previous version alone, the record is rewritten as rolled back, with a note that the
+ *   reconcile did it (no metric: the alarm was raised by FinishAfterFailure, and says a person
+ *   should look; the record tells them what they will find). If it fails again, nothing
+ *   changes: the record and the alarm already say RollbackFailed.
+ * - Any other outcome: the execution's own Finish ran; nothing to do.
  *
- * In AWS an EventBridge rule on ABORTED, TIMED_OUT and FAILED executions runs this; the local
- * control plane runs it after StopExecution, a failure and a restart.
+ * In AWS an EventBridge rule on ABORTED, TIMED_OUT, FAILED and SUCCEEDED executions runs this;
+ * the local control plane runs it after StopExecution, a failure, a restart and a success whose
+ * Finish failed.
  *
  * @example
  * ```ts
@@ -46,12 +74,6 @@ export async function reconcileAbandoned(
   cause: string,
   deps: ReconcileDeps,
 ): Promise<ReconcileResult> {
-  if (state.outcome !== undefined) {
-    deps.log?.info("nothing to reconcile: the execution's failure path ran", {
-      status: state.outcome.status,
-    });
-    return {};
-  }
   // What recording the outcome needs, before anything moves: a stage that cannot record it
   // (its record store's settings missing) fails here, not after it has put the alias back.
   const finishDeps: FinishDeps = {
@@ -60,9 +82,28 @@ export async function reconcileAbandoned(
     clock: deps.clock,
     ...(deps.log ? { log: deps.log } : {}),
   };
+  if (state.outcome?.error === "RollbackFailed") return retryRollback(state, deps, finishDeps);
+  if (state.outcome !== undefined) {
+    deps.log?.info("nothing to reconcile: the execution's own Finish ran", {
+      status: state.outcome.status,
+    });
+    return {};
+  }
+  if (completed(state)) {
+    const why = state.cleanupFailure
+      ? `its Finish step failed (${state.cleanupFailure.Error}: ${causeText(state.cleanupFailure)})`
+      : `the execution ended (${error}: ${cause}) before its Finish step completed`;
+    const note =
+      `the deployment had completed (promoted and baked) when ${why}; ` +
+      "the reconcile recorded it as deployed and released the lock if still held";
+    deps.log?.warn("recording a completed deployment the workflow did not record", { note });
+    const outcome = await finish(state, "succeeded", finishDeps, { note });
+    return { outcome };
+  }
   let report: RollbackReport | undefined;
   let rollbackError: string | undefined;
   const deployStarted = state.artifact !== undefined || state.rollout !== undefined;
+  // Baked with a failure on record cannot come from the workflow: recorded, left as it is.
   const finished = state.rollback !== undefined || state.rollout?.phase === "baked";
   if (state.plan && deployStarted && !finished) {
     try {
@@ -93,4 +134,97 @@ export async function reconcileAbandoned(
     ...(rollbackError ? { rollbackError } : {}),
     outcome,
   };
+}
+
+/**
+ * True for a succeeded execution's output (its last state) that needs the reconcile: its
+ * Finish failed for good (`cleanupFailure`) and nothing was recorded (no `outcome`). Every
+ * other success is a no-op, decided without any I/O.
+ *
+ * @example
+ * ```ts
+ * unrecordedSuccess({ rollout, cleanupFailure: { Error: "States.Timeout" } }); // true
+ * unrecordedSuccess({ rollout, outcome: { status: "deployed", lockReleased: true } }); // false
+ * ```
+ */
+export function unrecordedSuccess(output: unknown): output is Partial<DeploymentState> {
+  if (typeof output !== "object" || output === null || Array.isArray(output)) return false;
+  const state = output as Partial<DeploymentState>;
+  return state.outcome === undefined && state.cleanupFailure !== undefined;
+}
+
+/** Promoted and baked, nothing failed: prod serves the new version, validated. */
+function completed(state: Partial<DeploymentState>): boolean {
+  return (
+    state.rollout?.phase === "baked" &&
+    state.failure === undefined &&
+    state.rollback === undefined &&
+    state.rollbackFailure === undefined
+  );
+}
+
+/**
+ * The second try of a rollback that failed in the workflow (case 3 above). Leaves everything as
+ * it is when the record already says otherwise (a repeat), when another deployment has locked
+ * the target since, or when the alias routes to a version this deployment did not touch.
+ */
+async function retryRollback(
+  state: Partial<DeploymentState>,
+  deps: ReconcileDeps,
+  finishDeps: FinishDeps,
+): Promise<ReconcileResult> {
+  const { plan, request, execution } = state;
+  if (!plan || !request || !execution) return {};
+  const key = recordKeys.deployment(plan.service, execution.startedAt, execution.name);
+  const recorded = await deps.records.get<Partial<DeploymentRecord>>(key);
+  if (recorded && recorded.value.outcome?.error !== "RollbackFailed") {
+    deps.log?.info("the failed rollback was already reconciled", {
+      status: recorded.value.outcome?.status,
+    });
+    return {};
+  }
+  const leave = (reason: string): ReconcileResult => {
+    deps.log?.error("the failed rollback was not retried: it still needs a person", { reason });
+    return { rollbackError: reason };
+  };
+  let lock: Awaited<ReturnType<typeof readLock>>;
+  try {
+    lock = await readLock(deps.records, recordKeys.lock(plan.service), plan);
+  } catch (failure) {
+    if (failure instanceof LockDamaged) return leave(failure.message);
+    throw failure;
+  }
+  if (lock && lock.value.owner !== execution.id) {
+    return leave(`another deployment holds the lock since: ${lock.value.owner}`);
+  }
+  let report: RollbackReport;
+  try {
+    const alias = await deps.functions.getAlias(plan.target.functionName, plan.target.alias);
+    if (alias && state.rollout && !routesWithin(alias, state.rollout)) {
+      return leave(
+        `${plan.target.functionName}:${plan.target.alias} routes to ${describeAlias(alias)}, ` +
+          `not only to versions ${state.rollout.previousVersion} and ${state.rollout.newVersion}`,
+      );
+    }
+    report = await rollback({ plan, ...(state.rollout ? { rollout: state.rollout } : {}) }, deps);
+  } catch (failure) {
+    return leave(
+      failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure),
+    );
+  }
+  const first = state.rollbackFailure ? causeText(state.rollbackFailure) : "no cause given";
+  const note =
+    `the workflow's rollback failed (${first}); the reconcile rolled back ` +
+    `${report.restoredVersion ? `to version ${report.restoredVersion}` : "(nothing to change)"}` +
+    ` and verified it at ${report.verifiedAt}`;
+  const { outcome: _failed, rollbackFailure: _rollbackFailure, ...rest } = state;
+  const outcome = await finish({ ...rest, rollback: report }, "failed", finishDeps, { note });
+  deps.log?.warn("a failed rollback was completed by the reconcile", { note });
+  return { rollback: report, outcome };
+}
+
+/** The alias routes only to this rollout's versions (previous and new). */
+function routesWithin(alias: AliasState, rollout: Rollout): boolean {
+  const ours = new Set([rollout.previousVersion, rollout.newVersion]);
+  return [alias.version, ...Object.keys(alias.weights)].every((v) => ours.has(v));
 }

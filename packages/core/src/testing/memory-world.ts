@@ -22,6 +22,8 @@ import {
   type MetricsPublisher,
   type ObjectInfo,
   type ObjectRef,
+  type RecordBytes,
+  type RecordBytesReader,
   type RecordStore,
   type StoredRecord,
   sha256Hex,
@@ -48,7 +50,7 @@ export class Faults {
   }
 }
 
-export class MemoryRecords implements RecordStore {
+export class MemoryRecords implements RecordStore, RecordBytesReader {
   readonly data = new Map<string, { json: string; etag: string }>();
   readonly faults: Faults;
   constructor(faults = new Faults()) {
@@ -59,6 +61,11 @@ export class MemoryRecords implements RecordStore {
     this.faults.check("records.get");
     const item = this.data.get(key);
     return item && { value: JSON.parse(item.json) as T, etag: item.etag };
+  }
+  async getBytes(key: string): Promise<RecordBytes | undefined> {
+    this.faults.check("records.getBytes");
+    const item = this.data.get(key);
+    return item && { bytes: Buffer.from(item.json, "utf8"), etag: item.etag };
   }
   async create<T>(key: string, value: T): Promise<StoredRecord<T> | undefined> {
     this.faults.check("records.create");

@@ -4,13 +4,17 @@ import {
   handleOperatorHttp,
   isApprovalId,
   LOCAL_OPERATOR,
+  LOCK_PATH,
   type OperatorApiDeps,
+  type RecordBytesReader,
   type RecordStore,
   recordKeys,
   STAGES,
   type Stage,
 } from "@gantry/core";
+import { readLimitedBody } from "../http-body.ts";
 import type { LocalControlPlane, WebRoute } from "../local-control-plane.ts";
+import { stateBucketOf } from "../world/local-world.ts";
 import { isOwnOrigin } from "./loopback.ts";
 
 /**
@@ -30,6 +34,8 @@ import { isOwnOrigin } from "./loopback.ts";
  *
  *     GET  /operator/approvals         pending approvals (JSON)
  *     POST /operator/approvals/<id>    { action, as?, comment? } -> the decision (JSON)
+ *     GET  /operator/locks/<stage>/<service>   the lock, inspected (`gantry unlock`)
+ *     POST /operator/locks/<stage>/<service>   { reason, etag?, forceDamaged? } -> broken, audited
  */
 export const operatorApiRoute: WebRoute = async (
   req: IncomingMessage,
@@ -37,7 +43,11 @@ export const operatorApiRoute: WebRoute = async (
   local: LocalControlPlane,
 ) => {
   const url = new URL(req.url ?? "/", "http://local");
-  if (url.pathname !== "/operator/approvals" && !url.pathname.startsWith("/operator/approvals/"))
+  if (
+    url.pathname !== "/operator/approvals" &&
+    !url.pathname.startsWith("/operator/approvals/") &&
+    !url.pathname.startsWith("/operator/locks/")
+  )
     return false;
   const refusal = refuse(req, local);
   if (refusal) {
@@ -56,8 +66,13 @@ export const operatorApiRoute: WebRoute = async (
     json(res, 413, { error: "TooLarge", status: 413, message: "request too large" });
     return true;
   }
+  const lock = LOCK_PATH.exec(url.pathname);
   const id = url.pathname.split("/")[3] ?? "";
-  const stage = (await stageOfApproval(local, id)) ?? "prod";
+  const stage = lock
+    ? (STAGES as readonly string[]).includes(lock[1] ?? "")
+      ? (lock[1] as Stage)
+      : "prod" // the core refuses a stage this deps does not serve
+    : ((await stageOfApproval(local, id)) ?? "prod");
   const contentType = req.headers["content-type"];
   const response = await handleOperatorHttp(
     {
@@ -110,10 +125,23 @@ function deps(local: LocalControlPlane, stage: Stage): OperatorApiDeps {
   const ports = local.world.portsFor(stage, local.stepFunctions);
   return {
     records: ports.records,
+    bytes: stateBucketBytes(local, stage),
+    stage,
     workflows: local.stepFunctions,
     decisionKeys: ports.decisionKeys,
     clock: ports.clock,
     operators: local.world.registry.operators,
+  };
+}
+
+/** The stage's state bucket, read as bytes (a damaged lock is not JSON). */
+function stateBucketBytes(local: LocalControlPlane, stage: Stage): RecordBytesReader {
+  const bucket = stateBucketOf(stage);
+  return {
+    async getBytes(key) {
+      const object = await local.world.buckets.get({ bucket, key });
+      return object && { bytes: object.bytes, etag: object.meta.etag };
+    },
   };
 }
 
@@ -148,14 +176,10 @@ async function stageOfApproval(local: LocalControlPlane, id: string): Promise<St
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 16 * 1024) throw new RangeError("request too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  // Reads an oversized body to its end (discarding it), so the client sees the 413.
+  const read = await readLimitedBody(req, 16 * 1024);
+  if (!read.ok) throw new RangeError("request too large");
+  return read.body.toString("utf8");
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
