@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
  * workflow suite runs the real ASL locally; contract runs the real handlers against the IAM
  * policies and environments the SST app gives them; integration needs moto_server; e2e drives the local
  * control plane; cli runs the built `gantry` command against it; browser needs Chromium; infra
- * checks the SST app offline; attacks drives the local control plane as an adversary would.
+ * checks the SST app offline; attacks drives the local control plane as an adversary would;
+ * faults injects faults, crashes and damaged files into it and checks its invariants.
  */
 export default defineConfig({
   test: {
@@ -55,6 +56,18 @@ export default defineConfig({
           // Runs the built `gantry` command too (gantry approve, gantry status).
           globalSetup: ["test/cli/global-setup.ts"],
           testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "faults",
+          // Fault injection against child control planes (docs/reliability.md): a fast slice by
+          // default, the whole matrix with GANTRY_FAULTS_FULL=1 (npm run test:faults:full).
+          include: ["test/faults/**/*.test.ts"],
+          // A few bad inputs go through the built `gantry deploy`.
+          globalSetup: ["test/cli/global-setup.ts"],
+          testTimeout: 180_000,
           hookTimeout: 120_000,
         },
       },
