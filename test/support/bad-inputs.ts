@@ -335,7 +335,7 @@ const CATEGORIES: Record<string, Generator> = {
           ? `{"deep":${nested},${text.slice(1)}`
           : text.replace('"service":"hello-service"', `"service":${nested}`);
     // The local control plane refuses input nested deeper than 1,000 levels at the API
-    // (MAX_INPUT_DEPTH in packages/local/src/control-plane/sfn-http.ts).
+    // (MAX_INPUT_DEPTH in packages/local/src/control-plane/execution-input.ts).
     const total = where === "top" ? depth : depth + 1;
     const refused = total > 1000 || Buffer.byteLength(input) > 256 * 1024;
     return {

@@ -5,18 +5,9 @@
  * methods then read as what they do with the executions.
  */
 import { SfnApiError } from "./errors.ts";
+import { EXECUTION_STATUSES } from "./execution-store.ts";
 import type { HistoryEvent } from "./history.ts";
 import { validateMaxResults } from "./paging.ts";
-
-/** The statuses ListExecutions filters on. */
-const EXECUTION_STATUSES = [
-  "RUNNING",
-  "SUCCEEDED",
-  "FAILED",
-  "TIMED_OUT",
-  "ABORTED",
-  "PENDING_REDRIVE",
-] as const;
 
 /** ListExecutions' filters, checked as AWS checks them (with maxResults), or ValidationException. */
 export function listExecutionsFilters(request: {

@@ -74,14 +74,15 @@ const TERMINAL_EVENTS: Readonly<Record<string, ExecutionStatus>> = {
   ExecutionTimedOut: "TIMED_OUT",
 };
 
-const STATUSES: readonly string[] = [
+/** Every status an execution can have, as DescribeExecution reports it. */
+export const EXECUTION_STATUSES = [
   "RUNNING",
   "SUCCEEDED",
   "FAILED",
   "TIMED_OUT",
   "ABORTED",
   "PENDING_REDRIVE",
-];
+] as const;
 
 /**
  * Executions and their histories on disk, written as they happen:
@@ -329,7 +330,7 @@ function isRecord(value: unknown): value is ExecutionRecord {
     typeof r.stateMachineName === "string" &&
     typeof r.name === "string" &&
     typeof r.status === "string" &&
-    STATUSES.includes(r.status) &&
+    (EXECUTION_STATUSES as readonly string[]).includes(r.status) &&
     typeof r.startDate === "number" &&
     typeof r.input === "string"
   );

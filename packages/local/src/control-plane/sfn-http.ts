@@ -19,10 +19,8 @@ type Operation = (stepFunctions: LocalStepFunctions, body: Record<string, unknow
 
 const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
   Object.entries({
-    StartExecution: (stepFunctions, body) => {
-      refuseDeepInput(body.input);
-      return stepFunctions.startExecution(body);
-    },
+    // The input's checks (size, JSON, nesting depth) are startExecution's (execution-input.ts).
+    StartExecution: (stepFunctions, body) => stepFunctions.startExecution(body),
     DescribeExecution: (stepFunctions, body) =>
       describe(stepFunctions.describeExecution(body.executionArn)),
     ListExecutions: (stepFunctions, body) => {
@@ -120,38 +118,6 @@ export function sendSfnError(res: ServerResponse, error: unknown): void {
   }
   res.setHeader("x-amzn-errortype", failure.type);
   send(res, failure.status, { __type: failure.type, message: failure.message });
-}
-
-/**
- * How deeply an execution input may nest. Deeper JSON parses, but every later step that walks it
- * (the engine's copies, JSON.stringify, the history) overflows the stack somewhere past ~1,500
- * levels; AWS's JSON parsers cap nesting too (Jackson's default is 1,000).
- */
-export const MAX_INPUT_DEPTH = 1000;
-
-function refuseDeepInput(input: unknown): void {
-  if (typeof input === "string" && jsonDepth(input) > MAX_INPUT_DEPTH)
-    throw new SfnApiError(
-      "InvalidExecutionInput",
-      `Invalid State Machine Execution Input: nested more than ${MAX_INPUT_DEPTH} levels deep`,
-    );
-}
-
-/** The deepest nesting of arrays and objects in JSON text (strings skipped). */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
-    else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return deepest;
 }
 
 function requireToken(body: Record<string, unknown>): string {

@@ -225,9 +225,13 @@ export class Quarantine {
 
 /**
  * Removes the temporary files torn writes left under a directory (any depth): files named
- * `<target>.<hex>.tmp`. Run at start, before anything writes. Returns how many it removed.
+ * `<target>.<hex>.tmp`, or whatever `isTemp` says. Run at start, before anything writes.
+ * Returns how many it removed.
  */
-export function sweepTempFiles(dir: string): number {
+export function sweepTempFiles(
+  dir: string,
+  isTemp: (name: string) => boolean = (name) => TEMP_FILE.test(name),
+): number {
   let removed = 0;
   let entries: import("node:fs").Dirent[];
   try {
@@ -237,8 +241,8 @@ export function sweepTempFiles(dir: string): number {
   }
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) removed += sweepTempFiles(path);
-    else if (TEMP_FILE.test(entry.name)) {
+    if (entry.isDirectory()) removed += sweepTempFiles(path, isTemp);
+    else if (isTemp(entry.name)) {
       rmSync(path, { force: true });
       removed += 1;
     }

@@ -128,27 +128,7 @@ export function sweepLeftovers(dir: string): number {
     }
     removed += sweepTempFiles(join(root, "meta"));
     removed += sweepTempFiles(join(root, "uploads"));
-    removed += sweepLegacyTemp(join(root, "objects"));
-  }
-  return removed;
-}
-
-/** Removes, under an objects directory, the temporary files earlier versions wrote beside objects. */
-function sweepLegacyTemp(dir: string): number {
-  let removed = 0;
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) removed += sweepLegacyTemp(path);
-    else if (isLegacyTempName(entry.name)) {
-      rmSync(path, { force: true });
-      removed += 1;
-    }
+    removed += sweepTempFiles(join(root, "objects"), isLegacyTempName);
   }
   return removed;
 }
