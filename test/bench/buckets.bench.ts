@@ -1,6 +1,9 @@
 /**
  * The local artifact copy against a plain file copy of the same bytes: the target is at least
- * 80% of a plain copy's speed (S3's CopyObject is server-side; so is this one).
+ * 80% of a plain copy's speed (S3's CopyObject is server-side; so is this one). Both copies are
+ * durable, as every file of the local control plane is (issue 19): the plain copy is flushed
+ * (fsync of the file and its directory) as LocalBuckets.copy flushes its own; the unflushed plain
+ * copy is shown too, for what durability costs.
  *
  * A copy of 100 MiB leaves that much dirty page cache, and whatever runs next pays for its
  * writeback. So every timed copy starts after a `sync`, and the two take turns going first.
@@ -10,7 +13,7 @@
 
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, copyFileSync, fsyncSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBuckets } from "@gantry/local";
@@ -38,14 +41,18 @@ const benchmark: Benchmark = {
         const source = await buckets.head({ bucket: "bench-source", key });
         if (!source) throw new Error(`the benchmark's source ${key} was not stored`);
         const plain: number[] = [];
+        const unflushed: number[] = [];
         const copied: number[] = [];
+        const sourceFile = join(dir, "buckets/bench-source/objects", key);
         const plainCopy = (i: number) =>
-          timed(() =>
-            copyFileSync(
-              join(dir, "buckets/bench-source/objects", key),
-              join(dir, `plain-${mib}-${i}.zip`),
-            ),
-          );
+          timed(() => {
+            const target = join(dir, `plain-${mib}-${i}.zip`);
+            copyFileSync(sourceFile, target);
+            flush(target);
+            flush(dir);
+          });
+        const unflushedCopy = (i: number) =>
+          timed(() => copyFileSync(sourceFile, join(dir, `unflushed-${mib}-${i}.zip`)));
         const localCopy = (i: number) =>
           timed(() =>
             buckets.copy(
@@ -67,11 +74,17 @@ const benchmark: Benchmark = {
             copied.push(await localCopy(i));
             plain.push(await plainCopy(i));
           }
+          unflushed.push(await unflushedCopy(i));
         }
         const p = percentile(plain, 50);
         const c = percentile(copied, 50);
         measurements.push(
-          { name: `${mib} MiB: plain file copy`, value: round(p, 2), unit: "ms" },
+          {
+            name: `${mib} MiB: plain file copy, not flushed`,
+            value: round(percentile(unflushed, 50), 2),
+            unit: "ms",
+          },
+          { name: `${mib} MiB: plain file copy, flushed (fsync)`, value: round(p, 2), unit: "ms" },
           { name: `${mib} MiB: LocalBuckets.copy (with metadata)`, value: round(c, 2), unit: "ms" },
           {
             name: `${mib} MiB: speed relative to a plain copy`,
@@ -90,6 +103,16 @@ const benchmark: Benchmark = {
 };
 
 export default benchmark;
+
+/** Flushes a file's bytes, or a directory's entries, to disk. */
+function flush(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Milliseconds `work` takes, started with no dirty pages left by the previous copy. */
 async function timed(work: () => unknown): Promise<number> {
