@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BucketError } from "./bucket-errors.ts";
 import { LocalBuckets } from "./buckets.ts";
 import { checksumOf, compositeChecksum, multipartEtag } from "./checksums.ts";
-import { MultipartUploads } from "./multipart.ts";
+import { MultipartUploads, newUploadId } from "./multipart.ts";
 
 const REF = { bucket: "artifacts-preprod", key: "big/object.bin" };
 
@@ -198,5 +198,12 @@ describe("multipart uploads", () => {
       ),
     ).rejects.toMatchObject({ name: "PreconditionFailed" });
     expect((await buckets.get(REF))?.bytes.toString()).toBe("already here");
+  });
+});
+
+describe("upload ids", () => {
+  it("never start with a character a command line reads as an option", () => {
+    for (let i = 0; i < 2_000; i++)
+      expect(newUploadId()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{42,}$/);
   });
 });

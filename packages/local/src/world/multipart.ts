@@ -107,7 +107,7 @@ export class MultipartUploads {
         BucketName: ref.bucket,
       });
     const record: UploadRecord = {
-      uploadId: randomBytes(32).toString("base64url"),
+      uploadId: newUploadId(),
       bucket: ref.bucket,
       key: ref.key,
       initiated: new Date().toISOString(),
@@ -477,4 +477,13 @@ function isPartRecord(value: unknown): value is PartRecord {
     typeof p.file === "string" &&
     /^\d+\.[0-9a-f]+$/.test(p.file)
   );
+}
+
+/**
+ * A new upload id: 256 random bits, URL-safe, starting with a letter. A base64url id can start
+ * with "-", which command-line clients read as an option (`aws s3api upload-part --upload-id
+ * -p6A...` fails with "expected one argument"); S3's own ids never start with one.
+ */
+export function newUploadId(): string {
+  return `U${randomBytes(32).toString("base64url")}`;
 }
