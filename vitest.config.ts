@@ -18,6 +18,7 @@ export default defineConfig({
             "packages/*/src/**/*.test.ts",
             "functions/**/*.test.ts",
             "test/unit/**/*.test.ts",
+            "test/mutation/**/*.test.ts",
           ],
         },
       },

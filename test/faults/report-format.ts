@@ -3,6 +3,7 @@
  * into docs/reliability.md. Pure: the same results always give the same document, which
  * test/faults/reliability-doc.test.ts checks against the committed one.
  */
+import { markdownCell, markdownTable } from "../support/markdown.ts";
 import type { Violation } from "./support/invariants.ts";
 import type { Category, ScenarioResult } from "./support/scenario.ts";
 
@@ -59,21 +60,6 @@ const isInvariant = (v: Violation) => INVARIANTS.has(v.invariant);
 const count = (results: readonly ScenarioResult[], invariant: boolean) =>
   results.reduce((n, s) => n + s.violations.filter((v) => isInvariant(v) === invariant).length, 0);
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], align?: string[]) {
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length), 3),
-  );
-  const line = (cells: readonly string[]) =>
-    `| ${cells.map((c, i) => (align?.[i] === "r" ? c.padStart(widths[i] ?? 3) : c.padEnd(widths[i] ?? 3))).join(" | ")} |`;
-  return [
-    line(header),
-    `| ${widths.map((w, i) => (align?.[i] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`,
-    ...rows.map(line),
-  ].join("\n");
-}
-
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-
 function verdict(result: ScenarioResult | undefined): string {
   if (!result) return "not run";
   if (result.violations.length === 0) return "ok";
@@ -87,7 +73,7 @@ function matrix(
   columns: readonly string[],
 ) {
   const byName = new Map(results.map((r) => [r.name, r]));
-  return table(
+  return markdownTable(
     ["", ...columns],
     rows.map((row) => [row, ...columns.map((column) => verdict(byName.get(`${row} ${column}`)))]),
   );
@@ -134,7 +120,7 @@ export function formatReliability(r: ReliabilityResults): string {
       : c.results.filter((s) => s.violations.length === 0).length;
   const sum = (f: (c: CategoryResults) => number) => categories.reduce((n, c) => n + f(c), 0);
   out.push(
-    table(
+    markdownTable(
       [
         "category",
         "scenarios tried",
@@ -192,11 +178,11 @@ export function formatReliability(r: ReliabilityResults): string {
     );
     out.push("");
     out.push(
-      table(
+      markdownTable(
         ["scenario", "crash points (last state in the history, if another)", "execution", "result"],
         kills.results.map((s) => [
           s.name,
-          cell((s.crashPoint ?? "").replace("(history: undefined)", "(history: none)")),
+          markdownCell((s.crashPoint ?? "").replace("(history: undefined)", "(history: none)")),
           `${s.status ?? ""} ${s.error ?? ""}`.trim(),
           verdict(s),
         ]),
@@ -240,7 +226,7 @@ export function formatReliability(r: ReliabilityResults): string {
     );
     out.push("");
     out.push(
-      table(
+      markdownTable(
         ["expected refusal", "inputs"],
         Object.entries(inputs.byOutcome ?? {})
           .sort(([a], [b]) => a.localeCompare(b))
@@ -260,7 +246,7 @@ export function formatReliability(r: ReliabilityResults): string {
     );
     out.push("");
     out.push(
-      table(
+      markdownTable(
         ["deployments", "RSS (MiB)", "GANTRY_HOME (MiB)", "files"],
         memory.samples.map((s) => [
           String(s.deployments),
@@ -281,13 +267,13 @@ export function formatReliability(r: ReliabilityResults): string {
   if (violations.length === 0) out.push("None.");
   else
     out.push(
-      table(
+      markdownTable(
         ["category", "scenario", "invariant", "what"],
         violations.map(({ scenario, v }: { scenario: ScenarioResult; v: Violation }) => [
           scenario.category,
-          cell(scenario.name),
+          markdownCell(scenario.name),
           v.invariant,
-          cell(v.detail.length > 300 ? `${v.detail.slice(0, 300)}…` : v.detail),
+          markdownCell(v.detail.length > 300 ? `${v.detail.slice(0, 300)}…` : v.detail),
         ]),
       ),
     );
