@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DeploymentInProgress, LockDamaged } from "../errors.ts";
-import type { ExecutionStatus, StoredRecord } from "../ports.ts";
+import { type ExecutionStatus, type StoredRecord, silentLog } from "../ports.ts";
 import { recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
 import { MemoryRecords } from "../testing/memory-world.ts";
+import { rejectionOf } from "../testing/rejection.ts";
 import { acquireLock, type LockRecord } from "./acquire-lock.ts";
 
 const KEY = recordKeys.lock("hello-service");
@@ -22,7 +23,13 @@ function world(statuses: Record<string, ExecutionStatus> = {}) {
       return statuses[arn];
     },
   };
-  return { records, clock, asked, deps: { records, workflows, clock } };
+  // What the step logs at warn level: the operator's trail of broken locks.
+  const warned: [string, ...Record<string, unknown>[]][] = [];
+  const log = {
+    ...silentLog,
+    warn: (...args: [string, ...Record<string, unknown>[]]) => warned.push(args),
+  };
+  return { records, clock, asked, warned, deps: { records, workflows, clock, log } };
 }
 
 async function lockIn(records: MemoryRecords): Promise<StoredRecord<LockRecord> | undefined> {
@@ -34,6 +41,8 @@ describe("acquireLock", () => {
     const w = world();
     const a = stateOf("a");
     const grant = await acquireLock(a, w.deps);
+    // One conditional create: a free lock is neither read back nor its owner looked up.
+    expect(w.records.faults.calls).toEqual(["records.create"]);
     expect(grant).toEqual({
       key: KEY,
       owner: a.execution.id,
@@ -46,6 +55,7 @@ describe("acquireLock", () => {
       acquiredAt: new Date(T0).toISOString(),
     });
     expect(w.asked).toEqual([]);
+    expect(w.warned).toEqual([]);
   });
 
   it("lets the same execution acquire again without changing the lock (a retried Task)", async () => {
@@ -92,17 +102,26 @@ describe("acquireLock", () => {
         owner: b.execution.id,
         brokeStaleLockOf: a.execution.id,
       });
+      expect(w.warned).toEqual([
+        ["breaking a stale lock", { key: KEY, staleOwner: a.execution.id, ownerStatus: status }],
+      ]);
     },
   );
 
-  it("takes over a lock whose owner execution does not exist", async () => {
+  it("takes over a lock whose owner execution does not exist, logging it as NOT_FOUND", async () => {
     const a = stateOf("a");
     const b = stateOf("b");
     const w = world({});
     await acquireLock(a, w.deps);
+    w.records.faults.calls.length = 0;
     const grant = await acquireLock(b, w.deps);
     expect(grant.owner).toBe(b.execution.id);
     expect(grant.brokeStaleLockOf).toBe(a.execution.id);
+    // Read once, then one conditional replace on the ETag read: winning it is the grant.
+    expect(w.records.faults.calls).toEqual(["records.create", "records.get", "records.replace"]);
+    expect(w.warned).toEqual([
+      ["breaking a stale lock", { key: KEY, staleOwner: a.execution.id, ownerStatus: "NOT_FOUND" }],
+    ]);
   });
 
   it("lets exactly one of several concurrent executions win a free lock", async () => {
@@ -133,45 +152,128 @@ describe("acquireLock", () => {
     const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     expect(won).toHaveLength(1);
     expect(won[0]?.brokeStaleLockOf).toBe(stale.execution.id);
-    expect(results.filter((r) => r.status === "rejected")).toHaveLength(3);
     expect((await lockIn(w.records))?.value.owner).toBe(won[0]?.owner);
+    // Each loser looks again and fails as the workflow expects: DeploymentInProgress naming the
+    // winner, not a crash on the replace it lost.
+    const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+    expect(lost).toHaveLength(3);
+    for (const error of lost) {
+      expect(error.name).toBe("DeploymentInProgress");
+      expect(error.message).toContain(`is being deployed by ${won[0]?.owner}`);
+    }
   });
 
-  it("gives up with DeploymentInProgress after losing the race three times", async () => {
+  // Each lost attempt: the create finds the lock taken, and the read finds it already gone.
+  function loseTheRace(w: ReturnType<typeof world>, times: number) {
+    const create = w.records.create.bind(w.records);
+    const get = w.records.get.bind(w.records);
+    let creates = 0;
+    w.records.create = async <T>(key: string, value: T) =>
+      ++creates <= times ? undefined : create(key, value);
+    w.records.get = async <T>(key: string) => (creates <= times ? undefined : get<T>(key));
+    return { creates: () => creates };
+  }
+
+  it("takes a free lock on the third and last attempt after losing the race twice", async () => {
     const w = world();
-    // The lock is always taken when we try to create it and always gone when we read it.
-    w.records.create = async () => undefined;
-    w.records.get = async () => undefined;
-    await expect(acquireLock(stateOf("a"), w.deps)).rejects.toThrow(
-      new DeploymentInProgress("hello-service (prod): lost the race for the lock 3 times"),
-    );
+    loseTheRace(w, 2);
+    const a = stateOf("a");
+    expect(await acquireLock(a, w.deps)).toMatchObject({ owner: a.execution.id });
+    expect((await lockIn(w.records))?.value.owner).toBe(a.execution.id);
+  });
+
+  it("breaks a stale lock on the third and last attempt after losing the race twice", async () => {
+    const stale = stateOf("stale");
+    const w = world({ [stale.execution.id]: "FAILED" });
+    await acquireLock(stale, w.deps);
+    const calls = w.records.faults.calls;
+    calls.length = 0;
+    // Twice the read finds no lock (a release in between), the third time the stale one.
+    const get = w.records.get.bind(w.records);
+    let reads = 0;
+    w.records.get = async (key) => (++reads <= 2 ? undefined : get(key));
+    const a = stateOf("a");
+    const { log: _, ...withoutLog } = w.deps; // the log is optional
+    const grant = await acquireLock(a, withoutLog);
+    expect(grant).toMatchObject({ owner: a.execution.id, brokeStaleLockOf: stale.execution.id });
+    expect(calls.filter((c) => c === "records.create")).toHaveLength(3);
+  });
+
+  it("gives up with DeploymentInProgress after losing the race exactly three times", async () => {
+    const w = world();
+    const race = loseTheRace(w, 3);
+    const error = await rejectionOf(acquireLock(stateOf("a"), w.deps));
+    expect(error.name).toBe("DeploymentInProgress");
+    expect(error.message).toBe("hello-service (prod): lost the race for the lock 3 times");
+    expect(race.creates()).toBe(3);
   });
 });
 
 describe("acquireLock on a damaged lock", () => {
-  const damaged: readonly (readonly [string, string])[] = [
-    ["bytes that are not JSON", '{"owner":"arn:aws:states:us-east-1:0:execution:x'],
-    ["an empty object", ""],
-    ["JSON that is not an object", "[1,2]"],
-    ["an object without an owner", JSON.stringify({ service: "hello-service" })],
+  const lock = { owner: "o", service: "hello-service", version: "v", acquiredAt: "t" };
+  // [what, the stored bytes, what the error says is wrong with them]
+  const damaged: readonly (readonly [string, string, string])[] = [
+    ["bytes that are not JSON", '{"owner":"arn:aws:states:us-east-1:0:execution:x', "is not JSON"],
+    ["no bytes at all", "", "is not JSON"],
+    ["JSON that is an array", "[1,2]", "is not a JSON object"],
+    ["JSON null", "null", "is not a JSON object"],
+    ["a JSON number", "42", "is not a JSON object"],
+    [
+      "an object without an owner",
+      JSON.stringify({ service: "hello-service" }),
+      "has no owner (not the shape Gantry writes)",
+    ],
+    [
+      "an empty owner",
+      JSON.stringify({ ...lock, owner: "" }),
+      "has no owner (not the shape Gantry writes)",
+    ],
+    [
+      "a version that is not a string",
+      JSON.stringify({ ...lock, version: 7 }),
+      "has no version (not the shape Gantry writes)",
+    ],
+    [
+      "an empty acquiredAt",
+      JSON.stringify({ ...lock, acquiredAt: "" }),
+      "has no acquiredAt (not the shape Gantry writes)",
+    ],
     [
       "another service's lock",
-      JSON.stringify({ owner: "o", service: "other", version: "v", acquiredAt: "t" }),
+      JSON.stringify({ ...lock, service: "other" }),
+      "names another service (other)",
     ],
   ];
-  it.each(damaged)("fails LockDamaged and leaves it as it is (%s)", async (_what, json) => {
+  it.each(damaged)(
+    "fails LockDamaged and leaves it as it is (%s)",
+    async (_what, json, problem) => {
+      const w = world();
+      w.records.data.set(KEY, { json, etag: '"garbled"' });
+      const error = await rejectionOf(acquireLock(stateOf("a"), w.deps));
+      expect(error.name).toBe("LockDamaged");
+      expect(error.message).toContain(
+        `the lock ${KEY} of hello-service (prod) is damaged: it ${problem}. `,
+      );
+      expect(error.message).toContain("gantry unlock hello-service --stage prod");
+      expect(w.records.data.get(KEY)).toEqual({ json, etag: '"garbled"' });
+      expect(w.asked).toEqual([]);
+    },
+  );
+
+  it("tells the operator why nothing was touched and how to check and break the lock", async () => {
     const w = world();
-    w.records.data.set(KEY, { json, etag: '"garbled"' });
-    const error = await acquireLock(stateOf("a"), w.deps).then(
-      () => undefined,
-      (e: Error) => e,
-    );
+    w.records.data.set(KEY, { json: "[]", etag: '"garbled"' });
+    const error = await rejectionOf(acquireLock(stateOf("a"), w.deps));
     expect(error).toBeInstanceOf(LockDamaged);
-    expect(error?.message).toContain(KEY);
-    expect(error?.message).toContain("is damaged");
-    expect(error?.message).toContain("gantry unlock hello-service --stage prod");
-    expect(w.records.data.get(KEY)).toEqual({ json, etag: '"garbled"' });
-    expect(w.asked).toEqual([]);
+    expect(error.message).toBe(
+      `the lock ${KEY} of hello-service (prod) is damaged: it is not a JSON object. ` +
+        "Nobody can tell whether a deployment holds it, so Gantry neither takes it over nor " +
+        "releases it, and every deployment of this service fails until an operator breaks it. " +
+        "Check that no deployment of hello-service is running (gantry list --service " +
+        "hello-service --stage prod --status RUNNING), then run: " +
+        'gantry unlock hello-service --stage prod --force-damaged --reason "<why>" ' +
+        '(docs/operations.md, "LockDamaged").',
+    );
   });
 
   it("passes on a record store failure that is not about the lock's bytes", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { verifyApprovalLink } from "../approval/links.ts";
 import type { ApprovalRecord, ApprovalTokenRecord } from "../approval/record.ts";
 import { ConfigurationError } from "../errors.ts";
-import type { SecretSource } from "../ports.ts";
+import type { Log, SecretSource } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type ApprovalClaim, type PreprodEvidence, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
@@ -30,17 +30,26 @@ function world() {
       successes.push({ taskToken, output });
     },
   };
+  const logged: [message: string, fields: Record<string, unknown> | undefined][] = [];
+  const log: Log = {
+    debug: () => undefined,
+    info: (message, fields) => logged.push([message, fields]),
+    warn: (message, fields) => logged.push([message, fields]),
+    error: (message, fields) => logged.push([message, fields]),
+  };
+  const clock = fixedClock(T0);
   const deps = {
     records,
     mailer,
     workflows,
     secrets,
-    clock: fixedClock(T0),
+    clock,
     approvalBaseUrl: "https://approve.example.com",
     sender: "gantry@example.com",
     newId: () => APPROVAL_ID,
+    log,
   };
-  return { records, mailer, successes, deps };
+  return { records, mailer, successes, logged, clock, deps };
 }
 
 function event(
@@ -81,6 +90,19 @@ function paramsOf(link: string) {
   };
 }
 
+/** The first email to `to` fails as SES throttling would; every later one is sent. */
+function failFirstEmailTo(w: ReturnType<typeof world>, to: string): void {
+  const send = w.mailer.send.bind(w.mailer);
+  let failNext = true;
+  w.mailer.send = async (message) => {
+    if (failNext && message.to[0] === to) {
+      failNext = false;
+      throw new Error("SES throttled");
+    }
+    return send(message);
+  };
+}
+
 describe("approvalGate", () => {
   it("completes its own task at once when the stage needs no approval, and sends no email", async () => {
     const w = world();
@@ -95,6 +117,7 @@ describe("approvalGate", () => {
     expect(w.successes).toEqual([{ taskToken: TOKEN, output: decision }]);
     expect(w.mailer.outbox).toEqual([]);
     expect(w.records.data.size).toBe(0);
+    expect(w.logged).toEqual([["approval not required by policy", { stage: "preprod" }]]);
   });
 
   it("never skips the approval for an actor the caller claims is auto-approved", async () => {
@@ -106,6 +129,19 @@ describe("approvalGate", () => {
     expect(w.mailer.outbox[0]?.text).toContain(
       "Triggered by: dependabot[bot] (as the caller claims; not verified)",
     );
+    // The operator learns why the rule did not apply.
+    expect(w.logged).toContainEqual([
+      "auto-approval rule ignored: the trigger's actor is a claim, not verified",
+      { actor: "dependabot[bot]" },
+    ]);
+  });
+
+  it.each([
+    ["a stage that needs no approval", event({ stage: "preprod" }), "not-required"],
+    ["an actor an auto-approval rule names", event({ actor: "dependabot[bot]" }), "requested"],
+  ])("needs no log for %s", async (_name, e, mode) => {
+    const { log: _none, ...deps } = world().deps;
+    expect(await approvalGate(e, deps)).toMatchObject({ mode });
   });
 
   it("asks every approver by email, one message each, and does not complete the task", async () => {
@@ -121,6 +157,25 @@ describe("approvalGate", () => {
     expect(w.mailer.outbox.map((m) => m.to)).toEqual([["alice@example.com"], ["bob@example.com"]]);
     expect(w.mailer.outbox.every((m) => m.from === "gantry@example.com")).toBe(true);
     expect(w.successes).toEqual([]);
+    // An actor no rule names is not worth a note about auto-approval.
+    expect(w.logged).toEqual([
+      [
+        "approval requested",
+        {
+          approvalId: APPROVAL_ID,
+          approvers: 2,
+          expiresAt: new Date(T0 + 3600_000).toISOString(),
+          emailed: true,
+        },
+      ],
+    ]);
+  });
+
+  it("records when the approvers were emailed", async () => {
+    const w = world();
+    await approvalGate(event(), w.deps);
+    const marker = w.records.data.get(recordKeys.approvalNotified(APPROVAL_ID))?.json ?? "{}";
+    expect(JSON.parse(marker)).toEqual({ approvalId: APPROVAL_ID, at: new Date(T0).toISOString() });
   });
 
   it("stores the approval record without the task token anywhere in it", async () => {
@@ -189,6 +244,10 @@ describe("approvalGate", () => {
     const first = await approvalGate(event({ taskToken: "token-of-attempt-1" }), deps);
     const second = await approvalGate(event({ taskToken: "token-of-attempt-2" }), deps);
     expect(second).toEqual({ ...first, emailed: false });
+    expect(w.logged.at(-1)).toEqual([
+      "approval requested",
+      expect.objectContaining({ emailed: false }),
+    ]);
     expect(w.mailer.outbox).toHaveLength(2);
     const id = first.mode === "requested" ? first.approvalId : "";
     const token = JSON.parse(w.records.data.get(recordKeys.approvalToken(id))?.json ?? "{}");
@@ -200,15 +259,7 @@ describe("approvalGate", () => {
 
   it("emails again on a retry when the first attempt failed before every approver was emailed", async () => {
     const w = world();
-    const send = w.mailer.send.bind(w.mailer);
-    let failNext = true;
-    w.mailer.send = async (message) => {
-      if (failNext && message.to[0] === "bob@example.com") {
-        failNext = false;
-        throw new Error("SES throttled");
-      }
-      return send(message);
-    };
+    failFirstEmailTo(w, "bob@example.com");
     await expect(approvalGate(event(), w.deps)).rejects.toThrow("SES throttled");
     const retried = await approvalGate(event({ taskToken: "token-2" }), w.deps);
     expect(retried).toMatchObject({ mode: "requested", emailed: true });
@@ -312,5 +363,52 @@ describe("approvalGate", () => {
     const result = await approvalGate(event({ timeScale: 0.01 }), w.deps);
     // 3600 s × 0.01 = 36 s
     expect(result).toMatchObject({ expiresAt: new Date(T0 + 36_000).toISOString() });
+  });
+
+  it("keeps the first attempt's approval when a later retry runs: same expiry, same links", async () => {
+    const w = world();
+    failFirstEmailTo(w, "bob@example.com");
+    await expect(approvalGate(event(), w.deps)).rejects.toThrow("SES throttled");
+    w.clock.advance(90_000);
+    const retried = await approvalGate(event({ taskToken: "token-2" }), w.deps);
+    // The approval expires when the first attempt said, not 90 s later.
+    expect(retried).toMatchObject({ expiresAt: new Date(T0 + 3600_000).toISOString() });
+    const [first, , bob] = w.mailer.outbox.map((m) => linksIn(m.text).approve);
+    expect(paramsOf(bob ?? "").exp).toBe(paramsOf(first ?? "").exp);
+    const stored = w.records.data.get(recordKeys.approval(APPROVAL_ID))?.json ?? "{}";
+    expect(JSON.parse(stored)).toMatchObject({ requestedAt: new Date(T0).toISOString() });
+  });
+
+  describe("when a record vanishes between a conditional create and the read after it", () => {
+    /** A store where `key` already exists (create refuses) but reads as absent. */
+    function vanishing(w: ReturnType<typeof world>, key: string) {
+      const create = w.records.create.bind(w.records);
+      const get = w.records.get.bind(w.records);
+      w.records.create = async <T>(k: string, value: T) =>
+        k === key ? undefined : create(k, value);
+      w.records.get = async <T>(k: string) => (k === key ? undefined : get<T>(k));
+    }
+
+    it("fails, naming the approval index, before storing a token or emailing anyone", async () => {
+      const w = world();
+      const key = recordKeys.approvalOfExecution(testExecution());
+      vanishing(w, key);
+      await expect(approvalGate(event(), w.deps)).rejects.toThrow(
+        new Error(`the approval index ${key} vanished while it was read`),
+      );
+      expect(w.records.data.size).toBe(0);
+      expect(w.mailer.outbox).toEqual([]);
+    });
+
+    it("asks for the approval it meant to store when the approval record reads as absent", async () => {
+      const w = world();
+      vanishing(w, recordKeys.approval(APPROVAL_ID));
+      const result = await approvalGate(event(), w.deps);
+      expect(result).toMatchObject({ mode: "requested", approvalId: APPROVAL_ID, emailed: true });
+      expect(w.mailer.outbox.map((m) => m.to)).toEqual([
+        ["alice@example.com"],
+        ["bob@example.com"],
+      ]);
+    });
   });
 });

@@ -1,10 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_OPERATOR } from "../approval/operators.ts";
 import { sha256Hex } from "../checksum.ts";
-import type { ExecutionStatus } from "../ports.ts";
+import { type ExecutionStatus, silentLog } from "../ports.ts";
 import { recordKeys } from "../state.ts";
 import { fixedClock, T0 } from "../testing/fixtures.ts";
 import { MemoryRecords } from "../testing/memory-world.ts";
+import { rejectionOf } from "../testing/rejection.ts";
 import {
   type BreakLockDeps,
   breakLock,
@@ -27,6 +28,8 @@ const LOCK = JSON.stringify({
 let records: MemoryRecords;
 let statuses: Map<string, ExecutionStatus>;
 let deps: BreakLockDeps;
+/** What the step logged at info and warn level: the operators' trail. */
+let logged: [string, ...Record<string, unknown>[]][];
 
 beforeEach(() => {
   records = new MemoryRecords();
@@ -41,7 +44,13 @@ beforeEach(() => {
     },
     stage: "prod",
     clock: fixedClock(T0),
+    log: {
+      ...silentLog,
+      info: (...args: [string, ...Record<string, unknown>[]]) => logged.push(args),
+      warn: (...args: [string, ...Record<string, unknown>[]]) => logged.push(args),
+    },
   };
+  logged = [];
 });
 
 const put = (json: string, etag = '"held"') => records.data.set(KEY, { json, etag });
@@ -54,6 +63,8 @@ async function refusal(promise: Promise<unknown>): Promise<LockBreakRefused> {
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(LockBreakRefused);
+  // The operator API and the CLI tell a refusal from a failure by its name.
+  expect((error as Error).name).toBe("LockBreakRefused");
   return error as LockBreakRefused;
 }
 const request = { service: "hello-service", principal: ALICE_ARN, reason: "garbled by a restore" };
@@ -83,11 +94,91 @@ describe("inspectLock", () => {
     });
   });
 
-  it("answers 404 when there is no lock, 400 for a name that is not a service's", async () => {
-    expect((await refusal(inspectLock(request, deps))).status).toBe(404);
-    expect(
-      (await refusal(inspectLock({ ...request, service: "../approvals/x" }, deps))).status,
-    ).toBe(400);
+  it("reports NOT_FOUND for an owner Step Functions does not know", async () => {
+    put(LOCK);
+    expect(await inspectLock(request, deps)).toMatchObject({
+      owner: OWNER,
+      ownerStatus: "NOT_FOUND",
+    });
+  });
+
+  it("takes a readable lock's owner from its owner field, whatever the order of its keys", async () => {
+    const stale = "arn:aws:states:us-east-1:123456789012:execution:gantry-prod:hello-0";
+    // As `jq -S` restores it: brokeStaleLockOf sorts before owner.
+    const { owner, service, version, acquiredAt } = JSON.parse(LOCK);
+    put(JSON.stringify({ acquiredAt, brokeStaleLockOf: stale, owner, service, version }));
+    statuses.set(OWNER, "FAILED");
+    statuses.set(stale, "SUCCEEDED");
+    expect(await inspectLock(request, deps)).toMatchObject({ owner: OWNER, ownerStatus: "FAILED" });
+  });
+
+  it.each([
+    "arn:aws:states:us-east-1:123456789012:execution:gantry-prod:hello-1",
+    "arn:aws-cn:states:cn-north-1:123456789012:execution:gantry-prod:hello-1",
+    "arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:gantry-prod:hello-1",
+  ])("finds the execution still legible in a damaged lock (%s)", async (arn) => {
+    put(`{"owner":"${arn}","service":"hel\u0000`);
+    statuses.set(arn, "RUNNING");
+    expect(await inspectLock(request, deps)).toMatchObject({
+      damaged: "is not JSON",
+      owner: arn,
+      ownerStatus: "RUNNING",
+    });
+  });
+
+  it("reads a lock of up to 64 KiB, and calls a larger object damaged without parsing it", async () => {
+    // JSON allows trailing whitespace: the padded lock is still a lock.
+    const padded = (size: number) => LOCK + " ".repeat(size - LOCK.length);
+    statuses.set(OWNER, "FAILED");
+    put(padded(64 * 1024));
+    const largest = await inspectLock(request, deps);
+    expect(largest).toMatchObject({ size: 64 * 1024, lock: JSON.parse(LOCK), owner: OWNER });
+    expect(largest.damaged).toBeUndefined();
+
+    put(padded(64 * 1024 + 1));
+    const tooLarge = await inspectLock(request, deps);
+    expect(tooLarge).toMatchObject({
+      size: 64 * 1024 + 1,
+      damaged: "is too large to be a lock",
+      owner: OWNER,
+      ownerStatus: "FAILED",
+    });
+    expect(tooLarge.lock).toBeUndefined();
+  });
+
+  it("answers 404 when there is no lock", async () => {
+    const error = await refusal(inspectLock(request, deps));
+    expect(error.status).toBe(404);
+    expect(error.title).toBe("No lock");
+    expect(error.message).toBe("hello-service (prod) holds no lock: nothing to break");
+  });
+
+  it.each([
+    "../approvals/x",
+    "hello-service/../../approvals/x",
+    "Hello-service",
+    "9-lives",
+    "",
+    "a".repeat(41),
+  ])("answers 400 for %j, which is not a service name, and reads nothing", async (service) => {
+    const error = await refusal(inspectLock({ ...request, service }, deps));
+    expect(error.status).toBe(400);
+    expect(error.title).toBe("Bad request");
+    expect(error.message).toBe("that is not a service name");
+    expect(records.faults.calls).toEqual([]);
+  });
+
+  it("takes a service name of up to 40 characters", async () => {
+    const error = await refusal(inspectLock({ ...request, service: "a".repeat(40) }, deps));
+    expect(error.status).toBe(404);
+  });
+
+  it("is for registered operators only, and reads nothing for anyone else", async () => {
+    put(LOCK);
+    const eve = "arn:aws:iam::123456789012:user/eve";
+    const error = await refusal(inspectLock({ ...request, principal: eve }, deps));
+    expect(error.status).toBe(403);
+    expect(records.faults.calls).toEqual([]);
   });
 });
 
@@ -100,7 +191,11 @@ describe("breakLock", () => {
     expect(done).toMatchObject({ broken: true, key: KEY, previous: { owner: OWNER } });
     expect(records.data.has(KEY)).toBe(false);
     expect(audits()).toEqual([done.audit]);
-    expect(done.audit).toMatch(/^audit\/locks\/hello-service\/2026-.*\.json$/);
+    // One new key per attempt, with no colons (T0 is 2026-11-01T12:00:00.000Z).
+    expect(done.audit).toMatch(
+      /^audit\/locks\/hello-service\/2026-11-01T12-00-00\.000Z-[0-9a-f]{8}\.json$/,
+    );
+    expect(logged).toEqual([["lock break", { key: KEY, principal: ALICE_ARN, result: "broken" }]]);
     expect(auditRecord(done.audit)).toEqual({
       kind: "lock-break",
       stage: "prod",
@@ -130,7 +225,11 @@ describe("breakLock", () => {
     statuses.set(OWNER, "RUNNING");
     const error = await refusal(breakLock(request, deps));
     expect(error.status).toBe(409);
-    expect(error.message).toContain("still running");
+    expect(error.title).toBe("Owner running");
+    expect(error.message).toBe(
+      `${OWNER} is still running and holds ${KEY}: nothing was deleted. ` +
+        "Let it finish, or stop it (gantry stop <execution>): a stopped deployment releases its lock.",
+    );
     expect(records.data.get(KEY)?.json).toBe(LOCK);
     expect(audits()).toEqual([]);
   });
@@ -140,6 +239,11 @@ describe("breakLock", () => {
     const error = await refusal(breakLock({ ...request, etag: '"held"' }, deps));
     expect(error.status).toBe(409);
     expect(error.title).toBe("Lock changed");
+    expect(error.message).toBe(
+      `the lock ${KEY} is no longer the one you inspected (ETag "newer", not "held"); ` +
+        "nothing was deleted: look again",
+    );
+    expect(error.inspection?.etag).toBe('"newer"');
     expect(records.data.has(KEY)).toBe(true);
     expect(audits()).toEqual([]);
   });
@@ -156,6 +260,14 @@ describe("breakLock", () => {
     expect(records.data.get(KEY)?.etag).toBe('"replaced"');
     const [audit] = audits();
     expect(audit && auditRecord(audit).result).toBe("lock-changed");
+    expect(error.title).toBe("Lock changed");
+    expect(error.message).toBe(
+      `the lock ${KEY} changed while it was being broken; nothing was deleted ` +
+        `(the attempt is recorded in ${audit}): look again`,
+    );
+    expect(logged).toEqual([
+      ["lock break", { key: KEY, principal: ALICE_ARN, result: "lock-changed" }],
+    ]);
   });
 
   it("refuses a damaged lock without forceDamaged, and breaks it with it", async () => {
@@ -163,7 +275,11 @@ describe("breakLock", () => {
     const refused = await refusal(breakLock(request, deps));
     expect(refused.status).toBe(409);
     expect(refused.title).toBe("Lock damaged");
-    expect(refused.message).toContain("--force-damaged");
+    expect(refused.message).toBe(
+      `the lock ${KEY} is damaged (it is not JSON), so its owner cannot be checked: nothing was ` +
+        "deleted. Make sure no deployment of hello-service is running, then pass --force-damaged " +
+        "(forceDamaged: true).",
+    );
     expect(records.data.has(KEY)).toBe(true);
     expect(audits()).toEqual([]);
 
@@ -203,13 +319,89 @@ describe("breakLock", () => {
     });
   });
 
-  it("wants a reason, kept free of control characters", async () => {
+  it("breaks nothing when its audit record cannot be created", async () => {
     put(LOCK);
-    expect((await refusal(breakLock({ ...request, reason: "  " }, deps))).status).toBe(400);
-    expect((await refusal(breakLock({ ...request, reason: "x".repeat(501) }, deps))).status).toBe(
-      400,
+    records.create = async () => undefined; // the audit key is taken
+    const error = await rejectionOf(breakLock(request, deps));
+    expect(error.message).toMatch(
+      /^the audit record audit\/locks\/hello-service\/\S+\.json already exists$/,
     );
-    const done = await breakLock({ ...request, reason: "bad\u001b[2J restore\u202e" }, deps);
-    expect(auditRecord(done.audit).reason).toBe("bad [2J restore\\u{202E}");
+    expect(records.data.get(KEY)?.json).toBe(LOCK);
+  });
+
+  it("still breaks the lock when its audit record cannot be completed: it stays pending", async () => {
+    const slowDown = () =>
+      Object.assign(new Error("Please reduce your request rate."), { name: "SlowDown" });
+    put(LOCK);
+    records.faults.fail("records.replace", slowDown);
+    const done = await breakLock(request, deps);
+    expect(records.data.has(KEY)).toBe(false);
+    expect(auditRecord(done.audit).result).toBe("pending");
+    expect(logged).toEqual([
+      [
+        "could not complete the lock-break audit record",
+        { auditKey: done.audit, error: "SlowDown" },
+      ],
+      ["lock break", { key: KEY, principal: ALICE_ARN, result: "broken" }],
+    ]);
+    // Without a log as well.
+    const { log: _, ...quiet } = deps;
+    put(LOCK);
+    records.faults.fail("records.replace", slowDown);
+    const again = await breakLock(request, quiet);
+    expect(auditRecord(again.audit).result).toBe("pending");
+    expect(records.data.has(KEY)).toBe(false);
+  });
+
+  it.each([
+    ["arn:aws:iam::123456789012:user/eve", "arn:aws:iam::123456789012:user/eve"],
+    [LOCAL_OPERATOR, "the local operator"],
+    ["", "nobody"],
+  ])("refuses %j (403), naming who was refused", async (principal, who) => {
+    put(LOCK);
+    deps = {
+      ...deps,
+      operators: { "bob@example.com": { iam: ["arn:aws:iam::123456789012:user/bob"] } },
+    };
+    const error = await refusal(breakLock({ ...request, principal }, deps));
+    expect(error.status).toBe(403);
+    expect(error.title).toBe("Not an operator");
+    expect(error.message).toBe(
+      `${who} is not a registered operator (gantry.registry.ts, operators): only operators may break a lock`,
+    );
+    expect(records.data.get(KEY)?.json).toBe(LOCK);
+  });
+
+  it.each([
+    ["abc", "abc"],
+    ["x".repeat(500), "x".repeat(500)],
+    ["  padded  ", "padded"],
+    ["unit\u001fseparator", "unit separator"],
+    ["del\u007fete", "del ete"],
+    ["c1\u0080\u009fcontrols", "c1  controls"],
+    ["no\u00a0break", "no\u00a0break"],
+    ["bad\u001b[2J restore\u202e", "bad [2J restore\\u{202E}"],
+  ])(
+    "keeps the reason %j as %j: control characters go, invisible ones show",
+    async (reason, kept) => {
+      put(LOCK);
+      const done = await breakLock({ ...request, reason }, deps);
+      expect(auditRecord(done.audit).reason).toBe(kept);
+    },
+  );
+
+  it.each([
+    ["", "say why the lock is broken (--reason TEXT)"],
+    ["  ab  ", "say why the lock is broken (--reason TEXT)"],
+    ["\u0000\u0001\u0002", "say why the lock is broken (--reason TEXT)"],
+    ["x".repeat(501), "the reason is longer than 500 characters"],
+  ])("refuses the reason %j (400), and writes nothing", async (reason, message) => {
+    put(LOCK);
+    const error = await refusal(breakLock({ ...request, reason }, deps));
+    expect(error.status).toBe(400);
+    expect(error.title).toBe("Bad request");
+    expect(error.message).toBe(message);
+    expect(records.data.get(KEY)?.json).toBe(LOCK);
+    expect(audits()).toEqual([]);
   });
 });

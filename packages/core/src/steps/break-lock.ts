@@ -110,7 +110,7 @@ export class LockBreakRefused extends Error {
     super(message);
     this.status = status;
     this.title = title;
-    if (inspection) this.inspection = inspection;
+    this.inspection = inspection;
   }
 }
 
@@ -319,7 +319,8 @@ function cleanReason(reason: string): string {
   const printable = [...reason]
     .map((c) => {
       const code = c.charCodeAt(0);
-      return code < 32 || code === 127 || (code >= 128 && code < 160) ? " " : c;
+      // C0 controls, DEL and C1 controls (U+0000-U+001F, U+007F-U+009F).
+      return code <= 0x1f || code === 0x7f || (code >= 0x80 && code <= 0x9f) ? " " : c;
     })
     .join("");
   const text = displayText(printable.trim());

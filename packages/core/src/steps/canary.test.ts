@@ -120,6 +120,13 @@ describe("runCanaryChecks", () => {
     expect(results.map((r) => r.passed)).toEqual([true, true, false]);
   });
 
+  it("fails a bodyIncludes check on a null payload as a body mismatch", async () => {
+    const functions = fakeFunctions({ a: ok(null) });
+    expect(
+      await runCanaryChecks(functions, "f", "2", spec({ name: "a", bodyIncludes: "hello" })),
+    ).toEqual([{ name: "a", passed: false, detail: 'body does not include "hello"' }]);
+  });
+
   it("fails a check whose invocation ended in a function error, showing Lambda's error type and message", async () => {
     const functions = fakeFunctions({
       a: {
@@ -135,6 +142,35 @@ describe("runCanaryChecks", () => {
         detail: "function error (Unhandled): Boom: it broke",
       },
     ]);
+  });
+
+  // Lambda's error shape is used only when both fields are strings; anything else is shown as it is.
+  it.each([
+    ["no errorMessage", { errorType: "Boom" }, '{"errorType":"Boom"}'],
+    [
+      "a non-string errorMessage",
+      { errorType: "Boom", errorMessage: 42 },
+      '{"errorType":"Boom","errorMessage":42}',
+    ],
+    ["a text payload", "Task timed out", "Task timed out"],
+    ["a null payload", null, "null"],
+    ["no payload", undefined, ""],
+  ])("shows a function error with %s as the payload itself", async (_, payload, shown) => {
+    const functions = fakeFunctions({
+      a: { executedVersion: "2", functionError: "Unhandled", payload },
+    });
+    expect(await runCanaryChecks(functions, "f", "2", spec({ name: "a" }))).toEqual([
+      { name: "a", passed: false, detail: `function error (Unhandled): ${shown}` },
+    ]);
+  });
+
+  it("keeps a detail of exactly 300 characters whole", async () => {
+    const payload = "e".repeat(300 - "function error (Handled): ".length);
+    const functions = fakeFunctions({
+      a: { executedVersion: "2", functionError: "Handled", payload },
+    });
+    const [result] = await runCanaryChecks(functions, "f", "2", spec({ name: "a" }));
+    expect(result?.detail).toBe(`function error (Handled): ${payload}`);
   });
 
   it("clips a long function error payload: the whole detail stays within 300 characters", async () => {
@@ -249,10 +285,24 @@ describe("canary", () => {
     expect(functions.aliasHistory).toEqual([]);
   });
 
-  it("needs the rollout Deploy wrote", async () => {
+  it("does not shift again when the rollout already has its first traffic step", async () => {
     const { functions } = await prodWithTwoVersions();
-    await expect(canary({ plan }, { functions, clock })).rejects.toThrow(
-      new TypeError("canary needs $.rollout (Deploy runs first)"),
-    );
+    await functions.updateAlias("hello-prod", "live", { version: "1", weights: { "2": 0.1 } });
+    const changes = functions.aliasHistory.length;
+    const rollout = testRollout({ holdEndsAt: new Date(T0 - 30_000).toISOString() });
+    const next = await canary({ plan, rollout }, { functions, clock });
+    expect(next).toEqual({ ...rollout, canary: { version: "2", results: next.canary?.results } });
+    expect(functions.aliasHistory).toHaveLength(changes);
+  });
+
+  it.each([
+    ["no rollout", undefined],
+    ["a rollout without a new version", testRollout({ newVersion: "" })],
+  ])("needs the rollout Deploy wrote (%s)", async (_, rollout) => {
+    const { functions } = await prodWithTwoVersions();
+    await expect(
+      canary({ plan, ...(rollout ? { rollout } : {}) }, { functions, clock }),
+    ).rejects.toThrow(new TypeError("canary needs $.rollout (Deploy runs first)"));
+    expect(functions.invocations).toEqual([]);
   });
 });

@@ -9,10 +9,10 @@ import { checkAlarms } from "./check-alarms.ts";
 const iso = (ms: number) => new Date(ms).toISOString();
 const plan = testPlan();
 
-/** Prod at step `stepIndex` of [10, 25, 50], all alarms OK, the clock at `now`. */
+/** Prod at the rollout's weight (version 1 alone at 0%), all alarms OK, the clock at `now`. */
 async function world(rollout: Rollout, now = T0) {
   const { functions } = await prodWithTwoVersions();
-  if (rollout.phase === "steps" || rollout.phase === "promote") {
+  if ((rollout.phase === "steps" || rollout.phase === "promote") && rollout.weight > 0) {
     await functions.updateAlias("hello-prod", "live", {
       version: "1",
       weights: { "2": rollout.weight / 100 },
@@ -98,6 +98,15 @@ describe("checkAlarms", () => {
     );
   });
 
+  it("names every missing alarm", async () => {
+    const rollout = atStep(0, T0 + 60_000);
+    const w = await world(rollout);
+    w.alarms.states.clear();
+    await expect(checkAlarms({ plan, rollout }, w.deps)).rejects.toThrow(
+      new ConfigurationError("alarms not found: hello-prod-errors, hello-prod-latency"),
+    );
+  });
+
   it("shifts to the next traffic step when the hold is over", async () => {
     const rollout = atStep(0, T0);
     const w = await world(rollout, T0 + 100);
@@ -138,6 +147,23 @@ describe("checkAlarms", () => {
     const changes = w.functions.aliasHistory.length;
     const next = await checkAlarms({ plan, rollout }, w.deps);
     expect(next).toEqual({ ...rollout, checks: 5, nextCheckAt: iso(T0) });
+    expect(w.functions.aliasHistory).toHaveLength(changes);
+  });
+
+  // Phases past the traffic steps never shift traffic, even with the hold over and steps left
+  // to take: a redeploy of the live version (Deploy's promote at stepIndex -1) would route weight
+  // to the primary version itself, which Lambda rejects; a baked rollout is done.
+  it.each([
+    [
+      "a redeploy of the live version",
+      testRollout({ newVersion: "1", phase: "promote", stepIndex: -1, weight: 0 }),
+    ],
+    ["a baked rollout", testRollout({ phase: "baked", weight: 100 })],
+  ])("leaves the alias alone for %s whose hold is over", async (_, rollout) => {
+    const w = await world(rollout, T0 + 5_000);
+    const changes = w.functions.aliasHistory.length;
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next).toEqual({ ...rollout, checks: 1, nextCheckAt: iso(T0) });
     expect(w.functions.aliasHistory).toHaveLength(changes);
   });
 

@@ -112,7 +112,16 @@ describe("copyArtifact", () => {
       sha256: w.sha256,
       copied: false,
     });
-    expect(w.artifacts.faults.calls).not.toContain("artifacts.copy");
+    // The verified source is the destination: no second look at it, no copy.
+    expect(w.artifacts.faults.calls).toEqual(["artifacts.head"]);
+  });
+
+  it("copies to another key in the same bucket", async () => {
+    const w = world();
+    const to = { bucket: PREPROD_BUCKET, key: `promoted/${KEY}` };
+    const state = { ...w.state, plan: { ...w.state.plan, destination: to } };
+    expect(await copyArtifact(state, w.deps)).toMatchObject({ ...to, copied: true });
+    expect(w.artifacts.bytes(to)?.toString()).toBe(BYTES);
   });
 
   it("reuses a destination object that already holds the same bytes", async () => {
@@ -140,6 +149,31 @@ describe("copyArtifact", () => {
       ),
     );
     expect(w.artifacts.bytes({ bucket: PROD_BUCKET, key: KEY })?.toString()).toBe("other bytes");
+  });
+
+  it("says the SHA-256 is unknown when the destination or the copy records none", async () => {
+    const w = world();
+    const withoutSha = <T extends { sha256?: string }>({ sha256: _omitted, ...rest }: T) => rest;
+    w.artifacts.put({ bucket: PROD_BUCKET, key: KEY }, "other bytes");
+    const head = w.artifacts.head.bind(w.artifacts);
+    w.artifacts.head = async (ref) => {
+      const info = await head(ref);
+      return info && ref.bucket === PROD_BUCKET ? withoutSha(info) : info;
+    };
+    await expect(copyArtifact(w.state, w.deps)).rejects.toThrow(
+      new ArtifactConflict(
+        `s3://${PROD_BUCKET}/${KEY} already holds other bytes (SHA-256 unknown); promoted artifacts are never overwritten`,
+      ),
+    );
+
+    w.artifacts.objects.delete(`${PROD_BUCKET}/${KEY}`);
+    const copy = w.artifacts.copy.bind(w.artifacts);
+    w.artifacts.copy = async (from, to, options) => withoutSha(await copy(from, to, options));
+    await expect(copyArtifact(w.state, w.deps)).rejects.toThrow(
+      new ArtifactChecksumMismatch(
+        `the copy at s3://${PROD_BUCKET}/${KEY} has SHA-256 unknown, expected ${w.sha256}`,
+      ),
+    );
   });
 
   it("throws ArtifactChecksumMismatch when the copy does not have the requested SHA-256", async () => {

@@ -62,26 +62,34 @@ describe("deploy", () => {
     expect((await w.functions.getVersion("hello-prod", "2"))?.codeSha256).toBe(w.sha256);
   });
 
-  it("deploys the exact object version from the stage bucket and describes the version", async () => {
+  it("deploys the exact object version from the stage bucket and publishes that revision, described", async () => {
     const w = world();
     const updates: unknown[] = [];
-    const descriptions: string[] = [];
+    const revisions: (string | undefined)[] = [];
+    const publishes: unknown[] = [];
     const updateCode = w.functions.updateCode.bind(w.functions);
     const publishVersion = w.functions.publishVersion.bind(w.functions);
     w.functions.updateCode = async (name, source) => {
       updates.push(source);
-      return updateCode(name, source);
+      const updated = await updateCode(name, source);
+      revisions.push(updated.revisionId);
+      return updated;
     };
     w.functions.publishVersion = async (name, options) => {
-      descriptions.push((options as unknown as { description: string }).description);
+      publishes.push(options);
       return publishVersion(name, options);
     };
     await deploy(w.state, w.deps);
     expect(updates).toEqual([
       { bucket: PROD_BUCKET, key: w.state.artifact.key, versionId: w.state.artifact.versionId },
     ]);
-    expect(descriptions).toEqual([
-      `gantry hello-service ${w.state.request.version} (${w.state.execution.name})`,
+    // Pinned to the revision the code update made: a concurrent update makes the publish fail.
+    expect(publishes).toEqual([
+      {
+        codeSha256: w.sha256,
+        revisionId: revisions[0],
+        description: `gantry hello-service ${w.state.request.version} (${w.state.execution.name})`,
+      },
     ]);
   });
 
@@ -95,17 +103,43 @@ describe("deploy", () => {
     expect(w.functions.faults.calls).not.toContain("functions.updateCode");
   });
 
-  it("refuses an alias on $LATEST with InvalidTarget before changing any code", async () => {
-    const w = world();
+  /** Points hello-prod:live at `version` behind Lambda's back (the memory world checks nothing). */
+  function pointAliasAt(w: ReturnType<typeof world>, version: string): void {
     const live = w.functions.fns.get("hello-prod")?.aliases.get("live");
     if (!live) throw new Error("no alias");
-    w.functions.fns.get("hello-prod")?.aliases.set("live", { ...live, version: "$LATEST" });
-    await expect(deploy(w.state, w.deps)).rejects.toThrow(InvalidTarget);
-    await expect(deploy(w.state, w.deps)).rejects.toThrow(
-      "alias hello-prod:live points at $LATEST, not a numbered version",
-    );
-    expect(w.functions.faults.calls).not.toContain("functions.updateCode");
-    expect(w.functions.faults.calls).not.toContain("functions.publishVersion");
+    w.functions.fns.get("hello-prod")?.aliases.set("live", { ...live, version });
+  }
+
+  // Only a numbered version ("1", "12", ...) can be rolled back to; the odd ones guard the
+  // pattern's anchors.
+  it.each(["$LATEST", "0", "01", "v2", "2.0"])(
+    "refuses an alias on %s with InvalidTarget before changing any code",
+    async (version) => {
+      const w = world();
+      pointAliasAt(w, version);
+      await expect(deploy(w.state, w.deps)).rejects.toThrow(
+        new InvalidTarget(
+          `alias hello-prod:live points at ${version}, not a numbered version: ` +
+            "publish a version and point the alias at it before the first deployment",
+        ),
+      );
+      expect(w.functions.faults.calls).not.toContain("functions.updateCode");
+      expect(w.functions.faults.calls).not.toContain("functions.publishVersion");
+    },
+  );
+
+  it("deploys over an alias on a multi-digit version", async () => {
+    const w = world();
+    const fn = w.functions.fns.get("hello-prod");
+    const v1 = fn?.versions.get("1");
+    if (!fn || !v1) throw new Error("no version 1");
+    for (let v = 2; v <= 12; v++) fn.versions.set(String(v), v1);
+    pointAliasAt(w, "12");
+    expect(await deploy(w.state, w.deps)).toMatchObject({
+      newVersion: "13",
+      previousVersion: "12",
+      phase: "steps",
+    });
   });
 
   it("refuses a missing function with TargetNotFound", async () => {

@@ -26,6 +26,15 @@ const base = (): DeploymentState => ({
   execution: testExecution(),
   plan: testPlan(),
 });
+/** A Log that keeps every entry as [level, message, extra]. */
+function recordingLog() {
+  const entries: [string, string, ...Record<string, unknown>[]][] = [];
+  const at =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      entries.push([level, message, ...extra]);
+  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
 const lambdaCause = (errorType: string, errorMessage: string) =>
   JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, "    at x"] });
 
@@ -283,7 +292,7 @@ describe("finish", () => {
     },
   );
 
-  it("releases the lock this execution holds", async () => {
+  it("releases the lock this execution holds, and logs the outcome", async () => {
     const w = world();
     const state = base();
     await acquireLock(state, {
@@ -291,9 +300,13 @@ describe("finish", () => {
       clock: w.clock,
       workflows: { executionStatus: async () => undefined },
     });
-    const outcome = await finish(state, "succeeded", w.deps);
+    const log = recordingLog();
+    const outcome = await finish(state, "succeeded", { ...w.deps, log });
     expect(outcome.lockReleased).toBe(true);
     expect(await w.records.get(recordKeys.lock("hello-service"))).toBeUndefined();
+    expect(log.entries).toEqual([
+      ["info", "deployment finished", { status: "deployed", lockReleased: true }],
+    ]);
   });
 
   it("leaves a lock held by another execution in place", async () => {
@@ -370,15 +383,30 @@ describe("releaseLock", () => {
     const a = stateOf("a");
     await acquireLock(a, w.deps);
     w.records.delete = async () => false;
-    const warnings: string[] = [];
-    const log = {
-      debug() {},
-      info() {},
-      warn: (message: string) => warnings.push(message),
-      error() {},
-    };
+    const log = recordingLog();
     expect(await releaseLock(a, { records: w.records, log })).toBe(false);
-    expect(warnings).toEqual(["lock changed while releasing it"]);
+    expect(log.entries).toEqual([["warn", "lock changed while releasing it", { key: KEY }]]);
+    // The log is optional.
+    expect(await releaseLock(a, { records: w.records })).toBe(false);
+  });
+
+  it("does not warn when the release succeeds", async () => {
+    const w = world();
+    const a = stateOf("a");
+    await acquireLock(a, w.deps);
+    const log = recordingLog();
+    expect(await releaseLock(a, { records: w.records, log })).toBe(true);
+    expect(log.entries).toEqual([]);
+  });
+
+  it("lets an error reading the lock through (the state machine retries it)", async () => {
+    const w = world();
+    const a = stateOf("a");
+    await acquireLock(a, w.deps);
+    const throttled = Object.assign(new Error("Slow Down"), { name: "SlowDown" });
+    w.records.faults.fail("records.get", () => throttled);
+    await expect(releaseLock(a, w.deps)).rejects.toBe(throttled);
+    expect((await lockIn(w.records))?.value.owner).toBe(a.execution.id);
   });
 });
 
@@ -400,12 +428,19 @@ describe("finish with a damaged lock", () => {
           Cause: `the lock ${KEY} of hello-service (prod) is damaged`,
         },
       };
-      const outcome = await finish(state, "failed", { records, metrics, clock: fixedClock(T0) });
+      const log = recordingLog();
+      const deps = { records, metrics, clock: fixedClock(T0), log };
+      const outcome = await finish(state, "failed", deps);
       expect(outcome).toMatchObject({
         status: "failed",
         error: "LockDamaged",
         lockReleased: false,
       });
+      expect(log.entries).toContainEqual([
+        "warn",
+        "the lock is damaged: left for an operator (gantry unlock)",
+        { key: KEY },
+      ]);
       expect(outcome.cause).toContain(KEY);
       expect(records.data.get(KEY)).toEqual({ json, etag: '"garbled"' });
       expect(await records.list("deployments/")).toHaveLength(1);

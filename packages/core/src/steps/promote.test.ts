@@ -53,6 +53,30 @@ describe("promote", () => {
     );
   });
 
+  it("throws ConcurrentModification when the alias reads back as the new version with weights", async () => {
+    const w = await world();
+    const updateAlias = w.functions.updateAlias.bind(w.functions);
+    // Someone else weights the old version back in right after the update.
+    w.functions.updateAlias = async (name, alias, routing) => {
+      await updateAlias(name, alias, routing);
+      return updateAlias(name, alias, { version: "2", weights: { "1": 0.5 } });
+    };
+    await expect(promote({ plan, rollout }, w.deps)).rejects.toThrow(
+      new ConcurrentModification(
+        "hello-prod:live should serve version 2 alone but routes to version 2 + 50% to 1",
+      ),
+    );
+  });
+
+  it("lets Lambda refuse the update when the alias is gone before it", async () => {
+    const w = await world();
+    w.functions.fns.get("hello-prod")?.aliases.delete("live");
+    await expect(promote({ plan, rollout }, w.deps)).rejects.toMatchObject({
+      name: "TargetNotFound",
+      message: "alias not found",
+    });
+  });
+
   it("throws ConcurrentModification when the alias is gone after the update", async () => {
     const w = await world();
     const updateAlias = w.functions.updateAlias.bind(w.functions);

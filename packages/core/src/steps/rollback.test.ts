@@ -69,6 +69,50 @@ describe("rollback", () => {
     );
   });
 
+  // The read-back must prove the previous version alone: an alias on another version, weighted
+  // or not, or no alias at all, is not rolled back.
+  it.each([
+    ["another single version", { version: "2", weights: {} }, "version 2"],
+    [
+      "the previous version with weights",
+      { version: "1", weights: { "2": 0.25 } },
+      "version 1 + 25% to 2",
+    ],
+    ["no alias", undefined, "(no alias)"],
+  ])("throws RollbackFailed when the alias reads back as %s", async (_, readBack, routes) => {
+    const w = await world({ version: "1", weights: { "2": 0.25 } });
+    const getAlias = w.functions.getAlias.bind(w.functions);
+    const updateAlias = w.functions.updateAlias.bind(w.functions);
+    let updated = false;
+    w.functions.updateAlias = async (name, alias, routing) => {
+      updated = true;
+      return updateAlias(name, alias, routing);
+    };
+    w.functions.getAlias = async (name, alias) =>
+      updated ? readBack && { name: alias, ...readBack, revisionId: "99" } : getAlias(name, alias);
+    await expect(rollback({ plan, rollout: testRollout() }, w.deps)).rejects.toThrow(
+      new RollbackFailed(`hello-prod:live should serve version 1 alone but routes to ${routes}`),
+    );
+  });
+
+  it("does not overwrite an alias that changed after it was read", async () => {
+    const w = await world({ version: "1", weights: { "2": 0.25 } });
+    const getAlias = w.functions.getAlias.bind(w.functions);
+    w.functions.getAlias = async (name, alias) => {
+      const read = await getAlias(name, alias);
+      w.functions.getAlias = getAlias;
+      // Someone else moves the alias between this read and the rollback's update.
+      await w.functions.updateAlias(name, alias, { version: "2", weights: {} });
+      return read;
+    };
+    await expect(rollback({ plan, rollout: testRollout() }, w.deps)).rejects.toThrow(
+      new RollbackFailed(
+        "could not restore hello-prod:live: ConcurrentModification: alias revision changed",
+      ),
+    );
+    expect(w.functions.alias("hello-prod", "live")).toMatchObject({ version: "2", weights: {} });
+  });
+
   it("turns any other error into RollbackFailed, keeping its name and message", async () => {
     const w = await world({ version: "1", weights: { "2": 0.25 } });
     w.functions.faults.fail("functions.updateAlias", () =>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { silentLog } from "../ports.ts";
 import { defineRegistry } from "../registry.ts";
 import { MemoryArtifacts, MemoryFunctions, MemoryMetrics } from "../testing/memory-world.ts";
 import { runScheduledCanary } from "./scheduled-canary.ts";
@@ -49,6 +50,18 @@ describe("runScheduledCanary", () => {
     expect(metrics.published).toEqual([
       { name: "CanaryFailures", value: 0, dimensions: { Service: "orders", Stage: "prod" } },
       { name: "CanaryFailures", value: 1, dimensions: { Service: "billing", Stage: "prod" } },
+    ]);
+  });
+
+  it("warns about each failing service only, naming it, the stage and its failures", async () => {
+    const functions = new MemoryFunctions(new MemoryArtifacts());
+    functions.create("orders-prod", "live", { statusCode: 200, body: "orders ok" });
+    functions.create("billing-prod", "live", { statusCode: 200, body: "nothing to bill" });
+    const warnings: unknown[][] = [];
+    const log = { ...silentLog, warn: (...entry: unknown[]) => warnings.push(entry) };
+    await runScheduledCanary(registry, "prod", { functions, metrics: new MemoryMetrics(), log });
+    expect(warnings).toEqual([
+      ["scheduled canary failed", { service: "billing", stage: "prod", failures: 1 }],
     ]);
   });
 

@@ -148,6 +148,21 @@ describe("shiftTraffic", () => {
     expect(functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.1 });
   });
 
+  it("does not overwrite an alias that changed after it was read", async () => {
+    const { functions } = await prodWithTwoVersions();
+    const getAlias = functions.getAlias.bind(functions);
+    functions.getAlias = async (name, alias) => {
+      const read = await getAlias(name, alias);
+      // Someone else moves the alias between this read and the shift's update.
+      await functions.updateAlias(name, alias, { version: "2", weights: {} });
+      return read;
+    };
+    await expect(shiftTraffic(functions, testPlan(), testRollout(), 1, T0)).rejects.toMatchObject({
+      name: "ConcurrentModification",
+    });
+    expect(functions.alias("hello-prod", "live")).toMatchObject({ version: "2", weights: {} });
+  });
+
   it("refuses when the alias is gone", async () => {
     const { functions } = await prodWithTwoVersions();
     functions.fns.get("hello-prod")?.aliases.delete("live");

@@ -56,7 +56,7 @@ export async function shiftTraffic(
   await functions.updateAlias(functionName, alias, {
     version: rollout.previousVersion,
     weights: weightsFor(rollout.newVersion, percent),
-    ...(current?.revisionId ? { revisionId: current.revisionId } : {}),
+    ...(current.revisionId ? { revisionId: current.revisionId } : {}),
   });
   const holdEndsAt = now + plan.rollout.stepWaitSeconds * 1000;
   return {
@@ -69,7 +69,11 @@ export async function shiftTraffic(
   };
 }
 
-function assertOurs(current: AliasState | undefined, rollout: Rollout, where: string): void {
+function assertOurs(
+  current: AliasState | undefined,
+  rollout: Rollout,
+  where: string,
+): asserts current is AliasState {
   const otherVersions = Object.keys(current?.weights ?? {}).filter((v) => v !== rollout.newVersion);
   if (!current || current.version !== rollout.previousVersion || otherVersions.length > 0) {
     throw new ConcurrentModification(

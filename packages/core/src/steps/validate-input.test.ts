@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidInput } from "../errors.ts";
+import type { ExecutionRef } from "../state.ts";
 import { testExecution, testRegistry, testRequest } from "../testing/fixtures.ts";
 import { validateInput } from "./validate-input.ts";
 
@@ -28,14 +29,17 @@ describe("validateInput", () => {
     ).toThrow(new InvalidInput([{ field: "bucket", reason: "is not a known field" }]));
   });
 
-  it("refuses a request when the execution context is missing", () => {
-    const { name: _omitted, ...execution } = testExecution();
+  it.each([
+    ["no execution", undefined],
+    ["no id", { ...testExecution(), id: "" }],
+    ["no name", { ...testExecution(), name: "" }],
+    ["no start time", { ...testExecution(), startedAt: "" }],
+  ])("refuses a request when the execution context is missing (%s)", (_, execution) => {
     expect(() =>
-      validateInput(
-        { input: testRequest(), execution: execution as ReturnType<typeof testExecution> },
-        deps,
-      ),
-    ).toThrow("(execution): the execution context is missing");
+      validateInput({ input: testRequest(), execution: execution as ExecutionRef }, deps),
+    ).toThrow(
+      new InvalidInput([{ field: "(execution)", reason: "the execution context is missing" }]),
+    );
   });
 
   it("refuses an unregistered service with InvalidInput", () => {

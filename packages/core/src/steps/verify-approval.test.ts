@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { type ApprovalServiceDeps, decideApproval, decideAsOperator } from "../approval/decide.ts";
 import { LOCAL_OPERATOR } from "../approval/operators.ts";
-import type { ApprovalDecisionRecord } from "../approval/record.ts";
-import { sealDecision } from "../approval/seal.ts";
+import type { ApprovalDecisionRecord, DecisionChannel } from "../approval/record.ts";
+import { type SealedDecision, sealDecision } from "../approval/seal.ts";
 import { ApprovalNotVerified } from "../errors.ts";
-import type { ExecutionStatus } from "../ports.ts";
+import type { ExecutionStatus, Log } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type DeploymentState, recordKeys } from "../state.ts";
 import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
@@ -21,6 +21,13 @@ let records: MemoryRecords;
 let mailer: MemoryMailer;
 let statuses: Map<string, ExecutionStatus>;
 let state: DeploymentState;
+let logged: [level: string, message: string, fields: Record<string, unknown> | undefined][];
+const log: Log = {
+  debug: () => undefined,
+  info: (message, fields) => logged.push(["info", message, fields]),
+  warn: (message, fields) => logged.push(["warn", message, fields]),
+  error: (message, fields) => logged.push(["error", message, fields]),
+};
 
 function service(): ApprovalServiceDeps {
   return {
@@ -37,12 +44,17 @@ function service(): ApprovalServiceDeps {
 }
 
 const verify = (s: DeploymentState = state) =>
-  verifyApproval(s, { records, decisionKeys: { signingKeys: async () => DECISION_KEYS }, clock });
+  verifyApproval(s, {
+    records,
+    decisionKeys: { signingKeys: async () => DECISION_KEYS },
+    clock,
+    log,
+  });
 
 /** The approval of `state`'s execution, requested through the real approval path. */
-async function requested(): Promise<string> {
+async function requested(of: DeploymentState = state): Promise<string> {
   const result = await approvalGate(
-    { ...state, taskToken: "task-token" },
+    { ...of, taskToken: "task-token" },
     {
       records,
       mailer,
@@ -58,7 +70,7 @@ async function requested(): Promise<string> {
 }
 
 /** An approver clicks the link emailed to them and confirms. */
-async function click(approver: string, action: "approve" | "reject" = "approve") {
+async function click(approver: string, action: "approve" | "reject" = "approve", comment?: string) {
   const mail = mailer.outbox.find((m) => m.to[0] === approver);
   const label = action === "approve" ? "Approve" : "Reject";
   const line = mail?.text.split("\n").find((l) => l.startsWith(`${label}:`)) ?? "";
@@ -72,15 +84,43 @@ async function click(approver: string, action: "approve" | "reject" = "approve")
       exp: q.get("exp"),
       kid: q.get("kid"),
       sig: q.get("sig"),
+      comment,
     },
     service(),
   );
+}
+
+/** The stored decision record of approval `id`, as JSON. */
+function storedDecision(id: string): ApprovalDecisionRecord {
+  return JSON.parse(
+    records.data.get(recordKeys.approvalDecision(id))?.json ?? "{}",
+  ) as ApprovalDecisionRecord;
+}
+
+/**
+ * Rewrites the decision record of approval `id` and seals it again with the approval path's own
+ * key: what only a holder of the decision key could do, so every later check must still hold.
+ */
+function resealed(id: string, change: (fields: SealedDecision) => SealedDecision): void {
+  const { seal: _s, delivered: _d, reason: _r, ...fields } = storedDecision(id);
+  const changed = change(fields);
+  records.data.set(recordKeys.approvalDecision(id), {
+    json: JSON.stringify({ ...changed, seal: sealDecision(changed, DECISION_KEYS.current) }),
+    etag: '"resealed"',
+  });
+}
+
+/** The void record of approval `id`, if VerifyApproval voided it. */
+function voidOf(id: string): unknown {
+  const item = records.data.get(recordKeys.approvalVoid(id));
+  return item && JSON.parse(item.json);
 }
 
 beforeEach(() => {
   records = new MemoryRecords();
   mailer = new MemoryMailer();
   statuses = new Map();
+  logged = [];
   const request = testRequest();
   state = { request, plan: testPlan("prod", request), execution: testExecution() };
   statuses.set(state.execution.id, "RUNNING");
@@ -98,6 +138,15 @@ describe("verifyApproval", () => {
       approvalId: id,
       verified: true,
     });
+    expect(logged).toEqual([
+      ["info", "approval verified", { approvalId: id, by: "bob@example.com", channel: "link" }],
+    ]);
+  });
+
+  it("carries the approver's comment into the result", async () => {
+    await requested();
+    await click("alice@example.com", "approve", "ship it");
+    expect(await verify()).toMatchObject({ by: "alice@example.com", comment: "ship it" });
   });
 
   it("proceeds on an operator's sealed decision, naming the principal behind it", async () => {
@@ -116,7 +165,13 @@ describe("verifyApproval", () => {
   it("needs no record when the plan (not the task) says the stage needs no approval", async () => {
     const request = testRequest();
     const preprod = { request, plan: testPlan("preprod", request), execution: testExecution() };
-    expect(await verify(preprod)).toMatchObject({ how: "not-required", by: "policy:preprod" });
+    expect(await verify(preprod)).toEqual({
+      approved: true,
+      how: "not-required",
+      by: "policy:preprod",
+      at: new Date(T0).toISOString(),
+      verified: true,
+    });
     expect(records.data.size).toBe(0);
   });
 
@@ -152,6 +207,11 @@ describe("verifyApproval", () => {
       approvalId: id,
       reason: expect.stringContaining("not verified"),
     });
+    expect(logged).toContainEqual([
+      "warn",
+      "approval not verified; voided",
+      { approvalId: id, reason: `approval ${id} was rejected by alice@example.com` },
+    ]);
   });
 
   describe("refuses a decision record it did not seal", () => {
@@ -252,5 +312,118 @@ describe("verifyApproval", () => {
       clock,
     });
     expect(approval.by).toBe("alice@example.com");
+  });
+
+  it("refuses, and voids, an approval whose record is gone", async () => {
+    const id = await requested();
+    await click("alice@example.com");
+    records.data.delete(recordKeys.approval(id));
+    const error = await rejectionOf(verify());
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe(`approval ${id} has no record`);
+    expect(voidOf(id)).toMatchObject({ reason: `not verified: approval ${id} has no record` });
+  });
+
+  it("needs no log to refuse and void", async () => {
+    const id = await requested();
+    await click("alice@example.com", "reject");
+    const unlogged = verifyApproval(state, {
+      records,
+      decisionKeys: { signingKeys: async () => DECISION_KEYS },
+      clock,
+    });
+    expect(await rejectionOf(unlogged)).toBeInstanceOf(ApprovalNotVerified);
+    expect(voidOf(id)).toBeDefined();
+  });
+
+  describe("holds to one approval per execution", () => {
+    function other(): DeploymentState {
+      const execution = testExecution("hello-service-3f2a9c1e0b7d-bbbbbbbb");
+      statuses.set(execution.id, "RUNNING");
+      return { ...state, execution };
+    }
+
+    it("refuses when this execution's index points at another execution's approved approval", async () => {
+      const theirs = await requested(other());
+      await click("alice@example.com");
+      // Someone who can write the state bucket repoints this execution at an approved approval.
+      records.data.set(recordKeys.approvalOfExecution(state.execution), {
+        json: JSON.stringify({ approvalId: theirs, execution: state.execution.id }),
+        etag: '"forged"',
+      });
+      const error = await rejectionOf(verify());
+      expect(error).toBeInstanceOf(ApprovalNotVerified);
+      expect(error.message).toBe(`approval ${theirs} belongs to another execution`);
+    });
+
+    it("refuses another approval's genuine sealed decision copied onto this one", async () => {
+      const theirs = await requested(other());
+      await click("alice@example.com");
+      const ours = await requested();
+      records.data.set(recordKeys.approvalDecision(ours), {
+        json: JSON.stringify(storedDecision(theirs)),
+        etag: '"copied"',
+      });
+      const error = await rejectionOf(verify());
+      expect(error.message).toBe(
+        `the decision record of approval ${ours} is for another deployment (approval id, execution differ)`,
+      );
+      expect(voidOf(ours)).toBeDefined();
+    });
+  });
+
+  it.each<[string, (d: SealedDecision) => SealedDecision]>([
+    ["approval id", (d) => ({ ...d, approvalId: "ZZZZZZZZZZZZZZZZZZZZZZZZ" })],
+    ["execution", (d) => ({ ...d, execution: `${d.execution}-other` })],
+    // Execution names can be reused after 90 days: the start time tells the runs apart.
+    ["execution start", (d) => ({ ...d, executionStartedAt: "2026-08-01T12:00:00.000Z" })],
+    ["service", (d) => ({ ...d, service: "billing" })],
+    ["stage", (d) => ({ ...d, stage: "preprod" })],
+    ["version", (d) => ({ ...d, version: "0".repeat(40) })],
+    ["SHA-256", (d) => ({ ...d, sha256: "b".repeat(64) })],
+  ])("refuses, and voids, a validly sealed decision with another %s", async (field, change) => {
+    const id = await requested();
+    await click("alice@example.com");
+    resealed(id, change);
+    const error = await rejectionOf(verify());
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe(
+      `the decision record of approval ${id} is for another deployment (${field} differ)`,
+    );
+    expect(voidOf(id)).toBeDefined();
+  });
+
+  it.each<[string, (d: SealedDecision) => SealedDecision]>([
+    [
+      "an operator decision with no authenticated principal",
+      ({ principal: _none, ...d }) => ({ ...d, channel: "operator" }),
+    ],
+    [
+      "a channel Gantry does not have, even with a principal",
+      (d) => ({ ...d, channel: "api" as DecisionChannel, principal: "arn:aws:iam::1:role/ci" }),
+    ],
+  ])("refuses a validly sealed decision made through %s", async (_name, change) => {
+    const id = await requested();
+    await click("alice@example.com");
+    resealed(id, change);
+    const error = await rejectionOf(verify());
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe(
+      `approval ${id} was decided through a channel Gantry does not accept`,
+    );
+  });
+
+  it("does not void the approval when a read fails, so a retry can still proceed", async () => {
+    const id = await requested();
+    await click("alice@example.com");
+    const throttled = new Error("Secrets Manager throttled the request");
+    const failing = verifyApproval(state, {
+      records,
+      decisionKeys: { signingKeys: () => Promise.reject(throttled) },
+      clock,
+    });
+    expect(await rejectionOf(failing)).toBe(throttled);
+    expect(voidOf(id)).toBeUndefined();
+    expect(await verify()).toMatchObject({ by: "alice@example.com", approvalId: id });
   });
 });

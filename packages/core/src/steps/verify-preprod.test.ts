@@ -4,7 +4,12 @@ import { validationKey } from "../state.ts";
 import { PREPROD_BUCKET, testPlan, testRequest } from "../testing/fixtures.ts";
 import { MemoryAlarms, MemoryArtifacts, MemoryFunctions } from "../testing/memory-world.ts";
 import { rejectionOf } from "../testing/rejection.ts";
-import { type ValidationRecord, verifyPreprod } from "./verify-preprod.ts";
+import {
+  MAX_VALIDATION_RECORD_BYTES,
+  parseValidationRecord,
+  type ValidationRecord,
+  verifyPreprod,
+} from "./verify-preprod.ts";
 
 const KEY = "hello-service/3f2a9c1e0b7d.zip";
 const CODE = JSON.stringify({ statusCode: 200, body: "hello v2" });
@@ -99,11 +104,38 @@ describe("verifyPreprod", () => {
     );
   });
 
+  it("throws ArtifactChecksumMismatch when the store recorded no SHA-256 for the object", async () => {
+    const w = await world();
+    // S3 keeps no full-object SHA-256 for some multipart uploads: nothing to compare is no match.
+    const head = w.artifacts.head.bind(w.artifacts);
+    w.artifacts.head = async (ref) => {
+      const found = await head(ref);
+      if (!found) return found;
+      const { sha256: _none, ...rest } = found;
+      return rest;
+    };
+    await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+      new ArtifactChecksumMismatch(
+        `s3://${PREPROD_BUCKET}/${KEY} has SHA-256 (none recorded), the request says ${w.sha256}`,
+      ),
+    );
+  });
+
+  it("passes on a failure to read the validation record rather than calling it invalid", async () => {
+    const w = await world();
+    const denied = Object.assign(new Error("Access Denied"), { name: "AccessDenied" });
+    w.artifacts.readJson = () => Promise.reject(denied);
+    expect(await rejectionOf(verifyPreprod(w.state, w.deps))).toBe(denied);
+  });
+
   it("throws PreprodNotValidated when there is no validation record for the version", async () => {
     const w = await world({ validate: false });
     await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(PreprodNotValidated);
     await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
-      `no preprod validation record for hello-service ${w.state.request.version}`,
+      new PreprodNotValidated(
+        `no preprod validation record for hello-service ${w.state.request.version}: run the ` +
+          "preprod tests, then `gantry artifact validate`",
+      ),
     );
   });
 
@@ -141,6 +173,58 @@ describe("verifyPreprod", () => {
         `preprod hello-preprod:live runs version 1 with code ${v1}, not ${w.sha256}`,
       ),
     );
+  });
+
+  it("throws PreprodNotValidated when the version preprod serves cannot be read", async () => {
+    const w = await world();
+    w.functions.getVersion = async () => undefined;
+    await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+      new PreprodNotValidated(
+        `preprod hello-preprod:live runs version 2 with code (unknown), not ${w.sha256}`,
+      ),
+    );
+  });
+
+  describe("with two preprod alarms", () => {
+    const ALARMS = ["hello-preprod-errors", "hello-preprod-latency"];
+    async function twoAlarms() {
+      const w = await world();
+      const preprod = w.state.plan.preprod;
+      if (!preprod) throw new Error("prod verifies preprod");
+      const plan = { ...w.state.plan, preprod: { ...preprod, alarms: ALARMS } };
+      return { ...w, state: { ...w.state, plan } };
+    }
+
+    it.each<[string, string[], string]>([
+      ["some", ["hello-preprod-errors"], "hello-preprod-latency"],
+      ["all", [], "hello-preprod-errors, hello-preprod-latency"],
+    ])("names the missing ones when %s are missing", async (_which, present, named) => {
+      const w = await twoAlarms();
+      w.alarms.states.clear();
+      for (const name of present) w.alarms.set(name, "OK");
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+        new PreprodNotValidated(`preprod alarms not found: ${named}`),
+      );
+    });
+
+    it.each<[string, string[], string]>([
+      ["one", ["hello-preprod-latency"], "hello-preprod-latency"],
+      ["both", ALARMS, "hello-preprod-errors, hello-preprod-latency"],
+    ])("names the alarms in ALARM when %s fire", async (_which, firing, named) => {
+      const w = await twoAlarms();
+      for (const name of ALARMS) w.alarms.set(name, firing.includes(name) ? "ALARM" : "OK");
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+        new PreprodNotValidated(`preprod alarm in ALARM: ${named}`),
+      );
+    });
+
+    it("passes when both exist and neither fires", async () => {
+      const w = await twoAlarms();
+      w.alarms.set("hello-preprod-latency", "OK");
+      expect(await verifyPreprod(w.state, w.deps)).toMatchObject({
+        alarms: ALARMS.map((name) => expect.objectContaining({ name, state: "OK" })),
+      });
+    });
   });
 
   it("throws PreprodNotValidated when a preprod alarm does not exist", async () => {
@@ -210,10 +294,137 @@ describe("verifyPreprod", () => {
       await expect(verifyPreprod(nulled.state, nulled.deps)).rejects.toThrow(PreprodNotValidated);
     });
 
-    it("refuses a record written for another version", async () => {
+    it.each([
+      ["another version", { version: "0000000" }, "hello-service 0000000"],
+      ["another service", { service: "billing" }, `billing ${testRequest().version}`],
+    ])("refuses a record written for %s", async (_name, change, written) => {
       const probe = await world();
-      const w = await withStored({ ...good(probe), version: "0000000" });
-      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(/is for hello-service 0000000/);
+      const w = await withStored({ ...good(probe), ...change });
+      const key = validationKey("hello-service", w.state.request.version);
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+        new PreprodNotValidated(`the preprod validation record at ${key} is for ${written}`),
+      );
+    });
+
+    it.each<[string, (g: Record<string, unknown>) => unknown, string]>([
+      ["JSON null", () => null, "(record): must be object"],
+      [
+        "a number where text belongs",
+        (g) => ({ ...g, validatedAt: 5 }),
+        "validatedAt: must be string",
+      ],
+      [
+        "two extra fields",
+        (g) => ({ ...g, approve: "https://evil.example", reject: "x" }),
+        "approve, reject: not a known field",
+      ],
+      [
+        "two bad fields",
+        (g) => ({ ...g, service: "Hello", version: "HEAD" }),
+        "service: must be a service name; version: must be a git commit SHA",
+      ],
+    ])("says exactly what is wrong with %s", async (_name, make, problems) => {
+      const probe = await world();
+      const w = await withStored(make(good(probe)));
+      await expect(verifyPreprod(w.state, w.deps)).rejects.toThrow(
+        new PreprodNotValidated(`the preprod validation record is malformed (${problems})`),
+      );
+    });
+
+    it.each([
+      [MAX_VALIDATION_RECORD_BYTES, "malformed (padding: not a known field)"],
+      [MAX_VALIDATION_RECORD_BYTES + 1, `${MAX_VALIDATION_RECORD_BYTES + 1} bytes; at most 2048`],
+    ])("reads a record of %i bytes only when within the limit", async (bytes, problem) => {
+      const probe = await world();
+      const base = JSON.stringify({ ...good(probe), padding: "" }).length;
+      const w = await withStored({ ...good(probe), padding: "x".repeat(bytes - base) });
+      const error = await rejectionOf(verifyPreprod(w.state, w.deps));
+      expect(error).toBeInstanceOf(PreprodNotValidated);
+      expect(error.message).toContain(problem);
+    });
+
+    describe("holds each field to its exact shape", () => {
+      const record: ValidationRecord = {
+        service: "hello-service",
+        version: testRequest().version,
+        sha256: "a".repeat(64),
+        validatedAt: "2026-11-01T11:00:00.000Z",
+        validatedBy: "ci-bot",
+      };
+      const SERVICE = "service: must be a service name";
+      const VERSION = "version: must be a git commit SHA";
+      const SHA = "sha256: must be a SHA-256 digest";
+      const ISO = "validatedAt: must be an ISO 8601 time";
+      const BOTH = `${ISO}; validatedAt: must be a real time`;
+
+      it.each<[keyof ValidationRecord, string]>([
+        ["service", "a"],
+        ["service", `a${"0-".repeat(19)}9`],
+        ["version", "0123456"],
+        ["version", "f".repeat(40)],
+        ["sha256", "0123456789abcdef".repeat(4)],
+        ["validatedAt", "2026-11-01T11:00:00Z"],
+        ["validatedAt", "2026-11-01T11:00:00.5+02:00"],
+        ["validatedAt", "2026-11-01T11:00:00.123456789-05:30"],
+      ])("accepts %s %j", (field, value) => {
+        expect(parseValidationRecord({ ...record, [field]: value })).toEqual({
+          ...record,
+          [field]: value,
+        });
+      });
+
+      it.each<[keyof ValidationRecord, string, string]>([
+        ["service", "", SERVICE],
+        ["service", "a".repeat(41), SERVICE],
+        ["service", "9lives", SERVICE],
+        ["service", "Hello", SERVICE],
+        ["service", "hello-service!", SERVICE],
+        ["version", "012345", VERSION],
+        ["version", "f".repeat(41), VERSION],
+        ["version", "g0123456", VERSION],
+        ["version", "0123456g", VERSION],
+        ["version", "ABCDEF0", VERSION],
+        ["sha256", "a".repeat(63), SHA],
+        ["sha256", "a".repeat(65), SHA],
+        ["sha256", `g${"a".repeat(64)}`, SHA],
+        ["sha256", `${"a".repeat(64)}g`, SHA],
+        ["sha256", "A".repeat(64), SHA],
+        // Times Date.parse would take, but not in the one format the record is written in.
+        ["validatedAt", "2026-11-01T11:00:00", ISO],
+        ["validatedAt", "2026-11-01 11:00:00Z", ISO],
+        ["validatedAt", "2026-11-01T11:00:00+0200", ISO],
+        ["validatedAt", "2026-11-01T11:00:00.1234567890Z", ISO],
+        ["validatedAt", "x2026-11-01T11:00:00Z", BOTH],
+        ["validatedAt", "2026-11-01T11:00:00Zx", BOTH],
+        ["validatedAt", "26-11-01T11:00:00Z", BOTH],
+        ["validatedAt", "02026-11-01T11:00:00Z", BOTH],
+        ["validatedAt", "2026-1-01T11:00:00Z", BOTH],
+        ["validatedAt", "2026-11-1T11:00:00Z", BOTH],
+        ["validatedAt", "2026-11-01T1:00:00Z", BOTH],
+        ["validatedAt", "2026-11-01T11:0:00Z", BOTH],
+        ["validatedAt", "2026-11-01T11:00:0Z", BOTH],
+        ["validatedAt", "2026-11-01T11:00:00.Z", BOTH],
+        ["validatedAt", "2026-11-01T11:00:00+2:00", BOTH],
+        ["validatedAt", "2026-11-01T11:00:00+02:0", BOTH],
+        ["validatedAt", "2026-11-01T11:00:00*02:00", BOTH],
+        ["validatedAt", "2026-11-01T11:00:00+02:00Z", BOTH],
+        // The right shape, but no such day.
+        ["validatedAt", "2026-13-01T11:00:00Z", "validatedAt: must be a real time"],
+      ])("refuses %s %j", (field, value, problem) => {
+        expect(() => parseValidationRecord({ ...record, [field]: value })).toThrow(
+          new PreprodNotValidated(`the preprod validation record is malformed (${problem})`),
+        );
+      });
+    });
+
+    it("refuses a value it cannot measure as JSON (a cycle) as oversized", () => {
+      const cyclic: Record<string, unknown> = { service: "hello-service" };
+      cyclic.self = cyclic;
+      expect(() => parseValidationRecord(cyclic)).toThrow(
+        new PreprodNotValidated(
+          "the preprod validation record is Infinity bytes; at most 2048 are read",
+        ),
+      );
     });
   });
 });
