@@ -4,10 +4,14 @@ import type { Registry } from "../registry.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { recordKeys } from "../state.ts";
 import { MemoryRecords } from "../testing/memory-world.ts";
+import { rejectionOf } from "../testing/rejection.ts";
 import {
+  ApprovalRefused,
   type ApprovalServiceDeps,
   decideApproval,
   decideAsOperator,
+  inspectApprovalLink,
+  MAX_COMMENT_LENGTH,
   pendingApprovals,
 } from "./decide.ts";
 import { approvalLink } from "./links.ts";
@@ -88,14 +92,14 @@ beforeEach(async () => {
   await store(record());
 });
 
-function params(action: "approve" | "reject" = "approve") {
+function params(action: "approve" | "reject" = "approve", approver = "alice@example.com") {
   const url = new URL(
     approvalLink(
       "https://x.example",
       {
         approvalId: ID,
         action,
-        approver: "alice@example.com",
+        approver,
         expiresAt: Math.floor(NOW / 1000) + 60,
       },
       KEYS.current,
@@ -113,18 +117,62 @@ function params(action: "approve" | "reject" = "approve") {
 }
 
 describe("a decision that arrives too late", () => {
-  it("is answered 410 and kept as undelivered when Step Functions says the task timed out", async () => {
-    sendError = Object.assign(new Error("Task Timed Out"), { name: "TaskTimedOut" });
+  // Every error by which Step Functions says the task is no longer waiting.
+  it.each(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist"])(
+    "is answered 410 and kept as undelivered when Step Functions says %s",
+    async (name) => {
+      sendError = Object.assign(new Error("task gone"), { name });
+      await expect(decideApproval(params(), deps)).rejects.toMatchObject({
+        name: "ApprovalRefused",
+        status: 410,
+        title: "No longer waiting",
+        message:
+          "The deployment stopped waiting before your decision arrived; nothing was changed.",
+      });
+      const decision = JSON.parse(records.data.get(recordKeys.approvalDecision(ID))?.json ?? "{}");
+      expect(decision).toMatchObject({
+        decision: "approved",
+        delivered: false,
+        reason: name,
+      });
+    },
+  );
+
+  it("is refused on the deadline itself, not only after it", async () => {
+    records.data.clear();
+    await store(record(ID, { expiresAt: new Date(NOW).toISOString() }));
+    await expect(decideApproval(params(), deps)).rejects.toMatchObject({
+      status: 410,
+      title: "Approval expired",
+      message: "The time to decide on this deployment is over.",
+    });
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+  });
+
+  it("is answered 410 when no task token was stored: the link is spent, nothing is sent", async () => {
+    records.data.delete(recordKeys.approvalToken(ID));
     await expect(decideApproval(params(), deps)).rejects.toMatchObject({
       status: 410,
       title: "No longer waiting",
+      message: "This approval can no longer be completed.",
     });
-    const decision = JSON.parse(records.data.get(recordKeys.approvalDecision(ID))?.json ?? "{}");
-    expect(decision).toMatchObject({
-      decision: "approved",
-      delivered: false,
-      reason: "TaskTimedOut",
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(true);
+    expect(sent).toEqual([]);
+  });
+
+  it.each([
+    ["stopped", "ABORTED", "(it is aborted)"],
+    ["timed out", "TIMED_OUT", "(it is timed out)"],
+    ["unknown to Step Functions", undefined, "(it is gone)"],
+  ] as const)("is refused when the execution is %s", async (_, status, says) => {
+    if (status) statuses.set(record().execution.id, status);
+    else statuses.delete(record().execution.id);
+    await expect(decideApproval(params(), deps)).rejects.toMatchObject({
+      status: 410,
+      title: "No longer waiting",
+      message: `The deployment is no longer waiting for a decision ${says}.`,
     });
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
   });
 
   it("is refused before anything is written when the approval has expired", async () => {
@@ -194,20 +242,11 @@ describe("a voided approval", () => {
     });
     await expect(decideApproval(params(), deps)).rejects.toMatchObject({
       status: 410,
-      message: expect.stringContaining("voided"),
+      title: "No longer waiting",
+      message: "This approval was voided and can no longer be decided (not verified: forged).",
     });
     expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
     expect(await pendingApprovals(deps)).toEqual([]);
-  });
-});
-
-describe("Step Functions no longer knowing the task", () => {
-  it("answers 410 for TaskDoesNotExist too, keeping the decision as undelivered", async () => {
-    sendError = Object.assign(new Error("no such task"), { name: "TaskDoesNotExist" });
-    await expect(decideApproval(params(), deps)).rejects.toMatchObject({ status: 410 });
-    expect(
-      JSON.parse(records.data.get(recordKeys.approvalDecision(ID))?.json ?? "{}"),
-    ).toMatchObject({ delivered: false, reason: "TaskDoesNotExist" });
   });
 });
 
@@ -303,7 +342,11 @@ describe("an operator at a terminal", () => {
         { approvalId: "../x", action: "approve", principal: ALICE_ARN },
         operatorDeps(),
       ),
-    ).rejects.toMatchObject({ status: 400 });
+    ).rejects.toMatchObject({
+      status: 400,
+      title: "Bad request",
+      message: "That is not an approval id.",
+    });
     await expect(
       decideAsOperator(
         { approvalId: "Z".repeat(24), action: "approve", principal: ALICE_ARN },
@@ -331,6 +374,19 @@ describe("pending approvals", () => {
     const pending = await pendingApprovals(deps);
     expect(pending.map((p) => p.id)).toEqual([newer.id, ID]);
   });
+
+  it("leaves out one that expires this very moment", async () => {
+    records.data.clear();
+    await store(record(ID, { expiresAt: new Date(NOW).toISOString() }));
+    expect(await pendingApprovals(deps)).toEqual([]);
+  });
+
+  it("skips one deleted between listing and reading", async () => {
+    const gone = recordKeys.approval("BBBBBBBBBBBBBBBBBBBBBBBB");
+    const list = records.list.bind(records);
+    records.list = async (prefix) => [...(await list(prefix)), gone];
+    expect((await pendingApprovals(deps)).map((p) => p.id)).toEqual([ID]);
+  });
 });
 
 describe("an operator after the deadline", () => {
@@ -347,6 +403,243 @@ describe("an operator after the deadline", () => {
       title: "Approval expired",
     });
     expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe("a link that does not check out", () => {
+  type Params = ReturnType<typeof params>;
+  // The page shows the title and the message: the link module's reason, as a sentence.
+  it.each<[string, (p: Params) => Params, number, number, string, string]>([
+    [
+      "malformed",
+      (p) => ({ ...p, approvalId: "../x" }),
+      NOW,
+      400,
+      "Bad link",
+      "Malformed approval id.",
+    ],
+    [
+      "forged",
+      (p) => ({ ...p, sig: `${p.sig?.startsWith("A") ? "B" : "A"}${p.sig?.slice(1)}` }),
+      NOW,
+      403,
+      "Invalid link",
+      "This link's signature is not valid.",
+    ],
+    ["expired", (p) => p, NOW + 61_000, 410, "Link expired", "This link has expired."],
+  ])(
+    "is refused when %s, before anything is read",
+    async (_, change, now, status, title, message) => {
+      const refused = await rejectionOf(
+        inspectApprovalLink(change(params()), { ...deps, clock: { now: () => now } }),
+      );
+      expect(refused).toBeInstanceOf(ApprovalRefused);
+      expect(refused).toMatchObject({ status, title, message });
+    },
+  );
+
+  it("is refused 403 when its approver is not one of the approval's approvers", async () => {
+    await expect(decideApproval(params("approve", "bob@example.com"), deps)).rejects.toMatchObject({
+      status: 403,
+      title: "Not an approver",
+      message: "This link's approver is not allowed to decide this deployment.",
+    });
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+  });
+
+  it("lets any other failure (reading the link keys, say) through as it is, not as a refusal", async () => {
+    const failure = new Error("secrets unavailable");
+    const refused = await rejectionOf(
+      decideApproval(params(), {
+        ...deps,
+        secrets: { signingKeys: () => Promise.reject(failure) },
+      }),
+    );
+    expect(refused).toBe(failure);
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+  });
+
+  it("answers 404 for an approval that does not exist", async () => {
+    records.data.delete(recordKeys.approval(ID));
+    await expect(decideApproval(params(), deps)).rejects.toMatchObject({
+      status: 404,
+      title: "No such approval",
+      message: "There is no approval with this id.",
+    });
+  });
+});
+
+describe("a second decision", () => {
+  const AT = new Date(NOW).toISOString();
+
+  it("is answered 409 with who decided, what and when", async () => {
+    await decideApproval(params("reject"), deps);
+    const refused = await rejectionOf(decideApproval(params("approve"), deps));
+    expect(refused).toMatchObject({
+      name: "ApprovalRefused",
+      status: 409,
+      title: "Already decided",
+      message: `This deployment was already rejected by alice@example.com at ${AT}.`,
+      decision: { decision: "rejected", by: "alice@example.com", at: AT },
+    });
+  });
+
+  it("that loses the race to write answers 409 with the winner's decision, and sends nothing", async () => {
+    const key = recordKeys.approvalDecision(ID);
+    const winner = { decision: "rejected", by: "bob@example.com", at: AT, channel: "operator" };
+    const create = records.create.bind(records);
+    // The other click writes between the checks and this write.
+    records.create = async <T>(k: string, value: T) => {
+      if (k === key) await create(k, winner);
+      return create(k, value);
+    };
+    await expect(decideApproval(params(), deps)).rejects.toMatchObject({
+      status: 409,
+      message: `This deployment was already rejected by bob@example.com at ${AT}.`,
+      decision: winner,
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it("answers 409 with its own decision when the winner's record cannot be read back", async () => {
+    records.create = async () => undefined;
+    await expect(decideApproval(params(), deps)).rejects.toMatchObject({
+      status: 409,
+      decision: { decision: "approved", by: "alice@example.com" },
+    });
+    expect(sent).toEqual([]);
+  });
+});
+
+describe("a decision delivered", () => {
+  it("rejects the task with who, when and the comment, and logs the decision", async () => {
+    const logged: unknown[] = [];
+    const log = {
+      debug() {},
+      warn() {},
+      error() {},
+      info: (...args: unknown[]) => logged.push(args),
+    };
+    await decideApproval({ ...params("reject"), comment: "not today" }, { ...deps, log });
+    const at = new Date(NOW).toISOString();
+    expect(sent).toEqual([
+      {
+        token: `token-${ID}`,
+        error: "ApprovalRejected",
+        cause: `rejected by alice@example.com at ${at}: not today`,
+      },
+    ]);
+    expect(logged).toEqual([
+      ["approval decided", { approvalId: ID, decision: "rejected", channel: "link" }],
+    ]);
+  });
+
+  it("rejects the task without a comment part when there is no comment", async () => {
+    await decideApproval(params("reject"), deps);
+    expect(sent).toEqual([
+      expect.objectContaining({
+        cause: `rejected by alice@example.com at ${new Date(NOW).toISOString()}`,
+      }),
+    ]);
+  });
+});
+
+describe("a comment", () => {
+  // Tab, newline and printable text stay (a tab shown as a space); C0 controls, DEL and C1
+  // controls go; a browser's CRLF becomes a newline; the ends are trimmed.
+  it.each([
+    ["tabs and newlines kept", "one\ttwo\nthree", "one two\nthree"],
+    ["CRLF becomes a newline", "line 1\r\nline 2", "line 1\nline 2"],
+    ["C0 controls dropped", "a\u0000b\u0007c\u001Bd\u001Fe", "abcde"],
+    ["space kept, DEL dropped", "a b\u007Fc", "a bc"],
+    ["C1 controls dropped, both ends", "a\u0080b\u0085c\u009Fd", "abcd"],
+    ["no-break space (the first after C1) kept", "a\u00A0b", "a\u00A0b"],
+    ["trimmed", "  \n ship it \t\n", "ship it"],
+  ])("%s", async (_, comment, kept) => {
+    const { decision } = await decideApproval({ ...params(), comment }, deps);
+    expect(decision.comment).toBe(kept);
+  });
+
+  it.each([
+    ["empty", ""],
+    ["blank", " \t\r\n "],
+    ["controls only", "\u0007\u009B"],
+    ["absent", null],
+  ])("is left out when %s", async (_, comment) => {
+    const { decision } = await decideApproval({ ...params(), comment }, deps);
+    expect(decision).not.toHaveProperty("comment");
+  });
+
+  it("may be as long as the limit, counted after trimming", async () => {
+    const comment = ` ${"x".repeat(MAX_COMMENT_LENGTH)} `;
+    const { decision } = await decideApproval({ ...params(), comment }, deps);
+    expect(decision.comment).toHaveLength(MAX_COMMENT_LENGTH);
+  });
+
+  it("is refused, before anything is written, when longer than the limit", async () => {
+    const comment = "x".repeat(MAX_COMMENT_LENGTH + 1);
+    await expect(decideApproval({ ...params(), comment }, deps)).rejects.toMatchObject({
+      status: 400,
+      title: "Comment too long",
+      message: "A comment can have at most 1000 characters.",
+    });
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+  });
+});
+
+describe("an operator's refusal", () => {
+  const operatorDeps = () => ({ ...deps, operators: OPERATORS });
+  const as = (principal: string, extra: { as?: string } = {}) =>
+    decideAsOperator({ approvalId: ID, action: "approve", principal, ...extra }, operatorDeps());
+
+  it("names the principal, or the local operator, that may not act as the one named", async () => {
+    await expect(as(ALICE_ARN, { as: "bob@example.com" })).rejects.toMatchObject({
+      status: 403,
+      title: "Not you",
+      message: `${ALICE_ARN} is not registered as bob@example.com (gantry.registry.ts, operators).`,
+    });
+    await expect(as(LOCAL_OPERATOR, { as: "mallory@example.com" })).rejects.toMatchObject({
+      message:
+        "the local operator is not registered as mallory@example.com (gantry.registry.ts, operators).",
+    });
+  });
+
+  it("refuses --as naming an identity of the principal that is not an approver", async () => {
+    // bob is local, but only alice may decide this approval.
+    await expect(as(LOCAL_OPERATOR, { as: "bob@example.com" })).rejects.toMatchObject({
+      status: 403,
+      title: "Not an approver",
+      message: "bob@example.com is not allowed to decide this deployment.",
+    });
+    expect(records.data.has(recordKeys.approvalDecision(ID))).toBe(false);
+    expect(sent).toEqual([]);
+  });
+
+  it("names the principal that maps to no approver of this deployment", async () => {
+    const eve = "arn:aws:iam::111122223333:user/eve";
+    await expect(as(eve)).rejects.toMatchObject({
+      status: 403,
+      title: "Not an approver",
+      message: `${eve} is not registered as any approver of this deployment (gantry.registry.ts, operators).`,
+    });
+    records.data.clear();
+    await store(record(ID, { approvers: ["mallory@example.com"] }));
+    await expect(as(LOCAL_OPERATOR)).rejects.toMatchObject({
+      message:
+        "the local operator is not registered as any approver of this deployment (gantry.registry.ts, operators).",
+    });
+  });
+
+  it("lists the approvers to choose from when the principal may act as several", async () => {
+    records.data.clear();
+    await store(record(ID, { approvers: ["alice@example.com", "bob@example.com"] }));
+    await expect(as(LOCAL_OPERATOR)).rejects.toMatchObject({
+      status: 400,
+      title: "Which approver?",
+      message:
+        "the local operator may decide as alice@example.com or bob@example.com: say which (--as).",
+    });
     expect(sent).toEqual([]);
   });
 });

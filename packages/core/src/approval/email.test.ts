@@ -76,6 +76,20 @@ describe("approvalEmail", () => {
     );
   });
 
+  it("lays out the plain-text body: summary, facts, links, then how the links work", () => {
+    expect(email().text.split("\n")).toEqual([
+      "octocat wants to deploy hello-service 3f2a9c1e0b7d to prod.",
+      "",
+      ...approvalFacts(record()).map(([label, value]) => `${label}: ${value}`),
+      "",
+      `Approve: ${APPROVE}`,
+      `Reject:  ${REJECT}`,
+      "",
+      "Each link opens a confirmation page; nothing is decided until you confirm there.",
+      "The links are for alice@example.com only and expire at 2026-11-01T13:00:00.000Z.",
+    ]);
+  });
+
   it("puts the approve and reject links in the text as they are", () => {
     const { text } = email();
     expect(text).toContain(`Approve: ${APPROVE}\n`);
@@ -147,6 +161,24 @@ describe("approvalEmail", () => {
     expect(text).toContain('Commit: https://git.example.com/"><script>alert(1)</script>');
   });
 
+  it("states preprod evidence without a CI run as it is, with nothing appended", () => {
+    const { text } = email(
+      record({
+        preprod: {
+          required: true,
+          validatedAt: "2026-11-01T11:00:00.000Z",
+          validatedBy: "ci-bot",
+          preprodVersion: "7",
+          alarms: [],
+        },
+      }),
+    );
+    expect(text).toContain(
+      "Preprod evidence: validated by ci-bot at 2026-11-01T11:00:00.000Z; preprod serves these " +
+        "bytes as version 7; preprod alarms OK\n",
+    );
+  });
+
   it("says when preprod evidence is not required", () => {
     const { text } = email(record({ preprod: { required: false } }));
     expect(text).toContain("Preprod evidence: not required for this stage");
@@ -201,5 +233,6 @@ describe("approvalFacts", () => {
     expect(at(60, 3600)).toBe("50% → 100%, each step held 1 min, bake 1 h");
     expect(at(30, 5400)).toBe("50% → 100%, each step held 30 s, bake 90 min");
     expect(at(0.25, 61)).toBe("50% → 100%, each step held 0.3 s, bake 61 s");
+    expect(at(0, 0)).toBe("50% → 100%, each step held 0 s, bake 0 s");
   });
 });

@@ -341,3 +341,171 @@ describe("attacks, each refused with no change", () => {
     }
   });
 });
+
+/** The hidden fields of the confirmation page's form, as a browser would send them back. */
+function formFields(page: string): URLSearchParams {
+  const entities = (s: string) =>
+    s
+      .replaceAll("&quot;", '"')
+      .replaceAll("&#39;", "'")
+      .replaceAll("&lt;", "<")
+      .replaceAll("&gt;", ">")
+      .replaceAll("&amp;", "&");
+  const fields = new URLSearchParams();
+  for (const [, name, value] of page.matchAll(
+    /<input type="hidden" name="([^"]*)" value="([^"]*)">/g,
+  )) {
+    fields.append(entities(name ?? ""), entities(value ?? ""));
+  }
+  return fields;
+}
+
+const postAs = (contentType: string | undefined, body: string | undefined) =>
+  handleApprovalHttp(
+    { method: "POST", path: `/approvals/${ID}`, query: "", contentType, body },
+    deps,
+  );
+
+/** A link's query string padded (with a parameter Gantry ignores) to exactly `length` characters. */
+function padded(q: string, length: number): string {
+  const prefix = `${q}&pad=`;
+  return prefix + "x".repeat(length - prefix.length);
+}
+
+describe("the confirmation form", () => {
+  it("sends back exactly the link's parameters, and posting it decides", async () => {
+    const page = (await get(query())).body;
+    const fields = formFields(page);
+    expect([...fields.entries()]).toEqual([...new URLSearchParams(query()).entries()]);
+    fields.set("comment", "from the page");
+    const response = await post(fields.toString());
+    expect(response.status).toBe(200);
+    expect(response.body).toContain("Approved: hello-service 3f2a9c1e0b7d to prod");
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe("response headers", () => {
+  const SECURITY_HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy":
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  };
+
+  it.each<[string, () => Promise<{ status: number; headers: Record<string, string> }>, number]>([
+    ["a confirmation page", () => get(query()), 200],
+    ["a decision page", () => post(query()), 200],
+    ["a refusal", () => post(tamper(query(), "action", "reject")), 403],
+    ["a path that is not an approval", () => get(query(), "../x"), 404],
+  ])("are exactly the security headers on %s", async (_name, request, expected) => {
+    const response = await request();
+    expect(response.status).toBe(expected);
+    expect(response.headers).toEqual(SECURITY_HEADERS);
+  });
+
+  it("add Allow to a 405", async () => {
+    const response = await handleApprovalHttp(
+      { method: "PUT", path: `/approvals/${ID}`, query: query() },
+      deps,
+    );
+    expect(response.status).toBe(405);
+    expect(response.headers).toEqual({ ...SECURITY_HEADERS, allow: "GET, HEAD, POST" });
+  });
+});
+
+describe("paths", () => {
+  it.each([
+    `/prefix/approvals/${ID}`,
+    `/approvals/${ID}/extra`,
+    `/approvals/${"A".repeat(65)}`,
+    "/approvals/",
+    "/",
+  ])("answers 404 Not found for %s, which is not an approval link", async (path) => {
+    const response = await handleApprovalHttp({ method: "GET", path, query: query() }, deps);
+    expect(response.status).toBe(404);
+    expect(response.body).toContain("<h1>Not found</h1>");
+  });
+
+  it("accepts the approval path with a trailing slash", async () => {
+    const response = await handleApprovalHttp(
+      { method: "GET", path: `/approvals/${ID}/`, query: query() },
+      deps,
+    );
+    expect(response.status).toBe(200);
+  });
+});
+
+describe("request limits and shape", () => {
+  it("accepts a query string of exactly 2048 characters and refuses 2049", async () => {
+    expect((await get(padded(query(), 2048))).status).toBe(200);
+    const refused = await get(padded(query(), 2049));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toContain("This link is too long to be one of Gantry&#39;s.");
+  });
+
+  it("accepts a form of exactly 8192 characters and refuses 8193 as too large", async () => {
+    const refused = await post(padded(query(), 8193));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toContain("The form is too large.");
+    expect(calls).toEqual([]);
+    expect((await post(padded(query(), 8192))).status).toBe(200);
+  });
+
+  it.each([
+    "application/x-www-form-urlencoded; charset=UTF-8",
+    "Application/X-WWW-Form-URLEncoded",
+  ])("accepts the form content type %j", async (contentType) => {
+    expect((await postAs(contentType, query())).status).toBe(200);
+  });
+
+  it.each([
+    ["text/plain", "text/plain"],
+    ["multipart/form-data", "multipart/form-data; boundary=x"],
+    ["no content type", undefined],
+  ])("refuses a valid link posted as %s", async (_name, contentType) => {
+    const response = await postAs(contentType, query());
+    expect(response.status).toBe(400);
+    expect(response.body).toContain("Decisions are sent by the confirmation page&#39;s form.");
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses a form POST with no body", async () => {
+    const response = await postAs("application/x-www-form-urlencoded", undefined);
+    expect(response.status).toBe(400);
+    expect(calls).toEqual([]);
+  });
+
+  it.each(["action", "approver", "exp", "kid", "sig"])(
+    "refuses a link that names %s twice",
+    async (name) => {
+      const q = `${query()}&${name}=${new URLSearchParams(query()).get(name)}`;
+      for (const response of [await get(q), await post(q)]) {
+        expect(response.status).toBe(400);
+        expect(response.body).toContain(`The link names ${name} twice.`);
+      }
+      expect(calls).toEqual([]);
+    },
+  );
+
+  it("answers a refused HEAD with the status and no body", async () => {
+    const head = await handleApprovalHttp(
+      { method: "head", path: `/approvals/${ID}`, query: tamper(query(), "action", "reject") },
+      deps,
+    );
+    expect(head).toMatchObject({ status: 403, body: "" });
+    expect((await get(tamper(query(), "action", "reject"))).body).toContain(
+      "<h1>Invalid link</h1>",
+    );
+  });
+
+  it("lets an unexpected failure propagate instead of rendering it as a refusal", async () => {
+    const failure = new Error("secret store unavailable");
+    deps = { ...deps, secrets: { signingKeys: async () => Promise.reject(failure) } };
+    await expect(get(query())).rejects.toBe(failure);
+    await expect(post(query())).rejects.toBe(failure);
+  });
+});

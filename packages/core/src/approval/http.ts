@@ -66,7 +66,9 @@ export async function handleApprovalHttp(
       const params = linkParameters(approvalId, new URLSearchParams(request.query));
       const view = await inspectApprovalLink(params, deps);
       const body = confirmationPage(view, request.path, {
+        // Stryker disable next-line StringLiteral: unreachable; inspectApprovalLink refuses a link without a kid
         kid: params.kid ?? "",
+        // Stryker disable next-line StringLiteral: unreachable; inspectApprovalLink refuses a link without a sig
         sig: params.sig ?? "",
       });
       return respond(200, method === "HEAD" ? "" : body);
@@ -79,9 +81,11 @@ export async function handleApprovalHttp(
           "Decisions are sent by the confirmation page's form.",
         );
       }
-      if ((request.body ?? "").length > MAX_BODY_LENGTH)
+      // Stryker disable next-line StringLiteral: equivalent; any short stand-in for a missing body parses to no link parameters, refused the same way
+      const body = request.body ?? "";
+      if (body.length > MAX_BODY_LENGTH)
         throw new ApprovalRefused(400, "Bad request", "The form is too large.");
-      const form = new URLSearchParams(request.body ?? "");
+      const form = new URLSearchParams(body);
       const outcome = await decideApproval(
         { ...linkParameters(approvalId, form), comment: form.get("comment") },
         deps,

@@ -71,6 +71,36 @@ describe("approvalLink", () => {
   });
 });
 
+describe("the link signature", () => {
+  const VECTOR_KEY = { id: "k-vector01", secret: "link-key-for-known-answer-vector-0001" };
+  const VECTOR_CLAIMS: ApprovalLinkClaims = {
+    approvalId: "AbCdEfGhIjKlMnOpQrStUv_-",
+    action: "approve",
+    approver: "alice@example.com",
+    expiresAt: 1795000000,
+  };
+  const sigOf = (c: ApprovalLinkClaims) =>
+    new URL(approvalLink(BASE, c, VECTOR_KEY)).searchParams.get("sig");
+
+  // A known answer, computed independently (Python's hmac over
+  // "gantry-approval-v1\nAbCdEfGhIjKlMnOpQrStUv_-\napprove\nalice@example.com\n1795000000"),
+  // so changing the signed text is a deliberate, versioned act: it voids every link already sent.
+  it("matches the known-answer vector of format gantry-approval-v1", () => {
+    expect(sigOf(VECTOR_CLAIMS)).toBe("df5g5HmL6hn5IbguAMDxdz68GFOROpTJ5Kr28DKffgw");
+    const params = paramsOf(approvalLink(BASE, VECTOR_CLAIMS, VECTOR_KEY));
+    const vectorKeys = { current: VECTOR_KEY, previous: [] };
+    expect(verifyApprovalLink(params, vectorKeys, 1795000000 * 1000 - 1)).toEqual(VECTOR_CLAIMS);
+  });
+
+  it("separates the fields: approver bob1 with exp 23 and bob with exp 123 sign differently", () => {
+    const a = sigOf({ ...VECTOR_CLAIMS, approver: "bob1", expiresAt: 23 });
+    const b = sigOf({ ...VECTOR_CLAIMS, approver: "bob", expiresAt: 123 });
+    expect(a).toBe("Iob92NbHzW45YVhdLS9pWMLhbIhH268-SuTHnPhVcvg");
+    expect(b).toBe("WlBxWv6iHEA8RVClaAZB4Ca28KElTUPeLfqs9Rvx_3Q");
+    expect(a).not.toBe(b);
+  });
+});
+
 describe("verifyApprovalLink", () => {
   it("returns the claims of an untouched link", () => {
     expect(verifyApprovalLink(good(), keys, NOW_MS)).toEqual(claims);
@@ -96,6 +126,7 @@ describe("verifyApprovalLink", () => {
       const error = refusal({ ...params, sig: flipped });
       expect(error.status).toBe(403);
       expect(error.message).toBe("this link's signature is not valid");
+      expect(error.name).toBe("ApprovalLinkError");
     });
 
     it("a signature that differs only in its last character's unused bits", () => {
@@ -130,6 +161,14 @@ describe("verifyApprovalLink", () => {
 
     it("an unknown key id", () => {
       expect(refusal({ ...good(), kid: "k-unknown1" }).status).toBe(403);
+    });
+
+    it("an unknown key id even when the signature is the current secret's", () => {
+      // The fallback HMAC (computed for timing) uses the current secret; it must never pass.
+      const params = paramsOf(
+        approvalLink(BASE, claims, { id: "k-unknown1", secret: keys.current.secret }),
+      );
+      expect(refusal(params).status).toBe(403);
     });
 
     it("a signature made with another secret under the current key id", () => {

@@ -79,12 +79,12 @@ export async function handleOperatorHttp(
     const match = DECIDE_PATH.exec(request.path);
     if (!match?.[1]) return problem(404, "NotFound", "unknown operator API path");
     if (request.method !== "POST") return problem(405, "MethodNotAllowed", "use POST");
-    const mediaType = request.contentType?.split(";")[0]?.trim().toLowerCase();
-    if (mediaType !== "application/json")
+    if (!isJson(request.contentType))
       return problem(415, "UnsupportedMediaType", "send the decision as application/json");
     const body = parseBody(request.body);
+    // The body goes first: who decides, and on what, come from the path and the signed request.
     const outcome = await decideAsOperator(
-      { approvalId: match[1], principal: request.principal, ...body },
+      { ...body, approvalId: match[1], principal: request.principal },
       deps,
     );
     return json(200, { decision: outcome.decision, execution: outcome.record.execution });
@@ -126,85 +126,82 @@ async function lockRoute(
     const lock = await inspectLock({ service, principal: request.principal }, deps);
     return json(200, { lock });
   }
-  const mediaType = request.contentType?.split(";")[0]?.trim().toLowerCase();
-  if (mediaType !== "application/json")
+  if (!isJson(request.contentType))
     return problem(415, "UnsupportedMediaType", "send the request as application/json");
   const body = parseUnlockBody(request.body);
-  const outcome = await breakLock({ service, principal: request.principal, ...body }, deps);
+  const outcome = await breakLock({ ...body, service, principal: request.principal }, deps);
   return json(200, outcome);
 }
 
-function parseUnlockBody(text: string | undefined): {
-  reason: string;
-  etag?: string;
-  forceDamaged?: boolean;
-} {
+/** Whether a Content-Type names JSON; parameters such as a charset are allowed. */
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  // Stryker disable next-line OptionalChaining: split always returns at least one element
+  return contentType.split(";")[0]?.trim().toLowerCase() === "application/json";
+}
+
+/** The body as a JSON object, or `refuse(message)` thrown, saying what is wrong with it. */
+function readObject(
+  text: string | undefined,
+  usage: string,
+  refuse: (message: string) => Error,
+): Record<string, unknown> {
   if (text === undefined || text.length > MAX_BODY_LENGTH)
-    throw new LockBreakRefused(400, "Bad request", "send a JSON body of at most 8 KiB");
+    throw refuse("send a JSON body of at most 8 KiB");
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new LockBreakRefused(400, "Bad request", "the body is not JSON");
+    throw refuse("the body is not JSON");
   }
-  const { reason, etag, forceDamaged, ...rest } = (body ?? {}) as Record<string, unknown>;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw refuse(usage);
+  return body as Record<string, unknown>;
+}
+
+/** The usage line of a refused body, naming the fields it should not have. */
+function usageWith(usage: string, extra: readonly string[]): string {
+  return extra.length > 0 ? `${usage}; unknown fields: ${extra.join(", ")}` : usage;
+}
+
+const UNLOCK_USAGE =
+  "send { reason: <why>, etag?: <the inspected lock's ETag>, forceDamaged?: boolean }";
+
+function parseUnlockBody(text: string | undefined): {
+  reason: string;
+  etag?: string | undefined;
+  forceDamaged?: boolean | undefined;
+} {
+  const refuse = (message: string) => new LockBreakRefused(400, "Bad request", message);
+  const { reason, etag, forceDamaged, ...rest } = readObject(text, UNLOCK_USAGE, refuse);
   const extra = Object.keys(rest);
   if (
-    typeof body !== "object" ||
-    body === null ||
-    Array.isArray(body) ||
     typeof reason !== "string" ||
     (etag !== undefined && typeof etag !== "string") ||
     (forceDamaged !== undefined && typeof forceDamaged !== "boolean") ||
     extra.length > 0
-  ) {
-    throw new LockBreakRefused(
-      400,
-      "Bad request",
-      `send { reason: <why>, etag?: <the inspected lock's ETag>, forceDamaged?: boolean }${extra.length > 0 ? `; unknown fields: ${extra.join(", ")}` : ""}`,
-    );
-  }
-  return {
-    reason,
-    ...(typeof etag === "string" ? { etag } : {}),
-    ...(typeof forceDamaged === "boolean" ? { forceDamaged } : {}),
-  };
+  )
+    throw refuse(usageWith(UNLOCK_USAGE, extra));
+  return { reason, etag, forceDamaged };
 }
+
+const DECIDE_USAGE = 'send { action: "approve" | "reject", as?: <approver email>, comment? }';
 
 function parseBody(text: string | undefined): {
   action: ApprovalAction;
-  as?: string;
-  comment?: string;
+  as?: string | undefined;
+  comment?: string | undefined;
 } {
-  if (text === undefined || text.length > MAX_BODY_LENGTH)
-    throw new ApprovalRefused(400, "Bad request", "send a JSON body of at most 8 KiB");
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ApprovalRefused(400, "Bad request", "the body is not JSON");
-  }
-  const { action, as, comment, ...rest } = (body ?? {}) as Record<string, unknown>;
+  const refuse = (message: string) => new ApprovalRefused(400, "Bad request", message);
+  const { action, as, comment, ...rest } = readObject(text, DECIDE_USAGE, refuse);
   const extra = Object.keys(rest);
   if (
-    typeof body !== "object" ||
-    Array.isArray(body) ||
     (action !== "approve" && action !== "reject") ||
     (as !== undefined && typeof as !== "string") ||
     (comment !== undefined && typeof comment !== "string") ||
     extra.length > 0
-  ) {
-    throw new ApprovalRefused(
-      400,
-      "Bad request",
-      `send { action: "approve" | "reject", as?: <approver email>, comment? }${extra.length > 0 ? `; unknown fields: ${extra.join(", ")}` : ""}`,
-    );
-  }
-  return {
-    action,
-    ...(typeof as === "string" ? { as } : {}),
-    ...(typeof comment === "string" ? { comment } : {}),
-  };
+  )
+    throw refuse(usageWith(DECIDE_USAGE, extra));
+  return { action, as, comment };
 }
 
 function json(status: number, body: unknown): OperatorHttpResponse {

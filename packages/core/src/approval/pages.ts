@@ -10,6 +10,7 @@ import { html, SafeHtml } from "./html.ts";
  * decides. Nothing here ever contains a task token or a signing key: the form re-sends the
  * link's own (public, signed) parameters.
  */
+// Stryker disable next-line StringLiteral: presentation only (colours, layout); the page's words, headings and form are tested
 const STYLE = new SafeHtml(`
 :root { color-scheme: light dark; --fg:#1f2328; --muted:#59636e; --bg:#fff; --line:#d1d9e0; --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --focus:#0969da; }
 @media (prefers-color-scheme: dark) { :root { --fg:#e6edf3; --muted:#9198a1; --bg:#0d1117; --line:#30363d; } }
