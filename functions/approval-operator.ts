@@ -25,8 +25,8 @@ export type Deps = OperatorApiDeps & { readonly log: Logger };
 
 /** The caller's IAM principal, as Lambda reports it for an AWS_IAM Function URL. */
 function principalOf(event: LambdaFunctionURLEvent): string {
-  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } }).authorizer
-    ?.iam;
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } } | undefined)
+    ?.authorizer?.iam;
   return typeof iam?.userArn === "string" ? iam.userArn : "";
 }
 

@@ -9,15 +9,8 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { FUNCTION_CATALOG } from "@gantry/core";
 import { describe, expect, it, vi } from "vitest";
 
-// Before any function module is imported: a region for the SDK clients, no log output, and
-// none of Gantry's settings from the outside.
-vi.hoisted(() => {
-  process.env.AWS_REGION = "us-east-1";
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
-  }
-});
+// Before the function module is imported (functions/testing.ts).
+await vi.hoisted(async () => (await import("./testing.ts")).isolateEnvironment());
 
 const DIR = new URL("./", import.meta.url);
 const catalogued = FUNCTION_CATALOG.map((entry) => entry.file as string).sort();

@@ -21,15 +21,8 @@ import {
   setUpHandlerTests,
 } from "./testing.ts";
 
-// Before the function module is imported: a region for the SDK clients, no log output, and
-// none of Gantry's settings from the outside.
-vi.hoisted(() => {
-  process.env.AWS_REGION = "us-east-1";
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
-  }
-});
+// Before the function module is imported (functions/testing.ts).
+await vi.hoisted(async () => (await import("./testing.ts")).isolateEnvironment());
 
 setUpHandlerTests();
 

@@ -8,7 +8,7 @@ import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import type { DeploymentState } from "@gantry/core";
 import { rejectionOf } from "@gantry/core/testing";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { handler as reconcile } from "./reconcile.ts";
+import { awsDeps, createHandler, handler as reconcile } from "./reconcile.ts";
 import {
   APPROVAL,
   ARTIFACT,
@@ -16,6 +16,7 @@ import {
   body,
   context,
   EXECUTION,
+  emfWrittenBy,
   iso,
   LOCK,
   lambda,
@@ -32,15 +33,7 @@ import {
   sfn,
 } from "./testing.ts";
 
-// Before the function module is imported: a region for the SDK clients, no log output, and
-// none of Gantry's settings from the outside.
-vi.hoisted(() => {
-  process.env.AWS_REGION = "us-east-1";
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
-  }
-});
+await vi.hoisted(async () => (await import("./testing.ts")).isolateEnvironment());
 
 setUpHandlerTests();
 
@@ -305,5 +298,64 @@ describe("reconcile", () => {
       outcome: { status: "rolled-back", error: "AlarmTriggered" },
       rollback: { restoredVersion: "6" },
     });
+  });
+  it.each(["RUNNING", "PENDING_REDRIVE"])(
+    "skips an execution whose status is %s (not an end the rule sends), without any AWS call",
+    async (status) => {
+      const result = await reconcile(statusChange(status), context);
+      expect(result).toEqual({ skipped: status });
+      for (const mock of [s3, sfn, lambda]) expect(mock.calls()).toHaveLength(0);
+    },
+  );
+
+  it("names an execution that FAILED without an error or cause ExecutionFailed in the cause", async () => {
+    const result = await reconcile(statusChange("FAILED"), context);
+    expect(result).toMatchObject({
+      outcome: {
+        status: "rolled-back",
+        error: "DeploymentFailed",
+        cause:
+          "ExecutionFailed: the execution ended FAILED without running its failure path; " +
+          "rolled back to version 6",
+      },
+    });
+  });
+
+  it("skips a SUCCEEDED event whose output is not JSON, without any AWS call", async () => {
+    const result = await reconcile(
+      { detail: { executionArn: EXECUTION.id, status: "SUCCEEDED", output: "{not json" } },
+      context,
+    );
+    expect(result).toEqual({ skipped: "SUCCEEDED" });
+    for (const mock of [s3, sfn, lambda]) expect(mock.calls()).toHaveLength(0);
+  });
+
+  it("raises the RollbackFailed metric when the rollback of an ABORTED rollout fails, and still records it and releases the lock", async () => {
+    lambda.on(UpdateAliasCommand).rejects(
+      Object.assign(new Error("not authorized"), {
+        name: "AccessDeniedException",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    // A handler built here from awsDeps(): its ports (SDK clients, clock, history reader) are
+    // made inside the test, so the wiring is what this test exercises.
+    const fresh = createHandler(awsDeps());
+    let result: unknown;
+    const emf = await emfWrittenBy(async () => {
+      result = await fresh(statusChange("ABORTED"), context);
+    });
+    expect(result).toMatchObject({
+      rollbackError: expect.stringContaining("AccessDeniedException: not authorized"),
+      outcome: { status: "failed", error: "RollbackFailed", lockReleased: true },
+    });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    expect(sentJson(put?.Body)).toMatchObject({
+      outcome: { status: "failed", error: "RollbackFailed" },
+      finishedAt: iso(NOW),
+    });
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ RollbackFailed: 1, Service: "hello-service", Stage: "prod" });
   });
 });

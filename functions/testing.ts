@@ -8,8 +8,9 @@
  * The function modules are singletons whose ports are built lazily on first use and kept once
  * built. Each test file imports its function afresh (vitest isolates test files), so within a
  * file a test of a missing setting runs before the tests that build the ports. Each test file
- * also resets the environment before its function module is imported (`vi.hoisted`), which this
- * module cannot do for it.
+ * also resets the environment before its function module is imported, with
+ * `await vi.hoisted(async () => (await import("./testing.ts")).isolateEnvironment());`
+ * (a plain import would run after the function module's).
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { type InvokeCommandOutput, LambdaClient, UpdateAliasCommand } from "@aws-sdk/client-lambda";
@@ -30,6 +31,18 @@ import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, vi } from "vitest";
 import registry from "../gantry.registry.ts";
+
+/**
+ * Run before a function module is imported: a region for the SDK clients, no log output, and
+ * none of Gantry's settings from the outside (the function reads them when it builds a port).
+ */
+export function isolateEnvironment(): void {
+  process.env.AWS_REGION = "us-east-1";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith("GANTRY_") || name.startsWith("SST_RESOURCE_")) delete process.env[name];
+  }
+}
 
 /** The mocked SDK clients: every client of that class, in the module under test too. */
 export const s3 = mockClient(S3Client);

@@ -25,12 +25,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import registry from "../gantry.registry.ts";
 import { handler } from "./verify-approval.ts";
 
-vi.hoisted(() => {
-  process.env.AWS_REGION = "us-east-1";
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  for (const name of Object.keys(process.env))
-    if (name.startsWith("GANTRY_")) delete process.env[name];
-});
+// Before the function module is imported (functions/testing.ts).
+await vi.hoisted(async () => (await import("./testing.ts")).isolateEnvironment());
 
 const s3 = mockClient(S3Client);
 const secrets = mockClient(SecretsManagerClient);
