@@ -26,6 +26,8 @@ export default defineRegistry({
     "hello-service": {
       description: "The example service (examples/hello-service): answers GET /hello.",
       repositoryUrl: "https://github.com/acme/hello-service",
+      // The repository whose GitHub Actions ID tokens may deploy it (docs/ci.md).
+      repository: "acme/hello-service",
       canary: {
         checks: [
           {
@@ -42,6 +44,10 @@ export default defineRegistry({
           alarms: ["hello-service-preprod-errors"],
           rollout: { steps: [50], stepWaitSeconds: 60, pollSeconds: 20, bakeSeconds: 120 },
           verifyPreprod: false,
+          // The example is deployed from laptops and SDK calls, without ID tokens: such triggers
+          // are accepted and shown as unverified. Set this to false (prod first) once CI sends
+          // ID tokens (docs/ci.md).
+          allowUnverifiedTrigger: true,
         },
         prod: {
           functionName: "hello-service-prod",
@@ -51,10 +57,13 @@ export default defineRegistry({
           verifyPreprod: true,
           approval: {
             approvers: ["alice@example.com", "bob@example.com"],
-            // Inactive until triggers are verified: a caller's claimed actor never skips approval.
-            autoApproveActors: ["dependabot[bot]"],
+            // Matches verified claims only (an ID token from acme/hello-service): a caller who
+            // merely claims to be dependabot[bot] still waits for a person.
+            autoApprove: [{ actor: "dependabot[bot]", ref: "refs/heads/main" }],
             timeoutSeconds: 24 * 3600,
           },
+          // As in preprod: set to false once CI sends ID tokens (docs/ci.md).
+          allowUnverifiedTrigger: true,
         },
       },
     },

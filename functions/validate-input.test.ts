@@ -3,8 +3,8 @@
  * GANTRY_STAGE, the plan it resolves from the project registry without any AWS call, and the
  * requests it refuses.
  */
-import { rejectionOf } from "@gantry/core/testing";
-import { describe, expect, it, vi } from "vitest";
+import { rejectionOf, type TestIssuer, testIssuer } from "@gantry/core/testing";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   ARTIFACT_KEY,
   cloudwatch,
@@ -105,4 +105,74 @@ describe("validate-input", () => {
       );
     },
   );
+});
+
+describe("validate-input with a GitHub Actions ID token", () => {
+  const GITHUB = "https://token.actions.githubusercontent.com";
+  const DISCOVERY = `${GITHUB}/.well-known/openid-configuration`;
+  const JWKS = `${GITHUB}/.well-known/jwks`;
+  let issuer: TestIssuer;
+  beforeAll(async () => {
+    issuer = await testIssuer();
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  /** GitHub's discovery document and keys, served by a stubbed global fetch. */
+  function stubGitHub(up = true) {
+    const fetch = vi.fn(async (url: string | URL) => {
+      if (!up) throw new TypeError("fetch failed");
+      const body =
+        String(url) === DISCOVERY ? { issuer: GITHUB, jwks_uri: JWKS } : issuer.publicJwks;
+      return new Response(JSON.stringify(body), { status: 200 });
+    });
+    vi.stubGlobal("fetch", fetch);
+    return fetch;
+  }
+  const withToken = (idToken: string) => ({
+    input: { ...REQUEST, trigger: { ...REQUEST.trigger, idToken } },
+    execution: EXECUTION,
+  });
+  const mint = (claims: Record<string, unknown> = {}) =>
+    issuer.mint({ sha: REQUEST.version, actor: REQUEST.trigger.actor, ...claims });
+
+  it("reports GitHub's keys being out of reach as TransientError (the workflow retries it)", async () => {
+    vi.stubEnv("GANTRY_STAGE", "prod");
+    stubGitHub(false);
+    const error = await rejectionOf(validateInput(withToken(await mint()), context));
+    expect(error.name).toBe("TransientError");
+    expect(error.message).toContain(`cannot reach the OIDC issuer ${GITHUB}`);
+  });
+
+  it("verifies the token against GitHub's published keys for audience gantry-<stage>", async () => {
+    vi.stubEnv("GANTRY_STAGE", "prod");
+    const fetch = stubGitHub();
+    const token = await mint();
+    const result = await validateInput(withToken(token), context);
+    expect(result.request.trigger).toEqual({
+      ...REQUEST.trigger,
+      verified: expect.objectContaining({
+        issuer: GITHUB,
+        audience: "gantry-prod",
+        repository: "acme/hello-service",
+        sha: REQUEST.version,
+      }),
+    });
+    expect(JSON.stringify(result)).not.toContain(token);
+    expect(fetch.mock.calls.map(([url]) => String(url))).toEqual([DISCOVERY, JWKS]);
+    for (const mock of [s3, sfn, lambda, cloudwatch, ses]) expect(mock.calls()).toHaveLength(0);
+  });
+
+  it("refuses a token minted for the other stage's audience with InvalidInput", async () => {
+    vi.stubEnv("GANTRY_STAGE", "prod");
+    stubGitHub();
+    const error = await rejectionOf(
+      validateInput(withToken(await mint({ aud: "gantry-preprod" })), context),
+    );
+    expect(error.name).toBe("InvalidInput");
+    expect(error.message).toBe(
+      "trigger.idToken: the ID token was issued for another audience (expected gantry-prod)",
+    );
+  });
 });

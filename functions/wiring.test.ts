@@ -346,7 +346,16 @@ describe("awsDeps", () => {
         stage: "prod",
       },
     ],
-    ["validate-input", validateInput.awsDeps, { registry, stage: "prod", timeScale: 1 }],
+    [
+      "validate-input",
+      validateInput.awsDeps,
+      {
+        registry,
+        stage: "prod",
+        timeScale: 1,
+        triggerVerifier: { verify: expect.any(Function) },
+      },
+    ],
     [
       "verify-approval",
       verifyApproval.awsDeps,

@@ -24,6 +24,8 @@ function registry() {
     alarms: [],
     rollout: { steps: [50], stepWaitSeconds: 1, pollSeconds: 1, bakeSeconds: 1 },
     verifyPreprod: false,
+    // The bench starts executions without ID tokens.
+    allowUnverifiedTrigger: true,
   });
   return defineRegistry({
     stages: {

@@ -4,6 +4,7 @@
  */
 import {
   type ApprovalServiceDeps,
+  currentRecordKeys,
   type DeploymentState,
   decideApproval,
   defineRegistry,
@@ -52,6 +53,7 @@ export function testRegistry(overrides: { approvalTimeoutSeconds?: number } = {}
     services: {
       "hello-service": {
         repositoryUrl: "https://github.com/acme/hello-service",
+        repository: "acme/hello-service",
         canary: {
           checks: [
             {
@@ -68,6 +70,8 @@ export function testRegistry(overrides: { approvalTimeoutSeconds?: number } = {}
             alarms: ["hello-preprod-errors"],
             rollout: { steps: [50], stepWaitSeconds: 60, pollSeconds: 60, bakeSeconds: 120 },
             verifyPreprod: false,
+            // The workflow tests start executions without ID tokens.
+            allowUnverifiedTrigger: true,
           },
           prod: {
             functionName: "hello-prod",
@@ -82,9 +86,10 @@ export function testRegistry(overrides: { approvalTimeoutSeconds?: number } = {}
             verifyPreprod: true,
             approval: {
               approvers: ["alice@example.com", "bob@example.com"],
-              autoApproveActors: ["dependabot[bot]"],
+              autoApprove: [{ actor: "dependabot[bot]" }],
               timeoutSeconds: overrides.approvalTimeoutSeconds ?? 3600,
             },
+            allowUnverifiedTrigger: true,
           },
         },
       },
@@ -342,11 +347,15 @@ export class WorkflowHarness {
     return reconcileAbandoned(state, ended.error ?? "ExecutionFailed", ended.cause ?? "", deps);
   }
 
-  /** This stage's deployment records. */
+  /**
+   * This stage's deployment records: each execution's current one (records are append-only: a
+   * later finish of an execution is an amendment beside its first record).
+   */
   deploymentRecords(stage: Stage) {
-    return [...this.records[stage].data.entries()]
-      .filter(([key]) => key.startsWith("deployments/"))
-      .map(([, item]) => JSON.parse(item.json));
+    const keys = [...this.records[stage].data.keys()].filter((k) => k.startsWith("deployments/"));
+    return currentRecordKeys(keys).map((key) =>
+      JSON.parse(this.records[stage].data.get(key)?.json ?? ""),
+    );
   }
 
   lock(stage: Stage) {

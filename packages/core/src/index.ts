@@ -48,4 +48,7 @@ export * from "./steps/validate-input.ts";
 export * from "./steps/verify-approval.ts";
 export * from "./steps/verify-preprod.ts";
 export * from "./text.ts";
+export * from "./trigger/claims.ts";
+export * from "./trigger/describe.ts";
+export * from "./trigger/verify.ts";
 export * from "./workflow.ts";

@@ -77,7 +77,7 @@ describe("resolvePlan", () => {
       approval: {
         required: true,
         approvers: ["alice@example.com", "bob@example.com"],
-        autoApproveActors: ["dependabot[bot]"],
+        autoApprove: [{ actor: "dependabot[bot]" }],
         timeoutSeconds: 3600,
       },
       timeScale: 1,
@@ -120,11 +120,39 @@ describe("resolvePlan", () => {
     expect(unscaled.approval).toEqual({
       required: false,
       approvers: [],
-      autoApproveActors: [],
+      autoApprove: [],
       timeoutSeconds: 60,
     });
     const scaled = resolvePlan(registry, "preprod", testRequest(), { timeScale: 0.5 });
     expect(scaled.approval.timeoutSeconds).toBe(30);
+  });
+
+  it("carries the stage's auto-approve rules, in order, and none when the approval has none", () => {
+    const rules = [{ actor: "dependabot[bot]", ref: "refs/heads/main" }, { eventName: "push" }];
+    const base = testRegistry();
+    const service = base.services["hello-service"];
+    const approval = service?.stages.prod.approval;
+    if (!service || !approval) throw new Error("the test registry changed");
+    const withRules = (autoApprove?: typeof rules) => ({
+      ...base,
+      services: {
+        ...base.services,
+        "hello-service": {
+          ...service,
+          stages: {
+            ...service.stages,
+            prod: {
+              ...service.stages.prod,
+              approval: { ...approval, autoApprove },
+            },
+          },
+        },
+      },
+    });
+    const plan = resolvePlan(withRules(rules), "prod", testRequest(), { timeScale: 1 });
+    expect(plan.approval.autoApprove).toEqual(rules);
+    const none = resolvePlan(withRules(undefined), "prod", testRequest(), { timeScale: 1 });
+    expect(none.approval).toMatchObject({ required: true, autoApprove: [] });
   });
 
   it("includes what to verify in preprod only when the stage verifies preprod", () => {

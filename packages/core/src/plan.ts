@@ -8,6 +8,7 @@ import {
   serviceOf,
 } from "./registry.ts";
 import type { DeploymentRequest } from "./request.ts";
+import type { AutoApproveRule } from "./trigger/claims.ts";
 
 export interface ObjectRef {
   readonly bucket: string;
@@ -39,7 +40,8 @@ export interface Plan {
   readonly approval: {
     readonly required: boolean;
     readonly approvers: readonly string[];
-    readonly autoApproveActors: readonly string[];
+    /** The stage's auto-approval rules (verified claims only); empty when there are none. */
+    readonly autoApprove: readonly AutoApproveRule[];
     /** Whole seconds, at least 1: the approval Task's TimeoutSecondsPath reads it. */
     readonly timeoutSeconds: number;
   };
@@ -111,7 +113,7 @@ export function resolvePlan(
     approval: {
       required: target.approval !== undefined,
       approvers: target.approval?.approvers ?? [],
-      autoApproveActors: target.approval?.autoApproveActors ?? [],
+      autoApprove: target.approval?.autoApprove ?? [],
       timeoutSeconds: Math.max(
         1,
         Math.ceil((target.approval?.timeoutSeconds ?? UNUSED_APPROVAL_TIMEOUT_SECONDS) * scale),

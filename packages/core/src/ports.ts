@@ -4,6 +4,7 @@
  * are always lowercase hex SHA-256 here; adapters convert from S3's and Lambda's base64.
  */
 import type { ObjectRef } from "./plan.ts";
+import type { VerifiedTrigger } from "./trigger/claims.ts";
 
 /** What S3 (or the local bucket directory) reports about an object. */
 export interface ObjectInfo extends ObjectRef {
@@ -192,3 +193,12 @@ export interface Log {
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Checks an OIDC ID token: signature against the issuer's published keys (JWKS, cached),
+ * issuer, audience, expiry and algorithm. Returns its claims, or throws InvalidInput naming why.
+ * The registry checks (repository, commit) are ValidateInput's, not this port's.
+ */
+export interface TriggerTokenVerifier {
+  verify(token: string): Promise<VerifiedTrigger>;
+}

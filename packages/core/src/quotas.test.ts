@@ -60,7 +60,6 @@ describe("quotaProblems", () => {
       rollout: { steps: [10], stepWaitSeconds: 3600, pollSeconds: 600, bakeSeconds: 86_400 },
       approval: {
         approvers: ["alice@example.com"],
-        autoApproveActors: [],
         timeoutSeconds: 7 * 86_400,
       },
     });
@@ -76,7 +75,6 @@ describe("quotaProblems", () => {
       alarms: Array.from({ length: 20 }, (_, i) => `alarm-${i}-${"x".repeat(130)}`),
       approval: {
         approvers: Array.from({ length: 50 }, (_, i) => `${"a".repeat(240)}${i}@example.com`),
-        autoApproveActors: [],
         timeoutSeconds: 3600,
       },
     });

@@ -98,13 +98,16 @@ function stateBytes(service: ServiceDefinition, stage: Stage): number {
     bytes(service.stages.preprod.alarms) +
     (service.repositoryUrl?.length ?? 0) +
     1_024; // names, buckets, keys, the time scale
-  const evidence = preprodAlarms.reduce((sum, name) => sum + name.length + 1_023 + 80, 2_500);
+  // Plus the preprod object VerifyPreprod saw (bucket, key, SHA-256) and the alias's CodeSha256.
+  const evidence = preprodAlarms.reduce((sum, name) => sum + name.length + 1_023 + 80, 3_300);
   const canaryReport = service.canary.checks.length * 450;
-  const request = 3_000; // every field at its bound (packages/core/src/state-size.test.ts)
+  // Every field at its bound, and the verified claims of the longest ID token (state-size.test.ts).
+  const request = 3_000 + 6_500;
   const approval = MAX_COMMENT_LENGTH + 1_200;
   const failures = 3 * cause + 2_001; // failure, rollbackFailure, cleanupFailure; the outcome's cause
-  // The lock, the execution, the artifact, the rollout and the rollback: small, bounded.
-  const bookkeeping = 4_000;
+  // The lock, the execution, the artifact, the rollout (with its CodeSha256) and the rollback:
+  // small, bounded.
+  const bookkeeping = 4_100;
   return plan + evidence + canaryReport + request + approval + failures + bookkeeping;
 }
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { artifactPrefixOf, defineRegistry, type Registry, type StageTarget } from "./registry.ts";
+import {
+  artifactPrefixOf,
+  defineRegistry,
+  oidcSettingsOf,
+  type Registry,
+  type StageTarget,
+} from "./registry.ts";
 
 const prodTarget: StageTarget = {
   functionName: "hello-prod",
@@ -9,7 +15,7 @@ const prodTarget: StageTarget = {
   verifyPreprod: true,
   approval: {
     approvers: ["alice@example.com"],
-    autoApproveActors: ["dependabot[bot]"],
+    autoApprove: [{ actor: "dependabot[bot]" }],
     timeoutSeconds: 3600,
   },
 };
@@ -33,6 +39,7 @@ function registry(
     },
     services: {
       "hello-service": {
+        repository: "acme/hello-service",
         canary: { checks: [{ name: "GET /", event: { path: "/" }, expect: { statusCode: 200 } }] },
         stages: {
           preprod: { ...preprodTarget, ...preprod },
@@ -183,6 +190,167 @@ describe("defineRegistry", () => {
     expect(() => defineRegistry(registry({}, {}, { canary: { checks: [] } }))).toThrow(
       /services\.hello-service\.canary\.checks/,
     );
+  });
+});
+
+describe("verified triggers in the registry", () => {
+  const withApproval = (approval: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    registry({ approval: { ...prodTarget.approval, ...approval } }, {}, extra);
+  const withOidc = (oidc: unknown): Registry => {
+    const base = registry();
+    return { ...base, stages: { ...base.stages, prod: { ...base.stages.prod, oidc } } } as Registry;
+  };
+
+  it("accepts a repository, its id, stage OIDC settings and allowUnverifiedTrigger", () => {
+    const valid = withOidc({ issuer: "https://issuer.example.com/oidc", audience: "acme-prod" });
+    const full = {
+      ...valid,
+      services: {
+        "hello-service": {
+          ...valid.services["hello-service"],
+          repositoryId: "123456789",
+          stages: {
+            ...valid.services["hello-service"]?.stages,
+            preprod: { ...preprodTarget, allowUnverifiedTrigger: true },
+          },
+        },
+      },
+    } as Registry;
+    expect(defineRegistry(full)).toBe(full);
+  });
+
+  it.each(["http://127.0.0.1:7777/oidc", "http://localhost:7777/oidc", "https://a.example.com"])(
+    "accepts the issuer %s",
+    (issuer) => {
+      expect(() => defineRegistry(withOidc({ issuer }))).not.toThrow();
+    },
+  );
+
+  it.each([
+    "http://issuer.example.com",
+    "ftp://issuer.example.com",
+    "https://user:pw@issuer.example.com",
+    "https://issuer.example.com/?a=1",
+    "https://issuer.example.com/#x",
+    "not a url",
+    `https://example.com/${"x".repeat(500)}`,
+  ])("refuses the issuer %s", (issuer) => {
+    expect(() => defineRegistry(withOidc({ issuer }))).toThrow(
+      /stages\.prod\.oidc\.issuer: must be (an https URL \(http only on 127\.0\.0\.1 or localhost\), without credentials, query or fragment|at most 500 characters)/,
+    );
+  });
+
+  it("refuses an empty or overlong audience, and unknown OIDC fields", () => {
+    expect(() => defineRegistry(withOidc({ audience: "" }))).toThrow(
+      /stages\.prod\.oidc\.audience: must be 1 to 200 characters/,
+    );
+    expect(() => defineRegistry(withOidc({ audience: "a".repeat(201) }))).toThrow(
+      /must be 1 to 200 characters/,
+    );
+    expect(() => defineRegistry(withOidc({ jwksUri: "https://x" }))).toThrow(
+      /stages\.prod\.oidc: unknown field "jwksUri"/,
+    );
+  });
+
+  it.each(["acme", "acme/hello/x", "-acme/hello", "acme/hello service", "https://github.com/a/b"])(
+    "refuses the repository %j",
+    (repository) => {
+      expect(() => defineRegistry(registry({}, {}, { repository }))).toThrow(
+        /services\.hello-service\.repository: must be a GitHub repository: owner\/name/,
+      );
+    },
+  );
+
+  it.each(["", "0123", "12a", 123])("refuses the repository id %j", (repositoryId) => {
+    expect(() => defineRegistry(registry({}, {}, { repositoryId }))).toThrow(
+      /services\.hello-service\.repositoryId: must be/,
+    );
+  });
+
+  it("refuses allowUnverifiedTrigger that is not a boolean", () => {
+    expect(() => defineRegistry(registry({ allowUnverifiedTrigger: "yes" }))).toThrow(
+      /stages\.prod\.allowUnverifiedTrigger: must be boolean/,
+    );
+  });
+
+  it("accepts rules on each field, a ref prefix, and up to 20 rules", () => {
+    const rules = [
+      { actor: "dependabot[bot]", ref: "refs/heads/main" },
+      { ref: "refs/heads/release/*" },
+      { workflow: "acme/hello-service/.github/workflows/release.yml" },
+      { eventName: "workflow_dispatch" },
+      { environment: "prod" },
+      ...Array.from({ length: 15 }, (_, i) => ({ actor: `bot-${i}` })),
+    ];
+    expect(() => defineRegistry(withApproval({ autoApprove: rules }))).not.toThrow();
+    expect(() => defineRegistry(withApproval({ autoApprove: [] }))).not.toThrow();
+    expect(() =>
+      defineRegistry(withApproval({ autoApprove: [...rules, { actor: "one-more" }] })),
+    ).toThrow(/approval\.autoApprove: must have at most 20 entries/);
+  });
+
+  it.each([
+    [{}, /autoApprove\.0: a rule needs at least one field/],
+    [{ actor: undefined }, /autoApprove\.0: a rule needs at least one field/],
+    [{ repository: "acme/x" }, /autoApprove\.0: unknown field "repository"/],
+    [{ actor: "a b" }, /autoApprove\.0\.actor: must be 1 to 100 characters/],
+    [{ ref: "*" }, /autoApprove\.0\.ref: must be a git ref/],
+    [{ ref: "refs/*/main" }, /autoApprove\.0\.ref: must be a git ref/],
+    [{ ref: "refs/heads/**" }, /autoApprove\.0\.ref: must be a git ref/],
+    [{ ref: "refs/heads/ main" }, /autoApprove\.0\.ref: must be a git ref/],
+    [
+      { workflow: "acme/x/.github/workflows/ci.yml@refs/heads/main" },
+      /workflow: must be a workflow path without @ref/,
+    ],
+    [{ eventName: "Push" }, /autoApprove\.0\.eventName: must be a GitHub event name/],
+    [{ environment: "" }, /autoApprove\.0\.environment: must be 1 to 255 characters/],
+  ])("refuses the rule %j", (rule, message) => {
+    expect(() => defineRegistry(withApproval({ autoApprove: [rule] }))).toThrow(message);
+  });
+
+  it("refuses the old autoApproveActors, saying what replaced it", () => {
+    expect(() => defineRegistry(withApproval({ autoApproveActors: ["dependabot[bot]"] }))).toThrow(
+      'unknown field "autoApproveActors": it was replaced by autoApprove rules, which match verified claims only',
+    );
+  });
+
+  it("refuses auto-approve rules on a service without a repository, and accepts none there", () => {
+    const bare = withApproval({ autoApprove: [{ actor: "dependabot[bot]" }] });
+    const { repository: _dropped, ...service } = bare.services["hello-service"] ?? {};
+    const noRepository = { ...bare, services: { "hello-service": service } } as Registry;
+    expect(() => defineRegistry(noRepository)).toThrow(
+      "invalid service registry: hello-service.prod: autoApprove rules need the service's repository (owner/name), which every verified token is checked against",
+    );
+    const noRules = withApproval({ autoApprove: [] });
+    const { repository: _also, ...plain } = noRules.services["hello-service"] ?? {};
+    expect(() =>
+      defineRegistry({ ...noRules, services: { "hello-service": plain } } as Registry),
+    ).not.toThrow();
+  });
+});
+
+describe("oidcSettingsOf", () => {
+  it("defaults to GitHub Actions' issuer and gantry-<stage>", () => {
+    const plain = defineRegistry(registry());
+    expect(oidcSettingsOf(plain, "prod")).toEqual({
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "gantry-prod",
+    });
+    expect(oidcSettingsOf(plain, "preprod").audience).toBe("gantry-preprod");
+  });
+
+  it("uses the stage's own issuer and audience, each on its own", () => {
+    const base = registry();
+    const custom = (oidc: object) =>
+      ({ ...base, stages: { ...base.stages, prod: { ...base.stages.prod, oidc } } }) as Registry;
+    expect(oidcSettingsOf(custom({ issuer: "http://127.0.0.1:1/oidc" }), "prod")).toEqual({
+      issuer: "http://127.0.0.1:1/oidc",
+      audience: "gantry-prod",
+    });
+    expect(oidcSettingsOf(custom({ audience: "acme" }), "prod")).toEqual({
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "acme",
+    });
   });
 });
 

@@ -1,5 +1,7 @@
 import * as z from "zod/mini";
 import { quotaProblems } from "./quotas.ts";
+import { actorSchema } from "./request.ts";
+import type { AutoApproveRule } from "./trigger/claims.ts";
 
 /**
  * The service registry: every policy decision Gantry makes comes from here, never from the
@@ -42,12 +44,12 @@ export interface ApprovalPolicy {
   /** Email addresses of the people allowed to decide. */
   readonly approvers: readonly string[];
   /**
-   * Trigger actors whose deployments would be approved by policy, e.g. `dependabot[bot]`.
-   * Inactive: a StartExecution input's actor is the caller's claim, and Gantry never skips an
-   * approval on a claim. These rules will apply to verified triggers only (docs/security.md);
-   * until then every deployment of a stage with an approval waits for a person.
+   * Deployments approved by policy, matched on the trigger's verified claims only (an OIDC ID
+   * token checked by ValidateInput), never on what the caller wrote: e.g.
+   * `{ actor: "dependabot[bot]", ref: "refs/heads/main" }`. An unverified trigger always waits
+   * for a person. Absent: none.
    */
-  readonly autoApproveActors: readonly string[];
+  readonly autoApprove?: readonly AutoApproveRule[];
   /** How long approvers have to decide before the deployment fails with ApprovalTimedOut. */
   readonly timeoutSeconds: number;
 }
@@ -63,12 +65,24 @@ export interface StageTarget {
   readonly verifyPreprod: boolean;
   /** Require a human decision; absent means no approval step. */
   readonly approval?: ApprovalPolicy;
+  /**
+   * Accept a StartExecution input without an OIDC ID token (the trigger is then shown as
+   * unverified everywhere). Absent or false: a request without a token is InvalidInput.
+   */
+  readonly allowUnverifiedTrigger?: boolean;
 }
 
 export interface ServiceDefinition {
   readonly description?: string;
   /** Used for commit links in approval emails: `${repositoryUrl}/commit/${version}`. */
   readonly repositoryUrl?: string;
+  /**
+   * The GitHub repository (`owner/name`) whose workflows may deploy this service: an ID token's
+   * `repository` claim must equal it. Required for a service that accepts tokens.
+   */
+  readonly repository?: string;
+  /** GitHub's numeric repository id; when set, the token's `repository_id` must equal it. */
+  readonly repositoryId?: string;
   /** Artifact keys for this service must start with this prefix. Defaults to `<service>/`. */
   readonly artifactPrefix?: string;
   readonly canary: CanarySpec;
@@ -80,6 +94,13 @@ export interface StageSettings {
   readonly sourceBucket: string;
   /** This stage's own artifact bucket; Lambda code is deployed from here. */
   readonly artifactBucket: string;
+  /** Which OIDC ID tokens prove a trigger in this stage (defaults: GitHub Actions, `gantry-<stage>`). */
+  readonly oidc?: {
+    /** Default `https://token.actions.githubusercontent.com`. The local plane uses its own issuer. */
+    readonly issuer?: string;
+    /** The `aud` CI requests for this stage. Default `gantry-<stage>`; make it unique to your installation. */
+    readonly audience?: string;
+  };
 }
 
 /**
@@ -144,6 +165,58 @@ const rolloutSchema = z.strictObject({
   bakeSeconds: seconds,
 });
 
+/**
+ * One auto-approval rule: every field optional, at least one given (an empty rule would approve
+ * every verified deployment). A ref may end in one `*` (a prefix), never be only `*`.
+ */
+const autoApproveRuleSchema = z
+  .strictObject({
+    actor: z.optional(actorSchema),
+    ref: z.optional(
+      pattern(
+        /^[!-)+-~]{1,255}\*?$/,
+        "must be a git ref such as refs/heads/main, or a prefix ending in one * (refs/heads/release/*)",
+      ),
+    ),
+    workflow: z.optional(
+      pattern(
+        /^[!-?A-~]{1,300}$/,
+        "must be a workflow path without @ref, e.g. acme/app/.github/workflows/ci.yml",
+      ),
+    ),
+    eventName: z.optional(pattern(/^[a-z_]{1,50}$/, "must be a GitHub event name, e.g. push")),
+    environment: z.optional(text(1, 255)),
+  })
+  .check(
+    z.refine(
+      (rule) => Object.values(rule).some((value) => value !== undefined),
+      "a rule needs at least one field (actor, ref, workflow, eventName, environment): an empty rule would approve everything",
+    ),
+  );
+
+/** An OIDC issuer: https, or http on this machine only (the local control plane's issuer). */
+const issuerUrl = z.string().check(
+  z.maxLength(500, "must be at most 500 characters"),
+  z.refine((value) => {
+    try {
+      const url = new URL(value);
+      const local = url.hostname === "127.0.0.1" || url.hostname === "localhost";
+      const scheme = url.protocol === "https:" || (url.protocol === "http:" && local);
+      return scheme && !url.username && !url.password && !url.search && !url.hash;
+    } catch {
+      return false;
+    }
+  }, "must be an https URL (http only on 127.0.0.1 or localhost), without credentials, query or fragment"),
+);
+
+const stageSettingsSchema = z.strictObject({
+  sourceBucket: bucketName,
+  artifactBucket: bucketName,
+  oidc: z.optional(
+    z.strictObject({ issuer: z.optional(issuerUrl), audience: z.optional(text(1, 200)) }),
+  ),
+});
+
 const stageTargetSchema = z.strictObject({
   functionName: name,
   alias: pattern(/^[A-Za-z][A-Za-z0-9_-]{0,127}$/, "must be a Lambda alias name"),
@@ -153,10 +226,11 @@ const stageTargetSchema = z.strictObject({
   approval: z.optional(
     z.strictObject({
       approvers: list(email, 1, 50),
-      autoApproveActors: list(text(1, 100), 0, 20),
+      autoApprove: z.optional(list(autoApproveRuleSchema, 0, 20)),
       timeoutSeconds: seconds,
     }),
   ),
+  allowUnverifiedTrigger: z.optional(z.boolean("must be true or false")),
 });
 
 const canarySchema = z.strictObject({
@@ -182,14 +256,23 @@ const iamPrincipal = pattern(
 
 const registrySchema = z.strictObject({
   stages: z.strictObject({
-    preprod: z.strictObject({ sourceBucket: bucketName, artifactBucket: bucketName }),
-    prod: z.strictObject({ sourceBucket: bucketName, artifactBucket: bucketName }),
+    preprod: stageSettingsSchema,
+    prod: stageSettingsSchema,
   }),
   services: z.record(
     pattern(/^[a-z][a-z0-9-]{0,39}$/, "must be a service name"),
     z.strictObject({
       description: z.optional(text(0, 500)),
       repositoryUrl: z.optional(z.url({ protocol: /^https$/, error: "must be an https URL" })),
+      repository: z.optional(
+        pattern(
+          /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/,
+          "must be a GitHub repository: owner/name",
+        ),
+      ),
+      repositoryId: z.optional(
+        pattern(/^[1-9][0-9]{0,19}$/, "must be GitHub's numeric repository id, as text"),
+      ),
       artifactPrefix: z.optional(
         pattern(/^[A-Za-z0-9][A-Za-z0-9._/-]*\/$/, "must be a key prefix ending in /"),
       ),
@@ -257,6 +340,18 @@ export function defineRegistry(registry: Registry): Registry {
         );
       }
     }
+    for (const stage of STAGES) {
+      // The repository is what every rule implicitly matches: without it no token can pass.
+      if (
+        (definition.stages[stage].approval?.autoApprove?.length ?? 0) > 0 &&
+        !definition.repository
+      ) {
+        throw new TypeError(
+          `invalid service registry: ${service}.${stage}: autoApprove rules need the service's ` +
+            "repository (owner/name), which every verified token is checked against",
+        );
+      }
+    }
     if (definition.stages.preprod.verifyPreprod) {
       throw new TypeError(`invalid service registry: ${service}.preprod cannot verify itself`);
     }
@@ -266,8 +361,13 @@ export function defineRegistry(registry: Registry): Registry {
 
 /** zod/mini carries no messages of its own: name the generic problems here. */
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys")
-    return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  if (issue.code === "unrecognized_keys") {
+    const unknown = `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    return issue.keys.includes("autoApproveActors")
+      ? `${unknown}: it was replaced by autoApprove rules, which match verified claims only ` +
+          '(e.g. autoApprove: [{ actor: "dependabot[bot]", ref: "refs/heads/main" }])'
+      : unknown;
+  }
   if (issue.code === "invalid_type") return `must be ${issue.expected}`;
   if (issue.code === "invalid_key")
     return "must be a service name: lowercase letters, digits, dashes";
@@ -286,6 +386,29 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  */
 export function serviceOf(registry: Registry, service: string): ServiceDefinition | undefined {
   return Object.hasOwn(registry.services, service) ? registry.services[service] : undefined;
+}
+
+/** The OIDC issuer tokens for a stage come from when the registry names none: GitHub Actions. */
+export const DEFAULT_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
+
+/**
+ * The issuer and audience an ID token must carry to start a deployment in this stage: the
+ * stage's `oidc` settings, else GitHub Actions' issuer and `gantry-<stage>`.
+ *
+ * @example
+ * ```ts
+ * oidcSettingsOf(registry, "prod"); // { issuer: "https://token.actions.githubusercontent.com", audience: "gantry-prod" }
+ * ```
+ */
+export function oidcSettingsOf(
+  registry: Registry,
+  stage: Stage,
+): { readonly issuer: string; readonly audience: string } {
+  const oidc = registry.stages[stage].oidc;
+  return {
+    issuer: oidc?.issuer ?? DEFAULT_OIDC_ISSUER,
+    audience: oidc?.audience ?? `gantry-${stage}`,
+  };
 }
 
 /** The key prefix a service's artifacts must live under. */

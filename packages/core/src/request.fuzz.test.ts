@@ -82,6 +82,14 @@ const nearlyValid: fc.Arbitrary<unknown> = fc.record(
           fc.string({ unit: "grapheme", maxLength: 20 }),
         ),
         ciRunUrl: url,
+        idToken: mostly(
+          fc
+            .array(fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/), { minLength: 3, maxLength: 3 })
+            .map((parts) => parts.join(".")),
+          fc.string({ maxLength: 60 }),
+          fc.constantFrom("a.b", "a.b.c.d", "a.b.c=", "a b.c.d", `a.b.${"c".repeat(8200)}`),
+        ),
+        verified: fc.constant({ actor: "dependabot[bot]" }),
       },
       { requiredKeys: ["actor"], noNullPrototype: true },
     ),
@@ -148,6 +156,21 @@ describe("parseDeploymentRequest (fuzzed)", () => {
             expect(typeof issue.field).toBe("string");
             expect(issue.reason).not.toBe("");
           }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("never accepts a caller's verified claims, nor an ID token that is not a compact JWS", () => {
+    fc.assert(
+      fc.property(nearlyValid, (input) => {
+        const result = attempt(input);
+        if (result instanceof InvalidInput) return;
+        expect(result.trigger.verified).toBeUndefined();
+        if (result.trigger.idToken !== undefined) {
+          expect(result.trigger.idToken.length).toBeLessThanOrEqual(8192);
+          expect(result.trigger.idToken).toMatch(/^[\w-]+\.[\w-]+\.[\w-]*$/);
         }
       }),
       { numRuns: 2000 },

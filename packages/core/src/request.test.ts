@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { type FieldIssue, InvalidInput } from "./errors.ts";
-import { MAX_KEY_LENGTH, MAX_REQUEST_BYTES, parseDeploymentRequest } from "./request.ts";
+import {
+  MAX_ID_TOKEN_LENGTH,
+  MAX_KEY_LENGTH,
+  MAX_REQUEST_BYTES,
+  parseDeploymentRequest,
+} from "./request.ts";
 
 const SHA = "0123456789abcdef".repeat(4);
 
@@ -8,7 +13,7 @@ function valid(): {
   service: string;
   version: string;
   artifact: { key: string; sha256: string };
-  trigger: { actor: string; ciRunUrl?: string };
+  trigger: { actor: string; ciRunUrl?: string; idToken?: string };
 } {
   return {
     service: "hello-service",
@@ -161,6 +166,51 @@ describe("parseDeploymentRequest", () => {
           field: "trigger.actor",
           reason: "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -",
         },
+      ]);
+    });
+  });
+
+  describe("trigger.idToken", () => {
+    const SHAPE = `must be an OIDC ID token: a compact JWS (three base64url parts separated by dots) of at most ${MAX_ID_TOKEN_LENGTH} characters`;
+    const withToken = (idToken: unknown) => ({
+      ...valid(),
+      trigger: { ...valid().trigger, idToken },
+    });
+
+    it.each(["eyJh.eyJw.c2ln", "a-_b.c_-d.e", "a.b."])("accepts a compact JWS (%s)", (token) => {
+      expect(parseDeploymentRequest(withToken(token)).trigger.idToken).toBe(token);
+    });
+
+    it("accepts a token of exactly the longest length", () => {
+      const token = `a.${"b".repeat(MAX_ID_TOKEN_LENGTH - 4)}.c`;
+      expect(parseDeploymentRequest(withToken(token)).trigger.idToken).toBe(token);
+    });
+
+    it.each([
+      ["two parts", "a.b"],
+      ["four parts", "a.b.c.d"],
+      ["an empty header", ".b.c"],
+      ["an empty payload", "a..c"],
+      ["padding", "a.b.c="],
+      ["standard base64", "a+b.c/d.e"],
+      ["spaces", "a.b .c"],
+      ["a newline", "a.b.c\n"],
+      ["empty", ""],
+      ["one character too long", `a.${"b".repeat(MAX_ID_TOKEN_LENGTH - 3)}.c`],
+    ])("refuses a token with %s, without repeating it", (_, token) => {
+      expect(issuesOf(withToken(token))).toEqual([{ field: "trigger.idToken", reason: SHAPE }]);
+    });
+
+    it("refuses a token that is not a string", () => {
+      expect(issuesOf(withToken(42))).toEqual([
+        { field: "trigger.idToken", reason: "must be string" },
+      ]);
+    });
+
+    it("refuses verified claims from the caller as an unknown field", () => {
+      const input = { ...valid(), trigger: { ...valid().trigger, verified: { actor: "x" } } };
+      expect(issuesOf(input)).toEqual([
+        { field: "trigger.verified", reason: "is not a known field" },
       ]);
     });
   });
@@ -401,11 +451,26 @@ describe("parseDeploymentRequest", () => {
     });
 
     it("measures size in bytes, not characters", () => {
-      // 1500 three-byte characters: 1500 characters but 4500 bytes.
-      const input = { ...valid(), note: "€".repeat(1500) };
+      // 4500 three-byte characters: 4500 characters but 13500 bytes.
+      const input = { ...valid(), note: "€".repeat(4500) };
       const [issue] = issuesOf(input);
       expect(issue?.field).toBe("(input)");
-      expect(issue?.reason).toMatch(/^must be at most 4096 bytes, got \d+$/);
+      expect(issue?.reason).toMatch(/^must be at most 12288 bytes, got \d+$/);
+    });
+
+    it("fits the longest ID token with every other field at its limit", () => {
+      const input = {
+        ...valid(),
+        version: "a".repeat(40),
+        artifact: { ...valid().artifact, key: `hello-service/${"k".repeat(490)}.zip` },
+        trigger: {
+          actor: "a".repeat(100),
+          ciRunUrl: `https://ci.example.com/${"r".repeat(2000)}`,
+          idToken: `${"h".repeat(100)}.${"p".repeat(MAX_ID_TOKEN_LENGTH - 300)}.${"s".repeat(198)}`,
+        },
+      };
+      expect(input.trigger.idToken).toHaveLength(MAX_ID_TOKEN_LENGTH);
+      expect(parseDeploymentRequest(input).trigger.idToken).toBe(input.trigger.idToken);
     });
   });
 

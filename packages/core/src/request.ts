@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { type FieldIssue, InvalidInput } from "./errors.ts";
 import { unsafeCharacter } from "./text.ts";
+import type { VerifiedTrigger } from "./trigger/claims.ts";
 
 /**
  * The StartExecution input: only what CI knows. Policy (targets, buckets, alarms, rollout,
@@ -23,11 +24,28 @@ export interface DeploymentRequest {
      */
     readonly actor: string;
     readonly ciRunUrl?: string;
+    /**
+     * An OIDC ID token for the stage's audience (GitHub Actions', or the local issuer's): the
+     * caller's proof. Only in the StartExecution input: ValidateInput verifies it, removes it,
+     * and puts what it proved in `verified`.
+     */
+    readonly idToken?: string;
+    /**
+     * Set by ValidateInput only (a caller sending it is refused): the token's verified claims.
+     * Absent means the trigger is unverified, which the registry must allow for the stage.
+     */
+    readonly verified?: VerifiedTrigger;
   };
 }
 
-/** Largest request accepted, in bytes of JSON. Real requests are a few hundred bytes. */
-export const MAX_REQUEST_BYTES = 4096;
+/**
+ * Largest request accepted, in bytes of JSON. A request without a token is a few hundred bytes;
+ * a GitHub Actions ID token is 1 to 2 KiB today and may carry up to {@link MAX_ID_TOKEN_LENGTH}
+ * characters, so 12 KiB leaves room for the largest token plus every other field at its limit.
+ * The token never reaches the state (ValidateInput removes it).
+ */
+export const MAX_REQUEST_BYTES = 12 * 1024;
+export const MAX_ID_TOKEN_LENGTH = 8192;
 export const MAX_KEY_LENGTH = 512;
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
@@ -38,6 +56,9 @@ const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@+[\]-]{0,99}$/;
 export const actorSchema = z
   .string()
   .check(z.regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -"));
+/** A compact JWS: header, payload, signature (empty for `alg: none`, refused later). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const ID_TOKEN_SHAPE = `must be an OIDC ID token: a compact JWS (three base64url parts separated by dots) of at most ${MAX_ID_TOKEN_LENGTH} characters`;
 /** Key segments: letters, digits and a few punctuation marks S3 and shells treat literally. */
 const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._+=-]*$/;
 
@@ -103,6 +124,14 @@ const requestSchema = z.strictObject({
   trigger: z.strictObject({
     actor: actorSchema,
     ciRunUrl: z.optional(ciRunUrlSchema),
+    // `verified` is not here: only ValidateInput sets it, so a caller sending it is refused.
+    idToken: z.optional(
+      z
+        .string()
+        .check(
+          z.refine((t) => t.length <= MAX_ID_TOKEN_LENGTH && COMPACT_JWS.test(t), ID_TOKEN_SHAPE),
+        ),
+    ),
   }),
 });
 

@@ -33,7 +33,7 @@ export const TWO_SERVICES: Registry = defineRegistry({
           alarms: ["orders-prd-errors"],
           rollout,
           verifyPreprod: true,
-          approval: { approvers: ["a@example.com"], autoApproveActors: [], timeoutSeconds: 3600 },
+          approval: { approvers: ["a@example.com"], timeoutSeconds: 3600 },
         },
       },
     },
@@ -80,7 +80,7 @@ export function manyServices(count: number): Registry {
           alarms: [`${name}-prod-errors`, `${name}-prod-latency`],
           rollout,
           verifyPreprod: true,
-          approval: { approvers: ["a@example.com"], autoApproveActors: [], timeoutSeconds: 3600 },
+          approval: { approvers: ["a@example.com"], timeoutSeconds: 3600 },
         },
       },
     };

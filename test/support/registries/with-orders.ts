@@ -13,6 +13,8 @@ const stage = (name: string) => ({
   alarms: [`${name}-errors`],
   rollout: { steps: [50], stepWaitSeconds: 60, pollSeconds: 20, bakeSeconds: 120 },
   verifyPreprod: false,
+  // The suites deploy it without ID tokens.
+  allowUnverifiedTrigger: true,
 });
 
 export default defineRegistry({

@@ -47,7 +47,6 @@ export const REGISTRY: Registry = {
           verifyPreprod: true,
           approval: {
             approvers: ["bob@example.com", "alice@example.com"],
-            autoApproveActors: [],
             timeoutSeconds: 3600,
           },
         },

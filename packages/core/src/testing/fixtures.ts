@@ -32,7 +32,10 @@ export function fixedClock(ms = T0): Clock & { set(ms: number): void; advance(ms
   };
 }
 
-/** Prod verifies preprod, needs one of two approvers and shifts 10 → 25 → 50; preprod does not. */
+/**
+ * Prod verifies preprod, needs one of two approvers and shifts 10 → 25 → 50; preprod does not.
+ * Every target allows unverified triggers: most tests start deployments without an ID token.
+ */
 export function testRegistry(): Registry {
   return defineRegistry({
     stages: {
@@ -43,6 +46,7 @@ export function testRegistry(): Registry {
       "hello-service": {
         description: "answers GET /hello",
         repositoryUrl: "https://github.com/acme/hello-service",
+        repository: "acme/hello-service",
         canary: {
           checks: [
             {
@@ -59,6 +63,7 @@ export function testRegistry(): Registry {
             alarms: ["hello-preprod-errors"],
             rollout: { steps: [50], stepWaitSeconds: 60, pollSeconds: 20, bakeSeconds: 120 },
             verifyPreprod: false,
+            allowUnverifiedTrigger: true,
           },
           prod: {
             functionName: "hello-prod",
@@ -73,14 +78,16 @@ export function testRegistry(): Registry {
             verifyPreprod: true,
             approval: {
               approvers: ["alice@example.com", "bob@example.com"],
-              autoApproveActors: ["dependabot[bot]"],
+              autoApprove: [{ actor: "dependabot[bot]" }],
               timeoutSeconds: 3600,
             },
+            allowUnverifiedTrigger: true,
           },
         },
       },
       billing: {
         artifactPrefix: "builds/billing/",
+        repository: "acme/billing",
         canary: { checks: [{ name: "ping", event: {}, expect: { statusCode: 200 } }] },
         stages: {
           preprod: {
@@ -89,6 +96,7 @@ export function testRegistry(): Registry {
             alarms: [],
             rollout: { steps: [], stepWaitSeconds: 30, pollSeconds: 10, bakeSeconds: 60 },
             verifyPreprod: false,
+            allowUnverifiedTrigger: true,
           },
           prod: {
             functionName: "billing-prod",
@@ -96,6 +104,7 @@ export function testRegistry(): Registry {
             alarms: ["billing-prod-errors"],
             rollout: { steps: [], stepWaitSeconds: 30, pollSeconds: 10, bakeSeconds: 60 },
             verifyPreprod: false,
+            allowUnverifiedTrigger: true,
           },
         },
       },
