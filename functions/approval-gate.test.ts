@@ -190,6 +190,43 @@ describe("approval-gate", () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
+  it("auto-approves a verified trigger a rule matches: completes its task, with no key, record or email", async () => {
+    for (const name of ["GANTRY_SENDER", "GANTRY_APPROVAL_URL", "GANTRY_LINK_KEYS_SECRET"])
+      vi.stubEnv(name, undefined);
+    const verified = {
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "gantry-prod",
+      subject: "repo:acme/hello-service:ref:refs/heads/main",
+      repository: "acme/hello-service",
+      ref: "refs/heads/main",
+      sha: REQUEST.version,
+      actor: "dependabot[bot]",
+      issuedAt: iso(NOW - 60_000),
+      expiresAt: iso(NOW + 240_000),
+    };
+    const request = { ...REQUEST, trigger: { actor: "dependabot[bot]", verified } };
+    const plan = resolvePlan(registry, "prod", request, { timeScale: 1 });
+    const result = await approvalGate({ ...event, request, plan }, context);
+    expect(result).toEqual({
+      mode: "auto",
+      rule: { index: 0, matched: "actor dependabot[bot], ref refs/heads/main" },
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        taskToken: TOKEN,
+        output: JSON.stringify({
+          approved: true,
+          how: "auto",
+          by: "auto-approve rule 1",
+          at: iso(NOW),
+        }),
+      },
+    ]);
+    expect(s3.calls()).toHaveLength(0);
+    expect(ses.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
   it("asks people even when the caller claims to be an auto-approved actor", async () => {
     const request = { ...REQUEST, trigger: { actor: "dependabot[bot]" } };
     const result = await approvalGate({ ...event, request }, context);

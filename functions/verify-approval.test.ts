@@ -118,6 +118,51 @@ describe("verify-approval", () => {
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
+  it("auto-approves on the state's verified trigger when a rule matches, reading no record and no key", async () => {
+    const verified = {
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "gantry-prod",
+      subject: "repo:acme/hello-service:ref:refs/heads/main",
+      repository: "acme/hello-service",
+      ref: "refs/heads/main",
+      sha: REQUEST.version,
+      actor: "dependabot[bot]",
+      issuedAt: "2026-11-01T11:59:00.000Z",
+      expiresAt: "2026-11-01T12:04:00.000Z",
+    };
+    const request = { ...REQUEST, trigger: { actor: "dependabot[bot]", verified } };
+    const state = {
+      ...STATE,
+      request,
+      plan: resolvePlan(registry, "prod", request, { timeScale: 1 }),
+    };
+    expect(await handler(state, context)).toMatchObject({
+      approved: true,
+      how: "auto",
+      by: "auto-approve rule 1",
+      rule: { index: 0, matched: "actor dependabot[bot], ref refs/heads/main" },
+      verified: true,
+    });
+    expect(s3.calls()).toHaveLength(0);
+    expect(secrets.calls()).toHaveLength(0);
+  });
+
+  it("fails ApprovalNotVerified for a claimed auto-approve actor nobody decided for", async () => {
+    const request = { ...REQUEST, trigger: { actor: "dependabot[bot]" } };
+    const state = {
+      ...STATE,
+      request,
+      plan: resolvePlan(registry, "prod", request, { timeScale: 1 }),
+      approval: { approved: true, how: "auto", by: "auto-approve rule 1", at: "x" },
+    };
+    records(undefined);
+    const error = await rejectionOf(handler(state as DeploymentState, context));
+    expect(error.name).toBe("ApprovalNotVerified");
+    expect(error.message).toBe(
+      `the approval task was completed, but nobody decided approval ${ID}: no decision record`,
+    );
+  });
+
   it("fails ApprovalNotVerified on a record sealed with another key, writing only the void marker", async () => {
     records({
       ...fields,

@@ -330,7 +330,7 @@ describe("completing the approval task without a decision", () => {
     const waiting = await waitingDeployment({ ...request, trigger: { actor: "dependabot[bot]" } });
     const mails = outbox(local, waiting.name);
     expect(mails.map((m) => m.to).sort()).toEqual(["alice@example.com", "bob@example.com"]);
-    expect(mails[0]?.text).toContain("dependabot[bot] (as the caller claims; not verified)");
+    expect(mails[0]?.text).toContain("dependabot[bot] (unverified claim: no ID token)");
     await new Promise((r) => setTimeout(r, 500));
     await expectNothingChanged(waiting, alias);
   });

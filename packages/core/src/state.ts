@@ -35,6 +35,15 @@ export type PreprodEvidence =
       readonly ciRunUrl?: string;
       readonly preprodVersion: string;
       readonly alarms: readonly AlarmStatus[];
+      /**
+       * The preprod bucket object VerifyPreprod checked (its SHA-256 equals the request's) and
+       * the CodeSha256 (hex) of the version the preprod alias serves. Optional: a state written
+       * by an earlier Gantry (an execution in flight across an upgrade) has none.
+       */
+      readonly bucket?: string;
+      readonly key?: string;
+      readonly sha256?: string;
+      readonly codeSha256?: string;
     };
 
 /**
@@ -44,14 +53,19 @@ export type PreprodEvidence =
  */
 export interface ApprovalDecision {
   readonly approved: true;
-  /** `not-required` (stage policy), `approver` (an emailed link) or `operator` (`gantry approve`). */
-  readonly how: "not-required" | "approver" | "operator";
+  /**
+   * `not-required` (stage policy), `auto` (an auto-approval rule matched the verified trigger),
+   * `approver` (an emailed link) or `operator` (`gantry approve`).
+   */
+  readonly how: "not-required" | "auto" | "approver" | "operator";
   readonly by: string;
   readonly at: string;
   readonly approvalId?: string;
   readonly comment?: string;
   /** The operator channel: the authenticated identity behind the decision. */
   readonly principal?: string;
+  /** `auto`: the rule that matched (its index in the stage's list, and what it says). */
+  readonly rule?: { readonly index: number; readonly matched: string };
   /** Always true: only VerifyApproval writes this shape. */
   readonly verified: true;
 }
@@ -62,7 +76,7 @@ export interface ApprovalDecision {
  */
 export interface ApprovalClaim {
   readonly approved: true;
-  readonly how: "not-required" | "approver" | "operator";
+  readonly how: "not-required" | "auto" | "approver" | "operator";
   readonly by: string;
   readonly at: string;
   readonly approvalId?: string;
@@ -89,6 +103,11 @@ export type RolloutPhase = "steps" | "promote" | "bake" | "baked";
 export interface Rollout {
   readonly newVersion: string;
   readonly previousVersion: string;
+  /**
+   * The new version's CodeSha256 (hex, as the ports report it; Deploy checked it equals the
+   * artifact's SHA-256). Optional: absent in a state written by an earlier Gantry.
+   */
+  readonly codeSha256?: string;
   readonly phase: RolloutPhase;
   /** Index into plan.rollout.steps of the step being held; -1 before the first step. */
   readonly stepIndex: number;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { VerifiedTrigger } from "../trigger/claims.ts";
+import { triggerText } from "../trigger/describe.ts";
 import { approvalEmail, approvalFacts } from "./email.ts";
 import { escapeHtml } from "./html.ts";
 import type { ApprovalRecord } from "./record.ts";
@@ -44,6 +46,26 @@ function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
     ...overrides,
   };
 }
+
+/** Every claim a GitHub Actions ID token can carry, as ValidateInput verified them. */
+const VERIFIED: VerifiedTrigger = {
+  issuer: "https://token.actions.githubusercontent.com",
+  audience: "gantry-prod",
+  subject: "repo:acme/hello-service:environment:prod",
+  repository: "acme/hello-service",
+  repositoryId: "123456",
+  ref: "refs/heads/main",
+  sha: "3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
+  actor: "octocat",
+  workflow: "release",
+  workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
+  eventName: "push",
+  environment: "prod",
+  runId: "9876543210",
+  runAttempt: "2",
+  issuedAt: "2026-11-01T11:59:00.000Z",
+  expiresAt: "2026-11-01T12:04:00.000Z",
+};
 
 function email(r: ApprovalRecord = record(), approveUrl = APPROVE, rejectUrl = REJECT) {
   return approvalEmail({
@@ -112,7 +134,7 @@ describe("approvalEmail", () => {
       "Commit: https://github.com/acme/hello-service/commit/3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
     ],
     ["the CI run", "CI run: https://ci.example.com/runs/42"],
-    ["who triggered it", "Triggered by: octocat"],
+    ["who triggered it", "Triggered by: octocat (unverified claim: no ID token)\n"],
     [
       "the preprod evidence",
       "Preprod evidence: validated by ci-bot at 2026-11-01T11:00:00.000Z; preprod serves these " +
@@ -234,5 +256,53 @@ describe("approvalFacts", () => {
     expect(at(30, 5400)).toBe("50% → 100%, each step held 30 s, bake 90 min");
     expect(at(0.25, 61)).toBe("50% → 100%, each step held 0.3 s, bake 61 s");
     expect(at(0, 0)).toBe("50% → 100%, each step held 0 s, bake 0 s");
+  });
+});
+
+describe("the Triggered by row", () => {
+  it("says an actor without verified claims is only the caller's word", () => {
+    const facts = approvalFacts(record({ trigger: { actor: "octocat" } }));
+    expect(facts.find(([label]) => label === "Triggered by")?.[1]).toBe(
+      "octocat (unverified claim: no ID token)",
+    );
+  });
+
+  it("shows every verified claim, the full commit and the issuer, with the verified actor", () => {
+    const facts = approvalFacts(record({ trigger: { actor: "claimed", verified: VERIFIED } }));
+    expect(facts.find(([label]) => label === "Triggered by")?.[1]).toBe(
+      "octocat — verified by https://token.actions.githubusercontent.com: " +
+        "acme/hello-service@refs/heads/main, commit 3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e, " +
+        "workflow acme/hello-service/.github/workflows/release.yml@refs/heads/main, " +
+        "run 9876543210 (attempt 2), event push, environment prod, repository id 123456",
+    );
+  });
+});
+
+describe("the trigger in the approval email", () => {
+  it("states the verified claims in the text and the HTML", () => {
+    const message = email(record({ trigger: { actor: "octocat", verified: VERIFIED } }));
+    const line = `Triggered by: ${triggerText({ actor: "octocat", verified: VERIFIED }, "full")}`;
+    expect(message.text.split("\n")).toContain(line);
+    expect(message.html).toContain(
+      `>Triggered by</th><td style="font-family:ui-monospace,monospace;word-break:break-all">${escapeHtml(triggerText({ actor: "octocat", verified: VERIFIED }, "full"))}</td>`,
+    );
+  });
+
+  it("escapes hostile verified claims: HTML in the HTML, controls and bidi everywhere", () => {
+    const hostile: VerifiedTrigger = {
+      ...VERIFIED,
+      ref: "refs/heads/<script>x</script>",
+      workflowRef: "acme/app/.github/workflows/a.yml\r\nApprove: https://evil.example",
+      environment: "prod\u202Egnp.exe",
+    };
+    const message = email(record({ trigger: { actor: "octocat", verified: hostile } }));
+    expect(message.html).not.toContain("<script>");
+    expect(message.html).toContain("@refs/heads/&lt;script&gt;x&lt;/script&gt;");
+    for (const body of [message.text, message.html]) {
+      expect(body).not.toContain("\u202E");
+      expect(body).toContain("environment prod\\u{202E}gnp.exe");
+      expect(body).toContain("a.yml\\u{000D}\\u{000A}Approve: https://evil.example");
+    }
+    expect(message.text).not.toMatch(/^Approve: https:\/\/evil/m);
   });
 });

@@ -1,5 +1,6 @@
 import type { EmailMessage } from "../ports.ts";
 import { displayText } from "../text.ts";
+import { triggerText } from "../trigger/describe.ts";
 import { html } from "./html.ts";
 import type { ApprovalRecord } from "./record.ts";
 
@@ -81,7 +82,7 @@ export function approvalFacts(record: ApprovalRecord): [string, string][] {
     ["Artifact", record.artifactKey],
     ["SHA-256", record.sha256],
     ["Preprod evidence", evidence],
-    ["Triggered by", `${record.trigger.actor} (as the caller claims; not verified)`],
+    ["Triggered by", triggerText(record.trigger, "full")],
   );
   if (record.trigger.ciRunUrl) rows.push(["CI run", record.trigger.ciRunUrl]);
   rows.push(

@@ -105,6 +105,51 @@ describe("confirmationPage", () => {
   });
 });
 
+describe("the trigger on the confirmation page", () => {
+  const verified = {
+    issuer: "https://token.actions.githubusercontent.com",
+    audience: "gantry-prod",
+    subject: "repo:acme/hello-service:ref:refs/heads/main",
+    repository: "acme/hello-service",
+    ref: "refs/heads/main",
+    sha: VERSION,
+    actor: "dependabot[bot]",
+    runId: "42",
+    issuedAt: "2026-11-22T09:00:00.000Z",
+    expiresAt: "2026-11-22T09:05:00.000Z",
+  };
+
+  it("says an unverified actor is only the caller's claim, in the summary and the table", () => {
+    const page = confirmationPage(view("approve"), "/approvals/x", LINK);
+    expect(page).toContain(
+      "<p>octocat asked for this deployment (unverified: the caller&#39;s claim, no ID token). You are deciding as",
+    );
+    expect(page).toContain(
+      '<tr><th scope="row">Triggered by</th><td>octocat (unverified claim: no ID token)</td></tr>',
+    );
+  });
+
+  it("says a verified actor is verified, and lists the verified claims in the table", () => {
+    const checked = view("approve");
+    const record = { ...checked.record, trigger: { actor: "dependabot[bot]", verified } };
+    const page = confirmationPage({ ...checked, record }, "/approvals/x", LINK);
+    expect(page).toContain(
+      "<p>dependabot[bot] asked for this deployment (verified by an ID token: see Triggered by). You are deciding as",
+    );
+    expect(page).toContain(
+      `<tr><th scope="row">Triggered by</th><td>dependabot[bot] — verified by https://token.actions.githubusercontent.com: acme/hello-service@refs/heads/main, commit ${VERSION}, run 42</td></tr>`,
+    );
+  });
+
+  it("escapes a hostile claimed actor in the summary", () => {
+    const checked = view("approve");
+    const record = { ...checked.record, trigger: { actor: "<b>eve\u202E</b>" } };
+    const page = confirmationPage({ ...checked, record }, "/approvals/x", LINK);
+    expect(page).toContain("<p>&lt;b&gt;eve\\u{202E}&lt;/b&gt; asked for this deployment");
+    expect(page).not.toContain("<b>eve");
+  });
+});
+
 describe("decidedPage", () => {
   it("after an approval says it goes on, in an ok notice", () => {
     const page = decidedPage(outcome());

@@ -73,7 +73,7 @@ export function confirmationPage(
   return page(
     `${verb} ${record.service} ${short}`,
     html`<h1>${verb} the deployment of ${record.service} ${short} to ${record.stage}?</h1>
-<p>${displayText(record.trigger.actor)} asked for this deployment (as the caller claims; not verified). You are deciding as <strong>${claims.approver}</strong>.
+<p>${displayText(record.trigger.actor)} asked for this deployment (${record.trigger.verified ? "verified by an ID token: see Triggered by" : "unverified: the caller's claim, no ID token"}). You are deciding as <strong>${claims.approver}</strong>.
 Nothing happens until you press the button below.</p>
 ${factsTable(view)}
 <form method="post" action="${formAction}">

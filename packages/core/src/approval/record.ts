@@ -15,7 +15,11 @@ export interface ApprovalRecord {
   readonly artifactKey: string;
   readonly commitUrl?: string;
   readonly execution: { readonly id: string; readonly name: string; readonly startedAt: string };
-  readonly trigger: DeploymentRequest["trigger"];
+  /**
+   * Who triggered the deployment: the claimed actor and CI run, and the verified claims when an
+   * ID token proved them. Never the ID token itself (ApprovalGate copies these fields only).
+   */
+  readonly trigger: Pick<DeploymentRequest["trigger"], "actor" | "ciRunUrl" | "verified">;
   readonly approvers: readonly string[];
   readonly requestedAt: string;
   readonly expiresAt: string;

@@ -5,8 +5,16 @@ import { ConfigurationError } from "../errors.ts";
 import type { Log, SecretSource } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type ApprovalClaim, type PreprodEvidence, recordKeys } from "../state.ts";
-import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import {
+  fixedClock,
+  T0,
+  testExecution,
+  testPlan,
+  testRequest,
+  VERSION,
+} from "../testing/fixtures.ts";
 import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
+import type { AutoApproveRule, VerifiedTrigger } from "../trigger/claims.ts";
 import { type ApprovalGateEvent, approvalGate } from "./approval-gate.ts";
 
 const TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAT-task-token-never-shown";
@@ -52,18 +60,50 @@ function world() {
   return { records, mailer, successes, logged, clock, deps };
 }
 
+/** What ValidateInput puts in the state after checking a GitHub Actions ID token. */
+function verifiedTrigger(overrides: Partial<VerifiedTrigger> = {}): VerifiedTrigger {
+  return {
+    issuer: "https://token.actions.githubusercontent.com",
+    audience: "gantry-prod",
+    subject: "repo:acme/hello-service:ref:refs/heads/main",
+    repository: "acme/hello-service",
+    ref: "refs/heads/main",
+    sha: VERSION,
+    actor: "dependabot[bot]",
+    workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
+    eventName: "push",
+    runId: "7",
+    runAttempt: "1",
+    issuedAt: new Date(T0 - 60_000).toISOString(),
+    expiresAt: new Date(T0 + 240_000).toISOString(),
+    ...overrides,
+  };
+}
+
 function event(
   overrides: {
     actor?: string;
     stage?: "prod" | "preprod";
     timeScale?: number;
     taskToken?: string;
+    verified?: VerifiedTrigger;
+    autoApprove?: readonly AutoApproveRule[];
+    ciRunUrl?: string | null;
   } = {},
 ): ApprovalGateEvent {
-  const request = testRequest({ actor: overrides.actor ?? "octocat" });
+  const base = testRequest({ actor: overrides.actor ?? "octocat" });
+  const { ciRunUrl: _claimed, ...bare } = base.trigger;
+  const trigger = {
+    ...(overrides.ciRunUrl === null ? bare : base.trigger),
+    ...(overrides.verified ? { verified: overrides.verified } : {}),
+  };
+  const request = { ...base, trigger };
+  const plan = testPlan(overrides.stage ?? "prod", request, overrides.timeScale ?? 1);
   return {
     request,
-    plan: testPlan(overrides.stage ?? "prod", request, overrides.timeScale ?? 1),
+    plan: overrides.autoApprove
+      ? { ...plan, approval: { ...plan.approval, autoApprove: overrides.autoApprove } }
+      : plan,
     execution: testExecution(),
     preprod: evidence,
     taskToken: overrides.taskToken ?? TOKEN,
@@ -127,18 +167,122 @@ describe("approvalGate", () => {
     expect(w.successes).toEqual([]);
     expect(w.mailer.outbox.map((m) => m.to)).toEqual([["alice@example.com"], ["bob@example.com"]]);
     expect(w.mailer.outbox[0]?.text).toContain(
-      "Triggered by: dependabot[bot] (as the caller claims; not verified)",
+      "Triggered by: dependabot[bot] (unverified claim: no ID token)",
     );
-    // The operator learns why the rule did not apply.
-    expect(w.logged).toContainEqual([
-      "auto-approval rule ignored: the trigger's actor is a claim, not verified",
+    // The operator learns why the rule did not apply, first, and from the actor alone.
+    expect(w.logged[0]).toEqual([
+      "auto-approval rule not applied: the trigger is unverified (no ID token)",
       { actor: "dependabot[bot]" },
     ]);
+    expect(w.logged.map(([message]) => message)).toEqual([
+      "auto-approval rule not applied: the trigger is unverified (no ID token)",
+      "approval requested",
+    ]);
+  });
+
+  describe("with an auto-approval rule matching the verified trigger", () => {
+    it("completes its own task at once with a claim naming the rule, by its number", async () => {
+      const w = world();
+      const result = await approvalGate(event({ verified: verifiedTrigger() }), w.deps);
+      expect(result).toEqual({
+        mode: "auto",
+        rule: { index: 0, matched: "actor dependabot[bot]" },
+      });
+      const claim: ApprovalClaim = {
+        approved: true,
+        how: "auto",
+        by: "auto-approve rule 1",
+        at: new Date(T0).toISOString(),
+      };
+      expect(w.successes).toEqual([{ taskToken: TOKEN, output: claim }]);
+      expect(w.logged).toEqual([
+        [
+          "approval granted by an auto-approval rule on the verified trigger",
+          { stage: "prod", rule: 1, matched: "actor dependabot[bot]" },
+        ],
+      ]);
+    });
+
+    it("asks nobody and stores nothing: no approval record, no token record, no email", async () => {
+      const w = world();
+      await approvalGate(event({ verified: verifiedTrigger() }), w.deps);
+      expect(w.mailer.outbox).toEqual([]);
+      expect(w.records.data.size).toBe(0);
+    });
+
+    it("numbers the rules from 1: the second rule of the list is rule 2", async () => {
+      const w = world();
+      const verified = verifiedTrigger({ actor: "octocat", ref: "refs/heads/release/1.2" });
+      const autoApprove = [
+        { actor: "dependabot[bot]" },
+        { ref: "refs/heads/release/*", eventName: "push" },
+      ];
+      const result = await approvalGate(event({ actor: "octocat", verified, autoApprove }), w.deps);
+      expect(result).toEqual({
+        mode: "auto",
+        rule: { index: 1, matched: "ref refs/heads/release/*, eventName push" },
+      });
+      expect(w.successes.map((s) => (s.output as ApprovalClaim).by)).toEqual([
+        "auto-approve rule 2",
+      ]);
+    });
+
+    it("does not apply to a stage that needs no approval: the policy says so first", async () => {
+      const w = world();
+      const e = event({
+        stage: "preprod",
+        verified: verifiedTrigger(),
+        autoApprove: [{ actor: "dependabot[bot]" }],
+      });
+      expect(await approvalGate(e, w.deps)).toEqual({ mode: "not-required", by: "policy:preprod" });
+    });
+
+    it("refuses to run without a task token, before completing anything", async () => {
+      const w = world();
+      const e = event({ verified: verifiedTrigger(), taskToken: "" });
+      await expect(approvalGate(e, w.deps)).rejects.toThrow(ConfigurationError);
+      expect(w.successes).toEqual([]);
+    });
+  });
+
+  it("asks people when the verified trigger matches no rule, with no note about the rules", async () => {
+    const w = world();
+    // A rule naming the verified actor, but for another ref: the trigger is verified, and the
+    // rule does not match, so there is nothing to say about unverified claims.
+    const e = event({
+      actor: "dependabot[bot]",
+      verified: verifiedTrigger({ ref: "refs/heads/feature" }),
+      autoApprove: [{ actor: "dependabot[bot]", ref: "refs/heads/main" }],
+    });
+    const result = await approvalGate(e, w.deps);
+    expect(result).toMatchObject({ mode: "requested", emailed: true });
+    expect(w.successes).toEqual([]);
+    expect(w.logged.map(([message]) => message)).toEqual(["approval requested"]);
+    expect(w.mailer.outbox[0]?.text).toContain(
+      "Triggered by: dependabot[bot] — verified by https://token.actions.githubusercontent.com: acme/hello-service@refs/heads/feature,",
+    );
+  });
+
+  it("notes an unverified actor that any one of the rules names", async () => {
+    const w = world();
+    const autoApprove = [{ actor: "renovate[bot]" }, { actor: "dependabot[bot]", ref: "refs/*" }];
+    await approvalGate(event({ actor: "dependabot[bot]", autoApprove }), w.deps);
+    expect(w.logged[0]).toEqual([
+      "auto-approval rule not applied: the trigger is unverified (no ID token)",
+      { actor: "dependabot[bot]" },
+    ]);
+  });
+
+  it("says nothing about the rules for an unverified actor no rule names", async () => {
+    const w = world();
+    await approvalGate(event({ actor: "renovate[bot]" }), w.deps);
+    expect(w.logged.map(([message]) => message)).toEqual(["approval requested"]);
   });
 
   it.each([
     ["a stage that needs no approval", event({ stage: "preprod" }), "not-required"],
     ["an actor an auto-approval rule names", event({ actor: "dependabot[bot]" }), "requested"],
+    ["a verified trigger a rule matches", event({ verified: verifiedTrigger() }), "auto"],
   ])("needs no log for %s", async (_name, e, mode) => {
     const { log: _none, ...deps } = world().deps;
     expect(await approvalGate(e, deps)).toMatchObject({ mode });
@@ -203,6 +347,56 @@ describe("approvalGate", () => {
       requestedAt: new Date(T0).toISOString(),
       expiresAt: new Date(T0 + 3600_000).toISOString(),
       preprod: evidence,
+    });
+  });
+
+  describe("records the trigger's named fields only", () => {
+    /** The approval record as ApprovalGate handed it to the store (before any JSON). */
+    async function recorded(e: ApprovalGateEvent): Promise<ApprovalRecord> {
+      const w = world();
+      const created: unknown[] = [];
+      const create = w.records.create.bind(w.records);
+      w.records.create = async <T>(key: string, value: T) => {
+        if (key === recordKeys.approval(APPROVAL_ID)) created.push(value);
+        return create(key, value);
+      };
+      await approvalGate(e, w.deps);
+      const all = [...w.records.data.values()].map((item) => item.json).join("\n");
+      expect(all).not.toContain("eyJ");
+      expect(w.mailer.outbox.map((m) => `${m.text}${m.html}`).join("")).not.toContain("eyJ");
+      return created[0] as ApprovalRecord;
+    }
+
+    it("never an ID token, even one a request still carried", async () => {
+      const e = event();
+      const withToken = {
+        ...e,
+        request: {
+          ...e.request,
+          trigger: { ...e.request.trigger, idToken: "eyJhbGciOiJSUzI1NiJ9.secret.sig" },
+        },
+      };
+      expect((await recorded(withToken)).trigger).toStrictEqual({
+        actor: "octocat",
+        ciRunUrl: "https://ci.example.com/runs/42",
+      });
+    });
+
+    it("the verified claims, as ValidateInput left them", async () => {
+      const verified = verifiedTrigger({ ref: "refs/heads/other" });
+      const autoApprove = [{ ref: "refs/heads/main" }];
+      const e = event({ actor: "dependabot[bot]", verified, autoApprove });
+      expect((await recorded(e)).trigger).toStrictEqual({
+        actor: "dependabot[bot]",
+        ciRunUrl: "https://ci.example.com/runs/42",
+        verified,
+      });
+    });
+
+    it("no CI run when the request named none", async () => {
+      expect((await recorded(event({ ciRunUrl: null }))).trigger).toStrictEqual({
+        actor: "octocat",
+      });
     });
   });
 

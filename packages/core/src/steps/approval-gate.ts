@@ -8,6 +8,7 @@ import type {
 import { ConfigurationError } from "../errors.ts";
 import type { Clock, Log, Mailer, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
 import { type ApprovalClaim, type DeploymentState, recordKeys } from "../state.ts";
+import { describeAutoApproveRule, matchingAutoApproveRule } from "../trigger/claims.ts";
 
 /** The approval Task's payload: the state plus the task token from `$$.Task.Token`. */
 export type ApprovalGateEvent = Pick<
@@ -34,6 +35,12 @@ export interface ApprovalGateDeps {
 /** What the approval Lambda returns (Step Functions keeps only the SendTaskSuccess output). */
 export type ApprovalGateResult =
   | { readonly mode: "not-required"; readonly by: string }
+  /** An auto-approval rule matched the verified trigger: nobody was asked, nothing was stored. */
+  | {
+      readonly mode: "auto";
+      /** The rule's index in the stage's list (0-based), and what it says. */
+      readonly rule: { readonly index: number; readonly matched: string };
+    }
   | {
       readonly mode: "requested";
       readonly approvalId: string;
@@ -45,12 +52,18 @@ export type ApprovalGateResult =
 
 /**
  * The ApprovalGate step (a `.waitForTaskToken` Task). When the stage needs no approval, it
- * completes its own task at once. Otherwise it asks people, whoever the trigger claims to be:
- * a caller-supplied actor never skips an approval (auto-approval rules wait for verified
- * triggers; see `ApprovalPolicy.autoApproveActors`). It stores the approval record and, apart
- * from it, the task token, then emails each approver a pair of signed links. The execution
- * waits until a decision calls SendTaskSuccess or SendTaskFailure, or until the Task's own
- * timeout (ApprovalTimedOut); VerifyApproval then checks the decision record.
+ * completes its own task at once. When one of the stage's auto-approval rules matches the
+ * trigger's verified claims (`request.trigger.verified`, which only ValidateInput sets after
+ * checking an OIDC ID token), it completes its task at once too, with a claim naming the rule:
+ * no approval record, no token record, no email. VerifyApproval recomputes that match from the
+ * state; the claim itself proves nothing.
+ *
+ * Otherwise it asks people, whoever the trigger claims to be: a caller-supplied actor never
+ * skips an approval, even one a rule names (that is logged, naming the actor). It stores the
+ * approval record and, apart from it, the task token, then emails each approver a pair of
+ * signed links. The execution waits until a decision calls SendTaskSuccess or
+ * SendTaskFailure, or until the Task's own timeout (ApprovalTimedOut); VerifyApproval then
+ * checks the decision record.
  *
  * One approval per execution: a retried Task (a transient error after the emails went out)
  * finds the approval it created, points its token record at the new attempt's token, and
@@ -60,6 +73,7 @@ export type ApprovalGateResult =
  * ```ts
  * const requested = await approvalGate(event, deps);
  * if (requested.mode === "requested") console.log(`asked ${requested.approvers.join(", ")}`);
+ * if (requested.mode === "auto") console.log(`auto-approved: ${requested.rule.matched}`);
  * ```
  */
 export async function approvalGate(
@@ -83,8 +97,29 @@ export async function approvalGate(
     deps.log?.info("approval not required by policy", { stage: plan.stage });
     return { mode: "not-required", by: claim.by };
   }
-  if (policy.autoApproveActors.includes(request.trigger.actor)) {
-    deps.log?.info("auto-approval rule ignored: the trigger's actor is a claim, not verified", {
+  const auto = matchingAutoApproveRule(policy.autoApprove, request.trigger.verified);
+  if (auto) {
+    const rule = { index: auto.index, matched: describeAutoApproveRule(auto.rule) };
+    const claim: ApprovalClaim = {
+      approved: true,
+      how: "auto",
+      by: `auto-approve rule ${auto.index + 1}`,
+      at,
+    };
+    await deps.workflows.sendTaskSuccess(event.taskToken, claim);
+    deps.log?.info("approval granted by an auto-approval rule on the verified trigger", {
+      stage: plan.stage,
+      rule: auto.index + 1,
+      matched: rule.matched,
+    });
+    return { mode: "auto", rule };
+  }
+  if (
+    !request.trigger.verified &&
+    policy.autoApprove.some((rule) => rule.actor === request.trigger.actor)
+  ) {
+    // The operator learns why the rule did not apply; the actor only, it is all the claim has.
+    deps.log?.info("auto-approval rule not applied: the trigger is unverified (no ID token)", {
       actor: request.trigger.actor,
     });
   }
@@ -176,7 +211,7 @@ function approvalRecord(
     artifactKey: request.artifact.key,
     ...(plan.repositoryUrl ? { commitUrl: `${plan.repositoryUrl}/commit/${request.version}` } : {}),
     execution: { id: execution.id, name: execution.name, startedAt: execution.startedAt },
-    trigger: request.trigger,
+    trigger: recordedTrigger(request.trigger),
     approvers: plan.approval.approvers,
     requestedAt: at,
     expiresAt: new Date(nowMs + plan.approval.timeoutSeconds * 1000).toISOString(),
@@ -188,6 +223,20 @@ function approvalRecord(
       bakeSeconds: unscaled(plan.rollout.bakeSeconds, plan.timeScale),
       alarms: plan.alarms,
     },
+  };
+}
+
+/**
+ * The trigger as the approval record keeps it: named fields only, so nothing else the request
+ * carried (an ID token above all) can reach the record, the email or the pages.
+ */
+function recordedTrigger(
+  trigger: ApprovalGateEvent["request"]["trigger"],
+): ApprovalRecord["trigger"] {
+  return {
+    actor: trigger.actor,
+    ...(trigger.ciRunUrl === undefined ? {} : { ciRunUrl: trigger.ciRunUrl }),
+    ...(trigger.verified === undefined ? {} : { verified: trigger.verified }),
   };
 }
 

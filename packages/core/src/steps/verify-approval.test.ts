@@ -6,10 +6,18 @@ import { type SealedDecision, sealDecision } from "../approval/seal.ts";
 import { ApprovalNotVerified } from "../errors.ts";
 import type { ExecutionStatus, Log } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
-import { type DeploymentState, recordKeys } from "../state.ts";
-import { fixedClock, T0, testExecution, testPlan, testRequest } from "../testing/fixtures.ts";
+import { type ApprovalClaim, type DeploymentState, recordKeys } from "../state.ts";
+import {
+  fixedClock,
+  T0,
+  testExecution,
+  testPlan,
+  testRequest,
+  VERSION,
+} from "../testing/fixtures.ts";
 import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
 import { rejectionOf } from "../testing/rejection.ts";
+import type { AutoApproveRule, VerifiedTrigger } from "../trigger/claims.ts";
 import { approvalGate } from "./approval-gate.ts";
 import { verifyApproval } from "./verify-approval.ts";
 
@@ -425,5 +433,191 @@ describe("verifyApproval", () => {
     expect(await rejectionOf(failing)).toBe(throttled);
     expect(voidOf(id)).toBeUndefined();
     expect(await verify()).toMatchObject({ by: "alice@example.com", approvalId: id });
+  });
+});
+
+/** What ValidateInput puts in the state after checking a GitHub Actions ID token. */
+function verifiedTrigger(overrides: Partial<VerifiedTrigger> = {}): VerifiedTrigger {
+  return {
+    issuer: "https://token.actions.githubusercontent.com",
+    audience: "gantry-prod",
+    subject: "repo:acme/hello-service:ref:refs/heads/main",
+    repository: "acme/hello-service",
+    ref: "refs/heads/main",
+    sha: VERSION,
+    actor: "dependabot[bot]",
+    eventName: "push",
+    issuedAt: new Date(T0 - 60_000).toISOString(),
+    expiresAt: new Date(T0 + 240_000).toISOString(),
+    ...overrides,
+  };
+}
+
+/** A prod deployment's state: its trigger claimed by `actor`, verified when `verified` is given. */
+function deployment(
+  options: { actor?: string; verified?: VerifiedTrigger; autoApprove?: AutoApproveRule[] } = {},
+): DeploymentState {
+  const base = testRequest({ actor: options.actor ?? "dependabot[bot]" });
+  const request = {
+    ...base,
+    trigger: { ...base.trigger, ...(options.verified ? { verified: options.verified } : {}) },
+  };
+  const plan = testPlan("prod", request);
+  return {
+    request,
+    plan: options.autoApprove
+      ? { ...plan, approval: { ...plan.approval, autoApprove: options.autoApprove } }
+      : plan,
+    execution: testExecution(),
+  };
+}
+
+describe("verifyApproval with auto-approval rules", () => {
+  it("approves, recomputing the match from the state's verified trigger, and reads no record", async () => {
+    const approval = await verify(deployment({ verified: verifiedTrigger() }));
+    expect(approval).toEqual({
+      approved: true,
+      how: "auto",
+      by: "auto-approve rule 1",
+      at: new Date(T0).toISOString(),
+      rule: { index: 0, matched: "actor dependabot[bot]" },
+      verified: true,
+    });
+    expect(records.data.size).toBe(0);
+    expect(logged).toEqual([
+      [
+        "info",
+        "approval verified: an auto-approval rule matches the verified trigger",
+        { rule: 1, matched: "actor dependabot[bot]" },
+      ],
+    ]);
+  });
+
+  it("numbers the rules from 1 and describes the one that matched", async () => {
+    const state = deployment({
+      actor: "octocat",
+      verified: verifiedTrigger({ actor: "octocat", ref: "refs/heads/release/2" }),
+      autoApprove: [{ actor: "renovate[bot]" }, { ref: "refs/heads/release/*", eventName: "push" }],
+    });
+    expect(await verify(state)).toMatchObject({
+      how: "auto",
+      by: "auto-approve rule 2",
+      rule: { index: 1, matched: "ref refs/heads/release/*, eventName push" },
+    });
+  });
+
+  it("needs no log to auto-approve", async () => {
+    const approval = await verifyApproval(deployment({ verified: verifiedTrigger() }), {
+      records,
+      decisionKeys: { signingKeys: async () => DECISION_KEYS },
+      clock,
+    });
+    expect(approval.how).toBe("auto");
+  });
+
+  it("answers not-required first when the stage needs no approval", async () => {
+    const request = { ...testRequest(), trigger: { actor: "x", verified: verifiedTrigger() } };
+    const plan = testPlan("preprod", request);
+    const preprod = {
+      request,
+      plan: {
+        ...plan,
+        approval: { ...plan.approval, autoApprove: [{ actor: "dependabot[bot]" }] },
+      },
+      execution: testExecution(),
+    };
+    expect(await verify(preprod)).toMatchObject({ how: "not-required", by: "policy:preprod" });
+  });
+
+  it("takes the decision-record path when the verified trigger matches no rule", async () => {
+    const state = deployment({ verified: verifiedTrigger({ ref: "refs/heads/feature" }) });
+    const mismatched = {
+      ...state,
+      plan: {
+        ...state.plan,
+        approval: {
+          ...state.plan.approval,
+          autoApprove: [{ actor: "dependabot[bot]", ref: "refs/heads/main" }],
+        },
+      },
+    };
+    const id = await requested(mismatched);
+    await click("alice@example.com");
+    expect(await verify(mismatched)).toMatchObject({
+      how: "approver",
+      by: "alice@example.com",
+      approvalId: id,
+    });
+  });
+});
+
+describe("attacks on auto-approval (unit level: the steps and the approval path, in memory)", () => {
+  /** What anyone who can call SendTaskSuccess (or write the state's approval) could claim. */
+  const forgedAuto: ApprovalClaim = {
+    approved: true,
+    how: "auto",
+    by: "auto-approve rule 1",
+    at: new Date(T0).toISOString(),
+  };
+
+  it("a claimed dependabot[bot] without an ID token is asked about, never auto-approved", async () => {
+    const claimed = deployment({ actor: "dependabot[bot]" });
+    const completed: unknown[] = [];
+    const result = await approvalGate(
+      { ...claimed, taskToken: "task-token" },
+      {
+        records,
+        mailer,
+        workflows: { sendTaskSuccess: async (_token, output) => void completed.push(output) },
+        secrets: { signingKeys: async () => LINK_KEYS },
+        clock,
+        approvalBaseUrl: "https://approve.example.com",
+        sender: "gantry@example.com",
+      },
+    );
+    expect(result.mode).toBe("requested");
+    expect(completed).toEqual([]);
+    expect(mailer.outbox).toHaveLength(2);
+    // Nobody decided: VerifyApproval does not take the claimed actor for a verified one.
+    const error = await rejectionOf(verify(claimed));
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe(
+      `the approval task was completed, but nobody decided approval ${result.mode === "requested" ? result.approvalId : ""}: no decision record`,
+    );
+  });
+
+  it("completing the task with how: auto on an unverified deployment is ApprovalNotVerified, and voids it", async () => {
+    const claimed = deployment({ actor: "dependabot[bot]" });
+    const id = await requested(claimed);
+    // The attacker's SendTaskSuccess output lands in $.approval; VerifyApproval reads the rest.
+    const forged = { ...claimed, approval: forgedAuto } as unknown as DeploymentState;
+    const error = await rejectionOf(verify(forged));
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe(
+      `the approval task was completed, but nobody decided approval ${id}: no decision record`,
+    );
+    expect(voidOf(id)).toMatchObject({ approvalId: id });
+  });
+
+  it("a forged how: auto with no approval requested at all is ApprovalNotVerified", async () => {
+    const forged = {
+      ...deployment({ actor: "dependabot[bot]" }),
+      approval: forgedAuto,
+    } as unknown as DeploymentState;
+    const error = await rejectionOf(verify(forged));
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toBe("no approval was requested for this execution");
+  });
+
+  it("a verified trigger a rule does not match gets nothing from a forged how: auto", async () => {
+    const state = deployment({
+      actor: "octocat",
+      verified: verifiedTrigger({ actor: "octocat" }),
+    });
+    const id = await requested(state);
+    const forged = { ...state, approval: forgedAuto } as unknown as DeploymentState;
+    const error = await rejectionOf(verify(forged));
+    expect(error).toBeInstanceOf(ApprovalNotVerified);
+    expect(error.message).toContain(`nobody decided approval ${id}`);
   });
 });

@@ -8,6 +8,7 @@ import { decisionSealValid } from "../approval/seal.ts";
 import { ApprovalNotVerified } from "../errors.ts";
 import type { Clock, Log, RecordStore, SecretSource } from "../ports.ts";
 import { type ApprovalDecision, type DeploymentState, recordKeys } from "../state.ts";
+import { describeAutoApproveRule, matchingAutoApproveRule } from "../trigger/claims.ts";
 
 export interface VerifyApprovalDeps {
   readonly records: RecordStore;
@@ -28,12 +29,15 @@ export interface VerifyApprovalDeps {
  *
  * Anything else throws {@link ApprovalNotVerified}, after marking the approval void so that its
  * links answer 410 and it no longer lists as pending. When the stage needs no approval, the
- * plan (resolved by ValidateInput from the registry, not from the task) says so.
+ * plan (resolved by ValidateInput from the registry, not from the task) says so. When one of
+ * the plan's auto-approval rules matches the state's verified trigger (`request.trigger.verified`,
+ * set by ValidateInput from a checked ID token), the match is recomputed here and approves; a
+ * task completed with `how: "auto"` for any other deployment still needs a decision record.
  *
  * @example
  * ```ts
  * const approval = await verifyApproval(state, { records, decisionKeys, clock: systemClock });
- * approval.by; // "alice@example.com", as the sealed record says
+ * approval.by; // "alice@example.com", as the sealed record says, or "auto-approve rule 1"
  * ```
  */
 export async function verifyApproval(
@@ -47,6 +51,23 @@ export async function verifyApproval(
       how: "not-required",
       by: `policy:${plan.stage}`,
       at: new Date(deps.clock.now()).toISOString(),
+      verified: true,
+    };
+  }
+  // From the state ValidateInput wrote, never from the task's output.
+  const auto = matchingAutoApproveRule(plan.approval.autoApprove, state.request.trigger.verified);
+  if (auto) {
+    const rule = { index: auto.index, matched: describeAutoApproveRule(auto.rule) };
+    deps.log?.info("approval verified: an auto-approval rule matches the verified trigger", {
+      rule: auto.index + 1,
+      matched: rule.matched,
+    });
+    return {
+      approved: true,
+      how: "auto",
+      by: `auto-approve rule ${auto.index + 1}`,
+      at: new Date(deps.clock.now()).toISOString(),
+      rule,
       verified: true,
     };
   }
