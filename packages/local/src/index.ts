@@ -13,6 +13,7 @@ export {
   startLocalControlPlane,
   type WebRoute,
 } from "./local-control-plane.ts";
+export * from "./oidc/index.ts";
 export * from "./placeholder.ts";
 export { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
 export { type LocalSettings, localSettings, PROJECT_ROOT, SettingError } from "./settings.ts";

@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import {
+  oidcSettingsOf,
+  oidcTokenVerifier,
   type Registry,
   reconcileAbandoned,
   STAGES,
@@ -17,6 +19,8 @@ import { handleSfnRequest } from "./control-plane/sfn-http.ts";
 import { loadWorkflowDefinition } from "./engine/definition.ts";
 import { TaskTokenRegistry } from "./engine/task-tokens.ts";
 import { type FaultPlan, injectFaults } from "./faults.ts";
+import { ensureLocalIssuerKey, localIssuerUrl } from "./oidc/issuer.ts";
+import { handleOidcRequest } from "./oidc/routes.ts";
 import { answerInternalError, guardServer } from "./server-guards.ts";
 import { Quarantine } from "./storage/durable-file.ts";
 import { isLoopbackHost, localPortOf } from "./web/loopback.ts";
@@ -72,6 +76,11 @@ export interface LocalControlPlane {
   readonly sfnEndpoint: string;
   /** e.g. http://127.0.0.1:8084 */
   readonly webEndpoint: string;
+  /**
+   * The local OIDC issuer, `<webEndpoint>/oidc`: its discovery document and JWKS are served on
+   * the web server, its key is `<home>/oidc-issuer.json`. ValidateInput trusts this issuer only.
+   */
+  readonly oidcIssuer: string;
   readonly stateMachineArns: Readonly<Record<Stage, string>>;
   close(): Promise<void>;
 }
@@ -103,6 +112,33 @@ export async function startLocalControlPlane(
   const sfnEndpoint = `http://${HOST}:${(sfn.address() as AddressInfo).port}`;
 
   const quarantine = new Quarantine(options.home);
+  // The issuer is served from the moment the plane knows its key, before the executions it
+  // resumes can reach ValidateInput, which fetches the issuer's keys over HTTP as in AWS.
+  const oidcIssuer = localIssuerUrl(webEndpoint);
+  const oidcKey = await ensureLocalIssuerKey(options.home, quarantine);
+  let started: LocalControlPlane | undefined;
+  web.on("request", (req, res) => {
+    req.on("error", () => {});
+    void (async () => {
+      if (!isLoopbackHost(req.headers.host, localPortOf(req))) {
+        res
+          .writeHead(403, { "content-type": "text/plain; charset=utf-8" })
+          .end("Forbidden: address this server as 127.0.0.1 or localhost\n");
+        return;
+      }
+      if (handleOidcRequest(req, res, { issuer: oidcIssuer, key: oidcKey })) return;
+      if (!started) {
+        res
+          .writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "1" })
+          .end("The control plane is still starting\n");
+        return;
+      }
+      for (const route of options.webRoutes ?? []) if (await route(req, res, started)) return;
+      if (req.method === "GET" && req.url === "/health")
+        return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
+    })().catch((error: unknown) => answerInternalError("web", req, res, error));
+  });
   const world = await LocalWorld.open({
     home: options.home,
     quarantine,
@@ -140,6 +176,14 @@ export async function startLocalControlPlane(
       registry: options.registry,
       timeScale: options.timeScale,
       log,
+      // The local plane proves triggers with its own issuer only, whatever issuer the registry
+      // names for AWS; the stage's audience is the registry's. A fetch of its own keeps the
+      // keys cached per plane (a restarted plane on the same port may have another key).
+      triggerVerifier: oidcTokenVerifier({
+        issuer: oidcIssuer,
+        audience: oidcSettingsOf(options.registry, stage).audience,
+        fetchImpl: (url, init) => fetch(url, init),
+      }),
     });
     return {
       name: `gantry-${stage}`,
@@ -179,6 +223,7 @@ export async function startLocalControlPlane(
     tokens,
     sfnEndpoint,
     webEndpoint,
+    oidcIssuer,
     stateMachineArns: {
       preprod:
         stepFunctions.listStateMachines().find((m) => m.name === "gantry-preprod")
@@ -226,21 +271,7 @@ export async function startLocalControlPlane(
       );
     })().catch((error: unknown) => answerInternalError("aws", req, res, error));
   });
-  web.on("request", (req, res) => {
-    req.on("error", () => {});
-    void (async () => {
-      if (!isLoopbackHost(req.headers.host, localPortOf(req))) {
-        res
-          .writeHead(403, { "content-type": "text/plain; charset=utf-8" })
-          .end("Forbidden: address this server as 127.0.0.1 or localhost\n");
-        return;
-      }
-      for (const route of options.webRoutes ?? []) if (await route(req, res, local)) return;
-      if (req.method === "GET" && req.url === "/health")
-        return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
-    })().catch((error: unknown) => answerInternalError("web", req, res, error));
-  });
+  started = local;
   return local;
 }
 

@@ -12,6 +12,7 @@ import {
   type Registry,
   type SecretSource,
   type Stage,
+  type TriggerTokenVerifier,
   WORKFLOW_FUNCTIONS,
   type WorkflowCallbacks,
   type WorkflowFunctionKey,
@@ -62,6 +63,12 @@ export interface WorkflowHandlerOptions {
   readonly timeScale: number;
   /** The Powertools logger each function gets as its `log`, by its catalogue name (default: silent). */
   readonly log?: (functionName: FunctionFile) => Logger;
+  /**
+   * How ValidateInput checks a request's ID token: the local plane passes a verifier for its own
+   * issuer (`startLocalControlPlane`). Absent: a request carrying a token is refused
+   * (ConfigurationError), one without is accepted only where the registry allows it.
+   */
+  readonly triggerVerifier?: TriggerTokenVerifier;
 }
 
 type AnyLambda = (event: never, context: Context) => Promise<unknown>;
@@ -99,6 +106,7 @@ export function workflowHandlers(
       registry: options.registry,
       stage: options.stage,
       timeScale: options.timeScale,
+      ...(options.triggerVerifier ? { triggerVerifier: options.triggerVerifier } : {}),
       log: log("ValidateInput"),
     }),
     AcquireLock: acquireLock.createHandler({ ...ports, log: log("AcquireLock") }),

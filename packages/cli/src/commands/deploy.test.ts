@@ -74,6 +74,47 @@ describe("startOrFind", () => {
     expect((error as CliError).hints[0]).toContain("--attempt 3");
   });
 
+  it("finds a retried job's execution although its ID token is new", async () => {
+    sfn.on(StartExecutionCommand).rejects(exists);
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: arn,
+      status: "RUNNING",
+      input: JSON.stringify({
+        ...request,
+        trigger: { ...request.trigger, idToken: "first.job.token" },
+      }),
+    });
+    const retried = { ...request, trigger: { ...request.trigger, idToken: "second.job.token" } };
+    const started = await startOrFind(new SFNClient({}), machine, name, retried, "prod", 1);
+    expect(started.existing?.status).toBe("RUNNING");
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input).toContain(
+      "second.job.token",
+    );
+  });
+
+  it("still refuses another input whose only likeness is the token (and never names it)", async () => {
+    sfn.on(StartExecutionCommand).rejects(exists);
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: arn })
+      .resolves({
+        executionArn: arn,
+        status: "SUCCEEDED",
+        input: JSON.stringify({
+          ...request,
+          trigger: { actor: "mallory", idToken: "old.token.x" },
+        }),
+      })
+      .on(DescribeExecutionCommand, { executionArn: `${arn}-r2` })
+      .rejects(missing);
+    const retried = { ...request, trigger: { ...request.trigger, idToken: "new.token.y" } };
+    const error = await startOrFind(new SFNClient({}), machine, name, retried, "prod", 1).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toContain("(trigger.actor differ)");
+    expect(JSON.stringify((error as CliError).details)).not.toContain("token");
+  });
+
   it("tells a running execution returned by StartExecution from a new one", async () => {
     sfn
       .on(StartExecutionCommand)

@@ -5,6 +5,7 @@ import { defaultActor, defaultCiRunUrl } from "../ci-env.ts";
 import { CliError, explainError } from "../errors.ts";
 import { describeExecution, type ExecutionDescription, readSummary } from "../executions.ts";
 import { ExitCode } from "../exit-codes.ts";
+import { obtainIdToken, withoutIdToken } from "../id-token.ts";
 import { shortSha } from "../render/format.ts";
 import { printJson } from "../render/json.ts";
 import { describeSummary } from "../render/text.ts";
@@ -34,8 +35,10 @@ export async function deployCommand(context: CommandContext): Promise<ExitCode> 
   const wait = flag(options, "wait");
 
   const { registry } = await registryOf(context);
-  const request = buildRequest(context, registry, stage);
+  // The request is checked before the target is chosen: bad input is exit 2 wherever it goes.
+  const claimed = buildRequest(context, registry, stage);
   const target = targetOf(context);
+  const request = await withIdToken(context, claimed, { target, registry, stage, attempt });
   const stateMachineArn = target.stateMachineArn(stage);
   const name = executionName(request, attempt);
   const errorContext = {
@@ -116,10 +119,45 @@ function buildRequest(
   }
 }
 
+/**
+ * The request with the trigger's ID token (obtainIdToken), unless `--no-id-token`. The token's
+ * actor is the request's: a default actor (GANTRY_ACTOR, ...) gives way to it; an `--actor`
+ * naming someone else is refused here, before ValidateInput would refuse it.
+ */
+async function withIdToken(
+  context: CommandContext,
+  request: DeploymentRequest,
+  where: Omit<Parameters<typeof obtainIdToken>[0], "env" | "request">,
+): Promise<DeploymentRequest> {
+  if (flag(context.options, "no-id-token")) return request;
+  const token = await obtainIdToken({ ...where, env: context.io.env, request });
+  if (token.source === "none") {
+    context.io.stderr.write(`gantry: note: no ID token: ${token.reason}\n`);
+    return request;
+  }
+  let actor = request.trigger.actor;
+  if (token.actor !== undefined && token.actor !== actor) {
+    const explicit = stringOption(context.options, "actor");
+    if (explicit !== undefined) {
+      throw new CliError(
+        ExitCode.Usage,
+        `--actor ${explicit} is not the ID token's actor (${token.actor}): a verified trigger names who the token says`,
+        [
+          "leave --actor out",
+          "or pass --no-id-token to deploy unverified (if the stage allows it)",
+        ],
+      );
+    }
+    actor = token.actor;
+  }
+  return { ...request, trigger: { ...request.trigger, actor, idToken: token.idToken } };
+}
+
+/** Same input, leaving the ID token aside: a retried job mints a new one. */
 function sameInput(a: string | undefined, b: string): boolean {
   if (a === undefined) return false;
   try {
-    return canonical(JSON.parse(a)) === canonical(JSON.parse(b));
+    return canonical(withoutIdToken(JSON.parse(a))) === canonical(withoutIdToken(JSON.parse(b)));
   } catch {
     return false;
   }
@@ -189,7 +227,7 @@ export async function startOrFind(
   } catch {
     previous = existing.input;
   }
-  const fields = differingFields(previous, JSON.parse(input));
+  const fields = differingFields(withoutIdToken(previous), withoutIdToken(JSON.parse(input)));
   const next = await nextFreeAttempt(sfn, stateMachineArn, request, attempt);
   throw new CliError(
     ExitCode.Usage,
