@@ -12,7 +12,7 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from "@aws-sdk/client-lambda";
-import { rejectionOf } from "@gantry/core/testing";
+import { rejectionOf, SHA_A } from "@gantry/core/testing";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { handler as deploy } from "./deploy.ts";
 import {
@@ -64,6 +64,7 @@ describe("deploy", () => {
     expect(rollout).toEqual({
       newVersion: "7",
       previousVersion: "6",
+      codeSha256: SHA_A,
       phase: "steps",
       stepIndex: -1,
       weight: 0,

@@ -87,6 +87,7 @@ describe("finish", () => {
       stage: "prod",
       version: REQUEST.version,
       sha256: SHA_A,
+      repository: { url: "https://github.com/acme/hello-service", verified: false },
       trigger: REQUEST.trigger,
       execution: EXECUTION,
       artifact: ARTIFACT,

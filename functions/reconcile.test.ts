@@ -3,7 +3,12 @@
  * up after an execution that ended without running its own failure path.
  */
 import { GetAliasCommand, UpdateAliasCommand } from "@aws-sdk/client-lambda";
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import type { DeploymentState } from "@gantry/core";
 import { rejectionOf } from "@gantry/core/testing";
@@ -283,6 +288,14 @@ describe("reconcile", () => {
       Body: body({ outcome: rollbackFailed.outcome }),
       ETag: '"record"',
     });
+    // The workflow's record is there (no amendment yet): the reconcile's is written beside it.
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    s3.on(PutObjectCommand, { Key: recordKey }).rejects(
+      Object.assign(new Error("At least one of the pre-conditions you specified did not hold"), {
+        name: "PreconditionFailed",
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
     const result = await reconcile(
       { detail: { executionArn: EXECUTION.id, status: "FAILED", error: "RollbackFailed" } },
       context,
@@ -292,9 +305,17 @@ describe("reconcile", () => {
       outcome: { status: "rolled-back", error: "AlarmTriggered" },
     });
     expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r1"));
-    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
-    expect(put?.Key).toBe(recordKey);
-    expect(sentJson(put?.Body)).toMatchObject({
+    expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toMatchObject({
+      Prefix: `${recordKey.slice(0, -".json".length)}.amended-`,
+    });
+    const [first, amendment] = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(first).toMatchObject({ Key: recordKey, IfNoneMatch: "*" });
+    expect(amendment).toMatchObject({
+      Key: `${recordKey.slice(0, -".json".length)}.amended-${iso(NOW).replace(/[:.]/g, "-")}.json`,
+      IfNoneMatch: "*",
+    });
+    expect(sentJson(amendment?.Body)).toMatchObject({
+      amends: recordKey,
       outcome: { status: "rolled-back", error: "AlarmTriggered" },
       rollback: { restoredVersion: "6" },
     });

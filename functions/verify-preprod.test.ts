@@ -90,6 +90,10 @@ describe("verify-preprod", () => {
           updatedAt: iso(T0 - 60_000),
         },
       ],
+      bucket: "acme-gantry-artifacts-preprod",
+      key: ARTIFACT_KEY,
+      sha256: SHA_A,
+      codeSha256: SHA_A,
     });
     expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: "acme-gantry-artifacts-preprod",

@@ -6,6 +6,7 @@ import { deployCommand } from "./commands/deploy.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { historyCommand } from "./commands/history.ts";
 import { listCommand } from "./commands/list.ts";
+import { provenanceCommand } from "./commands/provenance.ts";
 import { statusCommand } from "./commands/status.ts";
 import { stopCommand } from "./commands/stop.ts";
 import { unlockCommand } from "./commands/unlock.ts";
@@ -32,6 +33,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   approve: (context) => approveCommand(context, "approve"),
   reject: (context) => approveCommand(context, "reject"),
   unlock: unlockCommand,
+  provenance: provenanceCommand,
   "artifact publish": publishCommand,
   "artifact validate": validateCommand,
   doctor: (context) => doctorCommand(context),

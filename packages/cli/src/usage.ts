@@ -146,12 +146,22 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: "boolean",
         description: "follow the execution to its end; the exit code says how it ended",
       },
+      "no-id-token": {
+        type: "boolean",
+        description:
+          "send no OIDC ID token (the trigger is then unverified, which the stage must allow)",
+      },
       json,
     },
     notes: [
       "The execution is named after the service, version and artifact, so running the same deploy " +
         "twice (a retried CI job) follows the first execution instead of deploying again. " +
         "To deploy the same version again on purpose, pass --attempt 2 (3, ...).",
+      "The trigger is proven by an OIDC ID token for the stage's audience (the registry's " +
+        "stages.<stage>.oidc.audience, default gantry-<stage>): in GitHub Actions, the job's " +
+        "(it needs `permissions: id-token: write`); against the local control plane, one its " +
+        "issuer mints for the service's registered repository. The token's actor is the " +
+        "request's: --actor must not name anyone else.",
       "Exit codes: 0 deployed (or started, without --wait); 2 invalid input or usage; " +
         "3 rolled back; 4 approval rejected or timed out; 5 any other failure.",
     ],
@@ -301,6 +311,37 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: "provenance",
+    summary:
+      "where a deployment came from and what it did: commit, repository, SHA-256 at each hop, trigger, approval, outcome",
+    options: {
+      stage: stage(true),
+      service: { ...service, description: "the service (required)" },
+      version: {
+        ...version,
+        description: "this commit's newest deployment (default: the newest deployment)",
+      },
+      "state-bucket": {
+        type: "string",
+        value: "NAME",
+        description:
+          "AWS: the stage's state bucket, if the deploy named one (GANTRY_STATE_BUCKET; default gantry-state-<stage>-<account>-<region>)",
+      },
+      json,
+    },
+    notes: [
+      "Reads the deployment records the pipeline wrote to the stage's state bucket " +
+        "(deployments/<service>/; append-only: a later finish of the same execution is an " +
+        "amendment beside the first record, and the newest one is shown). Shows the commit and " +
+        "its repository (verified by an OIDC ID token, or an unverified claim), the artifact's " +
+        "SHA-256 at each hop (preprod bucket, preprod Lambda, the stage's bucket, the new Lambda " +
+        "version's CodeSha256) compared with the requested one, the Lambda versions, the " +
+        "trigger's verified claims, the approval, the execution, the outcome and any rollback.",
+      "In AWS it needs s3:ListBucket on the state bucket and s3:GetObject on deployments/*.",
+      "Exit codes: 0 found; 2 usage; 5 no such record, or the bucket could not be read.",
+    ],
+  },
+  {
     name: "doctor",
     summary:
       "check a stage's AWS account before its first deployment (roles, alarms, SES, buckets...)",
@@ -367,7 +408,7 @@ export function mainUsage(): string {
     pick(["artifact publish", "deploy", "artifact validate"]),
     "",
     "Watching and operating:",
-    pick(["status", "history", "list", "stop", "approve", "reject", "unlock"]),
+    pick(["status", "history", "list", "stop", "approve", "reject", "unlock", "provenance"]),
     "",
     "Setting up a stage in AWS (after `npx sst deploy --stage <stage>`):",
     pick(["doctor"]),

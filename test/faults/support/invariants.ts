@@ -26,6 +26,7 @@ import {
   ListExecutionsCommand,
   type SFNClient,
 } from "@aws-sdk/client-sfn";
+import { currentRecordKeys } from "@gantry/core";
 
 export type InvariantName =
   | "alias"
@@ -166,7 +167,8 @@ export async function checkInvariants(
   const records = new Map<string, DeploymentRecordLike>();
   for (const stage of STAGES) {
     const dir = join(stateObjects(plane.home, stage), "deployments");
-    for (const key of walk(dir)) {
+    // Each execution's current record: its newest amendment, else its first (append-only).
+    for (const key of currentRecordKeys(walk(dir))) {
       try {
         const record = JSON.parse(readFileSync(join(dir, key), "utf8")) as DeploymentRecordLike;
         if (record.execution?.id) records.set(record.execution.id, record);

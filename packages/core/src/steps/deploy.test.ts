@@ -50,6 +50,7 @@ describe("deploy", () => {
     expect(rollout).toEqual({
       newVersion: "2",
       previousVersion: "1",
+      codeSha256: w.sha256,
       phase: "steps",
       stepIndex: -1,
       weight: 0,
@@ -179,6 +180,7 @@ describe("deploy", () => {
     expect(rollout).toEqual({
       newVersion: "2",
       previousVersion: "1",
+      codeSha256: w.sha256,
       phase: "promote",
       stepIndex: -1,
       weight: 0,
@@ -195,6 +197,7 @@ describe("deploy", () => {
     expect(rollout).toMatchObject({
       newVersion: "1",
       previousVersion: "1",
+      codeSha256: w.sha256,
       phase: "promote",
       weight: 0,
     });

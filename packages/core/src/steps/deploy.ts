@@ -67,6 +67,9 @@ export async function deploy(
   return {
     newVersion: published.version,
     previousVersion: before.version,
+    // What Lambda reported for the published version, equal to the artifact's (checked above):
+    // kept so the deployment record shows the hop from the bucket to Lambda.
+    codeSha256: published.codeSha256,
     phase: noSteps ? "promote" : "steps",
     stepIndex: -1,
     weight: 0,

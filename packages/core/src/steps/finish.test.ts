@@ -13,10 +13,13 @@ import {
 import { MemoryMetrics, MemoryRecords } from "../testing/memory-world.ts";
 import { acquireLock, type LockRecord } from "./acquire-lock.ts";
 import {
+  amendmentKey,
   causeText,
+  currentRecordKeys,
   type DeploymentRecord,
   describeOutcome,
   finish,
+  readDeploymentRecord,
   releaseLock,
 } from "./finish.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
@@ -222,7 +225,12 @@ describe("finish", () => {
         verified: true,
       },
       artifact: { bucket: "b", key: "k.zip", sha256: "a".repeat(64), size: 10, copied: true },
-      rollout: testRollout({ newVersion: "5", previousVersion: "4", phase: "baked" }),
+      rollout: testRollout({
+        newVersion: "5",
+        previousVersion: "4",
+        phase: "baked",
+        codeSha256: "c".repeat(64),
+      }),
     };
     const outcome = await finish(state, "succeeded", w.deps);
     expect(outcome).toEqual({ status: "deployed", version: "5", lockReleased: false });
@@ -232,16 +240,146 @@ describe("finish", () => {
       stage: "prod",
       version: state.request.version,
       sha256: state.request.artifact.sha256,
+      repository: { url: "https://github.com/acme/hello-service", verified: false },
       trigger: state.request.trigger,
       execution: state.execution,
       artifact: state.artifact,
       preprod: state.preprod,
       approval: state.approval,
-      release: { newVersion: "5", previousVersion: "4" },
+      release: { newVersion: "5", previousVersion: "4", codeSha256: "c".repeat(64) },
       outcome: { status: "deployed", version: "5" },
       finishedAt: new Date(T0 + 90_000).toISOString(),
     });
     expect(w.metrics.published).toEqual([]);
+  });
+
+  it("leaves the CodeSha256 out of the release when the rollout has none (an older state)", async () => {
+    const w = world();
+    const { codeSha256: _none, ...rollout } = testRollout({
+      newVersion: "5",
+      previousVersion: "4",
+    });
+    await finish({ ...base(), rollout }, "succeeded", w.deps);
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value.release).toEqual({ newVersion: "5", previousVersion: "4" });
+  });
+
+  const verifiedTrigger = {
+    issuer: "https://token.actions.githubusercontent.com",
+    audience: "gantry-prod",
+    subject: "repo:acme/hello-service:ref:refs/heads/main",
+    repository: "acme/hello-service",
+    ref: "refs/heads/main",
+    sha: testRequest().version,
+    actor: "alice",
+    issuedAt: new Date(T0).toISOString(),
+    expiresAt: new Date(T0 + 300_000).toISOString(),
+  };
+
+  it.each<[string, Record<string, unknown>, Partial<DeploymentState["plan"]>, unknown]>([
+    [
+      "the verified repository, its id and the registry's URL",
+      { repositoryId: "123456" },
+      {},
+      {
+        name: "acme/hello-service",
+        id: "123456",
+        url: "https://github.com/acme/hello-service",
+        verified: true,
+      },
+    ],
+    [
+      "the verified repository alone when there is no id or URL",
+      {},
+      { repositoryUrl: undefined },
+      { name: "acme/hello-service", verified: true },
+    ],
+  ])("records %s", async (_label, claims, plan, expected) => {
+    const w = world();
+    const request = testRequest();
+    const trigger = { actor: "alice", verified: { ...verifiedTrigger, ...claims } };
+    const { repositoryUrl, ...rest } = { ...testPlan(), ...plan };
+    await finish(
+      {
+        ...base(),
+        request: { ...request, trigger },
+        plan: { ...rest, ...(repositoryUrl ? { repositoryUrl } : {}) },
+      },
+      "succeeded",
+      w.deps,
+    );
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value.repository).toEqual(expected);
+    expect(stored?.value.trigger).toEqual(trigger);
+  });
+
+  it("never keeps an ID token in the record, even one a state still carried", async () => {
+    const w = world();
+    const request = testRequest();
+    const trigger = {
+      actor: "alice",
+      idToken: "eyJhbGciOiJSUzI1NiJ9.e30.sig",
+      verified: verifiedTrigger,
+    };
+    await finish({ ...base(), request: { ...request, trigger } }, "succeeded", w.deps);
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value.trigger).toEqual({ actor: "alice", verified: verifiedTrigger });
+    expect(JSON.stringify(stored?.value)).not.toContain("eyJ");
+  });
+
+  it("records no repository when the trigger is unverified and the registry names none", async () => {
+    const w = world();
+    const { repositoryUrl: _none, ...plan } = testPlan();
+    await finish({ ...base(), plan }, "succeeded", w.deps);
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value).not.toHaveProperty("repository");
+  });
+
+  it("never replaces a record: a second finish of the execution writes an amendment beside it", async () => {
+    const w = world();
+    const log = recordingLog();
+    const deps = { ...w.deps, log };
+    await finish({ ...base(), failure: { Error: "AlarmTriggered", Cause: "x" } }, "failed", deps);
+    const first = await w.records.get<DeploymentRecord>(deploymentKey());
+    w.clock.advance(60_000);
+    await finish(
+      {
+        ...base(),
+        rollback: { restoredVersion: "4", verifiedAt: "t" },
+        failure: { Error: "AlarmTriggered", Cause: "x" },
+      },
+      "failed",
+      deps,
+    );
+    expect(await w.records.get(deploymentKey())).toEqual(first);
+    const finishedAt = new Date(T0 + 150_000).toISOString();
+    const amendment = amendmentKey(deploymentKey(), finishedAt);
+    const amended = await w.records.get<DeploymentRecord>(amendment);
+    expect(amended?.value).toMatchObject({
+      amends: deploymentKey(),
+      finishedAt,
+      outcome: { status: "rolled-back" },
+    });
+    expect(log.entries).toContainEqual([
+      "info",
+      "the execution's record already existed: amended it",
+      { key: deploymentKey(), amendment },
+    ]);
+    expect(
+      (await readDeploymentRecord(w.records, "hello-service", testExecution()))?.value,
+    ).toEqual(amended?.value);
+    // A third finish at the same millisecond leaves both as they are.
+    await finish(base(), "succeeded", deps);
+    expect(await w.records.get(amendment)).toEqual(amended);
+    expect(await w.records.list("deployments/")).toHaveLength(2);
+    expect(log.entries).toContainEqual([
+      "warn",
+      "an amendment written at this time already exists: left as it is",
+      { key: amendment },
+    ]);
+    // Without a log too.
+    await finish(base(), "succeeded", w.deps);
+    expect(await w.records.list("deployments/")).toHaveLength(2);
   });
 
   it.each<[string, Partial<DeploymentState>]>([
@@ -446,4 +584,50 @@ describe("finish with a damaged lock", () => {
       expect(await records.list("deployments/")).toHaveLength(1);
     },
   );
+});
+
+describe("deployment record keys", () => {
+  const first = "deployments/s/2026-11-30T10-00-00-000Z_x.json";
+
+  it("puts an amendment beside the record, named by when it was written", () => {
+    expect(amendmentKey(first, "2026-11-30T11:00:00.000Z")).toBe(
+      "deployments/s/2026-11-30T10-00-00-000Z_x.amended-2026-11-30T11-00-00-000Z.json",
+    );
+  });
+
+  it("takes each execution's newest amendment, else its first record, sorted by key", () => {
+    const early = amendmentKey(first, "2026-11-30T11:00:00.000Z");
+    const late = amendmentKey(first, "2026-11-30T12:00:00.000Z");
+    const other = "deployments/s/2026-11-30T09-00-00-000Z_y.json";
+    expect(currentRecordKeys([first])).toEqual([first]);
+    expect(currentRecordKeys([late, first, early, other])).toEqual([other, late]);
+    expect(currentRecordKeys([first, early, late])).toEqual([late]);
+    expect(currentRecordKeys([early, first])).toEqual([early]);
+    expect(currentRecordKeys([first, "deployments/s/notes.txt"])).toEqual([first]);
+    // Only a last segment names an amendment.
+    const nested = "deployments/s/t_x.amended-1.json/y.json";
+    expect(currentRecordKeys([nested, "deployments/s/t_x.json/y.json"])).toEqual([
+      nested,
+      "deployments/s/t_x.json/y.json",
+    ]);
+  });
+
+  it("reads an execution's current record, or nothing when none was written", async () => {
+    const records = new MemoryRecords();
+    const execution = testExecution();
+    expect(await readDeploymentRecord(records, "hello-service", execution)).toBeUndefined();
+    const key = recordKeys.deployment("hello-service", execution.startedAt, execution.name);
+    await records.put(key, { version: "first" });
+    await records.put(`${key.slice(0, -5)}2.json`, { version: "another execution" });
+    await records.put(recordKeys.deployment("hello-service", "2026-10-01T00:00:00.000Z", "y"), {
+      version: "an earlier execution",
+    });
+    expect((await readDeploymentRecord(records, "hello-service", execution))?.value).toEqual({
+      version: "first",
+    });
+    await records.put(amendmentKey(key, "2026-11-01T13:00:00.000Z"), { version: "amended" });
+    expect((await readDeploymentRecord(records, "hello-service", execution))?.value).toEqual({
+      version: "amended",
+    });
+  });
 });

@@ -11,21 +11,119 @@ import {
 import { type LockRecord, readLock } from "./acquire-lock.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
 
-/** The provenance kept for every deployment that got past input validation. */
+/**
+ * Where the deployed commit lives: the repository an OIDC ID token proved (`verified: true`,
+ * ValidateInput checked it against the registry), else the registry's `repositoryUrl`, which
+ * nothing checked the commit against (`verified: false`).
+ */
+export interface RecordedRepository {
+  /** `owner/name`, from the verified token. */
+  readonly name?: string;
+  /** GitHub's numeric repository id, when the token carried it. */
+  readonly id?: string;
+  /** The registry's `repositoryUrl`, for commit links. */
+  readonly url?: string;
+  readonly verified: boolean;
+}
+
+/**
+ * The provenance kept for every deployment that got past input validation: what `gantry
+ * provenance` shows. The SHA-256 of the artifact at each hop: `preprod.sha256` (the preprod
+ * bucket object) and `preprod.codeSha256` (what the preprod alias runs), `artifact.sha256` (the
+ * stage bucket's object), `release.codeSha256` (the Lambda version's CodeSha256), all checked
+ * against `sha256` (the requested one) by the steps that wrote them.
+ *
+ * Append-only: the first write for an execution creates its record; a later finish of the same
+ * execution (a retried Finish, the reconcile) writes an amendment beside it
+ * ({@link amendmentKey}), never over it. The newest amendment is the execution's current record.
+ */
 export interface DeploymentRecord {
   readonly service: string;
   readonly stage: string;
+  /** The commit (the request's version). */
   readonly version: string;
   readonly sha256: string;
+  readonly repository?: RecordedRepository;
+  /** The trigger as ValidateInput left it: `verified` claims when a token proved it (never the token). */
   readonly trigger: DeploymentRequest["trigger"];
   readonly execution: DeploymentState["execution"];
   readonly artifact?: DeploymentState["artifact"];
   readonly preprod?: DeploymentState["preprod"];
   readonly approval?: DeploymentState["approval"];
-  readonly release?: { readonly newVersion: string; readonly previousVersion: string };
+  readonly release?: {
+    readonly newVersion: string;
+    readonly previousVersion: string;
+    /** The new Lambda version's CodeSha256 (hex), as Deploy saw it. */
+    readonly codeSha256?: string;
+  };
   readonly rollback?: DeploymentState["rollback"];
   readonly outcome: Omit<Outcome, "lockReleased">;
   readonly finishedAt: string;
+  /** On an amendment: the key of the execution's first record. */
+  readonly amends?: string;
+}
+
+const RECORD_SUFFIX = ".json";
+const AMENDMENT = /\.amended-[^/]*\.json$/;
+
+/**
+ * The key of an amendment to the deployment record at `key`, written at `finishedAt`: it sorts
+ * after every earlier amendment of the same record (ISO times of one width).
+ *
+ * @example
+ * ```ts
+ * amendmentKey("deployments/s/2026-11-30T10-00-00-000Z_x.json", "2026-11-30T11:00:00.000Z");
+ * // "deployments/s/2026-11-30T10-00-00-000Z_x.amended-2026-11-30T11-00-00-000Z.json"
+ * ```
+ */
+export function amendmentKey(key: string, finishedAt: string): string {
+  return `${key.slice(0, -RECORD_SUFFIX.length)}.amended-${finishedAt.replace(/[:.]/g, "-")}${RECORD_SUFFIX}`;
+}
+
+/**
+ * Of the keys under `deployments/<service>/`, the current record of each execution: its newest
+ * amendment, else its first record. Other keys are ignored. Sorted by key (start time).
+ *
+ * @example
+ * ```ts
+ * currentRecordKeys(["d/s/t_x.json", "d/s/t_x.amended-u.json", "d/s/t2_y.json"]);
+ * // ["d/s/t2_y.json", "d/s/t_x.amended-u.json"]
+ * ```
+ */
+export function currentRecordKeys(keys: readonly string[]): string[] {
+  const current = new Map<string, string>();
+  for (const key of keys) {
+    if (!key.endsWith(RECORD_SUFFIX)) continue;
+    const first = key.replace(AMENDMENT, RECORD_SUFFIX);
+    const known = current.get(first);
+    // An amendment beats the first record; a later amendment beats an earlier one. (Keys are
+    // distinct: `>=` for `>` changes nothing.)
+    // Stryker disable next-line EqualityOperator: equivalent, see above
+    const newer = known === undefined || (key !== first && (known === first || key > known));
+    if (newer) current.set(first, key);
+  }
+  return [...current.values()].sort();
+}
+
+/**
+ * The current deployment record of one execution (its newest amendment, else its first
+ * record), or undefined when none was written.
+ *
+ * @example
+ * ```ts
+ * const stored = await readDeploymentRecord(records, "hello-service", state.execution);
+ * stored?.value.outcome.status; // "rolled-back"
+ * ```
+ */
+export async function readDeploymentRecord(
+  records: Pick<RecordStore, "get" | "list">,
+  service: string,
+  execution: { readonly startedAt: string; readonly name: string },
+): Promise<StoredRecord<Partial<DeploymentRecord>> | undefined> {
+  const key = recordKeys.deployment(service, execution.startedAt, execution.name);
+  const amendments = await records.list(amendmentKey(key, "").slice(0, -RECORD_SUFFIX.length));
+  const [newest = key] = currentRecordKeys([key, ...amendments]);
+  return records.get<Partial<DeploymentRecord>>(newest);
 }
 
 export interface FinishDeps {
@@ -69,12 +167,26 @@ export async function finish(
         Stage: plan.stage,
       });
     }
+    // ValidateInput removed any ID token from the request; a record never keeps one regardless.
+    const { idToken: _never, ...trigger } = request.trigger;
+    const verified = trigger.verified;
+    const repository: RecordedRepository | undefined = verified
+      ? {
+          name: verified.repository,
+          ...(verified.repositoryId ? { id: verified.repositoryId } : {}),
+          ...(plan.repositoryUrl ? { url: plan.repositoryUrl } : {}),
+          verified: true,
+        }
+      : plan.repositoryUrl
+        ? { url: plan.repositoryUrl, verified: false }
+        : undefined;
     const record: DeploymentRecord = {
       service: plan.service,
       stage: plan.stage,
       version: request.version,
       sha256: request.artifact.sha256,
-      trigger: request.trigger,
+      ...(repository ? { repository } : {}),
+      trigger,
       execution,
       ...(state.artifact ? { artifact: state.artifact } : {}),
       ...(state.preprod ? { preprod: state.preprod } : {}),
@@ -84,6 +196,7 @@ export async function finish(
             release: {
               newVersion: state.rollout.newVersion,
               previousVersion: state.rollout.previousVersion,
+              ...(state.rollout.codeSha256 ? { codeSha256: state.rollout.codeSha256 } : {}),
             },
           }
         : {}),
@@ -91,12 +204,20 @@ export async function finish(
       outcome,
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
-    // One record per execution: the key is the execution's start time and name, so a later
-    // finish for the same execution (the reconcile's) replaces it rather than adding another.
-    await records.put(
-      recordKeys.deployment(plan.service, execution.startedAt, execution.name),
-      record,
-    );
+    // Append-only: the key is the execution's start time and name; a later finish of the same
+    // execution (a retried Finish, the reconcile's) adds an amendment rather than replacing it.
+    const key = recordKeys.deployment(plan.service, execution.startedAt, execution.name);
+    if (!(await records.create(key, record))) {
+      const amendment = amendmentKey(key, record.finishedAt);
+      if (await records.create(amendment, { ...record, amends: key })) {
+        deps.log?.info("the execution's record already existed: amended it", { key, amendment });
+      } else {
+        // Only a second finish of this execution at the same millisecond gets here.
+        deps.log?.warn("an amendment written at this time already exists: left as it is", {
+          key: amendment,
+        });
+      }
+    }
   }
   const lockReleased = await releaseLock(state, deps);
   deps.log?.info("deployment finished", { ...outcome, lockReleased });

@@ -16,7 +16,7 @@ import {
   MemoryMetrics,
   MemoryRecords,
 } from "../testing/memory-world.ts";
-import type { DeploymentRecord } from "./finish.ts";
+import { currentRecordKeys, type DeploymentRecord } from "./finish.ts";
 import { reconcileAbandoned, unrecordedSuccess } from "./reconcile.ts";
 
 describe("reconcileAbandoned", () => {
@@ -65,10 +65,19 @@ function worldWithAlias(version: string, weights: Record<string, number>) {
   return { functions, records, metrics, deps, logged, withLog: { ...deps, log } };
 }
 
+/** The current record of each execution (its newest amendment, else its first record). */
 function deploymentRecords(records: MemoryRecords) {
+  const keys = [...records.data.keys()].filter((key) => key.startsWith("deployments/"));
+  return currentRecordKeys(keys).map(
+    (key) => JSON.parse(records.data.get(key)?.json ?? "") as DeploymentRecord,
+  );
+}
+
+/** Every object under deployments/ (records are append-only: none is ever replaced). */
+function deploymentObjects(records: MemoryRecords) {
   return [...records.data.entries()]
     .filter(([key]) => key.startsWith("deployments/"))
-    .map(([, item]) => JSON.parse(item.json) as DeploymentRecord);
+    .map(([key, item]) => [key, JSON.parse(item.json)] as const);
 }
 
 function lockOf(execution: ExecutionRef) {
@@ -118,9 +127,13 @@ describe("reconcileAbandoned after a completed deployment", () => {
       ["info", "deployment finished", { ...written[0]?.outcome, lockReleased: true }],
     ]);
 
-    // Delivered twice (EventBridge is at-least-once): one record, the same alias.
+    // Delivered twice (EventBridge is at-least-once): one current record, the same alias; the
+    // first record stays as it was, the second finish is an amendment beside it.
+    const [first] = deploymentObjects(records);
     await reconcileAbandoned(state, "", "", deps);
     expect(deploymentRecords(records)).toHaveLength(1);
+    expect(deploymentObjects(records)).toHaveLength(2);
+    expect(deploymentObjects(records)).toContainEqual(first);
     expect(deploymentRecords(records)[0]?.outcome.status).toBe("deployed");
     expect(functions.alias("hello-prod", "live")).toMatchObject({ version: "2", weights: {} });
   });
@@ -451,6 +464,9 @@ describe("reconcileAbandoned after a failed rollback", () => {
     expect(written[0]?.outcome.cause).toContain("rolled back to version 1");
     expect(written[0]?.outcome.note).toBe(note);
     expect(written[0]?.rollback).toMatchObject({ restoredVersion: "1" });
+    expect(written[0]?.amends).toBe(key);
+    // The workflow's own record is kept as it was: the reconcile's is an amendment.
+    expect((await records.get(key))?.value).toEqual({ outcome: rollbackFailed.outcome });
     // The alarm was raised by FinishAfterFailure; nothing more is published.
     expect(metrics.published).toEqual([]);
     expect(logged.at(-1)).toEqual([

@@ -15,7 +15,7 @@ import {
   recordKeys,
 } from "../state.ts";
 import { readLock } from "./acquire-lock.ts";
-import { causeText, type DeploymentRecord, type FinishDeps, finish } from "./finish.ts";
+import { causeText, type FinishDeps, finish, readDeploymentRecord } from "./finish.ts";
 import { rollback } from "./rollback.ts";
 import { describeAlias } from "./traffic.ts";
 
@@ -177,8 +177,8 @@ async function retryRollback(
 ): Promise<ReconcileResult> {
   const { plan, request, execution } = state;
   if (!plan || !request || !execution) return {};
-  const key = recordKeys.deployment(plan.service, execution.startedAt, execution.name);
-  const recorded = await deps.records.get<Partial<DeploymentRecord>>(key);
+  // The execution's current record: an earlier reconcile's amendment if there is one.
+  const recorded = await readDeploymentRecord(deps.records, plan.service, execution);
   if (recorded && recorded.value.outcome?.error !== "RollbackFailed") {
     deps.log?.info("the failed rollback was already reconciled", {
       status: recorded.value.outcome?.status,

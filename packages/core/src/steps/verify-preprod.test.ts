@@ -73,6 +73,10 @@ describe("verifyPreprod", () => {
       ciRunUrl: "https://ci.example.com/runs/41",
       preprodVersion: "2",
       alarms: [w.alarms.states.get("hello-preprod-errors")],
+      bucket: PREPROD_BUCKET,
+      key: KEY,
+      sha256: w.sha256,
+      codeSha256: w.sha256,
     });
   });
 

@@ -174,5 +174,10 @@ export async function verifyPreprod(
     ...(record.ciRunUrl ? { ciRunUrl: record.ciRunUrl } : {}),
     preprodVersion: alias.version,
     alarms,
+    // What was seen at this hop, for the deployment record (gantry provenance).
+    bucket: plan.source.bucket,
+    key: plan.source.key,
+    sha256: object.sha256,
+    codeSha256: running.codeSha256,
   };
 }

@@ -85,6 +85,40 @@ describe("routing and errors", () => {
     expect(await head.text()).toBe("");
   });
 
+  it("lets an operator read a state bucket's deployment records, and nothing else of it", async () => {
+    const buckets = new LocalBuckets(dir);
+    const records = buckets.records(HIDDEN);
+    await records.put("deployments/svc/t_x.json", { version: "abc1234" });
+    await records.put("locks/svc.json", { owner: "x" });
+    const got = await fetch(url(`/${HIDDEN}/deployments/svc/t_x.json`));
+    expect([got.status, await got.json()]).toEqual([200, { version: "abc1234" }]);
+    const head = await fetch(url(`/${HIDDEN}/deployments/svc/t_x.json`), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    const listed = await fetch(url(`/${HIDDEN}?list-type=2&prefix=deployments/svc/`));
+    expect(listed.status).toBe(200);
+    expect(await listed.text()).toContain("<Key>deployments/svc/t_x.json</Key>");
+    const v1 = await fetch(url(`/${HIDDEN}?prefix=deployments/`));
+    expect(v1.status).toBe(200);
+    for (const [method, path] of [
+      ["GET", `/${HIDDEN}/locks/svc.json`],
+      ["GET", `/${HIDDEN}/deployments/../locks/svc.json`],
+      ["GET", `/${HIDDEN}?list-type=2`],
+      ["GET", `/${HIDDEN}?list-type=2&prefix=locks/`],
+      ["GET", `/${HIDDEN}?prefix=approvals/`],
+      ["PUT", `/${HIDDEN}/deployments/svc/forged.json`],
+      ["DELETE", `/${HIDDEN}/deployments/svc/t_x.json`],
+    ] as const) {
+      const response = await fetch(url(path), {
+        method,
+        ...(method === "PUT" ? { body: "{}" } : {}),
+      });
+      // (fetch resolves the `..` before sending: that one asks for locks/ itself.)
+      expect([method, path, response.status]).toEqual([method, path, 403]);
+      await response.arrayBuffer();
+    }
+    expect((await records.get("deployments/svc/t_x.json"))?.value).toEqual({ version: "abc1234" });
+  });
+
   it.each([
     ["GET", `/${BUCKET}/k?acl`],
     ["PUT", `/${BUCKET}/k?retention`],

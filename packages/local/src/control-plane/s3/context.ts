@@ -56,6 +56,28 @@ export function servedBucket(ctx: S3Context, bucket = ctx.target.bucket): string
   throw new S3Error("NoSuchBucket", "The specified bucket does not exist", { BucketName: bucket });
 }
 
+/**
+ * The one part of a state bucket an operator may read, as in AWS (an operator's IAM read on
+ * `deployments/*`): the deployment records `gantry provenance` shows. They carry no secret
+ * (no ID token, no task token); locks, approvals and tokens stay AccessDenied.
+ */
+export const READABLE_STATE_PREFIX = "deployments/";
+
+/**
+ * The bucket of a read (GetObject, HeadObject, a listing): a served bucket, or a state bucket
+ * when every key read lies under {@link READABLE_STATE_PREFIX}.
+ */
+export function readableBucket(ctx: S3Context, keyOrPrefix: string): string {
+  const bucket = ctx.target.bucket;
+  if (
+    !ctx.exposed.has(bucket) &&
+    ctx.buckets.hasBucket(bucket) &&
+    keyOrPrefix.startsWith(READABLE_STATE_PREFIX)
+  )
+    return bucket;
+  return servedBucket(ctx, bucket);
+}
+
 /** S3 keeps times to the second: `2026-11-30T14:54:26.000Z`. */
 export function isoSeconds(iso: string): string {
   return new Date(Math.floor(Date.parse(iso) / 1000) * 1000).toISOString();

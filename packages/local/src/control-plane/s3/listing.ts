@@ -3,6 +3,7 @@ import type { StoredObjectMeta } from "../../world/object-meta.ts";
 import {
   isoSeconds,
   OWNER_XML,
+  readableBucket,
   type S3Context,
   sendEmpty,
   sendXml,
@@ -147,7 +148,7 @@ export function readContinuationToken(token: string): string {
 }
 
 export async function listObjectsV2(ctx: S3Context): Promise<void> {
-  const bucket = servedBucket(ctx);
+  const bucket = readableBucket(ctx, ctx.target.query.get("prefix") ?? "");
   const { query } = ctx.target;
   const listType = query.get("list-type");
   if (listType !== "2")
@@ -182,7 +183,7 @@ export async function listObjectsV2(ctx: S3Context): Promise<void> {
 
 /** ListObjects (version 1): `marker`, and NextMarker when a delimiter is used. */
 export async function listObjectsV1(ctx: S3Context): Promise<void> {
-  const bucket = servedBucket(ctx);
+  const bucket = readableBucket(ctx, ctx.target.query.get("prefix") ?? "");
   const { query } = ctx.target;
   const encode = encoder(ctx);
   const maxKeys = maxKeysOf(ctx);

@@ -16,6 +16,7 @@ import {
   httpDate,
   isoSeconds,
   MAX_SINGLE_UPLOAD_BYTES,
+  readableBucket,
   type S3Context,
   sendEmpty,
   sendXml,
@@ -93,7 +94,7 @@ const OVERRIDES: [string, string][] = [
 ];
 
 export async function getObject(ctx: S3Context, head: boolean): Promise<void> {
-  const bucket = servedBucket(ctx);
+  const bucket = readableBucket(ctx, ctx.target.key);
   const { req, res, target } = ctx;
   const partParam = target.query.get("partNumber");
   const rangeHeader = header(req, "range");
