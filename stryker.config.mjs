@@ -12,6 +12,8 @@ export default {
   mutate: [
     "packages/core/src/steps/*.ts",
     "packages/core/src/approval/*.ts",
+    "packages/core/src/trigger/claims.ts",
+    "packages/core/src/trigger/verify.ts",
     "functions/*.ts",
     "!**/*.test.ts",
     "!functions/testing.ts",

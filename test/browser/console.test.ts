@@ -63,6 +63,11 @@ describe("the execution view", () => {
     await expect.poll(() => status(page, "ApprovalGate"), { timeout: 20_000 }).toBe("running");
     expect(await status(page, "ValidateInput")).toBe("succeeded");
     expect(await status(page, "Deploy")).toBe("not-reached");
+    // Who triggered it says what was verified, or that it is a claim; never the ID token.
+    expect(await page.locator("#summary [data-trigger]").textContent()).toMatch(
+      /\(unverified claim: no ID token\)$| — verified by /,
+    );
+    expect(await page.content()).not.toMatch(/eyJ[\w-]*\.[\w-]+\.[\w-]+/);
     expect(await status(page, "Deployed")).toBe("not-reached");
     await expect
       .poll(() => page.locator("#approval").textContent(), { timeout: 10_000 })

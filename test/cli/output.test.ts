@@ -137,6 +137,7 @@ describe("deploy output", () => {
       "version",
       "artifact",
       "actor",
+      "trigger",
       "status",
       "result",
       "exitCode",

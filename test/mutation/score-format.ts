@@ -9,13 +9,16 @@ import { markdownCell, markdownTable } from "../support/markdown.ts";
 export const TARGET_PERCENT = 95;
 
 /**
- * The safety net: the workflow's steps (locks and reconcile among them), the approval path and
- * the two handlers that are a last line of defence. The gate is computed over these together.
+ * The safety net: the workflow's steps (locks and reconcile among them), the approval path, the
+ * trigger verification (it decides auto-approval) and the two handlers that are a last line of
+ * defence. The gate is computed over these together.
  */
 export function isSafetyCritical(file: string): boolean {
   return (
     file.startsWith("packages/core/src/steps/") ||
     file.startsWith("packages/core/src/approval/") ||
+    file === "packages/core/src/trigger/claims.ts" ||
+    file === "packages/core/src/trigger/verify.ts" ||
     file === "functions/reconcile.ts" ||
     file === "functions/acquire-lock.ts"
   );

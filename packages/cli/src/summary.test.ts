@@ -62,4 +62,64 @@ describe("summarize", () => {
     );
     expect(summary).toMatchObject({ stage: "preprod", result: "running", exitCode: 0 });
   });
+
+  it("carries the trigger ValidateInput accepted: verified claims, never the ID token", () => {
+    const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
+    const verified = {
+      issuer: "http://127.0.0.1:8084/oidc",
+      audience: "gantry-prod",
+      subject: "repo:acme/hello-service:ref:refs/heads/main",
+      repository: "acme/hello-service",
+      ref: "refs/heads/main",
+      sha: "3f2a9c1e0b12aabbccddeeff0011223344556677",
+      actor: "octocat",
+      issuedAt: "2026-11-22T09:59:00.000Z",
+      expiresAt: "2026-11-22T10:04:00.000Z",
+    };
+    const input = { service: "hello-service", trigger: { actor: "octocat", idToken } };
+    const reader = new HistoryReader();
+    reader.apply([
+      {
+        id: 1,
+        type: "ExecutionStarted",
+        timestamp: new Date(1_000),
+        executionStartedEventDetails: { input: JSON.stringify(input) },
+      },
+      {
+        id: 2,
+        type: "TaskStateEntered",
+        timestamp: new Date(1_001),
+        stateEnteredEventDetails: { name: "ValidateInput", input: JSON.stringify({ input }) },
+      },
+      {
+        id: 3,
+        type: "TaskStateExited",
+        timestamp: new Date(1_002),
+        stateExitedEventDetails: {
+          name: "ValidateInput",
+          output: JSON.stringify({
+            request: { ...input, trigger: { actor: "octocat", verified } },
+          }),
+        },
+      },
+    ]);
+    const summary = summarize({ executionArn: "arn:x:gantry-prod:n", name: "n" }, reader.progress);
+    expect(summary.actor).toBe("octocat");
+    expect(summary.trigger).toEqual({ actor: "octocat", ciRunUrl: null, verified });
+    expect(JSON.stringify(summary)).not.toContain(idToken);
+  });
+
+  it("has no trigger before ValidateInput accepted the request: the actor stays a claim", () => {
+    const reader = new HistoryReader();
+    reader.apply([
+      {
+        id: 1,
+        type: "ExecutionStarted",
+        timestamp: new Date(1_000),
+        executionStartedEventDetails: { input: JSON.stringify({ trigger: { actor: "mallory" } }) },
+      },
+    ]);
+    const summary = summarize({ executionArn: "arn:x:gantry-prod:n", name: "n" }, reader.progress);
+    expect(summary).toMatchObject({ actor: "mallory", trigger: null });
+  });
 });

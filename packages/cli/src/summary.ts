@@ -9,6 +9,7 @@ import {
   recordedOutcomeOf,
   stageOfStateMachine,
   type Traffic,
+  type VerifiedTrigger,
 } from "@gantry/core";
 import type { ExecutionDescription } from "./executions.ts";
 import { type ExitCode, exitCodeFor } from "./exit-codes.ts";
@@ -37,7 +38,17 @@ export interface DeploymentSummary {
   readonly service: string | null;
   readonly version: string | null;
   readonly artifact: { readonly key: string | null; readonly sha256: string | null };
+  /** Who triggered it: the verified token's actor, else the caller's claim. */
   readonly actor: string | null;
+  /**
+   * The trigger as ValidateInput accepted it: `verified` holds the ID token's checked claims
+   * (null: the actor is an unverified claim). Null until ValidateInput has run (or if it refused).
+   */
+  readonly trigger: {
+    readonly actor: string;
+    readonly ciRunUrl: string | null;
+    readonly verified: VerifiedTrigger | null;
+  } | null;
   /** Step Functions' status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED. */
   readonly status: string;
   /** How it ended, in one word: deployed, rolled-back, rejected, failed, aborted, timed-out, running. */
@@ -115,6 +126,7 @@ export function summarize(
   const startedAt = description.startDate?.getTime() ?? progress.startedAt;
   const stoppedAt = description.stopDate?.getTime() ?? progress.finishedAt;
   const request = progress.request;
+  const trigger = progress.trigger;
   return {
     executionArn: description.executionArn ?? "",
     name: description.name ?? description.executionArn?.split(":").at(-1) ?? "",
@@ -123,7 +135,14 @@ export function summarize(
     service: request?.service ?? null,
     version: request?.version ?? null,
     artifact: { key: request?.artifact?.key ?? null, sha256: request?.artifact?.sha256 ?? null },
-    actor: request?.trigger?.actor ?? null,
+    actor: trigger?.actor ?? request?.trigger?.actor ?? null,
+    trigger: trigger
+      ? {
+          actor: trigger.actor,
+          ciRunUrl: trigger.ciRunUrl ?? null,
+          verified: trigger.verified ?? null,
+        }
+      : null,
     status,
     result,
     exitCode: exitCodeFor(result, error ?? undefined),

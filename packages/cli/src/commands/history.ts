@@ -1,4 +1,11 @@
-import { errorDetailsOf, eventTime, type HistoryEventLike, readableCause } from "@gantry/core";
+import {
+  deepMapStrings,
+  errorDetailsOf,
+  eventTime,
+  type HistoryEventLike,
+  hideIdTokensInJson,
+  readableCause,
+} from "@gantry/core";
 import { stageOption } from "../args.ts";
 import { explainError } from "../errors.ts";
 import { resolveExecution } from "../executions.ts";
@@ -21,11 +28,24 @@ export async function historyCommand(context: CommandContext): Promise<ExitCode>
     throw explainError(error, { endpoint: target.endpoint, subject: ref });
   });
   if (wantsJson(context)) {
-    printJson(context.io.stdout, { executionArn: arn, events });
+    printJson(context.io.stdout, { executionArn: arn, events: withoutIdTokens(events) });
     return ExitCode.Ok;
   }
   say(context, ...events.map(historyLine));
   return ExitCode.Ok;
+}
+
+/**
+ * The events with the caller's ID token hidden: the StartExecution input (and ValidateInput's
+ * input) carry it, and a printed history ends up in CI logs.
+ *
+ * @example
+ * ```ts
+ * withoutIdTokens(events); // trigger.idToken reads "(ID token, not shown)"
+ * ```
+ */
+export function withoutIdTokens<T>(events: T): T {
+  return deepMapStrings(events, hideIdTokensInJson);
 }
 
 /** One event as a line: id, time, type, and the state name or error that matters. */

@@ -1,4 +1,4 @@
-import { type DeploymentProgress, stageOfStateMachine } from "@gantry/core";
+import { type DeploymentProgress, stageOfStateMachine, triggerText } from "@gantry/core";
 import { flag, stageOption } from "../args.ts";
 import { explainError } from "../errors.ts";
 import { readSummary, resolveExecution } from "../executions.ts";
@@ -61,9 +61,12 @@ export function statusLines(
   add(
     "request",
     summary.service
-      ? `${summary.service} ${shortSha(summary.version ?? undefined)} (sha256 ${summary.artifact.sha256?.slice(0, 16) ?? "?"}…) for ${summary.actor ?? "?"}`
+      ? `${summary.service} ${shortSha(summary.version ?? undefined)} (sha256 ${summary.artifact.sha256?.slice(0, 16) ?? "?"}…)`
       : undefined,
   );
+  // What ValidateInput verified; before it (or if it refused), the input's actor is a claim.
+  const trigger = summary.trigger ?? (summary.actor ? { actor: summary.actor } : undefined);
+  add("trigger", trigger ? triggerText(trigger, "compact") : undefined);
   add("artifact", summary.artifact.key);
   const started = summary.startedAt ? Date.parse(summary.startedAt) : undefined;
   const took =

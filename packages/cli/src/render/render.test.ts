@@ -48,6 +48,22 @@ const summary: DeploymentSummary = {
   traffic: null,
   approval: null,
   rollback: null,
+  trigger: null,
+};
+
+const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
+const verified = {
+  issuer: "https://token.actions.githubusercontent.com",
+  audience: "gantry-prod",
+  subject: "repo:acme/hello-service:ref:refs/heads/main",
+  repository: "acme/hello-service",
+  ref: "refs/heads/main",
+  sha: "3f2a9c1e0b12aabbccddeeff0011223344556677",
+  actor: "octocat",
+  workflow: "release",
+  runId: "42",
+  issuedAt: "2026-11-22T09:59:00.000Z",
+  expiresAt: "2026-11-22T10:04:00.000Z",
 };
 
 describe("formatting", () => {
@@ -96,6 +112,74 @@ describe("formatting", () => {
         context,
       ),
     ).toEqual([]);
+  });
+});
+
+describe("the trigger and automatic approvals", () => {
+  it("says what was verified, in one line", () => {
+    expect(
+      describeUpdate({ kind: "trigger", at: T, trigger: { actor: "octocat", verified } }, context),
+    ).toEqual([
+      "trigger: octocat — verified by token.actions.githubusercontent.com: acme/hello-service@refs/heads/main, commit 3f2a9c1e0b12, workflow release, run 42",
+    ]);
+  });
+
+  it("marks an unverified trigger as a claim", () => {
+    expect(
+      describeUpdate({ kind: "trigger", at: T, trigger: { actor: "dependabot[bot]" } }, context),
+    ).toEqual(["trigger: dependabot[bot] (unverified claim)"]);
+  });
+
+  it("names the auto-approval rule that matched verified claims", () => {
+    expect(
+      describeApproval(
+        {
+          status: "approved",
+          approvers: [],
+          how: "auto",
+          by: "auto-approve rule 1",
+          rule: { index: 0, matched: "actor dependabot[bot], ref refs/heads/main" },
+        },
+        context,
+      ),
+    ).toEqual([
+      "approval: approved automatically by rule 1 (actor dependabot[bot], ref refs/heads/main) on verified claims",
+    ]);
+  });
+
+  it("ends with the trigger, and never prints an ID token", () => {
+    const lines = describeSummary({
+      ...summary,
+      trigger: { actor: "octocat", ciRunUrl: null, verified },
+    });
+    expect(lines).toContain(
+      "trigger: octocat — verified by token.actions.githubusercontent.com: acme/hello-service@refs/heads/main, commit 3f2a9c1e0b12, workflow release, run 42",
+    );
+    expect(
+      describeSummary({ ...summary, trigger: { actor: "x", ciRunUrl: null, verified: null } }),
+    ).toContain("trigger: x (unverified claim)");
+    // The summary carries no token; the started line shows the request without it either.
+    const reader = new HistoryReader();
+    const updates = reader.apply([
+      {
+        id: 1,
+        type: "ExecutionStarted",
+        timestamp: new Date(T),
+        executionStartedEventDetails: {
+          input: JSON.stringify({
+            service: "hello-service",
+            trigger: { actor: "octocat", idToken },
+          }),
+        },
+      },
+    ]);
+    const started = updates.flatMap((u) => describeUpdate(u, context));
+    expect(started).toEqual([
+      "execution started: hello-service ? (sha256 ?…) for octocat (claimed)",
+    ]);
+    const text = [...lines, ...started].join("\n");
+    expect(text).not.toContain(idToken);
+    expect(text).not.toMatch(/eyJ/);
   });
 });
 

@@ -1,4 +1,11 @@
-import type { ApprovalProgress, DeploymentUpdate, RollbackProgress, Traffic } from "@gantry/core";
+import {
+  type ApprovalProgress,
+  type DeploymentUpdate,
+  describeAutoApproval,
+  type RollbackProgress,
+  type Traffic,
+  triggerText,
+} from "@gantry/core";
 import type { ExitCode } from "../exit-codes.ts";
 import type { DeploymentSummary } from "../summary.ts";
 import { clockTime, formatDuration, orList, shortSha } from "./format.ts";
@@ -29,11 +36,15 @@ export function describeUpdate(update: DeploymentUpdate, context: RenderContext)
     case "started": {
       const r = update.request;
       if (!r?.service) return ["execution started"];
-      const by = r.trigger?.actor ? ` for ${r.trigger.actor}` : "";
+      // The input's actor is a claim until ValidateInput's "trigger" update says otherwise.
+      const by = r.trigger?.actor ? ` for ${r.trigger.actor} (claimed)` : "";
       return [
         `execution started: ${r.service} ${shortSha(r.version)} (sha256 ${r.artifact?.sha256?.slice(0, 16) ?? "?"}…)${by}`,
       ];
     }
+    case "trigger":
+      // Compact: the verified facts fit one log line; the console shows them in full.
+      return [`trigger: ${triggerText(update.trigger, "compact")}`];
     case "state-entered": {
       if (update.type === "Fail") return [`${update.state}: the deployment failed`];
       if (update.type === "Choice") return []; // routing only: the next state says where it went
@@ -99,6 +110,9 @@ export function describeApproval(approval: ApprovalProgress, context: RenderCont
     case "not-required":
       return [`approval: not required${context.stage ? ` in ${context.stage}` : ""}`];
     case "approved": {
+      if (approval.how === "auto" && approval.rule) {
+        return [`approval: ${describeAutoApproval(approval.rule)}`];
+      }
       const channel = approval.how === "operator" ? " at a terminal" : " through the emailed link";
       const comment = approval.comment ? `: "${approval.comment}"` : "";
       return [
@@ -179,6 +193,7 @@ export function describeSummary(summary: DeploymentSummary): string[] {
     default:
       lines.push(`Failed: ${what}${stage}${took}. ${why}`);
   }
+  if (summary.trigger) lines.push(`trigger: ${triggerText(summary.trigger, "compact")}`);
   lines.push(`execution ${summary.executionArn}`);
   if (summary.result !== "running") {
     lines.push(`exit code ${summary.exitCode} (${exitMeaning(summary.exitCode)})`);

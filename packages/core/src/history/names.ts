@@ -6,6 +6,8 @@ import { STAGES, type Stage } from "../registry.ts";
  * one is a state of the definition, of the kind the reader expects.
  */
 export const WORKFLOW_STATES = {
+  /** Checks the request (and its ID token): its output's `request.trigger` is the accepted trigger. */
+  validateInput: "ValidateInput",
   /** The `.waitForTaskToken` Task that asks for the approval (and waits for it). */
   approvalGate: "ApprovalGate",
   /** Reads the sealed decision record: its output is the decision the deployment goes on with. */

@@ -479,3 +479,105 @@ describe("readableCause", () => {
     expect(readableCause("")).toBe("");
   });
 });
+
+describe("HistoryReader and the trigger", () => {
+  const sha = "3f2a9c1e0b12aabbccddeeff0011223344556677";
+  // Shaped like a JWT; the reader must never hand it on.
+  const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
+  const verified = {
+    issuer: "https://token.actions.githubusercontent.com",
+    audience: "gantry-prod",
+    subject: "repo:acme/hello-service:ref:refs/heads/main",
+    repository: "acme/hello-service",
+    ref: "refs/heads/main",
+    sha,
+    actor: "octocat",
+    workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
+    runId: "42",
+    issuedAt: "2026-11-22T09:59:00.000Z",
+    expiresAt: "2026-11-22T10:04:00.000Z",
+  };
+  const input = {
+    service: "hello-service",
+    version: sha,
+    artifact: { key: "hello-service/x.zip", sha256: "ab".repeat(32) },
+    trigger: { actor: "octocat", idToken },
+  };
+
+  it("leaves the ID token out of the request, and reads the verified trigger from ValidateInput's output", () => {
+    const h = history()
+      .started(0, input)
+      .entered("ValidateInput", "Task", 1, { input, execution: {} })
+      .exited("ValidateInput", "Task", 2, {
+        request: { ...input, trigger: { actor: "octocat", verified, extra: "ignored" } },
+        plan,
+      });
+    const reader = new HistoryReader();
+    const updates = reader.apply(h.events);
+    const { progress } = reader;
+    expect(progress.request?.trigger).toEqual({ actor: "octocat" });
+    expect(progress.trigger).toEqual({ actor: "octocat", verified });
+    expect(updates).toContainEqual({
+      kind: "trigger",
+      at: T0 + 2,
+      trigger: { actor: "octocat", verified },
+    });
+    const shown = JSON.stringify({ updates, request: progress.request, trigger: progress.trigger });
+    expect(shown).not.toContain(idToken);
+    expect(shown).not.toContain("idToken");
+  });
+
+  it("an accepted request without a token has an unverified trigger; a refused one has none", () => {
+    const claimed = { ...input, trigger: { actor: "dependabot[bot]" } };
+    const accepted = history()
+      .started(0, claimed)
+      .entered("ValidateInput", "Task", 1)
+      .exited("ValidateInput", "Task", 2, { request: claimed, plan });
+    expect(readDeployment(accepted.events).trigger).toEqual({ actor: "dependabot[bot]" });
+
+    const refused = history()
+      .started(0, input)
+      .entered("ValidateInput", "Task", 1)
+      .add("LambdaFunctionFailed", 2, {
+        lambdaFunctionFailedEventDetails: { error: "InvalidInput", cause: "token expired" },
+      })
+      .exited("ValidateInput", "Task", 2, { ...input, failure: { Error: "InvalidInput" } });
+    expect(readDeployment(refused.events).trigger).toBeUndefined();
+  });
+
+  it("does not take a malformed verified block for verified claims", () => {
+    const h = history()
+      .started(0, input)
+      .entered("ValidateInput", "Task", 1)
+      .exited("ValidateInput", "Task", 2, {
+        request: { ...input, trigger: { actor: "octocat", verified: { actor: "octocat" } } },
+      });
+    expect(readDeployment(h.events).trigger).toEqual({ actor: "octocat" });
+  });
+
+  it("reads an automatic approval with the rule that matched", () => {
+    const h = history()
+      .started(0, {})
+      .entered("ApprovalGate", "Task", 1, { plan })
+      .exited("ApprovalGate", "Task", 2)
+      .entered("VerifyApproval", "Task", 2)
+      .exited("VerifyApproval", "Task", 3, {
+        approval: {
+          approved: true,
+          how: "auto",
+          by: "auto-approve rule 1",
+          at: "2026-11-22T10:00:00.002Z",
+          rule: { index: 0, matched: "actor dependabot[bot]" },
+          verified: true,
+        },
+      });
+    expect(readDeployment(h.events).approval).toEqual({
+      status: "approved",
+      approvers: ["alice@example.com", "bob@example.com"],
+      by: "auto-approve rule 1",
+      how: "auto",
+      decidedAt: "2026-11-22T10:00:00.002Z",
+      rule: { index: 0, matched: "actor dependabot[bot]" },
+    });
+  });
+});

@@ -1,5 +1,6 @@
 import type { FailureName } from "../errors.ts";
 import type { ExecutionStatus } from "../ports.ts";
+import type { VerifiedTrigger } from "../trigger/claims.ts";
 import {
   attemptFailure,
   EXECUTION_END_EVENTS,
@@ -84,6 +85,8 @@ export interface ApprovalProgress {
   readonly comment?: string;
   /** When the decision was made (ISO 8601, as the decision record says). */
   readonly decidedAt?: string;
+  /** `how: "auto"`: the auto-approval rule that matched the verified trigger. */
+  readonly rule?: { readonly index: number; readonly matched: string };
   readonly cause?: string;
 }
 
@@ -109,7 +112,10 @@ export interface RecordedOutcome {
   readonly lockReleased?: boolean;
 }
 
-/** The request, from the ExecutionStarted event's input (unvalidated: whatever the caller sent). */
+/**
+ * The request, from the ExecutionStarted event's input (unvalidated: whatever the caller sent),
+ * with its ID token left out: the reader never hands a token on to be shown.
+ */
 export interface RequestInfo {
   readonly service?: string;
   readonly version?: string;
@@ -117,9 +123,21 @@ export interface RequestInfo {
   readonly trigger?: { readonly actor?: string; readonly ciRunUrl?: string };
 }
 
+/**
+ * The trigger as ValidateInput accepted it (its output's `request.trigger`): `verified` holds
+ * the claims of the ID token it checked; without it the actor is only the caller's claim.
+ */
+export interface TriggerInfo {
+  readonly actor: string;
+  readonly ciRunUrl?: string;
+  readonly verified?: VerifiedTrigger;
+}
+
 /** Something worth telling the person (or log) following the deployment. Causes are readable. */
 export type DeploymentUpdate =
   | { readonly kind: "started"; readonly at: number; readonly request?: RequestInfo }
+  /** ValidateInput accepted the request: who triggered it, verified or not. */
+  | { readonly kind: "trigger"; readonly at: number; readonly trigger: TriggerInfo }
   | {
       readonly kind: "state-entered";
       readonly at: number;
@@ -167,6 +185,8 @@ export interface DeploymentProgress {
   readonly error?: string;
   readonly cause?: string;
   readonly request?: RequestInfo;
+  /** The trigger once ValidateInput accepted the request (verified claims, or an unverified actor). */
+  readonly trigger?: TriggerInfo;
   /** From the plan in the states' input. */
   readonly stage?: string;
   /** Every state visited, in order. */
@@ -220,6 +240,54 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** The StartExecution input without `trigger.idToken` (the caller's token is never shown). */
+function withoutIdToken(input: Record<string, unknown>): Record<string, unknown> {
+  const trigger = record(input.trigger);
+  if (!trigger || !("idToken" in trigger)) return input;
+  const { idToken: _hidden, ...rest } = trigger;
+  return { ...input, trigger: rest };
+}
+
+const VERIFIED_STRINGS = [
+  "issuer",
+  "audience",
+  "subject",
+  "repository",
+  "repositoryId",
+  "ref",
+  "sha",
+  "actor",
+  "workflow",
+  "workflowRef",
+  "eventName",
+  "environment",
+  "runId",
+  "runAttempt",
+  "issuedAt",
+  "expiresAt",
+] as const satisfies readonly (keyof VerifiedTrigger)[];
+
+const VERIFIED_REQUIRED = ["issuer", "audience", "subject", "repository", "ref", "sha", "actor"];
+
+/** `request.trigger` of ValidateInput's output: known fields only, strings only. */
+function triggerOf(value: unknown): TriggerInfo | undefined {
+  const trigger = record(value);
+  const actor = str(trigger?.actor);
+  if (!trigger || !actor) return undefined;
+  const ciRunUrl = str(trigger.ciRunUrl);
+  const claims = record(trigger.verified);
+  let verified: VerifiedTrigger | undefined;
+  if (claims && VERIFIED_REQUIRED.every((field) => str(claims[field]))) {
+    const picked: Record<string, string> = {};
+    for (const field of VERIFIED_STRINGS) {
+      const text = str(claims[field]);
+      if (text !== undefined) picked[field] = text;
+    }
+    verified = picked as unknown as VerifiedTrigger;
+  }
+  return { actor, ...(ciRunUrl ? { ciRunUrl } : {}), ...(verified ? { verified } : {}) };
+}
+
 /** A caught error (`{Error, Cause}` as a Catch stores it), with a readable cause. */
 function caught(value: unknown): { error: string; cause?: string } | undefined {
   const r = record(value);
@@ -256,6 +324,7 @@ export class HistoryReader {
   #error?: string;
   #cause?: string;
   #request?: RequestInfo;
+  #trigger?: TriggerInfo;
   #stage?: string;
   readonly #visits: OpenVisit[] = [];
   #current?: OpenVisit;
@@ -296,6 +365,7 @@ export class HistoryReader {
       ...(this.#error !== undefined ? { error: this.#error } : {}),
       ...(this.#cause !== undefined ? { cause: this.#cause } : {}),
       ...(this.#request ? { request: this.#request } : {}),
+      ...(this.#trigger ? { trigger: this.#trigger } : {}),
       ...(this.#stage ? { stage: this.#stage } : {}),
       ...(this.#current ? { current: this.#current } : {}),
       ...(this.#traffic ? { traffic: this.#traffic } : {}),
@@ -312,7 +382,7 @@ export class HistoryReader {
     if (type === "ExecutionStarted") {
       this.#startedAt = at;
       const input = parse(event.executionStartedEventDetails?.input);
-      if (input) this.#request = input as RequestInfo;
+      if (input) this.#request = withoutIdToken(input) as RequestInfo;
       updates.push({ kind: "started", at, ...(this.#request ? { request: this.#request } : {}) });
       return;
     }
@@ -429,6 +499,13 @@ export class HistoryReader {
     const output = parse(outputText);
     if (!output) return;
     if (name === WORKFLOW_STATES.rollback) this.#rollbackEnded(output, at, updates);
+    if (name === WORKFLOW_STATES.validateInput && !visit.error) {
+      const trigger = triggerOf(record(output.request)?.trigger);
+      if (trigger) {
+        this.#trigger = trigger;
+        updates.push({ kind: "trigger", at, trigger });
+      }
+    }
     if (name === WORKFLOW_STATES.verifyApproval && !visit.error) {
       const decision = record(output.approval);
       if (decision) this.#approvalDecided(decision, at, updates);
@@ -490,6 +567,9 @@ export class HistoryReader {
     const by = str(decision.by);
     const comment = str(decision.comment);
     const decidedAt = str(decision.at);
+    const rule = record(decision.rule);
+    const index = rule?.index;
+    const matched = str(rule?.matched);
     this.#approval = {
       status: how === "not-required" ? "not-required" : "approved",
       approvers: this.#approval?.approvers ?? [],
@@ -497,6 +577,9 @@ export class HistoryReader {
       ...(how ? { how } : {}),
       ...(comment ? { comment } : {}),
       ...(decidedAt ? { decidedAt } : {}),
+      ...(how === "auto" && typeof index === "number" && matched !== undefined
+        ? { rule: { index, matched } }
+        : {}),
     };
     updates.push({ kind: "approval", at, approval: this.#approval });
   }

@@ -1,8 +1,12 @@
 import {
   type ApprovalProgress,
+  describeAutoApproval,
   displayText,
+  hideIdTokensInJson,
   html,
   type SafeHtml,
+  type TriggerLike,
+  triggerText,
   WORKFLOW_STATES,
 } from "@gantry/core";
 import type { DamagedFile } from "../../storage/durable-file.ts";
@@ -110,8 +114,29 @@ export function renderSummary(view: Pick<ExecutionView, "listing" | "tracker" | 
 <li><span class="label">Started</span><time datetime="${new Date(listing.startDate).toISOString()}">${formatDateTime(listing.startDate)}</time></li>
 <li><span class="label">${stopped === undefined ? "Running for" : "Took"}</span>${formatDuration(duration)}</li>
 <li><span class="label">Execution</span><code>${listing.name}</code></li>
+${renderTriggerItem(tracker)}
 </ul>
 ${error ? html`<p class="notice bad" role="status"><strong>${error}</strong>${cause ? html`: ${cause}` : ""}</p>` : ""}`;
+}
+
+/**
+ * Who triggered it, for the summary: the ID token's verified claims in full once ValidateInput
+ * accepted them; otherwise the actor the caller named, marked as an unverified claim (which it
+ * is until ValidateInput says otherwise, and stays if ValidateInput refused the request).
+ */
+function renderTriggerItem(tracker: Pick<ExecutionTracker, "progress">): SafeHtml {
+  const { trigger, request } = tracker.progress;
+  const actor = trigger?.actor ?? request?.trigger?.actor;
+  if (!actor) return html``;
+  return html`<li><span class="label">Triggered by</span>${renderTrigger(trigger ?? { actor })}</li>`;
+}
+
+/** A trigger, verified (in full, with a badge) or an unverified claim. Escaped by `html`. */
+export function renderTrigger(trigger: TriggerLike): SafeHtml {
+  const text = displayText(triggerText(trigger, "full"));
+  return trigger.verified
+    ? html`<span data-trigger="verified"><span class="badge outcome-deployed">verified</span> ${text}</span>`
+    : html`<span data-trigger="unverified">${text}</span>`;
 }
 
 /** "v3 90% · v4 10%" with the function and alias. */
@@ -162,7 +187,7 @@ export function renderApproval(approval: ApprovalPanel | undefined, runs: Approv
     state = fromState ?? html`<p class="muted">No decision.</p>`;
   }
   return html`<div data-approval-id="${record.id}">${state}
-<p>Approvers: ${record.approvers.join(", ")}; asked by ${record.trigger.actor} (claimed, not verified) at ${formatDateTime(Date.parse(record.requestedAt))}.</p>
+<p>Approvers: ${record.approvers.join(", ")}; asked at ${formatDateTime(Date.parse(record.requestedAt))}. Triggered by ${renderTrigger(record.trigger)}.</p>
 ${approval.messages.length > 0 ? html`<p>Emails: ${approval.messages.map((m, i) => html`${i > 0 ? ", " : ""}<a href="/outbox/${m.id}">to ${m.to}</a>`)}</p>` : html`<p class="muted">No email in the outbox yet.</p>`}</div>`;
 }
 
@@ -174,6 +199,8 @@ function verifiedDecision({ verify, decision }: ApprovalRuns): SafeHtml | undefi
   }
   if (decision?.status !== "approved" && decision?.status !== "not-required")
     return html`<p><span class="badge outcome-deployed">verified</span></p>`;
+  if (decision.how === "auto" && decision.rule)
+    return html`<p data-auto-approved><span class="badge outcome-deployed">approved, verified</span> ${describeAutoApproval(decision.rule)}</p>`;
   const how =
     decision.how === "not-required"
       ? "not required in this stage"
@@ -242,8 +269,8 @@ ${node.comment ? html`<p class="muted">${node.comment}</p>` : ""}`;
     ? html`<div class="error"><h3>${run.status === "succeeded" ? "Error (an earlier attempt, retried)" : "Error"}</h3><p><code>${run.error}</code></p>${run.cause ? html`<pre>${prettyJson(run.cause)}</pre>` : ""}</div>`
     : "";
   return html`${heading}${times}${error}
-<h3>Input</h3>${run.input !== undefined ? html`<pre data-state-input>${prettyJson(run.input)}</pre>` : html`<p class="muted">none</p>`}
-<h3>Output</h3>${run.output !== undefined ? html`<pre data-state-output>${prettyJson(run.output)}</pre>` : html`<p class="muted">${run.status === "running" ? "Still running." : "None: the state did not complete."}</p>`}`;
+<h3>Input</h3>${run.input !== undefined ? html`<pre data-state-input>${prettyJson(hideIdTokensInJson(run.input))}</pre>` : html`<p class="muted">none</p>`}
+<h3>Output</h3>${run.output !== undefined ? html`<pre data-state-output>${prettyJson(hideIdTokensInJson(run.output))}</pre>` : html`<p class="muted">${run.status === "running" ? "Still running." : "None: the state did not complete."}</p>`}`;
 }
 
 function renderLegend(): SafeHtml {

@@ -1,0 +1,74 @@
+import { HistoryReader } from "@gantry/core";
+import { describe, expect, it } from "vitest";
+import type { DeploymentSummary } from "../summary.ts";
+import { statusLines } from "./status.ts";
+
+const base: DeploymentSummary = {
+  executionArn: "arn:aws:states:us-east-1:000000000000:execution:gantry-prod:x",
+  name: "x",
+  stateMachineArn: null,
+  stage: "prod",
+  service: "hello-service",
+  version: "3f2a9c1e0b12aabbccddeeff0011223344556677",
+  artifact: { key: null, sha256: null },
+  actor: "octocat",
+  trigger: null,
+  status: "RUNNING",
+  result: "running",
+  exitCode: 0,
+  outcome: null,
+  error: null,
+  cause: null,
+  startedAt: null,
+  stoppedAt: null,
+  durationSeconds: null,
+  states: [],
+  traffic: null,
+  approval: null,
+  rollback: null,
+};
+const progress = new HistoryReader().progress;
+
+describe("gantry status", () => {
+  it("shows a verified trigger compactly", () => {
+    const text = statusLines(
+      {
+        ...base,
+        trigger: {
+          actor: "octocat",
+          ciRunUrl: null,
+          verified: {
+            issuer: "https://token.actions.githubusercontent.com",
+            audience: "gantry-prod",
+            subject: "repo:acme/hello-service:ref:refs/heads/main",
+            repository: "acme/hello-service",
+            ref: "refs/heads/main",
+            sha: base.version as string,
+            actor: "octocat",
+            runId: "42",
+            issuedAt: "2026-11-22T09:59:00.000Z",
+            expiresAt: "2026-11-22T10:04:00.000Z",
+          },
+        },
+      },
+      progress,
+      0,
+    ).join("\n");
+    expect(text).toMatch(
+      /trigger +octocat — verified by token\.actions\.githubusercontent\.com: acme\/hello-service@refs\/heads\/main, commit 3f2a9c1e0b12, run 42/,
+    );
+  });
+
+  it("marks an unverified trigger, and the input's actor before ValidateInput, as a claim", () => {
+    const unverified = {
+      ...base,
+      trigger: { actor: "dependabot[bot]", ciRunUrl: null, verified: null },
+    };
+    expect(statusLines(unverified, progress, 0).join("\n")).toMatch(
+      /trigger +dependabot\[bot\] \(unverified claim\)/,
+    );
+    expect(statusLines(base, progress, 0).join("\n")).toMatch(
+      /trigger +octocat \(unverified claim\)/,
+    );
+  });
+});
