@@ -8,7 +8,7 @@ import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
 import { recordKeys, resolvePlan, signingKeysFrom, verifyApprovalLink } from "@gantry/core";
-import { rejectionOf, SHA_A } from "@gantry/core/testing";
+import { rejectionOf, SHA_A, verifiedTrigger } from "@gantry/core/testing";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import registry from "../gantry.registry.ts";
 import { handler as approvalGate } from "./approval-gate.ts";
@@ -193,17 +193,12 @@ describe("approval-gate", () => {
   it("auto-approves a verified trigger a rule matches: completes its task, with no key, record or email", async () => {
     for (const name of ["GANTRY_SENDER", "GANTRY_APPROVAL_URL", "GANTRY_LINK_KEYS_SECRET"])
       vi.stubEnv(name, undefined);
-    const verified = {
-      issuer: "https://token.actions.githubusercontent.com",
-      audience: "gantry-prod",
-      subject: "repo:acme/hello-service:ref:refs/heads/main",
-      repository: "acme/hello-service",
-      ref: "refs/heads/main",
+    const verified = verifiedTrigger({
       sha: REQUEST.version,
       actor: "dependabot[bot]",
       issuedAt: iso(NOW - 60_000),
       expiresAt: iso(NOW + 240_000),
-    };
+    });
     const request = { ...REQUEST, trigger: { actor: "dependabot[bot]", verified } };
     const plan = resolvePlan(registry, "prod", request, { timeScale: 1 });
     const result = await approvalGate({ ...event, request, plan }, context);

@@ -18,7 +18,7 @@ import {
   sealDecision,
   signingKeysFrom,
 } from "@gantry/core";
-import { rejectionOf, testExecution, testRequest } from "@gantry/core/testing";
+import { rejectionOf, testExecution, testRequest, verifiedTrigger } from "@gantry/core/testing";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -119,17 +119,7 @@ describe("verify-approval", () => {
   });
 
   it("auto-approves on the state's verified trigger when a rule matches, reading no record and no key", async () => {
-    const verified = {
-      issuer: "https://token.actions.githubusercontent.com",
-      audience: "gantry-prod",
-      subject: "repo:acme/hello-service:ref:refs/heads/main",
-      repository: "acme/hello-service",
-      ref: "refs/heads/main",
-      sha: REQUEST.version,
-      actor: "dependabot[bot]",
-      issuedAt: "2026-11-01T11:59:00.000Z",
-      expiresAt: "2026-11-01T12:04:00.000Z",
-    };
+    const verified = verifiedTrigger({ sha: REQUEST.version, actor: "dependabot[bot]" });
     const request = { ...REQUEST, trigger: { actor: "dependabot[bot]", verified } };
     const state = {
       ...STATE,

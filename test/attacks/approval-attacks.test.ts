@@ -9,20 +9,14 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join, relative } from "node:path";
-import {
-  ListExecutionsCommand,
-  SendTaskSuccessCommand,
-  StopExecutionCommand,
-} from "@aws-sdk/client-sfn";
+import { SendTaskSuccessCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import {
   type ApprovalDecisionRecord,
   approvalLink,
-  isApprovalRecordKey,
   recordKeys,
   sealDecision,
   signingKeysFrom,
 } from "@gantry/core";
-import { LocalBuckets } from "@gantry/local";
 import { confirm, emailFor, link, outbox } from "@gantry/local/approver";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
@@ -31,14 +25,21 @@ import {
   PREPROD_BUCKET,
   publish,
   requestFor,
-  STATE_MACHINE,
   startDeployment,
   startLocalProcess,
   throughPreprod,
-  waitFor,
   waitForStatus,
 } from "../support/local-process.ts";
 import { ATTACKS, type AttackId } from "./attacks.ts";
+import {
+  prodAliasOf,
+  prodStateBucket,
+  prodStatus,
+  stopRunningProd,
+  storedJson,
+  type Waiting,
+  waitingProdDeployment,
+} from "./support.ts";
 
 let local: LocalProcess;
 let request: ReturnType<typeof requestFor>;
@@ -53,15 +54,7 @@ afterAll(async () => {
 });
 
 // An attack that leaves its execution waiting would hold the prod lock for the next one.
-afterEach(async () => {
-  const running = await local.sfn.send(
-    new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE.prod, statusFilter: "RUNNING" }),
-  );
-  for (const execution of running.executions ?? []) {
-    await local.sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn }));
-    await waitForStatus(local, execution.executionArn as string);
-  }
-});
+afterEach(() => stopRunningProd(local));
 
 /** One attack of the table in docs/security.md. */
 function attack(id: AttackId, test: () => Promise<void>) {
@@ -70,60 +63,16 @@ function attack(id: AttackId, test: () => Promise<void>) {
 
 // ---- what an attacker can reach, and what we check afterwards --------------------------------
 
-const stateBucket = () =>
-  new LocalBuckets(join(local.home, "buckets")).records("gantry-state-prod");
-
-interface Waiting {
-  readonly arn: string;
-  readonly name: string;
-  readonly approvalId: string;
-  /** The task token: in AWS anyone allowed GetExecutionHistory can read it. */
-  readonly token: string;
-}
+const stateBucket = () => prodStateBucket(local);
 
 /** A prod deployment waiting for its approval, emails sent. */
-async function waitingDeployment(input: ReturnType<typeof requestFor> = request): Promise<Waiting> {
-  const started = await startDeployment(local, "prod", input);
-  const arn = started.executionArn as string;
-  const name = arn.split(":").at(-1) as string;
-  await emailFor(local, name, "bob@example.com");
-  // What the attacker finds in the state bucket: the approval record naming this execution.
-  const approvalId = await waitFor(
-    async () => {
-      const records = stateBucket();
-      for (const key of await records.list("approvals/")) {
-        if (!isApprovalRecordKey(key)) continue;
-        const approval = await records.get<{ id: string; execution: { id: string } }>(key);
-        if (approval?.value.execution.id === arn) return approval.value.id;
-      }
-      return undefined;
-    },
-    10_000,
-    () => `no approval record for ${arn}`,
-  );
-  const token = (
-    await stateBucket().get<{ taskToken: string }>(recordKeys.approvalToken(approvalId))
-  )?.value.taskToken as string;
-  return { arn, name, approvalId, token };
-}
+const waitingDeployment = (input: ReturnType<typeof requestFor> = request) =>
+  waitingProdDeployment(local, input);
 
 /** hello-service-prod:live as the local world keeps it. */
-function prodAlias(): { version: string; weights: Record<string, number> } {
-  return storedJson(join(local.home, "functions/hello-service-prod/function.json")).aliases.live;
-}
+const prodAlias = () => prodAliasOf(local);
 
-/** A JSON file of the data directory: sealed ({sha256, value}) since the durable-files work, bare before. */
-function storedJson(file: string) {
-  const raw = JSON.parse(readFileSync(file, "utf8"));
-  return raw && typeof raw.sha256 === "string" && "value" in raw ? raw.value : raw;
-}
-
-async function status(arn: string): Promise<string | undefined> {
-  const out = await local.sfn.send(
-    new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE.prod }),
-  );
-  return out.executions?.find((e) => e.executionArn === arn)?.status;
-}
+const status = (arn: string) => prodStatus(local, arn);
 
 /** Nothing was decided on this approval, it still waits, and prod did not move. */
 async function expectNothingChanged(waiting: Waiting, alias: ReturnType<typeof prodAlias>) {

@@ -7,15 +7,8 @@
  * trigger verified by the local OIDC issuer whose claims the rule does not match; and, as the
  * control that shows the rule can fire at all, a verified trigger it matches is auto-approved.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import {
-  ListExecutionsCommand,
-  SendTaskSuccessCommand,
-  StopExecutionCommand,
-} from "@aws-sdk/client-sfn";
-import { isApprovalRecordKey, oidcSettingsOf, recordKeys } from "@gantry/core";
-import { LocalBuckets } from "@gantry/local";
+import { SendTaskSuccessCommand } from "@aws-sdk/client-sfn";
+import { oidcSettingsOf, recordKeys } from "@gantry/core";
 import { emailFor, link, outbox } from "@gantry/local/approver";
 import { localIssuerUrl, mintLocalIdToken } from "@gantry/local/oidc";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -23,13 +16,19 @@ import registry from "../../gantry.registry.ts";
 import {
   type LocalProcess,
   type requestFor,
-  STATE_MACHINE,
   startDeployment,
   startLocalProcess,
   throughPreprod,
-  waitFor,
   waitForStatus,
 } from "../support/local-process.ts";
+import {
+  prodAliasOf,
+  prodStateBucket,
+  prodStatus,
+  stopRunningProd,
+  type Waiting,
+  waitingProdDeployment,
+} from "./support.ts";
 
 let local: LocalProcess;
 let claimed: ReturnType<typeof requestFor>;
@@ -46,27 +45,12 @@ afterAll(async () => {
 });
 
 // An attack that leaves its execution waiting would hold the prod lock for the next one.
-afterEach(async () => {
-  const running = await local.sfn.send(
-    new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE.prod, statusFilter: "RUNNING" }),
-  );
-  for (const execution of running.executions ?? []) {
-    await local.sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn }));
-    await waitForStatus(local, execution.executionArn as string);
-  }
-});
+afterEach(() => stopRunningProd(local));
 
-const stateBucket = () =>
-  new LocalBuckets(join(local.home, "buckets")).records("gantry-state-prod");
+const stateBucket = () => prodStateBucket(local);
 
 /** hello-service-prod:live as the local world keeps it (sealed or bare JSON). */
-function prodAlias(): unknown {
-  const raw = JSON.parse(
-    readFileSync(join(local.home, "functions/hello-service-prod/function.json"), "utf8"),
-  );
-  const stored = raw && typeof raw.sha256 === "string" && "value" in raw ? raw.value : raw;
-  return stored.aliases.live;
-}
+const prodAlias = () => prodAliasOf(local);
 
 /** The claimed request with an ID token from the local issuer for prod: dependabot[bot] on `ref`. */
 async function verifiedAs(ref: string) {
@@ -86,30 +70,8 @@ async function verifiedAs(ref: string) {
 }
 
 /** A prod deployment, waiting for its approval, emails sent. */
-async function waitingDeployment(input: ReturnType<typeof requestFor> = claimed) {
-  const started = await startDeployment(local, "prod", input);
-  const arn = started.executionArn as string;
-  const name = arn.split(":").at(-1) as string;
-  await emailFor(local, name, "bob@example.com");
-  const approvalId = await waitFor(
-    async () => {
-      const records = stateBucket();
-      for (const key of await records.list("approvals/")) {
-        if (!isApprovalRecordKey(key)) continue;
-        const approval = await records.get<{ id: string; execution: { id: string } }>(key);
-        if (approval?.value.execution.id === arn) return approval.value.id;
-      }
-      return undefined;
-    },
-    10_000,
-    () => `no approval record for ${arn}`,
-  );
-  // In AWS anyone allowed GetExecutionHistory can read the task token.
-  const token = (
-    await stateBucket().get<{ taskToken: string }>(recordKeys.approvalToken(approvalId))
-  )?.value.taskToken as string;
-  return { arn, name, approvalId, token };
-}
+const waitingDeployment = (input: ReturnType<typeof requestFor> = claimed) =>
+  waitingProdDeployment(local, input);
 
 /** Completes the approval task as anyone holding its token could, claiming an auto-approval. */
 async function forgeAutoApproval(token: string) {
@@ -129,10 +91,7 @@ async function forgeAutoApproval(token: string) {
 }
 
 /** The forgery ended ApprovalNotVerified: prod did not move, the lock is free, the approval void. */
-async function expectRefused(
-  waiting: Awaited<ReturnType<typeof waitingDeployment>>,
-  alias: unknown,
-) {
+async function expectRefused(waiting: Waiting, alias: unknown) {
   const done = await waitForStatus(local, waiting.arn);
   expect(done).toMatchObject({ status: "FAILED", error: "ApprovalNotVerified" });
   expect(done.cause).toContain(
@@ -147,12 +106,7 @@ async function expectRefused(
   expect(page.status).toBe(410);
 }
 
-async function status(arn: string): Promise<string | undefined> {
-  const out = await local.sfn.send(
-    new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE.prod }),
-  );
-  return out.executions?.find((e) => e.executionArn === arn)?.status;
-}
+const status = (arn: string) => prodStatus(local, arn);
 
 describe("auto-approval without a verified trigger", () => {
   it("a StartExecution claiming dependabot[bot] without an ID token waits for a person", async () => {

@@ -44,6 +44,7 @@ import {
   throughPreprod,
   waitForStatus,
 } from "../support/local-process.ts";
+import { storedJson } from "./support.ts";
 
 type Request = ReturnType<typeof requestFor>;
 
@@ -76,12 +77,6 @@ function statesEntered(events: HistoryEvent[]): string[] {
   return events
     .filter((e) => e.type?.endsWith("StateEntered"))
     .map((e) => e.stateEnteredEventDetails?.name ?? "");
-}
-
-/** A JSON file of the data directory: sealed ({sha256, value}) or bare. */
-function storedJson(file: string) {
-  const raw = JSON.parse(readFileSync(file, "utf8"));
-  return raw && typeof raw.sha256 === "string" && "value" in raw ? raw.value : raw;
 }
 
 /** What an execution can change in the world, to compare before and after. */

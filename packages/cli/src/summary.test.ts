@@ -1,4 +1,5 @@
 import { HistoryReader } from "@gantry/core";
+import { verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import { summarize } from "./summary.ts";
 
@@ -65,17 +66,10 @@ describe("summarize", () => {
 
   it("carries the trigger ValidateInput accepted: verified claims, never the ID token", () => {
     const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
-    const verified = {
+    const verified = verifiedTrigger({
       issuer: "http://127.0.0.1:8084/oidc",
-      audience: "gantry-prod",
-      subject: "repo:acme/hello-service:ref:refs/heads/main",
-      repository: "acme/hello-service",
-      ref: "refs/heads/main",
       sha: "3f2a9c1e0b12aabbccddeeff0011223344556677",
-      actor: "octocat",
-      issuedAt: "2026-11-22T09:59:00.000Z",
-      expiresAt: "2026-11-22T10:04:00.000Z",
-    };
+    });
     const input = { service: "hello-service", trigger: { actor: "octocat", idToken } };
     const reader = new HistoryReader();
     reader.apply([

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { amendmentKey, type DeploymentRecord, recordKeys } from "@gantry/core";
+import { verifiedTrigger } from "@gantry/core/testing";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Io } from "../io.ts";
@@ -21,13 +22,8 @@ const NAME = `hello-service-${VERSION.slice(0, 12)}-abababab`;
 const STARTED = "2026-11-30T10:00:00.000Z";
 const KEY = recordKeys.deployment("hello-service", STARTED, NAME);
 
-const verified = {
-  issuer: "https://token.actions.githubusercontent.com",
-  audience: "gantry-prod",
-  subject: "repo:acme/hello-service:ref:refs/heads/main",
-  repository: "acme/hello-service",
+const verified = verifiedTrigger({
   repositoryId: "123",
-  ref: "refs/heads/main",
   sha: VERSION,
   actor: "octocat",
   workflow: "release",
@@ -38,7 +34,7 @@ const verified = {
   runAttempt: "1",
   issuedAt: "2026-11-30T09:59:00.000Z",
   expiresAt: "2026-11-30T10:04:00.000Z",
-};
+});
 
 function record(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
   return {

@@ -1,4 +1,5 @@
 import { HistoryReader } from "@gantry/core";
+import { verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import type { DeploymentSummary } from "../summary.ts";
 import { statusLines } from "./status.ts";
@@ -37,18 +38,7 @@ describe("gantry status", () => {
         trigger: {
           actor: "octocat",
           ciRunUrl: null,
-          verified: {
-            issuer: "https://token.actions.githubusercontent.com",
-            audience: "gantry-prod",
-            subject: "repo:acme/hello-service:ref:refs/heads/main",
-            repository: "acme/hello-service",
-            ref: "refs/heads/main",
-            sha: base.version as string,
-            actor: "octocat",
-            runId: "42",
-            issuedAt: "2026-11-22T09:59:00.000Z",
-            expiresAt: "2026-11-22T10:04:00.000Z",
-          },
+          verified: verifiedTrigger({ sha: base.version as string, runId: "42" }),
         },
       },
       progress,

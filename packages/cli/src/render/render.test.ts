@@ -1,4 +1,5 @@
 import { type DeploymentUpdate, HistoryReader } from "@gantry/core";
+import { verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import type { OutputStream } from "../io.ts";
 import type { DeploymentSummary } from "../summary.ts";
@@ -52,19 +53,11 @@ const summary: DeploymentSummary = {
 };
 
 const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
-const verified = {
-  issuer: "https://token.actions.githubusercontent.com",
-  audience: "gantry-prod",
-  subject: "repo:acme/hello-service:ref:refs/heads/main",
-  repository: "acme/hello-service",
-  ref: "refs/heads/main",
+const verified = verifiedTrigger({
   sha: "3f2a9c1e0b12aabbccddeeff0011223344556677",
-  actor: "octocat",
   workflow: "release",
   runId: "42",
-  issuedAt: "2026-11-22T09:59:00.000Z",
-  expiresAt: "2026-11-22T10:04:00.000Z",
-};
+});
 
 describe("formatting", () => {
   it("formats durations and lists for people", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { verifiedTrigger } from "../testing/id-tokens.ts";
 import type { VerifiedTrigger } from "../trigger/claims.ts";
 import { triggerText } from "../trigger/describe.ts";
 import { approvalEmail, approvalFacts } from "./email.ts";
@@ -48,13 +49,9 @@ function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
 }
 
 /** Every claim a GitHub Actions ID token can carry, as ValidateInput verified them. */
-const VERIFIED: VerifiedTrigger = {
-  issuer: "https://token.actions.githubusercontent.com",
-  audience: "gantry-prod",
+const VERIFIED = verifiedTrigger({
   subject: "repo:acme/hello-service:environment:prod",
-  repository: "acme/hello-service",
   repositoryId: "123456",
-  ref: "refs/heads/main",
   sha: "3f2a9c1e0b7d4a5f6e8c9b0a1d2e3f4a5b6c7d8e",
   actor: "octocat",
   workflow: "release",
@@ -63,9 +60,7 @@ const VERIFIED: VerifiedTrigger = {
   environment: "prod",
   runId: "9876543210",
   runAttempt: "2",
-  issuedAt: "2026-11-01T11:59:00.000Z",
-  expiresAt: "2026-11-01T12:04:00.000Z",
-};
+});
 
 function email(r: ApprovalRecord = record(), approveUrl = APPROVE, rejectUrl = REJECT) {
   return approvalEmail({

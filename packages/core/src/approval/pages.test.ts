@@ -4,6 +4,7 @@
  * words, headings, buttons and form fields a person relies on.
  */
 import { describe, expect, it } from "vitest";
+import { verifiedTrigger } from "../testing/id-tokens.ts";
 import { ApprovalRefused, type CheckedLink, type DecisionOutcome } from "./decide.ts";
 import { confirmationPage, decidedPage, notFoundPage, refusedPage } from "./pages.ts";
 import type { ApprovalDecisionRecord, ApprovalRecord } from "./record.ts";
@@ -106,18 +107,7 @@ describe("confirmationPage", () => {
 });
 
 describe("the trigger on the confirmation page", () => {
-  const verified = {
-    issuer: "https://token.actions.githubusercontent.com",
-    audience: "gantry-prod",
-    subject: "repo:acme/hello-service:ref:refs/heads/main",
-    repository: "acme/hello-service",
-    ref: "refs/heads/main",
-    sha: VERSION,
-    actor: "dependabot[bot]",
-    runId: "42",
-    issuedAt: "2026-11-22T09:00:00.000Z",
-    expiresAt: "2026-11-22T09:05:00.000Z",
-  };
+  const verified = verifiedTrigger({ sha: VERSION, actor: "dependabot[bot]", runId: "42" });
 
   it("says an unverified actor is only the caller's claim, in the summary and the table", () => {
     const page = confirmationPage(view("approve"), "/approvals/x", LINK);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { verifiedTrigger } from "../testing/id-tokens.ts";
 import { eventTime, type HistoryEventLike, readableCause } from "./events.ts";
 import { RECORDED, type RecordedName, recorded } from "./fixtures/recorded.ts";
 import { type DeploymentUpdate, HistoryReader, readDeployment } from "./reader.ts";
@@ -484,19 +485,11 @@ describe("HistoryReader and the trigger", () => {
   const sha = "3f2a9c1e0b12aabbccddeeff0011223344556677";
   // Shaped like a JWT; the reader must never hand it on.
   const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
-  const verified = {
-    issuer: "https://token.actions.githubusercontent.com",
-    audience: "gantry-prod",
-    subject: "repo:acme/hello-service:ref:refs/heads/main",
-    repository: "acme/hello-service",
-    ref: "refs/heads/main",
+  const verified = verifiedTrigger({
     sha,
-    actor: "octocat",
     workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
     runId: "42",
-    issuedAt: "2026-11-22T09:59:00.000Z",
-    expiresAt: "2026-11-22T10:04:00.000Z",
-  };
+  });
   const input = {
     service: "hello-service",
     version: sha,

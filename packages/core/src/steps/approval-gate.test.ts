@@ -13,6 +13,7 @@ import {
   testRequest,
   VERSION,
 } from "../testing/fixtures.ts";
+import { verifiedTrigger as githubTrigger } from "../testing/id-tokens.ts";
 import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
 import type { AutoApproveRule, VerifiedTrigger } from "../trigger/claims.ts";
 import { type ApprovalGateEvent, approvalGate } from "./approval-gate.ts";
@@ -60,24 +61,17 @@ function world() {
   return { records, mailer, successes, logged, clock, deps };
 }
 
-/** What ValidateInput puts in the state after checking a GitHub Actions ID token. */
+/** What ValidateInput puts in the state after checking dependabot's ID token (issued T0 - 1 min). */
 function verifiedTrigger(overrides: Partial<VerifiedTrigger> = {}): VerifiedTrigger {
-  return {
-    issuer: "https://token.actions.githubusercontent.com",
-    audience: "gantry-prod",
-    subject: "repo:acme/hello-service:ref:refs/heads/main",
-    repository: "acme/hello-service",
-    ref: "refs/heads/main",
+  return githubTrigger({
     sha: VERSION,
     actor: "dependabot[bot]",
     workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
     eventName: "push",
     runId: "7",
     runAttempt: "1",
-    issuedAt: new Date(T0 - 60_000).toISOString(),
-    expiresAt: new Date(T0 + 240_000).toISOString(),
     ...overrides,
-  };
+  });
 }
 
 function event(

@@ -10,6 +10,7 @@ import {
   testRequest,
   testRollout,
 } from "../testing/fixtures.ts";
+import { verifiedTrigger } from "../testing/id-tokens.ts";
 import { MemoryMetrics, MemoryRecords } from "../testing/memory-world.ts";
 import { acquireLock, type LockRecord } from "./acquire-lock.ts";
 import {
@@ -264,17 +265,12 @@ describe("finish", () => {
     expect(stored?.value.release).toEqual({ newVersion: "5", previousVersion: "4" });
   });
 
-  const verifiedTrigger = {
-    issuer: "https://token.actions.githubusercontent.com",
-    audience: "gantry-prod",
-    subject: "repo:acme/hello-service:ref:refs/heads/main",
-    repository: "acme/hello-service",
-    ref: "refs/heads/main",
+  const verified = verifiedTrigger({
     sha: testRequest().version,
     actor: "alice",
     issuedAt: new Date(T0).toISOString(),
     expiresAt: new Date(T0 + 300_000).toISOString(),
-  };
+  });
 
   it.each<[string, Record<string, unknown>, Partial<DeploymentState["plan"]>, unknown]>([
     [
@@ -297,7 +293,7 @@ describe("finish", () => {
   ])("records %s", async (_label, claims, plan, expected) => {
     const w = world();
     const request = testRequest();
-    const trigger = { actor: "alice", verified: { ...verifiedTrigger, ...claims } };
+    const trigger = { actor: "alice", verified: { ...verified, ...claims } };
     const { repositoryUrl, ...rest } = { ...testPlan(), ...plan };
     await finish(
       {
@@ -319,11 +315,11 @@ describe("finish", () => {
     const trigger = {
       actor: "alice",
       idToken: "eyJhbGciOiJSUzI1NiJ9.e30.sig",
-      verified: verifiedTrigger,
+      verified,
     };
     await finish({ ...base(), request: { ...request, trigger } }, "succeeded", w.deps);
     const stored = await w.records.get<DeploymentRecord>(deploymentKey());
-    expect(stored?.value.trigger).toEqual({ actor: "alice", verified: verifiedTrigger });
+    expect(stored?.value.trigger).toEqual({ actor: "alice", verified });
     expect(JSON.stringify(stored?.value)).not.toContain("eyJ");
   });
 

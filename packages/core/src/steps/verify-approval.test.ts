@@ -15,6 +15,7 @@ import {
   testRequest,
   VERSION,
 } from "../testing/fixtures.ts";
+import { verifiedTrigger as githubTrigger } from "../testing/id-tokens.ts";
 import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
 import { rejectionOf } from "../testing/rejection.ts";
 import type { AutoApproveRule, VerifiedTrigger } from "../trigger/claims.ts";
@@ -436,21 +437,14 @@ describe("verifyApproval", () => {
   });
 });
 
-/** What ValidateInput puts in the state after checking a GitHub Actions ID token. */
+/** What ValidateInput puts in the state after checking dependabot's ID token (issued T0 - 1 min). */
 function verifiedTrigger(overrides: Partial<VerifiedTrigger> = {}): VerifiedTrigger {
-  return {
-    issuer: "https://token.actions.githubusercontent.com",
-    audience: "gantry-prod",
-    subject: "repo:acme/hello-service:ref:refs/heads/main",
-    repository: "acme/hello-service",
-    ref: "refs/heads/main",
+  return githubTrigger({
     sha: VERSION,
     actor: "dependabot[bot]",
     eventName: "push",
-    issuedAt: new Date(T0 - 60_000).toISOString(),
-    expiresAt: new Date(T0 + 240_000).toISOString(),
     ...overrides,
-  };
+  });
 }
 
 /** A prod deployment's state: its trigger claimed by `actor`, verified when `verified` is given. */

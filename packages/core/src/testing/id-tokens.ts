@@ -16,6 +16,7 @@ import {
   type JWTVerifyGetKey,
   SignJWT,
 } from "jose";
+import type { VerifiedTrigger } from "../trigger/claims.ts";
 
 export const TEST_ISSUER = "https://token.actions.githubusercontent.com";
 export const TEST_AUDIENCE = "gantry-prod";
@@ -38,6 +39,33 @@ export function githubClaims(overrides: Record<string, unknown> = {}): JWTPayloa
     environment: "prod",
     run_id: "42",
     run_attempt: "1",
+    ...overrides,
+  };
+}
+
+/**
+ * What ValidateInput puts in the state after checking a GitHub Actions ID token for
+ * `TEST_SHA`: the claims every token has (no optional ones unless `overrides` gives them),
+ * issued at 11:59 and expiring at 12:04 on the fixtures' day (T0 is 12:00). `overrides`
+ * replace any field.
+ *
+ * @example
+ * ```ts
+ * const verified = verifiedTrigger({ actor: "dependabot[bot]", runId: "42" });
+ * const request = { ...testRequest(), trigger: { actor: "dependabot[bot]", verified } };
+ * ```
+ */
+export function verifiedTrigger(overrides: Partial<VerifiedTrigger> = {}): VerifiedTrigger {
+  return {
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+    subject: "repo:acme/hello-service:ref:refs/heads/main",
+    repository: "acme/hello-service",
+    ref: "refs/heads/main",
+    sha: TEST_SHA,
+    actor: "octocat",
+    issuedAt: "2026-11-01T11:59:00.000Z",
+    expiresAt: "2026-11-01T12:04:00.000Z",
     ...overrides,
   };
 }

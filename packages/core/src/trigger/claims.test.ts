@@ -1,25 +1,18 @@
 import { describe, expect, it } from "vitest";
+import { verifiedTrigger } from "../testing/id-tokens.ts";
 import {
   type AutoApproveRule,
   describeAutoApproveRule,
   matchingAutoApproveRule,
-  type VerifiedTrigger,
 } from "./claims.ts";
 
-const verified: VerifiedTrigger = {
-  issuer: "https://token.actions.githubusercontent.com",
-  audience: "gantry-prod",
-  subject: "repo:acme/hello-service:ref:refs/heads/main",
-  repository: "acme/hello-service",
+const verified = verifiedTrigger({
   ref: "refs/heads/main",
-  sha: "3f2a9c1",
   actor: "dependabot[bot]",
   workflowRef: "acme/hello-service/.github/workflows/ci.yml@refs/heads/main",
   eventName: "push",
   environment: "prod",
-  issuedAt: "2026-01-01T00:00:00.000Z",
-  expiresAt: "2026-01-01T00:05:00.000Z",
-};
+});
 
 describe("matchingAutoApproveRule", () => {
   it.each<[string, AutoApproveRule, AutoApproveRule]>([

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { verifiedTrigger } from "../testing/id-tokens.ts";
 import type { VerifiedTrigger } from "./claims.ts";
 import { describeAutoApproval, hideIdTokens, hideIdTokensInJson, triggerText } from "./describe.ts";
 
 const sha = "3f2a9c1e0b12aabbccddeeff0011223344556677";
-const verified: VerifiedTrigger = {
-  issuer: "https://token.actions.githubusercontent.com",
-  audience: "gantry-prod",
+const verified = verifiedTrigger({
   subject: "repo:acme/hello-service:environment:prod",
-  repository: "acme/hello-service",
   repositoryId: "123456",
-  ref: "refs/heads/main",
   sha,
   actor: "octocat",
   workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
@@ -17,9 +14,7 @@ const verified: VerifiedTrigger = {
   environment: "prod",
   runId: "42",
   runAttempt: "2",
-  issuedAt: "2026-11-22T09:59:00.000Z",
-  expiresAt: "2026-11-22T10:04:00.000Z",
-};
+});
 const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
 
 describe("triggerText", () => {

@@ -1,4 +1,5 @@
 import type { ApprovalRecord } from "@gantry/core";
+import { verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../control-plane/history.ts";
 import { renderApproval, renderStatePanel, renderSummary } from "./execution-page.ts";
@@ -10,19 +11,12 @@ import { graphOf } from "./graph-model.ts";
 const SHA = "3f2a9c1e0b12aabbccddeeff0011223344556677";
 // Shaped like a JWT: the console must never show it.
 const ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
-const VERIFIED = {
+const VERIFIED = verifiedTrigger({
   issuer: "http://127.0.0.1:8084/oidc",
-  audience: "gantry-prod",
-  subject: "repo:acme/hello-service:ref:refs/heads/main",
-  repository: "acme/hello-service",
-  ref: "refs/heads/main",
   sha: SHA,
-  actor: "octocat",
   workflowRef: "acme/hello-service/.github/workflows/release.yml@refs/heads/main",
   runId: "42",
-  issuedAt: "2026-11-22T09:59:00.000Z",
-  expiresAt: "2026-11-22T10:04:00.000Z",
-};
+});
 const INPUT = {
   service: "hello-service",
   version: SHA,
