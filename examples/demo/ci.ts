@@ -29,6 +29,18 @@ export interface Published extends BuiltVariant {
   readonly bucket: string;
 }
 
+/** The part of `gantry provenance --json` the demo tells (packages/cli/src/commands/provenance.ts). */
+export interface Provenance {
+  readonly commit: string;
+  readonly repository: { readonly name?: string; readonly verified: boolean } | null;
+  readonly artifact: { readonly hops: readonly unknown[]; readonly verdict: string };
+  readonly trigger: {
+    readonly actor: string;
+    readonly verified: { readonly issuer: string } | null;
+  };
+  readonly approval: { readonly by: string; readonly channel?: string } | null;
+}
+
 /** What `deploy --wait --json` said, and the execution name it used. */
 export interface Deployment {
   readonly name: string;
@@ -76,6 +88,19 @@ export class Ci {
       );
     }
     return JSON.parse(result.stdout) as T;
+  }
+
+  /** `gantry provenance`: what the records say about the prod deployment of a version. */
+  provenance(version: string): Promise<Provenance> {
+    return this.json<Provenance>([
+      "provenance",
+      "--stage",
+      "prod",
+      "--service",
+      SERVICE,
+      "--version",
+      version,
+    ]);
   }
 
   /** After a build: `gantry artifact publish` (the same bytes again is fine). */

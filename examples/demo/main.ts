@@ -114,6 +114,25 @@ async function main(): Promise<void> {
       "prod's alias serves one version after the promotion",
     );
     const goodVersion = prodAlias?.version;
+    // Provenance, from the records the pipeline wrote: the trigger was proven by an ID token
+    // (`gantry deploy` minted one with the local plane's issuer).
+    const provenance = await ci.provenance(v2.version);
+    const verifiedBy = provenance.trigger.verified?.issuer;
+    say(
+      `   provenance: ${provenance.repository?.name ?? "(unverified repository)"} commit ` +
+        `${provenance.commit.slice(0, 12)}, triggered by ${provenance.trigger.actor} ` +
+        `(${verifiedBy ? `verified by ${verifiedBy}` : "unverified"}); ` +
+        `${provenance.artifact.verdict} at ${provenance.artifact.hops.length} hops; ` +
+        `approved by ${provenance.approval?.by ?? "nobody"}`,
+    );
+    expectThat(
+      verifiedBy !== undefined && provenance.repository?.verified === true,
+      "v2's prod deployment carries a verified trigger",
+    );
+    expectThat(
+      provenance.artifact.verdict === "same-bytes",
+      "v2's provenance shows the same bytes at every hop",
+    );
 
     // 2. Broken everywhere: stopped at preprod.
     say("\n2. A broken build: v3 fails on every request");

@@ -48,12 +48,18 @@ function registry(repository?: string): Registry {
   });
 }
 
-function target(kind: "local" | "aws", home?: string, endpoint?: string): Target {
+function target(
+  kind: "local" | "aws",
+  home?: string,
+  endpoint?: string,
+  webEndpoint?: string,
+): Target {
   return {
     kind,
     sfn: undefined as never,
     s3: undefined as never,
     ...(endpoint ? { endpoint } : {}),
+    ...(webEndpoint ? { webEndpoint } : {}),
     ...(home ? { home } : {}),
     chosenBy: "test",
     stateMachineArn: () => "arn",
@@ -237,7 +243,36 @@ describe("against the local control plane", () => {
       stage: "prod",
       request: REQUEST,
     });
-    expect(stopped.source).toBe("none");
+    expect(stopped).toMatchObject({
+      source: "none",
+      reason: expect.stringContaining("GANTRY_WEB_ENDPOINT"),
+    });
+  });
+
+  it("mints for a plane started in-process (no endpoints.json) at the given web endpoint", async () => {
+    rmSync(join(home, "endpoints.json"));
+    const got = await obtainIdToken({
+      env: {},
+      target: target("local", home, endpoint, "http://127.0.0.1:18085"),
+      registry: registry("acme/hello-service"),
+      stage: "prod",
+      request: REQUEST,
+    });
+    expect(got.source).toBe("local");
+    if (got.source === "none") return;
+    expect(decodeJwt(got.idToken)).toMatchObject({ iss: "http://127.0.0.1:18085/oidc" });
+  });
+
+  it("sends none where no plane has ever run from the data directory (no issuer key)", async () => {
+    rmSync(join(home, "oidc-issuer.json"));
+    const got = await obtainIdToken({
+      env: {},
+      target: target("local", home, endpoint, "http://127.0.0.1:18085"),
+      registry: registry("acme/hello-service"),
+      stage: "prod",
+      request: REQUEST,
+    });
+    expect(got).toMatchObject({ source: "none", reason: expect.stringContaining("has run from") });
   });
 });
 

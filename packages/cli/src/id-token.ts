@@ -155,23 +155,37 @@ async function localIdToken(input: ObtainIdTokenInput, audience: string): Promis
   // Only the plane that owns the data directory has the key its JWKS publishes, and only its
   // own web endpoint is its issuer: a token for any other plane would be refused.
   const home = target.home;
-  const running = home ? readLocalEndpoints(home) : undefined;
-  if (!home || !running?.alive || !existsSync(join(home, OIDC_ISSUER_FILE))) {
+  if (!home || !existsSync(join(home, OIDC_ISSUER_FILE))) {
     return {
       source: "none",
-      reason: `no local control plane with an ID token issuer runs from ${home ?? "this data directory"}`,
+      reason: `no local control plane with an ID token issuer has run from ${home ?? "this data directory"}`,
     };
   }
-  if (!sameOrigin(running.endpoints.sfn, target.endpoint) || !running.endpoints.web) {
+  const running = readLocalEndpoints(home);
+  let web: string | undefined;
+  if (running?.alive) {
+    if (!sameOrigin(running.endpoints.sfn, target.endpoint) || !running.endpoints.web) {
+      return {
+        source: "none",
+        reason: `the control plane at ${target.endpoint} is not the one that runs from ${home} (set GANTRY_HOME to its data directory)`,
+      };
+    }
+    web = running.endpoints.web;
+  } else {
+    // A plane started in-process (the demo, tests) writes no endpoints.json: its web endpoint
+    // is the one given (GANTRY_WEB_ENDPOINT). Were it another plane's, ValidateInput refuses.
+    web = target.webEndpoint;
+  }
+  if (!web) {
     return {
       source: "none",
-      reason: `the control plane at ${target.endpoint} is not the one that runs from ${home} (set GANTRY_HOME to its data directory)`,
+      reason: `no control plane runs from ${home}, and no web endpoint is given (GANTRY_WEB_ENDPOINT)`,
     };
   }
   const actor = request.trigger.actor;
   const idToken = await mintLocalIdToken({
     home,
-    issuer: localIssuerUrl(running.endpoints.web),
+    issuer: localIssuerUrl(web),
     audience,
     claims: {
       repository: service.repository,
