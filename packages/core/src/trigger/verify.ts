@@ -17,7 +17,12 @@ export const ID_TOKEN_FIELD = "trigger.idToken";
 /** The only signature algorithm accepted: GitHub and the local issuer both sign with RS256. */
 const ALGORITHMS = ["RS256"];
 
-const DISCOVERY_TIMEOUT_MS = 5_000;
+/**
+ * Each of the two fetches (discovery document, then keys) gives up after this long: both must
+ * fit in ValidateInput's 10 s Task timeout with a cold start to spare, so that a slow issuer is
+ * a TransientError the workflow retries, not a Task timeout it does not.
+ */
+const FETCH_TIMEOUT_MS = 3_000;
 
 /** Claims a token must carry to say who deployed what from where. */
 const REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "repository", "ref", "sha", "actor"];
@@ -120,11 +125,10 @@ async function discoverKeys(
   const url = `${base}/.well-known/openid-configuration`;
   let response: Response;
   try {
-    // Bounded like jose's own key fetch: a hanging issuer must not hold the Lambda to its timeout.
     response = await fetchImpl(url, {
       method: "GET",
       redirect: "manual",
-      signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS),
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     });
   } catch (error) {
     throw new TransientError(`cannot reach the OIDC issuer ${issuer}: ${messageOf(error)}`);
@@ -159,7 +163,10 @@ async function discoverKeys(
       `the OIDC issuer ${issuer} publishes its keys at ${jwksUrl.origin}, not on its own origin`,
     );
   }
-  return createRemoteJWKSet(jwksUrl, { [customFetch]: fetchImpl });
+  return createRemoteJWKSet(jwksUrl, {
+    [customFetch]: fetchImpl,
+    timeoutDuration: FETCH_TIMEOUT_MS,
+  });
 }
 
 /** The error a failed verification is reported as: InvalidInput naming why, or TransientError. */
