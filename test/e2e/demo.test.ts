@@ -82,7 +82,7 @@ function history(executionArn: string): { type: string; [details: string]: unkno
   )
     .trim()
     .split("\n")
-    .map((line) => JSON.parse(line));
+    .map((line) => unsealed(JSON.parse(line)));
 }
 
 function entered(events: ReturnType<typeof history>): string[] {
@@ -93,7 +93,11 @@ function entered(events: ReturnType<typeof history>): string[] {
 
 /** A JSON file of the data directory: sealed ({sha256, value}) since the durable-files work, bare before. */
 function storedJson(file: string) {
-  const raw = JSON.parse(readFileSync(file, "utf8"));
+  return unsealed(JSON.parse(readFileSync(file, "utf8")));
+}
+
+/** A sealed document's value ({sha256, value}: files and history lines), or the bare document. */
+function unsealed(raw: ReturnType<typeof JSON.parse>) {
   return raw && typeof raw.sha256 === "string" && "value" in raw ? raw.value : raw;
 }
 

@@ -17,6 +17,8 @@ import {
   DamagedFileError,
   Quarantine,
   readSealedJson,
+  readSealedLine,
+  sealedLine,
   writeSealedJson,
 } from "../storage/durable-file.ts";
 import { executionArn, stateMachineArn } from "./arns.ts";
@@ -88,7 +90,7 @@ export const EXECUTION_STATUSES = [
  * Executions and their histories on disk, written as they happen:
  *
  *     <dir>/<state machine>/<execution name>/execution.json   (sealed JSON, written durably)
- *     <dir>/<state machine>/<execution name>/history.jsonl    (one event per line, appended)
+ *     <dir>/<state machine>/<execution name>/history.jsonl    (one sealed event per line, appended)
  *     <dir>/<state machine>/<execution name>/reconcile.json   (an unfinished cleanup, if any)
  *
  * A crash loses at most the event being written. A damaged execution.json is quarantined and
@@ -163,7 +165,7 @@ export class ExecutionStore {
   }
 
   appendHistory(record: ExecutionSummary, event: HistoryEvent): void {
-    appendFileSync(this.#historyFile(record), `${JSON.stringify(event)}\n`);
+    appendFileSync(this.#historyFile(record), sealedLine(event));
   }
 
   /**
@@ -180,16 +182,11 @@ export class ExecutionStore {
     let torn = false;
     lines.forEach((line, index) => {
       if (!line) return;
-      let event: unknown;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        if (index < lines.length - 1) garbled++;
-        else torn = true;
-        return;
-      }
+      // Each line carries its checksum: a garbled byte inside a string still parses.
+      const event = readSealedLine(line);
       if (isEvent(event)) events.push(event);
-      else garbled++;
+      else if (index < lines.length - 1) garbled++;
+      else torn = true;
     });
     if ((garbled > 0 || torn) && !this.#reported.has(file)) {
       this.#reported.add(file);

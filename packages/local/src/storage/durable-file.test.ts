@@ -13,6 +13,8 @@ import {
   DamagedFileError,
   Quarantine,
   readSealedJson,
+  readSealedLine,
+  sealedLine,
   sweepTempFiles,
   writeFileDurably,
   writeSealedJson,
@@ -58,6 +60,21 @@ describe("durable files", () => {
     })();
     expect(error).toBeInstanceOf(DamagedFileError);
     expect((error as DamagedFileError).message).toMatch(reason);
+  });
+
+  it("tells a garbled history line from a good one, even when the garbled line still parses", () => {
+    const event = { id: 1, type: "ExecutionStarted", input: `{"token":"${"a".repeat(64)}"}` };
+    const line = sealedLine(event);
+    expect(line.endsWith("\n")).toBe(true);
+    expect(line.slice(0, -1)).not.toContain("\n");
+    expect(readSealedLine(line.trim())).toEqual(event);
+    // Bytes changed inside a string: valid JSON still, but not what was written.
+    const garbled = line.trim().replace("aaaa", "a\u00ffb");
+    expect(() => JSON.parse(garbled)).not.toThrow();
+    expect(readSealedLine(garbled)).toBeUndefined();
+    expect(readSealedLine(line.trim().slice(0, 40))).toBeUndefined();
+    // A bare line, written before histories carried checksums, is read as it is.
+    expect(readSealedLine(JSON.stringify(event))).toEqual(event);
   });
 
   it("quarantines a damaged file: moved aside, never deleted, and reported", () => {

@@ -109,8 +109,37 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  * ```
  */
 export function writeSealedJson(file: string, value: unknown, mode: number = PRIVATE_FILE): void {
+  writeFileDurably(file, sealedLine(value), mode);
+}
+
+/**
+ * One JSON document and its checksum as a single line, for files appended to a line at a time (an
+ * execution's history): a garbled line is told from a good one even when it still parses, as a
+ * garbled byte inside a long string does. {@link readSealedLine} reads it back.
+ *
+ * @example
+ * ```ts
+ * appendFileSync(file, sealedLine({ id: 1, type: "ExecutionStarted" }));
+ * ```
+ */
+export function sealedLine(value: unknown): string {
   const text = JSON.stringify(value);
-  writeFileDurably(file, `{"sha256":"${sha256(text)}","value":${text}}\n`, mode);
+  return `{"sha256":"${sha256(text)}","value":${text}}\n`;
+}
+
+/**
+ * The value of a line written by {@link sealedLine} (or, for lines written before checksums, a
+ * bare JSON line); `undefined` when the line does not parse or does not match its checksum.
+ */
+export function readSealedLine(line: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isSealed(parsed)) return parsed;
+  return sha256(JSON.stringify(parsed.value)) === parsed.sha256 ? parsed.value : undefined;
 }
 
 /**
