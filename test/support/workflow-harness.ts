@@ -3,6 +3,8 @@
  * over the in-memory world, and reports what the execution did.
  */
 import {
+  type AlarmStateChangeEvent,
+  type AlarmStatus,
   type ApprovalServiceDeps,
   currentRecordKeys,
   type DeploymentState,
@@ -10,6 +12,8 @@ import {
   defineRegistry,
   type ExecutionStatus,
   executionName,
+  type HoldCallbackEvent,
+  type HoldEventResult,
   type ReconcileResult,
   type Registry,
   reconcileAbandoned,
@@ -32,6 +36,8 @@ import {
 import {
   type EngineEvent,
   handlersByArn,
+  holdEventsHandler,
+  LocalHoldScheduler,
   loadWorkflowDefinition,
   type TaskHandler,
   TaskTokenRegistry,
@@ -129,6 +135,18 @@ export class WorkflowHarness {
     prod: new MemoryRecords(),
   };
   readonly tokens = new TaskTokenRegistry();
+  /** Each stage's hold schedules (EventBridge Scheduler's part). */
+  readonly schedulers: Record<Stage, LocalHoldScheduler> = {
+    preprod: new LocalHoldScheduler(),
+    prod: new LocalHoldScheduler(),
+  };
+  /** Each stage's hold-events function: alarm state changes and hold schedules reach it. */
+  readonly holdEvents: Record<Stage, (event: HoldCallbackEvent) => Promise<HoldEventResult>>;
+  /**
+   * What happens to alarm state-change events: delivered at once (EventBridge), lost (a test of
+   * the end-of-hold check), or delivered twice.
+   */
+  alarmEvents: "delivered" | "lost" | "duplicated" = "delivered";
   readonly executions = new Map<string, Tracked>();
   readonly engines: Record<Stage, WorkflowEngine>;
   readonly secrets: SecretSource = { signingKeys: async () => signingKeysFrom("x".repeat(40)) };
@@ -158,24 +176,38 @@ export class WorkflowHarness {
       executionStatus: async (arn) => this.executions.get(arn)?.status,
     };
     this.workflows = workflows;
+    const portsOf = (stage: Stage) => ({
+      records: this.records[stage],
+      artifacts: this.artifacts,
+      functions: this.functions,
+      alarms: this.alarms,
+      metrics: this.metrics,
+      mailer: this.mailer,
+      workflows,
+      secrets: this.secrets,
+      decisionKeys: this.decisionKeys,
+      clock: { now: () => Date.now() },
+      scheduler: this.schedulers[stage],
+      approvalBaseUrl: "http://127.0.0.1:8084",
+      sender: "gantry@example.com",
+    });
+    this.holdEvents = {
+      preprod: holdEventsHandler(portsOf("preprod"), { stage: "preprod" }),
+      prod: holdEventsHandler(portsOf("prod"), { stage: "prod" }),
+    };
+    for (const stage of ["preprod", "prod"] as const)
+      this.schedulers[stage].connect(this.holdEvents[stage]);
+    this.alarms.onChange((status) => {
+      if (this.alarmEvents === "lost") return;
+      const times = this.alarmEvents === "duplicated" ? 2 : 1;
+      for (let i = 0; i < times; i++) void this.sendAlarmEvent(status);
+    });
     const engine = (stage: Stage) => {
-      const handlers = workflowHandlers(
-        {
-          records: this.records[stage],
-          artifacts: this.artifacts,
-          functions: this.functions,
-          alarms: this.alarms,
-          metrics: this.metrics,
-          mailer: this.mailer,
-          workflows,
-          secrets: this.secrets,
-          decisionKeys: this.decisionKeys,
-          clock: { now: () => Date.now() },
-          approvalBaseUrl: "http://127.0.0.1:8084",
-          sender: "gantry@example.com",
-        },
-        { stage, registry, timeScale: TIME_SCALE },
-      );
+      const handlers = workflowHandlers(portsOf(stage), {
+        stage,
+        registry,
+        timeScale: TIME_SCALE,
+      });
       for (const key of Object.keys(handlers) as WorkflowFunctionKey[]) {
         const real: TaskHandler = handlers[key];
         handlers[key] = async (event) => {
@@ -196,6 +228,20 @@ export class WorkflowHarness {
     this.functions.create("hello-prod", "live", GOOD_V1);
     for (const alarm of ["hello-preprod-errors", "hello-prod-errors", "hello-prod-latency"])
       this.alarms.set(alarm, "OK");
+  }
+
+  /** Delivers one CloudWatch "Alarm State Change" event for `status` to both stages' hold-events. */
+  async sendAlarmEvent(status: AlarmStatus): Promise<HoldEventResult[]> {
+    const event: AlarmStateChangeEvent = {
+      source: "aws.cloudwatch",
+      "detail-type": "CloudWatch Alarm State Change",
+      time: status.updatedAt,
+      detail: {
+        alarmName: status.name,
+        state: { value: status.state, reason: status.reason, timestamp: status.updatedAt },
+      },
+    };
+    return Promise.all([this.holdEvents.preprod(event), this.holdEvents.prod(event)]);
   }
 
   /** CI's part: publish an artifact to the preprod bucket; returns the request to start with. */

@@ -72,6 +72,11 @@ export const FUNCTION_CATALOG = [
     task: "CheckAlarms",
     description: "One alarm poll of the rollout; shifts traffic when due",
   },
+  {
+    file: "hold",
+    task: "Hold",
+    description: "Holds a traffic step or the bake: records the watch and schedules its end",
+  },
   { file: "promote", task: "Promote", description: "Gives the new version 100% of traffic" },
   {
     file: "rollback",
@@ -87,6 +92,11 @@ export const FUNCTION_CATALOG = [
     file: "approval-operator",
     description:
       "The operator approval API (gantry approve/reject) behind an IAM-auth Function URL",
+  },
+  {
+    file: "hold-events",
+    description:
+      "Ends holds: an alarm entering ALARM fails them at once, a hold's schedule completes it",
   },
   { file: "reconcile", description: "Cleans up after aborted or timed-out executions" },
   { file: "scheduled-canary", description: "The hourly canary of every registered service" },

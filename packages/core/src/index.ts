@@ -38,6 +38,8 @@ export * from "./steps/check-alarms.ts";
 export * from "./steps/copy-artifact.ts";
 export * from "./steps/deploy.ts";
 export * from "./steps/finish.ts";
+export * from "./steps/hold.ts";
+export * from "./steps/hold-events.ts";
 export * from "./steps/metrics.ts";
 export * from "./steps/promote.ts";
 export * from "./steps/reconcile.ts";

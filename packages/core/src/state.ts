@@ -115,8 +115,13 @@ export interface Rollout {
   readonly weight: number;
   /** When the current step's hold (or the bake) is over. */
   readonly holdEndsAt: string;
-  /** When the Wait state hands over to the next alarm check (its TimestampPath). */
+  /** When the Wait state hands over to the next alarm check (its TimestampPath; polling holds). */
   readonly nextCheckAt: string;
+  /**
+   * The hold Task's timeout (TimeoutSecondsPath): the hold's remaining time plus a grace period,
+   * whole seconds. Past it without a callback, the Task times out and CheckAlarms runs anyway.
+   */
+  readonly holdTimeoutSeconds?: number;
   readonly checks: number;
   /** What the new version answered to the canary events (set by the Canary step). */
   readonly canary?: CanaryReport;

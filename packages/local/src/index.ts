@@ -18,6 +18,8 @@ export * from "./placeholder.ts";
 export { silenceNegativeTimeoutWarnings } from "./quiet-warnings.ts";
 export { type LocalSettings, localSettings, PROJECT_ROOT, SettingError } from "./settings.ts";
 export * from "./workflow-handlers.ts";
+export { alarmStateChangeEvent } from "./world/alarms.ts";
 export { LocalBuckets } from "./world/buckets.ts";
+export { LocalHoldScheduler, type ScheduleTarget } from "./world/hold-scheduler.ts";
 export { alarmSpecs } from "./world/local-world.ts";
 export { createZip } from "./world/zip.ts";

@@ -25,7 +25,8 @@ import { answerInternalError, guardServer } from "./server-guards.ts";
 import { Quarantine } from "./storage/durable-file.ts";
 import { isLoopbackHost, localPortOf } from "./web/loopback.ts";
 import { ensureOperatorSecret } from "./web/operator-secret.ts";
-import { handlersByArn, workflowHandlers } from "./workflow-handlers.ts";
+import { handlersByArn, holdEventsHandler, workflowHandlers } from "./workflow-handlers.ts";
+import { alarmStateChangeEvent } from "./world/alarms.ts";
 import { LocalWorld, stateBucketOf } from "./world/local-world.ts";
 
 /** Everything that shapes a local control plane; `main.ts` fills it from the environment. */
@@ -184,6 +185,20 @@ export async function startLocalControlPlane(
         audience: oidcSettingsOf(options.registry, stage).audience,
         fetchImpl: (url, init) => fetch(url, init),
       }),
+    });
+    // EventBridge's part: the stage's alarm state changes and hold schedules reach its
+    // hold-events function, in process, as soon as they happen.
+    const holdEvents = holdEventsHandler(world.portsFor(stage, callbacks), { stage, log });
+    world.schedulers[stage].connect(holdEvents);
+    // As the stack's rule does: only the alarms the stage's deployments watch.
+    const watched = new Set(
+      Object.values(options.registry.services).flatMap((service) => service.stages[stage].alarms),
+    );
+    world.alarms.onChange((change) => {
+      if (!watched.has(change.name)) return;
+      holdEvents(alarmStateChangeEvent(change)).catch((error: unknown) =>
+        console.warn(`[hold-events] ${stage}: ${String(error)}`),
+      );
     });
     return {
       name: `gantry-${stage}`,

@@ -6,6 +6,9 @@ import {
   type Clock,
   type FunctionControl,
   type FunctionFile,
+  type HoldCallbackEvent,
+  type HoldEventResult,
+  type HoldScheduler,
   type Mailer,
   type MetricsPublisher,
   type RecordStore,
@@ -24,13 +27,15 @@ import * as checkAlarms from "@gantry/functions/check-alarms";
 import * as copyArtifact from "@gantry/functions/copy-artifact";
 import * as deploy from "@gantry/functions/deploy";
 import * as finish from "@gantry/functions/finish";
+import * as hold from "@gantry/functions/hold";
+import * as holdEvents from "@gantry/functions/hold-events";
 import * as promote from "@gantry/functions/promote";
 import * as rollback from "@gantry/functions/rollback";
 import * as validateInput from "@gantry/functions/validate-input";
 import * as verifyApproval from "@gantry/functions/verify-approval";
 import * as verifyPreprod from "@gantry/functions/verify-preprod";
 import type { Context } from "aws-lambda";
-import { localFunctionArn } from "./engine/definition.ts";
+import { LOCAL_ACCOUNT, LOCAL_REGION, localFunctionArn } from "./engine/definition.ts";
 import type { TaskHandler } from "./engine/workflow-engine.ts";
 
 /** Everything the workflow's functions touch, for one stage. */
@@ -47,6 +52,8 @@ export interface WorkflowPorts {
   /** The keys that seal approval decision records. */
   readonly decisionKeys: SecretSource;
   readonly clock: Clock;
+  /** One-time schedules that end holds (EventBridge Scheduler's part). */
+  readonly scheduler: HoldScheduler;
   readonly approvalBaseUrl: string;
   readonly sender: string;
   /** Read-only views of preprod for VerifyPreprod; defaults to the ports above (one world). */
@@ -117,6 +124,7 @@ export function workflowHandlers(
     Deploy: deploy.createHandler({ ...ports, log: log("Deploy") }),
     Canary: canary.createHandler({ ...ports, log: log("Canary") }),
     CheckAlarms: checkAlarms.createHandler({ ...ports, log: log("CheckAlarms") }),
+    Hold: hold.createHandler({ ...ports, log: log("Hold") }),
     Promote: promote.createHandler({ ...ports, log: log("Promote") }),
     Rollback: rollback.createHandler({ ...ports, log: log("Rollback") }),
     Finish: finish.createHandler({ ...ports, log: log("Finish") }),
@@ -132,6 +140,35 @@ export function workflowHandlers(
     };
   }
   return handlers;
+}
+
+/**
+ * The stage's hold-events function (not a Task: EventBridge's alarm state changes and the hold
+ * schedules invoke it), over the same ports, with the same JSON round trip.
+ *
+ * @example
+ * ```ts
+ * const holdEvents = holdEventsHandler(ports, { stage: "prod" });
+ * world.alarms.onChange((change) => void holdEvents(alarmStateChangeEvent(change)));
+ * ```
+ */
+export function holdEventsHandler(
+  ports: WorkflowPorts,
+  options: Pick<WorkflowHandlerOptions, "stage" | "log">,
+): (event: HoldCallbackEvent) => Promise<HoldEventResult> {
+  const log =
+    options.log?.("hold-events") ??
+    new Logger({
+      serviceName: "gantry",
+      logLevel: "SILENT",
+      persistentKeys: { function: "hold-events" },
+    });
+  const lambda = holdEvents.createHandler({ ...ports, log }) as AnyLambda;
+  const arn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:gantry-${options.stage}-hold-events`;
+  return async (event) =>
+    jsonRoundTrip(
+      await lambda(jsonRoundTrip(event) as never, lambdaContext(arn)),
+    ) as HoldEventResult;
 }
 
 /** The handlers keyed by the local ARNs the substituted definition uses. */

@@ -1,6 +1,7 @@
 import { AlarmTriggered, ConfigurationError } from "../errors.ts";
 import type { AlarmReader, Clock, FunctionControl } from "../ports.ts";
 import type { DeploymentState, Rollout } from "../state.ts";
+import { alarmCause, holdTimeoutSeconds } from "./hold.ts";
 import { holdIsOver, nextCheckAt, shiftTraffic } from "./traffic.ts";
 
 export interface CheckAlarmsDeps {
@@ -40,10 +41,7 @@ export async function checkAlarms(
   if (missing.length > 0) throw new ConfigurationError(`alarms not found: ${missing.join(", ")}`);
   const firing = statuses.filter((s) => s.state === "ALARM");
   if (firing.length > 0) {
-    throw new AlarmTriggered(
-      `${firing.map((a) => `${a.name} in ALARM since ${a.updatedAt} (${a.reason})`).join("; ")} while version ` +
-        `${rollout.newVersion} had ${rollout.weight}% of traffic`,
-    );
+    throw new AlarmTriggered(alarmCause(firing, rollout));
   }
 
   const now = deps.clock.now();
@@ -53,7 +51,12 @@ export async function checkAlarms(
     rollout.phase === "promote" ||
     rollout.phase === "baked"
   ) {
-    return { ...checked, nextCheckAt: nextCheckAt(plan, now, Date.parse(rollout.holdEndsAt)) };
+    const holdEndsAt = Date.parse(rollout.holdEndsAt);
+    return {
+      ...checked,
+      nextCheckAt: nextCheckAt(plan, now, holdEndsAt),
+      holdTimeoutSeconds: holdTimeoutSeconds(plan, now, holdEndsAt),
+    };
   }
   if (rollout.phase === "bake") return { ...checked, phase: "baked" };
   const next = rollout.stepIndex + 1;

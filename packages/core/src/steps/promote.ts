@@ -1,6 +1,7 @@
 import { ConcurrentModification } from "../errors.ts";
 import type { Clock, FunctionControl } from "../ports.ts";
 import type { DeploymentState, Rollout } from "../state.ts";
+import { holdTimeoutSeconds } from "./hold.ts";
 import { describeAlias, nextCheckAt } from "./traffic.ts";
 
 export interface PromoteDeps {
@@ -47,5 +48,6 @@ export async function promote(
     weight: 100,
     holdEndsAt: new Date(holdEndsAt).toISOString(),
     nextCheckAt: nextCheckAt(plan, now, holdEndsAt),
+    holdTimeoutSeconds: holdTimeoutSeconds(plan, now, holdEndsAt),
   };
 }

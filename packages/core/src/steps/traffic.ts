@@ -2,6 +2,7 @@ import { ConcurrentModification } from "../errors.ts";
 import type { Plan } from "../plan.ts";
 import type { AliasState, FunctionControl } from "../ports.ts";
 import type { Rollout } from "../state.ts";
+import { holdTimeoutSeconds } from "./hold.ts";
 
 /**
  * Timing and traffic helpers shared by Deploy, CheckAlarms and Promote.
@@ -66,6 +67,7 @@ export async function shiftTraffic(
     weight: percent,
     holdEndsAt: new Date(holdEndsAt).toISOString(),
     nextCheckAt: nextCheckAt(plan, now, holdEndsAt),
+    holdTimeoutSeconds: holdTimeoutSeconds(plan, now, holdEndsAt),
   };
 }
 

@@ -360,12 +360,23 @@ export class MemoryFunctions implements FunctionControl {
 export class MemoryAlarms implements AlarmReader {
   readonly states = new Map<string, AlarmStatus>();
   readonly faults: Faults;
+  readonly #listeners = new Set<(status: AlarmStatus) => void>();
   constructor(faults = new Faults()) {
     this.faults = faults;
   }
 
+  /** Sets an alarm's state; a change is told to every {@link onChange} listener (CloudWatch's event). */
   set(name: string, state: AlarmStateValue, reason = `set to ${state} by the test`): void {
-    this.states.set(name, { name, state, reason, updatedAt: new Date().toISOString() });
+    const changed = this.states.get(name)?.state !== state;
+    const status = { name, state, reason, updatedAt: new Date().toISOString() };
+    this.states.set(name, status);
+    if (changed) for (const listener of this.#listeners) listener(status);
+  }
+
+  /** Listens to state changes (as an EventBridge rule on "Alarm State Change" does). */
+  onChange(listener: (status: AlarmStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
   async describe(names: readonly string[]): Promise<AlarmStatus[]> {
     this.faults.check("alarms.describe");

@@ -1,4 +1,10 @@
-import type { AlarmReader, AlarmStateValue, AlarmStatus } from "@gantry/core";
+import type {
+  AlarmReader,
+  AlarmStateChangeEvent,
+  AlarmStateValue,
+  AlarmStatus,
+} from "@gantry/core";
+import { LOCAL_ACCOUNT, LOCAL_REGION } from "../engine/definition.ts";
 import type { LocalMetrics, Statistic } from "./metrics.ts";
 
 /** How an alarm reads its metric. */
@@ -231,5 +237,34 @@ export function gantryMetricAlarm(
     threshold: 1,
     comparison: "GreaterThanOrEqualToThreshold",
     treatMissingData: "notBreaching",
+  };
+}
+
+/**
+ * The EventBridge event CloudWatch sends for a state change, as the local world sends it to the
+ * hold-events functions (the fields Gantry reads, plus the envelope's).
+ *
+ * @example
+ * ```ts
+ * alarms.onChange((change) => holdEvents(alarmStateChangeEvent(change)));
+ * ```
+ */
+export function alarmStateChangeEvent(change: AlarmChange): AlarmStateChangeEvent & {
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: { readonly previousState: { readonly value: string } };
+} {
+  const time = new Date(change.at).toISOString();
+  return {
+    source: "aws.cloudwatch",
+    "detail-type": "CloudWatch Alarm State Change",
+    time,
+    region: LOCAL_REGION,
+    resources: [`arn:aws:cloudwatch:${LOCAL_REGION}:${LOCAL_ACCOUNT}:alarm:${change.name}`],
+    detail: {
+      alarmName: change.name,
+      state: { value: change.to, reason: change.reason, timestamp: time },
+      previousState: { value: change.from },
+    },
   };
 }

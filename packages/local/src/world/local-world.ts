@@ -15,6 +15,7 @@ import type { WorkflowPorts } from "../workflow-handlers.ts";
 import { type AlarmSpec, errorRateAlarm, gantryMetricAlarm, LocalAlarms } from "./alarms.ts";
 import { LocalBuckets } from "./buckets.ts";
 import { LocalFunctions } from "./functions.ts";
+import { LocalHoldScheduler } from "./hold-scheduler.ts";
 import { LocalMetrics } from "./metrics.ts";
 import { Outbox } from "./outbox.ts";
 import { localSigningKeys } from "./signing-key.ts";
@@ -75,6 +76,11 @@ export class LocalWorld {
   readonly decisionKeys: SecretSource;
   /** The damaged files found (and moved aside) since the world opened. */
   readonly quarantine: Quarantine;
+  /** Each stage's one-time schedules (EventBridge Scheduler's part): they end holds. */
+  readonly schedulers: Readonly<Record<Stage, LocalHoldScheduler>> = {
+    preprod: new LocalHoldScheduler(),
+    prod: new LocalHoldScheduler(),
+  };
   readonly #options: LocalWorldOptions;
   readonly #traffic: TrafficGenerator;
   #canaryTimer: NodeJS.Timeout | undefined;
@@ -179,6 +185,7 @@ export class LocalWorld {
       secrets: this.linkKeys,
       decisionKeys: this.decisionKeys,
       clock: { now: () => Date.now() },
+      scheduler: this.schedulers[stage],
       approvalBaseUrl: this.#options.approvalBaseUrl,
       sender: this.#options.sender ?? "gantry@localhost",
     };
@@ -188,6 +195,7 @@ export class LocalWorld {
     clearInterval(this.#canaryTimer);
     this.#traffic.stop();
     this.alarms.stop();
+    for (const scheduler of Object.values(this.schedulers)) scheduler.close();
     await this.functions.close();
   }
 }

@@ -1,0 +1,34 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import {
+  CloudWatchAlarms,
+  createLogger,
+  EventBridgeHoldScheduler,
+  lazy,
+  requiredEnv,
+  S3RecordStore,
+  stepHandler,
+} from "@gantry/aws";
+import { type HoldDeps, type HoldEvent, startHold, systemClock } from "@gantry/core";
+
+/**
+ * HoldTrafficStep and Bake (`.waitForTaskToken`): records the hold's watch, schedules its end and
+ * reads the alarms once; hold-events ends the Task. The event carries the task token: never logged.
+ */
+export type Deps = HoldDeps & { readonly log: Logger };
+
+export const createHandler = (deps: Deps) =>
+  stepHandler(deps.log, (event: HoldEvent) => startHold(event, deps));
+
+export const awsDeps = (): Deps =>
+  lazy<Deps>({
+    records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
+    alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
+    scheduler: () => new EventBridgeHoldScheduler(new SchedulerClient({})),
+    clock: () => systemClock,
+    log: () => createLogger("hold"),
+  });
+
+export const handler = createHandler(awsDeps());
