@@ -12,6 +12,7 @@
  * ```
  */
 export * from "./fixtures.ts";
+export * from "./holds.ts";
 export * from "./id-tokens.ts";
 export * from "./memory-world.ts";
 export * from "./rejection.ts";
