@@ -176,6 +176,25 @@ describe("the trigger and automatic approvals", () => {
   });
 });
 
+describe("holds", () => {
+  it("says until when a hold waits and which alarms end it at once", () => {
+    const lines = describeUpdate(
+      {
+        kind: "state-entered",
+        at: T,
+        state: "HoldTrafficStep",
+        type: "Task",
+        until: T + 60_000,
+        watching: ["hello-prod-errors", "hello-prod-latency"],
+      },
+      context,
+    );
+    expect(lines).toEqual([
+      "HoldTrafficStep started (waits until 10:01:00 UTC); ends at once if hello-prod-errors, hello-prod-latency enters ALARM",
+    ]);
+  });
+});
+
 describe("PlainRenderer", () => {
   it("prints one timestamped line per event, one line for a state that started and ended in one batch", () => {
     const out = sink();

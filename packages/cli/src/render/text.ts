@@ -51,7 +51,11 @@ export function describeUpdate(update: DeploymentUpdate, context: RenderContext)
       if (INSTANT.has(update.type)) return [`${update.state}`];
       const until =
         update.until !== undefined ? ` (waits until ${clockTime(update.until)} UTC)` : "";
-      return [`${update.state} started${until}`];
+      const watching =
+        update.watching && update.watching.length > 0
+          ? `; ends at once if ${update.watching.join(", ")} enters ALARM`
+          : "";
+      return [`${update.state} started${until}${watching}`];
     }
     case "state-exited": {
       if (INSTANT.has(update.type) && !update.error) return [];

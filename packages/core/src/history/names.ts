@@ -18,9 +18,13 @@ export const WORKFLOW_STATES = {
   finish: "Finish",
   /** Finishes a deployment that failed: records the outcome (`$.outcome`), releases the lock. */
   finishAfterFailure: "FinishAfterFailure",
-  /** The polling Task of the traffic steps (after the Wait `HoldTrafficStep`). */
+  /** Holds a traffic step: a `.waitForTaskToken` Task that an alarm's event ends at once. */
+  holdTrafficStep: "HoldTrafficStep",
+  /** Holds the bake, as HoldTrafficStep holds a step. */
+  bake: "Bake",
+  /** The end-of-hold check of the traffic steps (after `HoldTrafficStep`): shifts traffic. */
   checkAlarms: "CheckAlarms",
-  /** The polling Task of the bake (after the Wait `Bake`). */
+  /** The end-of-hold check of the bake (after `Bake`). */
   checkBakeAlarms: "CheckBakeAlarms",
 } as const;
 

@@ -115,6 +115,30 @@ describe("HistoryReader over recorded histories", () => {
     expect(updates.at(-1)).toMatchObject({ kind: "finished", status: "SUCCEEDED" });
   });
 
+  it("a hold (a Task waiting for its token) says when it ends and which alarms it watches", () => {
+    const T = Date.UTC(2026, 11, 1, 10, 0, 0);
+    const input = {
+      plan: { stage: "prod", alarms: ["hello-prod-errors", 7, "hello-prod-latency"] },
+      rollout: { holdEndsAt: new Date(T + 60_000).toISOString(), nextCheckAt: "ignored" },
+    };
+    const updates = new HistoryReader().apply([
+      {
+        id: 1,
+        type: "TaskStateEntered",
+        timestamp: new Date(T),
+        stateEnteredEventDetails: { name: "HoldTrafficStep", input: JSON.stringify(input) },
+      },
+    ]);
+    expect(updates.find((u) => u.kind === "state-entered")).toEqual({
+      kind: "state-entered",
+      at: T,
+      state: "HoldTrafficStep",
+      type: "Task",
+      until: T + 60_000,
+      watching: ["hello-prod-errors", "hello-prod-latency"],
+    });
+  });
+
   it("preprod-deployed: no approval is required in preprod", () => {
     const progress = readDeployment(recorded("preprod-deployed").events);
     expect(progress.stage).toBe("preprod");

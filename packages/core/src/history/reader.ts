@@ -143,8 +143,10 @@ export type DeploymentUpdate =
       readonly at: number;
       readonly state: string;
       readonly type: string;
-      /** Wait states: when the wait is over, when the state's input says. */
+      /** Wait states and holds: when the wait is over, when the state's input says. */
       readonly until?: number;
+      /** Holds: the alarms whose entering ALARM ends the hold at once (a rollback). */
+      readonly watching?: readonly string[];
     }
   | {
       readonly kind: "state-exited";
@@ -443,14 +445,25 @@ export class HistoryReader {
     const plan = record(input?.plan);
     const stage = str(plan?.stage);
     if (stage) this.#stage = stage;
-    const nextCheck = str(record(input?.rollout)?.nextCheckAt);
-    const until = stateType === "Wait" && nextCheck ? Date.parse(nextCheck) : Number.NaN;
+    const rollout = record(input?.rollout);
+    const isHold = name === WORKFLOW_STATES.holdTrafficStep || name === WORKFLOW_STATES.bake;
+    const waitsUntil = isHold
+      ? str(rollout?.holdEndsAt)
+      : stateType === "Wait"
+        ? str(rollout?.nextCheckAt)
+        : undefined;
+    const until = waitsUntil ? Date.parse(waitsUntil) : Number.NaN;
+    const watching =
+      isHold && Array.isArray(plan?.alarms)
+        ? plan.alarms.filter((a): a is string => typeof a === "string")
+        : undefined;
     updates.push({
       kind: "state-entered",
       at,
       state: name,
       type: stateType,
       ...(Number.isFinite(until) ? { until } : {}),
+      ...(watching ? { watching } : {}),
     });
 
     if (name === WORKFLOW_STATES.approvalGate && plan) {
