@@ -27,6 +27,7 @@ export default $config({
     const { createFunctions, workflowFunctionArns } = await import("@gantry/stacks/functions");
     const { createWorkflow } = await import("@gantry/stacks/workflow");
     const { createCanarySchedule } = await import("@gantry/stacks/canary");
+    const { createHolds } = await import("@gantry/stacks/holds");
     const { createNotifications } = await import("@gantry/stacks/alarms");
     const { createPreprodReadRole } = await import("@gantry/stacks/preprod-access");
     const { controlPlaneOutputs } = await import("@gantry/stacks/outputs");
@@ -61,6 +62,9 @@ export default $config({
       aslText,
       functionArns: workflowFunctionArns(functions, aslText, stage),
     });
+    const holdEvents = functions["hold-events"];
+    if (!holdEvents) throw new Error("hold-events must exist");
+    createHolds({ stage, env, registry, holdEventsFunctionArn: holdEvents.arn });
     const scheduledCanary = functions["scheduled-canary"];
     if (scheduledCanary) createCanarySchedule(scheduledCanary.arn);
     const reconcile = functions.reconcile;

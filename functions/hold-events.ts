@@ -22,13 +22,24 @@ import { type HoldEventsDeps, onHoldEvent, systemClock } from "@gantry/core";
 export type Deps = HoldEventsDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.log, (event: unknown) => onHoldEvent(event, deps));
+  stepHandler(deps.log, (event: unknown) => {
+    // Its settings are read before the first callback: a function missing one fails with
+    // ConfigurationError (EventBridge retries) instead of after ending a hold half-way.
+    requirePort(deps.scheduler);
+    return onHoldEvent(event, deps);
+  });
+
+function requirePort(_port: unknown): void {}
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     workflows: () => new SfnWorkflowCallbacks(new SFNClient({})),
-    scheduler: () => new EventBridgeHoldScheduler(new SchedulerClient({})),
+    // Cancels schedules only: it needs their group, not their target.
+    scheduler: () =>
+      new EventBridgeHoldScheduler(new SchedulerClient({}), {
+        groupName: requiredEnv("GANTRY_HOLD_SCHEDULE_GROUP"),
+      }),
     alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
     clock: () => systemClock,
     log: () => createLogger("hold-events"),

@@ -20,13 +20,27 @@ import { type HoldDeps, type HoldEvent, startHold, systemClock } from "@gantry/c
 export type Deps = HoldDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
-  stepHandler(deps.log, (event: HoldEvent) => startHold(event, deps));
+  stepHandler(deps.log, (event: HoldEvent) => {
+    // The scheduler's settings are read before the watch is written: a function missing one
+    // fails with ConfigurationError having written nothing (deps are lazy, config.ts).
+    requirePort(deps.scheduler);
+    return startHold(event, deps);
+  });
+
+function requirePort(_port: unknown): void {}
 
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     records: () => new S3RecordStore(new S3Client({}), requiredEnv("GANTRY_STATE_BUCKET")),
     alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
-    scheduler: () => new EventBridgeHoldScheduler(new SchedulerClient({})),
+    scheduler: () =>
+      new EventBridgeHoldScheduler(new SchedulerClient({}), {
+        groupName: requiredEnv("GANTRY_HOLD_SCHEDULE_GROUP"),
+        target: {
+          functionArn: requiredEnv("GANTRY_HOLD_EVENTS_ARN"),
+          roleArn: requiredEnv("GANTRY_HOLD_SCHEDULER_ROLE_ARN"),
+        },
+      }),
     clock: () => systemClock,
     log: () => createLogger("hold"),
   });

@@ -15,6 +15,7 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { type InvokeCommandOutput, LambdaClient, UpdateAliasCommand } from "@aws-sdk/client-lambda";
 import { type GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SFNClient } from "@aws-sdk/client-sfn";
@@ -51,6 +52,7 @@ export const lambda = mockClient(LambdaClient);
 export const cloudwatch = mockClient(CloudWatchClient);
 export const ses = mockClient(SESv2Client);
 export const secretsManager = mockClient(SecretsManagerClient);
+export const scheduler = mockClient(SchedulerClient);
 
 /** The wall clock during every test: 15 minutes after the execution started (T0). */
 export const NOW = T0 + 15 * 60_000;
@@ -207,7 +209,7 @@ export async function emfWrittenBy(
  */
 export function setUpHandlerTests(): void {
   beforeEach(() => {
-    for (const mock of [s3, sfn, lambda, cloudwatch, ses, secretsManager]) mock.reset();
+    for (const mock of [s3, sfn, lambda, cloudwatch, ses, secretsManager, scheduler]) mock.reset();
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(NOW);
   });

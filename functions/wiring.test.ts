@@ -12,6 +12,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import {
   CloudWatchAlarms,
   EmfMetrics,
+  EventBridgeHoldScheduler,
   LambdaFunctionControl,
   S3ArtifactStore,
   S3RecordStore,
@@ -31,10 +32,12 @@ import * as checkAlarms from "./check-alarms.ts";
 import * as copyArtifact from "./copy-artifact.ts";
 import * as deploy from "./deploy.ts";
 import * as finish from "./finish.ts";
+import * as hold from "./hold.ts";
+import * as holdEvents from "./hold-events.ts";
 import * as promote from "./promote.ts";
 import * as rollback from "./rollback.ts";
 import * as scheduledCanary from "./scheduled-canary.ts";
-import { context, STATE, STATE_BUCKET, setUpHandlerTests } from "./testing.ts";
+import { context, rolloutOf, STATE, STATE_BUCKET, setUpHandlerTests } from "./testing.ts";
 import * as validateInput from "./validate-input.ts";
 import * as verifyApproval from "./verify-approval.ts";
 import * as verifyPreprod from "./verify-preprod.ts";
@@ -54,9 +57,11 @@ vi.mock("@gantry/core", async (original) => {
     copyArtifact: spy(),
     deploy: spy(),
     finish: spy(),
+    onHoldEvent: spy(),
     promote: spy(),
     rollback: spy(),
     runScheduledCanary: spy(),
+    startHold: spy(),
     validateInput: spy(),
     verifyApproval: spy(),
     verifyPreprod: spy(),
@@ -80,6 +85,8 @@ const testLog = () => {
 /** Deps a handler passes on untouched; only the logger is used by the handler shape itself. */
 const depsWith = (log: Logger) => ({ log, marker: "deps" }) as never;
 const RESULT = { from: "the step" };
+const HOLD_EVENT = { ...STATE, rollout: rolloutOf(), taskToken: "token" };
+const HOLD_END = { kind: "hold-end", executionArn: STATE.execution.id, holdId: "steps-0-t" };
 
 describe("createHandler", () => {
   const finishEvent = (result: string) => ({ result, state: STATE });
@@ -89,6 +96,8 @@ describe("createHandler", () => {
     ["check-alarms", checkAlarms.createHandler, core.checkAlarms, STATE, [STATE]],
     ["copy-artifact", copyArtifact.createHandler, core.copyArtifact, STATE, [STATE]],
     ["deploy", deploy.createHandler, core.deploy, STATE, [STATE]],
+    ["hold", hold.createHandler, core.startHold, HOLD_EVENT, [HOLD_EVENT]],
+    ["hold-events", holdEvents.createHandler, core.onHoldEvent, HOLD_END, [HOLD_END]],
     ["promote", promote.createHandler, core.promote, STATE, [STATE]],
     ["rollback", rollback.createHandler, core.rollback, STATE, [STATE]],
     ["validate-input", validateInput.createHandler, core.validateInput, STATE, [STATE]],
@@ -327,6 +336,27 @@ describe("awsDeps", () => {
       },
     ],
     [
+      "hold",
+      hold.awsDeps,
+      {
+        records: expect.any(S3RecordStore),
+        alarms: expect.any(CloudWatchAlarms),
+        scheduler: expect.any(EventBridgeHoldScheduler),
+        clock: core.systemClock,
+      },
+    ],
+    [
+      "hold-events",
+      holdEvents.awsDeps,
+      {
+        records: expect.any(S3RecordStore),
+        workflows: expect.any(SfnWorkflowCallbacks),
+        scheduler: expect.any(EventBridgeHoldScheduler),
+        alarms: expect.any(CloudWatchAlarms),
+        clock: core.systemClock,
+      },
+    ],
+    [
       "promote",
       promote.awsDeps,
       { functions: expect.any(LambdaFunctionControl), clock: core.systemClock },
@@ -377,6 +407,12 @@ describe("awsDeps", () => {
     vi.stubEnv("GANTRY_STAGE", "prod");
     vi.stubEnv("GANTRY_APPROVAL_URL", URL_BASE);
     vi.stubEnv("GANTRY_SENDER", SENDER);
+    vi.stubEnv("GANTRY_HOLD_SCHEDULE_GROUP", "gantry-prod-holds");
+    vi.stubEnv(
+      "GANTRY_HOLD_EVENTS_ARN",
+      "arn:aws:lambda:us-east-1:1:function:gantry-prod-hold-events",
+    );
+    vi.stubEnv("GANTRY_HOLD_SCHEDULER_ROLE_ARN", "arn:aws:iam::1:role/gantry-prod-hold-scheduler");
     const deps = awsDeps() as Record<string, unknown>;
     expect(deps).toMatchObject(expected);
     expect((deps.log as Logger).getPersistentLogAttributes()).toMatchObject({ function: name });
@@ -408,6 +444,8 @@ describe("awsDeps", () => {
     ["approval-http", approvalHttp.awsDeps],
     ["approval-operator", approvalOperator.awsDeps],
     ["finish", finish.awsDeps],
+    ["hold", hold.awsDeps],
+    ["hold-events", holdEvents.awsDeps],
     ["verify-approval", verifyApproval.awsDeps],
   ] as const)("%s's records need GANTRY_STATE_BUCKET", (_name, awsDeps) => {
     expect(() => awsDeps().records).toThrow("GANTRY_STATE_BUCKET is not set");

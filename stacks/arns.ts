@@ -81,3 +81,18 @@ export function sesIdentityArn(env: AwsEnv, identity: string): string {
 export function secretArn(env: AwsEnv, secretName: string): string {
   return `arn:${env.partition}:secretsmanager:${env.region}:${env.accountId}:secret:${secretName}-??????`;
 }
+
+/** Every schedule of one EventBridge Scheduler group (what Create/DeleteSchedule are authorised on). */
+export function schedulesArn(env: AwsEnv, groupName: string): string {
+  return `arn:${env.partition}:scheduler:${env.region}:${env.accountId}:schedule/${groupName}/*`;
+}
+
+/** An EventBridge Scheduler group. */
+export function scheduleGroupArn(env: AwsEnv, groupName: string): string {
+  return `arn:${env.partition}:scheduler:${env.region}:${env.accountId}:schedule-group/${groupName}`;
+}
+
+/** An EventBridge rule on the default event bus. */
+export function eventRuleArn(env: AwsEnv, name: string): string {
+  return `arn:${env.partition}:events:${env.region}:${env.accountId}:rule/${name}`;
+}

@@ -40,6 +40,8 @@ export interface BucketSettings {
     /** Old versions (only overwrites and deletes make them) are kept this long. */
     readonly noncurrentVersionExpirationDays: number;
     readonly abortIncompleteMultipartUploadDays: number;
+    /** Key prefixes whose objects expire, and after how many days. */
+    readonly expirations?: readonly { readonly prefix: string; readonly days: number }[];
   };
   readonly policy: PolicyDocument;
 }
@@ -167,6 +169,12 @@ export function artifactBucketSettings(args: ArtifactBucketArgs): BucketSettings
   };
 }
 
+/** Where the state bucket keeps holds' watches (packages/core/src/steps/hold.ts). */
+export const HOLD_RECORDS_PREFIX = "holds/";
+
+/** Days a hold's watch may outlive its hold: far longer than any hold. */
+export const HOLD_RECORDS_DAYS = 7;
+
 /** The functions whose roles may write decision records (stacks/policy.ts grants them). */
 export const DECISION_WRITERS = ["approval-http", "approval-operator"] as const;
 
@@ -211,6 +219,9 @@ export function stateBucketSettings(args: StateBucketArgs): BucketSettings {
     lifecycle: {
       noncurrentVersionExpirationDays: NONCURRENT_VERSION_DAYS.state,
       abortIncompleteMultipartUploadDays: 1,
+      // A hold's watch is removed when the hold ends; one left behind (its execution aborted
+      // mid-hold) only ever makes a late event find nothing, and goes after a week.
+      expirations: [{ prefix: HOLD_RECORDS_PREFIX, days: HOLD_RECORDS_DAYS }],
     },
     policy: {
       Version: "2012-10-17",

@@ -27,7 +27,13 @@ export type FunctionSetting =
   /** The link signing keys' secret: approval-gate signs links, approval-http verifies them. */
   | "GANTRY_LINK_KEYS_SECRET"
   /** The decision keys' secret: the approval path seals decisions, VerifyApproval checks them. */
-  | "GANTRY_DECISION_KEYS_SECRET";
+  | "GANTRY_DECISION_KEYS_SECRET"
+  /** The stage's Scheduler group: hold creates holds' schedules in it, hold-events cancels them. */
+  | "GANTRY_HOLD_SCHEDULE_GROUP"
+  /** What a hold's schedule invokes: the hold-events function's ARN. */
+  | "GANTRY_HOLD_EVENTS_ARN"
+  /** The role Scheduler assumes to invoke it (hold passes it with each schedule). */
+  | "GANTRY_HOLD_SCHEDULER_ROLE_ARN";
 
 export interface FunctionSpec {
   /** File name in functions/ without `.ts`; also the suffix of the function's name. */
@@ -125,6 +131,17 @@ const DEPLOYMENTS: {
   deploy: { settings: [] },
   canary: { settings: [] },
   "check-alarms": { settings: [] },
+  hold: {
+    // The hold is the Task's (TimeoutSecondsPath); the Lambda only writes the watch, creates
+    // the schedule and reads the alarms once.
+    timeoutSeconds: 60,
+    settings: [
+      "GANTRY_STATE_BUCKET",
+      "GANTRY_HOLD_SCHEDULE_GROUP",
+      "GANTRY_HOLD_EVENTS_ARN",
+      "GANTRY_HOLD_SCHEDULER_ROLE_ARN",
+    ],
+  },
   promote: { settings: [] },
   rollback: { settings: [] },
   finish: { settings: ["GANTRY_STATE_BUCKET"] },
@@ -137,6 +154,11 @@ const DEPLOYMENTS: {
     timeoutSeconds: 30,
     // GANTRY_STAGE: `gantry unlock` names the stage, and a lock of another stage is refused.
     settings: ["GANTRY_STAGE", "GANTRY_STATE_BUCKET", "GANTRY_DECISION_KEYS_SECRET"],
+  },
+  // One alarm event ends every hold watching it: a few S3 and Step Functions calls each.
+  "hold-events": {
+    timeoutSeconds: 60,
+    settings: ["GANTRY_STATE_BUCKET", "GANTRY_HOLD_SCHEDULE_GROUP"],
   },
   reconcile: { timeoutSeconds: 300, settings: ["GANTRY_STATE_BUCKET"] },
   "scheduled-canary": {

@@ -1,8 +1,9 @@
 import type { Stage } from "@gantry/core";
+import { type AwsEnv, lambdaArn } from "./arns.ts";
 import type { FunctionSetting, FunctionSpec } from "./catalog.ts";
 import type { InfraConfig } from "./config.ts";
-import type { KeySet } from "./names.ts";
-import { METRICS_NAMESPACE } from "./policy.ts";
+import { functionName, holdScheduleGroupName, type KeySet } from "./names.ts";
+import { holdSchedulerRoleArn, METRICS_NAMESPACE } from "./policy.ts";
 
 /**
  * The environment each function gets, as a plain function of its catalogue entry, the stage's
@@ -22,6 +23,32 @@ export interface FunctionResources<V> {
   readonly approvalUrl?: V;
   /** The key sets' Secrets Manager secrets (their ARNs). */
   readonly keySecretArns: Readonly<Record<KeySet, V>>;
+  /** What holds' schedules need: their group, the function they invoke and Scheduler's role. */
+  readonly holds: HoldResources<V>;
+}
+
+/** The hold scheduling resources a stage creates (see `holds.ts`). */
+export interface HoldResources<V> {
+  readonly scheduleGroup: V;
+  readonly eventsFunctionArn: V;
+  readonly schedulerRoleArn: V;
+}
+
+/**
+ * A stage's hold scheduling resources, by their fixed names: plain strings, so the hold
+ * function can point at hold-events and at Scheduler's role whichever is created first.
+ *
+ * @example
+ * ```ts
+ * holdResources(env, "prod").scheduleGroup; // "gantry-prod-holds"
+ * ```
+ */
+export function holdResources(env: AwsEnv, stage: Stage): HoldResources<string> {
+  return {
+    scheduleGroup: holdScheduleGroupName(stage),
+    eventsFunctionArn: lambdaArn(env, functionName(stage, "hold-events")),
+    schedulerRoleArn: holdSchedulerRoleArn(env, stage),
+  };
 }
 
 /** Powertools settings every function gets, whatever it reads. */
@@ -46,7 +73,7 @@ function optional<V>(name: string, value: V | undefined): Record<string, V> {
  *
  * @example
  * ```ts
- * const env = functionEnvironment(spec, "preprod", config, { stateBucket, approvalUrl, keySecretArns });
+ * const env = functionEnvironment(spec, "preprod", config, { stateBucket, approvalUrl, keySecretArns, holds });
  * env.GANTRY_SENDER; // undefined: preprod asks for no approval, so no sender is configured
  * ```
  */
@@ -69,6 +96,13 @@ export function functionEnvironment<V>(
     GANTRY_LINK_KEYS_SECRET: () => ({ GANTRY_LINK_KEYS_SECRET: resources.keySecretArns.links }),
     GANTRY_DECISION_KEYS_SECRET: () => ({
       GANTRY_DECISION_KEYS_SECRET: resources.keySecretArns.decisions,
+    }),
+    GANTRY_HOLD_SCHEDULE_GROUP: () => ({
+      GANTRY_HOLD_SCHEDULE_GROUP: resources.holds.scheduleGroup,
+    }),
+    GANTRY_HOLD_EVENTS_ARN: () => ({ GANTRY_HOLD_EVENTS_ARN: resources.holds.eventsFunctionArn }),
+    GANTRY_HOLD_SCHEDULER_ROLE_ARN: () => ({
+      GANTRY_HOLD_SCHEDULER_ROLE_ARN: resources.holds.schedulerRoleArn,
     }),
   };
   return Object.assign(

@@ -39,3 +39,45 @@ export function executionStatusPattern(
     detail: { stateMachineArn: [stateMachineArn], status: [...statuses] },
   };
 }
+
+/** EventBridge's default limit on one rule's event pattern, in characters. */
+export const EVENT_PATTERN_LIMIT = 2048;
+
+/** The pattern of a CloudWatch alarm entering ALARM, for some alarms (by name). */
+function alarmEntersAlarmPattern(alarmNames: readonly string[]): Record<string, unknown> {
+  return {
+    source: ["aws.cloudwatch"],
+    "detail-type": ["CloudWatch Alarm State Change"],
+    detail: { alarmName: [...alarmNames], state: { value: ["ALARM"] } },
+  };
+}
+
+/**
+ * The EventBridge patterns that send the stage's registry alarms entering ALARM to hold-events:
+ * one per rule, the names split so that none exceeds {@link EVENT_PATTERN_LIMIT}. By name, not
+ * by `resources` (the alarm's ARN): the registry names alarms, and a composite alarm's event
+ * names it the same way. No names, no pattern (a stage without alarms has nothing to watch).
+ *
+ * @example
+ * ```ts
+ * holdAlarmPatterns(["hello-prod-errors"]);
+ * // [{ source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+ * //    detail: { alarmName: ["hello-prod-errors"], state: { value: ["ALARM"] } } }]
+ * ```
+ */
+export function holdAlarmPatterns(alarmNames: readonly string[]): Record<string, unknown>[] {
+  const names = [...new Set(alarmNames)].sort();
+  const patterns: Record<string, unknown>[] = [];
+  let batch: string[] = [];
+  for (const name of names) {
+    if (JSON.stringify(alarmEntersAlarmPattern([name])).length > EVENT_PATTERN_LIMIT)
+      throw new Error(`alarm name too long for an event pattern: ${name}`);
+    if (JSON.stringify(alarmEntersAlarmPattern([...batch, name])).length > EVENT_PATTERN_LIMIT) {
+      patterns.push(alarmEntersAlarmPattern(batch));
+      batch = [];
+    }
+    batch.push(name);
+  }
+  if (batch.length > 0) patterns.push(alarmEntersAlarmPattern(batch));
+  return patterns;
+}

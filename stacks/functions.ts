@@ -3,7 +3,7 @@ import type { AwsEnv } from "./arns.ts";
 import { NODEJS_BUNDLING } from "./bundling.ts";
 import { FUNCTION_MEMORY_MB, functionSpecs } from "./catalog.ts";
 import type { InfraConfig } from "./config.ts";
-import { functionEnvironment } from "./environment.ts";
+import { functionEnvironment, holdResources } from "./environment.ts";
 import { functionName, functionRoleName, type KeySet } from "./names.ts";
 import {
   assertPoliciesFit,
@@ -45,6 +45,9 @@ function toSstPermission(statement: PolicyStatement) {
     effect: statement.effect,
     actions: [...statement.actions],
     resources: [...statement.resources],
+    ...(statement.conditions
+      ? { conditions: statement.conditions.map((c) => ({ ...c, values: [...c.values] })) }
+      : {}),
   };
 }
 
@@ -87,6 +90,7 @@ export function createFunctions(args: FunctionsArgs) {
         stateBucket: args.stateBucket,
         ...(approvalUrl ? { approvalUrl } : {}),
         keySecretArns: args.keySecretArns,
+        holds: holdResources(env, stage),
       }),
       permissions: permissions[spec.file].map(toSstPermission),
       logging: { retention: "3 months" },

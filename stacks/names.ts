@@ -75,3 +75,26 @@ export type KeySet = "links" | "decisions";
 export function keySecretName(stage: Stage, keys: KeySet): string {
   return `gantry-${stage}-${keys === "links" ? "link" : "decision"}-keys`;
 }
+
+/**
+ * The stage's EventBridge Scheduler group for holds' one-time schedules: the functions' policies
+ * name its schedules (`schedule/<group>/*`) and nothing else.
+ *
+ * @example
+ * ```ts
+ * holdScheduleGroupName("prod"); // "gantry-prod-holds"
+ * ```
+ */
+export function holdScheduleGroupName(stage: Stage): string {
+  return `gantry-${stage}-holds`;
+}
+
+/** The role EventBridge Scheduler assumes to deliver a hold's end to the hold-events function. */
+export function holdSchedulerRoleName(stage: Stage): string {
+  return `gantry-${stage}-hold-scheduler`;
+}
+
+/** The EventBridge rule(s) sending the registry's alarms entering ALARM to hold-events. */
+export function holdAlarmRuleName(stage: Stage, index: number): string {
+  return index === 0 ? `gantry-${stage}-hold-alarms` : `gantry-${stage}-hold-alarms-${index + 1}`;
+}

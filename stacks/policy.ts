@@ -8,11 +8,20 @@ import {
   lambdaQualifiedArns,
   logStreamsArn,
   objectsArn,
+  roleArn,
+  schedulesArn,
   secretArn,
   sesIdentityArn,
 } from "./arns.ts";
 import type { InfraConfig } from "./config.ts";
-import { functionName, type KeySet, keySecretName, stateMachineName } from "./names.ts";
+import {
+  functionName,
+  holdScheduleGroupName,
+  holdSchedulerRoleName,
+  type KeySet,
+  keySecretName,
+  stateMachineName,
+} from "./names.ts";
 
 /**
  * What each of Gantry's functions (and its state machine) may do, as plain data. Every
@@ -31,6 +40,15 @@ export interface PolicyStatement {
   readonly effect: "allow" | "deny";
   readonly actions: readonly string[];
   readonly resources: readonly string[];
+  /** When the statement applies (SST's shape: each `test` on `variable`, any of `values`). */
+  readonly conditions?: readonly PolicyCondition[];
+}
+
+/** One IAM condition: operator (`test`), context key (`variable`) and the values it accepts. */
+export interface PolicyCondition {
+  readonly test: string;
+  readonly variable: string;
+  readonly values: readonly string[];
 }
 
 /**
@@ -42,9 +60,9 @@ export const UNSCOPABLE_ACTIONS: Readonly<Record<string, string>> = {
   "cloudwatch:DescribeAlarms":
     'read-only. CloudWatch returns composite alarms only to a caller whose cloudwatch:DescribeAlarms is scoped to "*" (DescribeAlarms, CloudWatch API Reference); the alarm reader asks for metric and composite alarms, and a registry alarm may be either',
   "states:SendTaskSuccess":
-    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record",
+    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record, and after a hold CheckAlarms reads the alarms itself",
   "states:SendTaskFailure":
-    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record",
+    "a task token is not an ARN: IAM cannot tie SendTask* to a state machine. The token is in the execution history, so completing the task proves nothing: VerifyApproval proceeds only on the sealed decision record, and after a hold CheckAlarms reads the alarms itself",
   "logs:CreateLogDelivery":
     "Step Functions log delivery: CloudWatch Logs supports no resource-level permissions for it",
   "logs:GetLogDelivery":
@@ -307,6 +325,9 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
     allow("CompleteApprovalTask", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"]),
   ];
 
+  const holdSchedules = schedulesArn(env, holdScheduleGroupName(stage));
+  const holdRecords = stateObjects(ctx, "holds/*");
+
   const statements: Record<PolicyFunction, PolicyStatement[]> = {
     "validate-input": [],
     "acquire-lock": [
@@ -396,6 +417,32 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
       route,
     ],
     "check-alarms": [readAlarms("ReadStageAlarms", targets), route],
+    hold: [
+      // The execution's watch (with its task token) and one index entry per watched alarm.
+      allow("WriteHoldWatches", ["s3:PutObject"], holdRecords),
+      // The one read after the watch exists: an alarm already in ALARM sends no event.
+      readAlarms("ReadStageAlarms", targets),
+      allow("ScheduleHoldEnds", ["scheduler:CreateSchedule"], [holdSchedules]),
+      // Each schedule names the role Scheduler invokes hold-events with; passed to Scheduler only.
+      {
+        ...allow("PassHoldSchedulerRole", ["iam:PassRole"], [holdSchedulerRoleArn(env, stage)]),
+        conditions: [
+          {
+            test: "StringEquals",
+            variable: "iam:PassedToService",
+            values: ["scheduler.amazonaws.com"],
+          },
+        ],
+      },
+    ],
+    "hold-events": [
+      // Finds the holds watching an alarm (listing its index prefix), reads each watch's token,
+      // and removes the watch and its index entries once the hold has ended.
+      allow("ReadAndRemoveHoldWatches", ["s3:GetObject", "s3:DeleteObject"], holdRecords),
+      listBuckets(partition, [ctx.stateBucket]),
+      allow("EndHoldTasks", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"]),
+      allow("CancelHoldSchedules", ["scheduler:DeleteSchedule"], [holdSchedules]),
+    ],
     promote: [route],
     rollback: [route],
     finish: releaseLockAndRecord,
@@ -482,6 +529,48 @@ export function stateMachineStatements(workflowFunctionArns: readonly string[]):
   ];
 }
 
+/** The role EventBridge Scheduler assumes for holds' schedules. */
+export function holdSchedulerRoleArn(env: AwsEnv, stage: Stage): string {
+  return roleArn(env.partition, env.accountId, holdSchedulerRoleName(stage));
+}
+
+/**
+ * What the holds' schedules may do with the role Scheduler assumes: invoke the hold-events
+ * function, nothing else.
+ *
+ * @example
+ * ```ts
+ * holdSchedulerStatements("arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-hold-events");
+ * ```
+ */
+export function holdSchedulerStatements(holdEventsFunctionArn: string): PolicyStatement[] {
+  return [allow("InvokeHoldEvents", ["lambda:InvokeFunction"], [holdEventsFunctionArn])];
+}
+
+/**
+ * Who may assume the holds' scheduler role: EventBridge Scheduler, for schedules of this
+ * account only (the confused-deputy guard).
+ *
+ * @example
+ * ```ts
+ * holdSchedulerTrustPolicy(env).Statement[0]?.Principal; // { Service: "scheduler.amazonaws.com" }
+ * ```
+ */
+export function holdSchedulerTrustPolicy(env: AwsEnv): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "SchedulerForThisAccount",
+        Effect: "Allow",
+        Principal: { Service: "scheduler.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": env.accountId } },
+      },
+    ],
+  };
+}
+
 /** An IAM policy document (the JSON IAM and S3 take). */
 export interface PolicyDocument {
   readonly Version: "2012-10-17";
@@ -504,8 +593,16 @@ export function policyDocument(statements: readonly PolicyStatement[]): PolicyDo
       Effect: s.effect === "allow" ? "Allow" : "Deny",
       Action: [...s.actions],
       Resource: [...s.resources],
+      ...(s.conditions?.length ? { Condition: conditionBlock(s.conditions) } : {}),
     })),
   };
+}
+
+/** `[{test, variable, values}]` as IAM's `Condition` object (`{test: {variable: values}}`). */
+function conditionBlock(conditions: readonly PolicyCondition[]): Record<string, unknown> {
+  const block: Record<string, Record<string, string[]>> = {};
+  for (const c of conditions) block[c.test] = { ...block[c.test], [c.variable]: [...c.values] };
+  return block;
 }
 
 /**

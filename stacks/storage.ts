@@ -54,6 +54,12 @@ export function lockedDownBucket(id: string, settings: BucketSettings) {
           },
           expiration: { expiredObjectDeleteMarker: true },
         },
+        ...(settings.lifecycle.expirations ?? []).map((e) => ({
+          id: `expire-${e.prefix.replace(/\W+/g, "-").replace(/-$/, "")}`,
+          status: "Enabled",
+          filter: { prefix: e.prefix },
+          expiration: { days: e.days },
+        })),
       ],
     },
     { dependsOn: [versioning] },

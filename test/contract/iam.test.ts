@@ -551,6 +551,56 @@ describe("the evaluator", () => {
     expect(await allowed(principal("check-alarms"), "cloudwatch:DescribeAlarms", "*")).toBe(true);
   });
 
+  it("refuses holds' calls outside their scope: another group, another service, other records", async () => {
+    const { accountId, region } = envOf(d);
+    const schedule = (group: string) =>
+      `arn:aws:scheduler:${region}:${accountId}:schedule/${group}/gantry-prod-hold-abc`;
+    const schedulerRole = `arn:aws:iam::${accountId}:role/gantry-prod-hold-scheduler`;
+    const pass = async (service: string) =>
+      (
+        await decide(
+          principal("hold"),
+          {
+            action: "iam:PassRole",
+            resource: schedulerRole,
+            context: { "iam:PassedToService": service },
+          },
+          { accountId },
+        )
+      ).allowed;
+    expect(
+      await allowed(principal("hold"), "scheduler:CreateSchedule", schedule("gantry-prod-holds")),
+    ).toBe(true);
+    expect(await allowed(principal("hold"), "scheduler:CreateSchedule", schedule("default"))).toBe(
+      false,
+    );
+    expect(
+      await allowed(
+        principal("hold"),
+        "scheduler:CreateSchedule",
+        schedule("gantry-preprod-holds"),
+      ),
+    ).toBe(false);
+    expect(await pass("scheduler.amazonaws.com")).toBe(true);
+    // The role may not be handed to anything else (a Lambda function, an EC2 instance, ...).
+    expect(await pass("lambda.amazonaws.com")).toBe(false);
+    expect(await allowed(principal("hold"), "iam:PassRole", functionRoleArn(d, "deploy"))).toBe(
+      false,
+    );
+    expect(
+      await allowed(principal("hold-events"), "scheduler:DeleteSchedule", schedule("default")),
+    ).toBe(false);
+    expect(
+      await allowed(principal("hold-events"), "s3:GetObject", state("approval-tokens/x.json")),
+    ).toBe(false);
+    expect(
+      await allowed(principal("hold"), "s3:PutObject", state("locks/hello-service.json")),
+    ).toBe(false);
+    expect(
+      await allowed(principal("hold-events"), "s3:GetObject", state("holds/executions/x.json")),
+    ).toBe(true);
+  });
+
   it("refuses a cross-account read the other account's bucket policy does not grant", async () => {
     const crossAccount = INSTALLATIONS[2] as Installation;
     const copier = {

@@ -4,10 +4,13 @@ import { alarmSpecs as localAlarmSpecs } from "@gantry/local";
 import { alarmSpecs } from "@gantry/stacks/alarm-specs";
 import {
   CANARY_SCHEDULE,
+  EVENT_PATTERN_LIMIT,
   executionStatusPattern,
+  holdAlarmPatterns,
   OUTCOME_STATUSES,
   RECONCILED_STATUSES,
 } from "@gantry/stacks/events";
+import { holdWatchedAlarms } from "@gantry/stacks/holds";
 import { describe, expect, it } from "vitest";
 import registry from "../../gantry.registry.ts";
 import { TWO_SERVICES } from "./support/registries.ts";
@@ -117,5 +120,34 @@ describe("execution status patterns", () => {
     // The function acts on exactly the statuses the rule sends it.
     const { RECONCILED } = await import("@gantry/functions/reconcile");
     expect([...RECONCILED]).toEqual([...RECONCILED_STATUSES]);
+  });
+});
+
+describe("the holds' alarm rules", () => {
+  it("match the stage's registry alarms entering ALARM, and nothing else", () => {
+    expect(holdWatchedAlarms(TWO_SERVICES, "prod").length).toBeGreaterThan(0);
+    const [pattern, ...more] = holdAlarmPatterns(holdWatchedAlarms(registry, "prod"));
+    expect(more).toEqual([]);
+    expect(pattern).toEqual({
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      detail: { alarmName: ["hello-service-prod-errors"], state: { value: ["ALARM"] } },
+    });
+    // preprod's rule names preprod's alarms only.
+    expect(holdWatchedAlarms(registry, "preprod")).toEqual(["hello-service-preprod-errors"]);
+  });
+
+  it("split many alarms over rules that each fit EventBridge's pattern limit, none left out", () => {
+    const names = Array.from({ length: 200 }, (_, i) => `service-${i}-prod-errors-and-latency`);
+    const patterns = holdAlarmPatterns([...names, names[0] as string]);
+    expect(patterns.length).toBeGreaterThan(1);
+    for (const p of patterns)
+      expect(JSON.stringify(p).length).toBeLessThanOrEqual(EVENT_PATTERN_LIMIT);
+    const covered = patterns.flatMap((p) => (p.detail as { alarmName: string[] }).alarmName);
+    expect(covered.sort()).toEqual([...names].sort());
+  });
+
+  it("make no rule for a stage without alarms", () => {
+    expect(holdAlarmPatterns([])).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { functionSpecs } from "@gantry/stacks/catalog";
 import { readConfig } from "@gantry/stacks/config";
-import { functionEnvironment } from "@gantry/stacks/environment";
+import { functionEnvironment, holdResources } from "@gantry/stacks/environment";
 import { defaultStateBucketName } from "@gantry/stacks/names";
 import { functionPermissions } from "@gantry/stacks/policy";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -154,6 +154,13 @@ describe("every function", () => {
         "GANTRY_STATE_BUCKET",
       ],
       "approval-operator": ["GANTRY_DECISION_KEYS_SECRET", "GANTRY_STAGE", "GANTRY_STATE_BUCKET"],
+      hold: [
+        "GANTRY_HOLD_EVENTS_ARN",
+        "GANTRY_HOLD_SCHEDULER_ROLE_ARN",
+        "GANTRY_HOLD_SCHEDULE_GROUP",
+        "GANTRY_STATE_BUCKET",
+      ],
+      "hold-events": ["GANTRY_HOLD_SCHEDULE_GROUP", "GANTRY_STATE_BUCKET"],
       reconcile: ["GANTRY_STATE_BUCKET"],
       "scheduled-canary": ["GANTRY_STAGE"],
     };
@@ -204,6 +211,15 @@ describe("every function", () => {
         GANTRY_DECISION_KEYS_SECRET: DECISION_KEYS_ARN,
       });
     expect(await environmentOf("scheduled-canary")).toMatchObject({ GANTRY_STAGE: "prod" });
+    // hold points its schedules at hold-events and Scheduler's role, by their fixed names.
+    expect(await environmentOf("hold")).toMatchObject({
+      GANTRY_HOLD_SCHEDULE_GROUP: "gantry-prod-holds",
+      GANTRY_HOLD_EVENTS_ARN: `arn:aws:lambda:${ENV.region}:${ENV.accountId}:function:gantry-prod-hold-events`,
+      GANTRY_HOLD_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ENV.accountId}:role/gantry-prod-hold-scheduler`,
+    });
+    expect(await environmentOf("hold-events")).toMatchObject({
+      GANTRY_HOLD_SCHEDULE_GROUP: "gantry-prod-holds",
+    });
   });
 
   it("gets exactly the settings its catalogue entry lists (those configured for the stage)", async () => {
@@ -229,6 +245,7 @@ describe("every function", () => {
           stateBucket: STATE_BUCKET,
           approvalUrl: "https://gantry-prod-approval-http.lambda-url.us-east-1.on.aws/",
           keySecretArns: { links: LINK_KEYS_ARN, decisions: DECISION_KEYS_ARN },
+          holds: holdResources(ENV, "prod"),
         }),
       });
     }
@@ -323,6 +340,26 @@ describe("the rest of the graph", () => {
         }
       ).arn,
     ).toBe("arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-scheduled-canary");
+  });
+
+  it("sends the registry's alarms entering ALARM to hold-events, and gives holds their group and Scheduler's role", () => {
+    const holdEvents = "arn:aws:lambda:us-east-1:123456789012:function:gantry-prod-hold-events";
+    expect(
+      one(registered, "aws:cloudwatch/eventTarget:EventTarget", "HoldAlarmsToHoldEvents").inputs
+        .arn,
+    ).toBe(holdEvents);
+    expect(
+      one(registered, "aws:lambda/permission:Permission", "HoldAlarmsInvokeHoldEvents").inputs
+        .function,
+    ).toBe(holdEvents);
+    // The names the hold function's settings point at (environment.ts, holdResources).
+    const holds = holdResources(ENV, "prod");
+    expect(
+      one(registered, "aws:scheduler/scheduleGroup:ScheduleGroup", "HoldSchedules").inputs.name,
+    ).toBe(holds.scheduleGroup);
+    const role = one(registered, "aws:iam/role:Role", "HoldSchedulerRole").inputs;
+    expect(`arn:aws:iam::${ENV.accountId}:role/${String(role.name)}`).toBe(holds.schedulerRoleArn);
+    expect(holds.eventsFunctionArn).toBe(holdEvents);
   });
 
   it("sends abandoned executions to the reconcile function", () => {

@@ -89,9 +89,11 @@ describe("every bucket", () => {
       noncurrentVersionExpirationDays: 365,
       abortIncompleteMultipartUploadDays: 7,
     });
+    // Holds' watches left behind (an execution aborted mid-hold) go after a week.
     expect(state.lifecycle).toEqual({
       noncurrentVersionExpirationDays: 90,
       abortIncompleteMultipartUploadDays: 1,
+      expirations: [{ prefix: "holds/", days: 7 }],
     });
   });
 });

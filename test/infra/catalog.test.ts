@@ -76,7 +76,8 @@ describe("the function catalogue", () => {
     });
     expect(taskTimeouts(ASL)).toEqual(expected);
     for (const spec of functionSpecs(ASL, "prod")) {
-      if (spec.workflowKey && spec.workflowKey !== "ApprovalGate")
+      // ApprovalGate and Hold wait on a task token (TimeoutSecondsPath): their Lambdas do not.
+      if (spec.workflowKey && spec.workflowKey !== "ApprovalGate" && spec.workflowKey !== "Hold")
         expect({ fn: spec.file, timeout: spec.timeoutSeconds }).toEqual({
           fn: spec.file,
           timeout: expected[spec.workflowKey],
@@ -156,6 +157,26 @@ describe("the function catalogue", () => {
       expect(deploy).toMatch(/no traffic/);
       expect(deploy).not.toMatch(/first traffic step/);
       expect(canary).toMatch(/first traffic step/);
+    }
+  });
+
+  it("gives the hold functions a short Lambda timeout and the hold settings they read", () => {
+    for (const stage of ["preprod", "prod"] as const) {
+      const specs = functionSpecs(ASL, stage);
+      expect(specs.find((s) => s.file === "hold")).toMatchObject({
+        component: "Hold",
+        workflowKey: "Hold",
+        timeoutSeconds: 60,
+      });
+      const events = specs.find((s) => s.file === "hold-events");
+      expect(events).toMatchObject({ component: "HoldEvents", timeoutSeconds: 60 });
+      expect(events?.workflowKey).toBeUndefined();
+      // Only hold creates schedules: only it knows their target and Scheduler's role.
+      const holders = (setting: string) =>
+        specs.filter((s) => (s.settings as readonly string[]).includes(setting)).map((s) => s.file);
+      expect(holders("GANTRY_HOLD_SCHEDULER_ROLE_ARN")).toEqual(["hold"]);
+      expect(holders("GANTRY_HOLD_EVENTS_ARN")).toEqual(["hold"]);
+      expect(holders("GANTRY_HOLD_SCHEDULE_GROUP").sort()).toEqual(["hold", "hold-events"]);
     }
   });
 

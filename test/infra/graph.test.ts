@@ -9,6 +9,8 @@ import { substituteFunctionArns, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } 
 import { alarmSpecs } from "@gantry/stacks/alarm-specs";
 import { artifactBucketSettings, stateBucketSettings } from "@gantry/stacks/bucket-settings";
 import {
+  holdSchedulerStatements,
+  holdSchedulerTrustPolicy,
   policyDocument,
   preprodReadStatements,
   stateMachineStatements,
@@ -33,6 +35,7 @@ const FUNCTION_ARNS = Object.fromEntries(
 ) as Record<WorkflowFunctionKey, string>;
 const CANARY_ARN = lam("gantry-prod-scheduled-canary");
 const RECONCILE_ARN = lam("gantry-prod-reconcile");
+const HOLD_EVENTS_ARN = lam("gantry-prod-hold-events");
 const MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:gantry-prod";
 
 let registered: Registered[];
@@ -43,6 +46,7 @@ beforeAll(async () => {
   const { createWorkflow } = await import("@gantry/stacks/workflow");
   const { createCanarySchedule } = await import("@gantry/stacks/canary");
   const { createNotifications } = await import("@gantry/stacks/alarms");
+  const { createHolds } = await import("@gantry/stacks/holds");
   const storage = createStorage({ stage: "prod", env: ENV, registry });
   const workflow = createWorkflow({
     stage: "prod",
@@ -58,7 +62,16 @@ beforeAll(async () => {
     reconcileFunctionArn: RECONCILE_ARN,
     notifyEmails: ["ops@acme.dev"],
   });
+  const holds = createHolds({
+    stage: "prod",
+    env: ENV,
+    registry,
+    holdEventsFunctionArn: HOLD_EVENTS_ARN,
+  });
   await Promise.all([
+    outputValue(holds.group.arn),
+    outputValue(holds.schedulerRole.arn),
+    ...holds.rules.map((r) => outputValue(r.arn)),
     outputValue(storage.state.policy.urn),
     outputValue(storage.artifacts.lifecycle.urn),
     outputValue(workflow.machine.arn),
@@ -281,6 +294,42 @@ describe("alarms and notifications", () => {
   });
 });
 
+describe("holds", () => {
+  it("send the registry's alarms entering ALARM to hold-events, which only that rule may invoke through EventBridge", () => {
+    const rule = one(registered, "aws:cloudwatch/eventRule:EventRule", "HoldAlarms");
+    expect(rule.inputs.name).toBe("gantry-prod-hold-alarms");
+    expect(JSON.parse(rule.inputs.eventPattern as string)).toEqual({
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      detail: { alarmName: ["hello-service-prod-errors"], state: { value: ["ALARM"] } },
+    });
+    expect(
+      one(registered, "aws:cloudwatch/eventTarget:EventTarget", "HoldAlarmsToHoldEvents").inputs,
+    ).toMatchObject({ rule: "gantry-prod-hold-alarms", arn: HOLD_EVENTS_ARN });
+    expect(
+      one(registered, "aws:lambda/permission:Permission", "HoldAlarmsInvokeHoldEvents").inputs,
+    ).toMatchObject({
+      action: "lambda:InvokeFunction",
+      function: HOLD_EVENTS_ARN,
+      principal: "events.amazonaws.com",
+      sourceArn: "arn:aws:events:us-east-1:123456789012:rule/gantry-prod-hold-alarms",
+    });
+  });
+
+  it("have a schedule group of the stage's, and a role Scheduler assumes that may invoke hold-events only", () => {
+    expect(
+      one(registered, "aws:scheduler/scheduleGroup:ScheduleGroup", "HoldSchedules").inputs.name,
+    ).toBe("gantry-prod-holds");
+    const role = one(registered, "aws:iam/role:Role", "HoldSchedulerRole").inputs;
+    expect(role.name).toBe("gantry-prod-hold-scheduler");
+    expect(JSON.parse(role.assumeRolePolicy as string)).toEqual(holdSchedulerTrustPolicy(ENV));
+    const inline = role.inlinePolicies as { policy: string }[];
+    expect(JSON.parse(inline[0]?.policy ?? "{}")).toEqual(
+      policyDocument(holdSchedulerStatements(HOLD_EVENTS_ARN)),
+    );
+  });
+});
+
 describe("the buckets", () => {
   for (const [id, settings] of [
     [
@@ -361,6 +410,11 @@ describe("the buckets", () => {
               daysAfterInitiation: settings.lifecycle.abortIncompleteMultipartUploadDays,
             },
           },
+          ...(settings.lifecycle.expirations ?? []).map((e) => ({
+            status: "Enabled",
+            filter: { prefix: e.prefix },
+            expiration: { days: e.days },
+          })),
         ],
       });
       expect(

@@ -8,6 +8,9 @@ import type { AwsEnv } from "@gantry/stacks/arns";
 import {
   assertPoliciesFit,
   functionPermissions,
+  holdSchedulerRoleArn,
+  holdSchedulerStatements,
+  holdSchedulerTrustPolicy,
   INLINE_POLICY_LIMIT,
   inlinePolicySize,
   METRICS_NAMESPACE,
@@ -97,6 +100,8 @@ const preprodArtifacts = [
   obj("t-artifacts-preprod", "billing/*"),
 ];
 const STATE_BUCKET = "arn:aws:s3:::gantry-state-test";
+const HOLD_SCHEDULES = "arn:aws:scheduler:eu-west-1:111111111111:schedule/gantry-prod-holds/*";
+const HOLD_SCHEDULER_ROLE = "arn:aws:iam::111111111111:role/gantry-prod-hold-scheduler";
 
 /** Every function's exact grants in prod, with two services and preprod in the same account. */
 const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
@@ -159,6 +164,21 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "cloudwatch:DescribeAlarms": ["*"],
     "lambda:GetAlias": prodTargets,
     "lambda:UpdateAlias": prodTargets,
+  }),
+  hold: withLogs("hold", {
+    "s3:PutObject": [obj(STATE, "holds/*")],
+    "cloudwatch:DescribeAlarms": ["*"],
+    "scheduler:CreateSchedule": [HOLD_SCHEDULES],
+    // Only to Scheduler (a condition): see "holds" below.
+    "iam:PassRole": [HOLD_SCHEDULER_ROLE],
+  }),
+  "hold-events": withLogs("hold-events", {
+    "s3:GetObject": [obj(STATE, "holds/*")],
+    "s3:DeleteObject": [obj(STATE, "holds/*")],
+    "s3:ListBucket": [STATE_BUCKET],
+    "states:SendTaskSuccess": ["*"],
+    "states:SendTaskFailure": ["*"],
+    "scheduler:DeleteSchedule": [HOLD_SCHEDULES],
   }),
   promote: withLogs("promote", {
     "lambda:GetAlias": prodTargets,
@@ -393,6 +413,68 @@ describe("function permissions", () => {
   });
 });
 
+describe("holds", () => {
+  const permissions = functionPermissions(context("prod", TWO_SERVICES));
+  const schedule =
+    "arn:aws:scheduler:eu-west-1:111111111111:schedule/gantry-prod-holds/gantry-prod-hold-abc";
+
+  it("let hold create schedules and hold-events delete them, in the stage's group only", () => {
+    expect(allows(permissions.hold, "scheduler:CreateSchedule", schedule)).toBe(true);
+    expect(allows(permissions["hold-events"], "scheduler:DeleteSchedule", schedule)).toBe(true);
+    const otherGroup = schedule.replace("gantry-prod-holds", "default");
+    expect(allows(permissions.hold, "scheduler:CreateSchedule", otherGroup)).toBe(false);
+    expect(allows(permissions.hold, "scheduler:DeleteSchedule", schedule)).toBe(false);
+    expect(allows(permissions["hold-events"], "scheduler:CreateSchedule", schedule)).toBe(false);
+    expect(whoMay(permissions, "scheduler:CreateSchedule", schedule)).toEqual(["hold"]);
+    expect(whoMay(permissions, "iam:PassRole", HOLD_SCHEDULER_ROLE)).toEqual(["hold"]);
+  });
+
+  it("let hold pass Scheduler's role to Scheduler only", () => {
+    const pass = permissions.hold.find((s) => s.actions.includes("iam:PassRole"));
+    expect(pass?.conditions).toEqual([
+      {
+        test: "StringEquals",
+        variable: "iam:PassedToService",
+        values: ["scheduler.amazonaws.com"],
+      },
+    ]);
+    expect(policyDocument([pass as PolicyStatement]).Statement[0]?.Condition).toEqual({
+      StringEquals: { "iam:PassedToService": ["scheduler.amazonaws.com"] },
+    });
+  });
+
+  it("keep the watches (task tokens) to hold and hold-events: nothing else reads holds/", () => {
+    const watch = state("holds/executions/abc.json");
+    expect(whoMay(permissions, "s3:GetObject", watch)).toEqual(["hold-events"]);
+    expect(whoMay(permissions, "s3:PutObject", watch)).toEqual(["hold"]);
+    expect(whoMay(permissions, "s3:DeleteObject", watch)).toEqual(["hold-events"]);
+    // And they reach no other record.
+    expect(allows(permissions["hold-events"], "s3:GetObject", state("locks/x.json"))).toBe(false);
+    expect(allows(permissions.hold, "s3:PutObject", state("approvals/x.json"))).toBe(false);
+  });
+
+  it("let Scheduler's role invoke hold-events only, and be assumed by Scheduler for this account", () => {
+    const holdEvents = lam("gantry-prod-hold-events");
+    const statements = holdSchedulerStatements(holdEvents);
+    expect(grants(statements)).toEqual({ "lambda:InvokeFunction": [holdEvents] });
+    expect(allows(statements, "lambda:InvokeFunction", lam("gantry-prod-deploy"))).toBe(false);
+    expect(allows(statements, "lambda:InvokeFunction", `${holdEvents}:1`)).toBe(false);
+    expect(holdSchedulerTrustPolicy(ENV).Statement).toEqual([
+      {
+        Sid: "SchedulerForThisAccount",
+        Effect: "Allow",
+        Principal: { Service: "scheduler.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": "111111111111" } },
+      },
+    ]);
+  });
+
+  it("name the scheduler role the functions' settings point at", () => {
+    expect(holdSchedulerRoleArn(ENV, "prod")).toBe(HOLD_SCHEDULER_ROLE);
+  });
+});
+
 /** Whether a policy allows an action on a resource: some Allow matches and no Deny does. */
 function allows(statements: readonly PolicyStatement[], action: string, resource: string): boolean {
   const hit = (s: PolicyStatement) =>
@@ -547,16 +629,18 @@ describe("who may do what with approvals", () => {
     }
   });
 
-  it("lets only the approval functions complete a task", () => {
+  it("lets only the approval functions and hold-events complete a task", () => {
     const permissions = functionPermissions(contexts[0] as PolicyContext);
     expect(whoMay(permissions, "states:SendTaskSuccess", "*")).toEqual([
       "approval-gate",
       "approval-http",
       "approval-operator",
+      "hold-events",
     ]);
     expect(whoMay(permissions, "states:SendTaskFailure", "*")).toEqual([
       "approval-http",
       "approval-operator",
+      "hold-events",
     ]);
   });
 });

@@ -10,6 +10,7 @@ export * from "./handler.ts";
 export * from "./lambda-functions.ts";
 export * from "./s3-artifacts.ts";
 export * from "./s3-records.ts";
+export * from "./scheduler.ts";
 export * from "./secrets.ts";
 export * from "./ses-mailer.ts";
 export * from "./sfn-callbacks.ts";

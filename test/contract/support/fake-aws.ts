@@ -9,6 +9,7 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SFNClient } from "@aws-sdk/client-sfn";
@@ -23,6 +24,7 @@ export type AwsService =
   | "states"
   | "ses"
   | "secretsmanager"
+  | "scheduler"
   | "sts";
 
 /** One command a function sent. */
@@ -95,6 +97,8 @@ export class FakeAws {
   readonly executions = new Map<string, FakeExecution>();
   /** SecretId (the secret's ARN) → SecretString. */
   readonly secrets = new Map<string, string>();
+  /** EventBridge Scheduler's schedules: `group/name` → the CreateSchedule input. */
+  readonly schedules = new Map<string, Record<string, unknown>>();
   /** Task tokens that are no longer waiting: SendTask* answers TaskTimedOut. */
   readonly expiredTokens = new Set<string>();
   readonly emails: Record<string, unknown>[] = [];
@@ -231,6 +235,17 @@ export class FakeAws {
       "ses:SendEmail": (i) => {
         this.emails.push(i);
         return { MessageId: this.#next("message") };
+      },
+      "scheduler:CreateSchedule": (i) => {
+        const key = `${String(i.GroupName ?? "default")}/${String(i.Name)}`;
+        if (this.schedules.has(key)) throw awsError("ConflictException", 409);
+        this.schedules.set(key, i);
+        return { ScheduleArn: `arn:aws:scheduler:::schedule/${key}` };
+      },
+      "scheduler:DeleteSchedule": (i) => {
+        const key = `${String(i.GroupName ?? "default")}/${String(i.Name)}`;
+        if (!this.schedules.delete(key)) throw awsError("ResourceNotFoundException", 404);
+        return {};
       },
       "secretsmanager:GetSecretValue": (i) => {
         const value = this.secrets.get(String(i.SecretId));
@@ -557,6 +572,7 @@ const CLIENTS: readonly [AwsService, new (config: object) => object][] = [
   ["states", SFNClient],
   ["ses", SESv2Client],
   ["secretsmanager", SecretsManagerClient],
+  ["scheduler", SchedulerClient],
 ];
 
 /**

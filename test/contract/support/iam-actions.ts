@@ -15,6 +15,8 @@ import type { RecordedCall } from "./fake-aws.ts";
 export interface RequiredPermission {
   readonly action: string;
   readonly resource: string;
+  /** Condition keys AWS sets for this request (e.g. `iam:PassedToService` on a PassRole). */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 /** Where the call is made from: its credentials' partition, region and account. */
@@ -42,6 +44,12 @@ function lambda(ctx: CallerContext, functionName: unknown, qualifier?: unknown):
     ? name
     : `arn:${partition}:lambda:${region}:${accountId}:function:${name}`;
   return qualifier === undefined || qualifier === null ? base : `${base}:${String(qualifier)}`;
+}
+
+/** A schedule's ARN: `schedule/<group>/<name>`. */
+function schedule(ctx: CallerContext, input: Input): string {
+  const { partition, region, accountId } = ctx.caller;
+  return `arn:${partition}:scheduler:${region}:${accountId}:schedule/${String(input.GroupName ?? "default")}/${String(input.Name)}`;
 }
 
 const unqualified = (arn: string) => arn.split(":").slice(0, 7).join(":");
@@ -217,6 +225,24 @@ export const AWS_CALLS: Readonly<Record<string, Rule>> = {
   // The secret's full ARN (with the six random characters); the functions are given it.
   "secretsmanager:GetSecretValue": (i) => [
     need("secretsmanager:GetSecretValue", String(i.SecretId)),
+  ],
+
+  // On the schedule's ARN in its group (the default group when none is named). Naming a
+  // target role passes it to Scheduler: iam:PassRole on the role, with iam:PassedToService.
+  "scheduler:CreateSchedule": (i, _call, ctx) => [
+    need("scheduler:CreateSchedule", schedule(ctx, i)),
+    ...((i.Target as { RoleArn?: string } | undefined)?.RoleArn
+      ? [
+          {
+            action: "iam:PassRole",
+            resource: String((i.Target as { RoleArn: string }).RoleArn),
+            context: { "iam:PassedToService": "scheduler.amazonaws.com" },
+          },
+        ]
+      : []),
+  ],
+  "scheduler:DeleteSchedule": (i, _call, ctx) => [
+    need("scheduler:DeleteSchedule", schedule(ctx, i)),
   ],
 
   // On the role's ARN; the role's trust policy must also allow the caller (a resource policy).

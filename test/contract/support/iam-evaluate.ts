@@ -84,6 +84,7 @@ async function simulate(
           "aws:PrincipalAccount": principal.accountId,
           "aws:PrincipalType": "AssumedRole",
           "aws:SecureTransport": "true",
+          ...permission.context,
         },
       },
       identityPolicies: [{ name: "inline", policy: principal.policy }],

@@ -12,7 +12,7 @@ import { type AwsEnv, roleArn } from "@gantry/stacks/arns";
 import { artifactBucketSettings, stateBucketSettings } from "@gantry/stacks/bucket-settings";
 import { type FunctionSpec, functionSpecs } from "@gantry/stacks/catalog";
 import { type InfraConfig, readConfig } from "@gantry/stacks/config";
-import { functionEnvironment } from "@gantry/stacks/environment";
+import { functionEnvironment, holdResources } from "@gantry/stacks/environment";
 import {
   defaultStateBucketName,
   functionName,
@@ -128,6 +128,7 @@ export function stackEnvironment(
     stateBucket: installation.stateBucket,
     approvalUrl: installation.approvalUrl,
     keySecretArns: installation.keySecretArns,
+    holds: holdResources(envOf(installation), installation.stage),
   });
 }
 

@@ -11,6 +11,10 @@ import {
   type DeploymentRequest,
   type DeploymentState,
   type ExecutionRef,
+  type HoldWatch,
+  holdIdOf,
+  holdKeys,
+  holdScheduleName,
   type Plan,
   type PromotedArtifact,
   type Rollout,
@@ -22,6 +26,7 @@ import {
   signingKeysFrom,
   validationKey,
 } from "@gantry/core";
+import { holdScheduleGroupName } from "@gantry/stacks/names";
 import { awsError, type FakeAws } from "./fake-aws.ts";
 import type { Installation } from "./installations.ts";
 import { envOf } from "./installations.ts";
@@ -313,6 +318,86 @@ function field<T>(name: string, expected: T) {
     const actual = (result as Record<string, unknown>)[name];
     if (JSON.stringify(actual) !== JSON.stringify(expected))
       throw new Error(`${name} is ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+  };
+}
+
+// --- Holds ----------------------------------------------------------------------------------------
+
+/** The first traffic step's hold, ending a minute from now. */
+function holdRollout(): Rollout {
+  return rollout({ stepIndex: 0, weight: 10, holdEndsAt: iso(NOW + 60_000) });
+}
+
+/** What the hold Task's Payload carries. */
+function holdEvent(ctx: ScenarioContext) {
+  return { ...ctx.state, rollout: holdRollout(), taskToken: TASK_TOKEN };
+}
+
+function scheduleOf(ctx: ScenarioContext): string {
+  return holdScheduleName(ctx.installation.stage, ctx.execution.id, holdIdOf(holdRollout()));
+}
+
+/** The watch startHold leaves for the first step's hold, and its alarm index entries. */
+function watching(ctx: ScenarioContext, token = TASK_TOKEN): void {
+  const bucket = ctx.installation.stateBucket;
+  const r = holdRollout();
+  const holdId = holdIdOf(r);
+  const watch: HoldWatch = {
+    holdId,
+    executionArn: ctx.execution.id,
+    taskToken: token,
+    alarms: ctx.plan.alarms,
+    holdEndsAt: r.holdEndsAt,
+    service: ctx.plan.service,
+    stage: ctx.installation.stage,
+    newVersion: r.newVersion,
+    weight: r.weight,
+    phase: r.phase,
+    schedule: scheduleOf(ctx),
+    startedAt: iso(NOW - 1000),
+  };
+  ctx.aws.putJson(bucket, holdKeys.watch(ctx.execution.id), watch);
+  for (const alarm of ctx.plan.alarms)
+    ctx.aws.putJson(bucket, holdKeys.alarmIndex(alarm, ctx.execution.id), {
+      executionArn: ctx.execution.id,
+      holdId,
+      alarm,
+    });
+}
+
+/** The EventBridge event CloudWatch sends when the plan's first alarm changes state. */
+function alarmStateChange(ctx: ScenarioContext, value: string) {
+  const { partition, region, accountId } = envOf(ctx.installation);
+  const name = ctx.plan.alarms[0] ?? "";
+  return {
+    version: "0",
+    id: "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": "CloudWatch Alarm State Change",
+    source: "aws.cloudwatch",
+    account: accountId,
+    time: iso(NOW),
+    region,
+    resources: [`arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${name}`],
+    detail: {
+      alarmName: name,
+      state: { value, reason: "Threshold Crossed", timestamp: iso(NOW - 1000) },
+      previousState: { value: "OK", reason: "fine", timestamp: iso(NOW - 600_000) },
+      configuration: { metrics: [] },
+    },
+  };
+}
+
+/** What a hold's schedule delivers. */
+function holdEndOf(ctx: ScenarioContext) {
+  return { kind: "hold-end", executionArn: ctx.execution.id, holdId: holdIdOf(holdRollout()) };
+}
+
+/** The hold-events result of one hold ended `how`. */
+function endedAs(how: string) {
+  return (result: unknown) => {
+    const ended = (result as { ended?: { how?: string }[] }).ended ?? [];
+    if (ended.length !== 1 || ended[0]?.how !== how)
+      throw new Error(`ended ${JSON.stringify(ended)}, expected one hold ended by ${how}`);
   };
 }
 
@@ -677,6 +762,85 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
       },
       event: (c) => ({ ...c.state, rollout: rollout({ stepIndex: 0, weight: 10 }) }),
       fails: "AlarmTriggered",
+    },
+  ],
+
+  hold: [
+    {
+      name: "writes the watch and its alarm index, schedules the hold's end, reads the alarms",
+      event: (c) => holdEvent(c),
+      returns: (r, c) => {
+        field("holdId", holdIdOf(holdRollout()))(r);
+        if (c.aws.schedules.size !== 1) throw new Error("no schedule was created");
+      },
+    },
+    {
+      name: "leaves the schedule an earlier attempt of the Task created",
+      arrange: (c) => {
+        c.aws.once("scheduler", "CreateSchedule", () => {
+          throw awsError("ConflictException", 409);
+        });
+      },
+      event: (c) => holdEvent(c),
+      returns: field("holdId", holdIdOf(holdRollout())),
+    },
+    {
+      name: "fails at once when a watched alarm is already in ALARM",
+      arrange: (c) => {
+        for (const name of c.plan.alarms) c.aws.alarms.set(name, { state: "ALARM" });
+      },
+      event: (c) => holdEvent(c),
+      fails: "AlarmTriggered",
+    },
+  ],
+
+  "hold-events": [
+    {
+      name: "fails the hold watching an alarm that entered ALARM, and removes its watch",
+      arrange: (c) => watching(c),
+      event: (c) => alarmStateChange(c, "ALARM"),
+      returns: (r, c) => {
+        endedAs("alarm")(r);
+        if ([...c.aws.objects.keys()].some((k) => k.includes("/holds/")))
+          throw new Error("the watch is still there");
+      },
+    },
+    {
+      name: "completes the hold whose schedule fired",
+      arrange: (c) => watching(c),
+      event: (c) => holdEndOf(c),
+      returns: endedAs("time"),
+    },
+    {
+      name: "cancels the schedule of a hold an alarm ended first",
+      arrange: (c) => {
+        watching(c);
+        c.aws.schedules.set(`${holdScheduleGroupName(c.installation.stage)}/${scheduleOf(c)}`, {});
+      },
+      event: (c) => alarmStateChange(c, "ALARM"),
+      returns: (r, c) => {
+        endedAs("alarm")(r);
+        if (c.aws.schedules.size !== 0) throw new Error("the schedule is still there");
+      },
+    },
+    {
+      name: "takes a spent token as a hold that already ended",
+      arrange: (c) => {
+        watching(c, LATE_TOKEN);
+        c.aws.expiredTokens.add(LATE_TOKEN);
+      },
+      event: (c) => holdEndOf(c),
+      returns: endedAs("already-ended"),
+    },
+    {
+      name: "does nothing for a schedule that fires after its hold ended (no watch: a 404)",
+      event: (c) => holdEndOf(c),
+      returns: field("ignored", "the hold had already ended"),
+    },
+    {
+      name: "does nothing for an alarm nobody watches",
+      event: (c) => alarmStateChange(c, "ALARM"),
+      returns: field("ended", []),
     },
   ],
 

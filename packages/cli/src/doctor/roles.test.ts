@@ -50,6 +50,62 @@ describe("probes", () => {
   });
 });
 
+describe("conditioned grants", () => {
+  const role = "arn:aws:iam::123456789012:role/gantry-prod-hold-scheduler";
+  const conditioned: RolePlan = {
+    fn: "hold",
+    roleName: "gantry-prod-hold",
+    roleArn: "arn:aws:iam::123456789012:role/gantry-prod-hold",
+    statements: [
+      {
+        sid: "PassSchedulerRole",
+        effect: "allow",
+        actions: ["iam:PassRole"],
+        resources: [role],
+        conditions: [
+          {
+            test: "StringEquals",
+            variable: "iam:PassedToService",
+            values: ["scheduler.amazonaws.com"],
+          },
+        ],
+      },
+    ],
+  };
+
+  it("simulates a conditioned grant with the context the real call carries", async () => {
+    const calls: unknown[] = [];
+    iam.on(SimulatePrincipalPolicyCommand).callsFake((input) => {
+      calls.push(input.ContextEntries);
+      const passed = input.ContextEntries?.some(
+        (c: { ContextKeyName?: string; ContextKeyValues?: string[] }) =>
+          c.ContextKeyName === "iam:PassedToService" &&
+          c.ContextKeyValues?.includes("scheduler.amazonaws.com"),
+      );
+      return {
+        EvaluationResults: [
+          {
+            EvalActionName: "iam:PassRole",
+            EvalResourceName: role,
+            EvalDecision: passed ? "allowed" : "implicitDeny",
+          },
+        ],
+      };
+    });
+    const result = await checkRole(clients.iam, conditioned, "prod");
+    expect(calls).toEqual([
+      [
+        {
+          ContextKeyName: "iam:PassedToService",
+          ContextKeyValues: ["scheduler.amazonaws.com"],
+          ContextKeyType: "string",
+        },
+      ],
+    ]);
+    expect(result.status).toBe("ok");
+  });
+});
+
 describe("checkRole", () => {
   // A role of its own (stacks/policy.ts changes; these tests are about how IAM's answers read).
   const state = "arn:aws:s3:::gantry-state-prod-123456789012-us-east-1";

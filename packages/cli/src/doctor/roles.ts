@@ -3,6 +3,7 @@
  * refuses what it must not do), as IAM's policy simulator decides.
  */
 import {
+  type ContextEntry,
   type EvaluationResult,
   type IAMClient,
   SimulatePrincipalPolicyCommand,
@@ -44,6 +45,8 @@ export interface Probe {
   readonly probedAs: string;
   readonly expected: "allowed" | "denied";
   readonly sid: string;
+  /** The statement's conditions: the request context a real call carries (`iam:PassedToService`). */
+  readonly context?: readonly ContextEntry[];
 }
 
 /**
@@ -65,7 +68,19 @@ export function probesOf(statements: readonly PolicyStatement[]): Probe[] {
         const key = `${action.toLowerCase()} ${probedAs}`;
         const expected = statement.effect === "allow" ? "allowed" : "denied";
         if (probes.get(key)?.expected === "denied") continue;
-        probes.set(key, { action, resource, probedAs, expected, sid: statement.sid });
+        const context = (statement.conditions ?? []).map((c) => ({
+          ContextKeyName: c.variable,
+          ContextKeyValues: [...c.values],
+          ContextKeyType: "string" as const,
+        }));
+        probes.set(key, {
+          action,
+          resource,
+          probedAs,
+          expected,
+          sid: statement.sid,
+          ...(context.length > 0 ? { context } : {}),
+        });
       }
     }
   }
@@ -126,6 +141,9 @@ async function simulate(
   for (const group of [scoped, unscoped]) {
     if (group.length === 0) continue;
     const resources = group === scoped ? [...new Set(group.map((p) => p.probedAs))] : undefined;
+    // A conditioned grant (PassRole only to the scheduler) is simulated as the real call makes
+    // it: with its context. Keys no other action reads change nothing for the rest.
+    const context = uniqueContext(group.flatMap((p) => p.context ?? []));
     let marker: string | undefined;
     do {
       const out = await iam.send(
@@ -133,6 +151,7 @@ async function simulate(
           PolicySourceArn: roleArn,
           ActionNames: [...new Set(group.map((p) => p.action))],
           ...(resources ? { ResourceArns: resources } : {}),
+          ...(context.length > 0 ? { ContextEntries: context } : {}),
           MaxItems: 1000,
           ...(marker ? { Marker: marker } : {}),
         }),
@@ -215,4 +234,13 @@ export async function checkRole(
       "a denial by a permissions boundary or an SCP needs that boundary or SCP to allow it",
     denied,
   };
+}
+
+/** One entry per context key (the first statement naming it wins). */
+function uniqueContext(entries: readonly ContextEntry[]): ContextEntry[] {
+  const byKey = new Map<string, ContextEntry>();
+  for (const entry of entries)
+    if (entry.ContextKeyName && !byKey.has(entry.ContextKeyName))
+      byKey.set(entry.ContextKeyName, entry);
+  return [...byKey.values()];
 }
