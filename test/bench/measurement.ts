@@ -7,10 +7,20 @@ export interface Measurement {
   readonly target?: string;
   readonly met?: boolean;
   readonly note?: string;
+  /**
+   * With the benchmark's `columns`: the value for each column, in order (`value` is the first
+   * column's); undefined where a column does not apply.
+   */
+  readonly values?: readonly (number | undefined)[];
 }
 
 export interface Benchmark {
   readonly title: string;
+  /**
+   * Names of the designs a benchmark compares side by side (e.g. event-driven holds, polling
+   * holds): measurements with `values` show one column each.
+   */
+  readonly columns?: readonly string[];
   run(): Promise<Measurement[]>;
 }
 

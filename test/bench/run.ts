@@ -24,21 +24,40 @@ const BENCHMARKS: (() => Promise<{ default: Benchmark }>)[] = [
 ];
 
 const filter = process.argv[2]?.toLowerCase();
-const results: { title: string; measurements: Measurement[] }[] = [];
+const results: { title: string; columns: readonly string[]; measurements: Measurement[] }[] = [];
 for (const load of BENCHMARKS) {
   const bench = (await load()).default;
   if (filter && !bench.title.toLowerCase().includes(filter)) continue;
   process.stdout.write(`\n${bench.title}\n`);
   const started = performance.now();
   const measurements = await bench.run();
+  const columns = bench.columns ?? [];
+  const width = Math.max(58, ...measurements.map((m) => m.name.length));
+  if (columns.length > 0)
+    process.stdout.write(
+      `  ${"".padEnd(width)} ${columns.map((c) => c.slice(0, 16).padStart(16)).join(" ")}\n`,
+    );
   for (const m of measurements) {
     const verdict = m.met === undefined ? "" : m.met ? "  ✓" : "  ✗ missed";
+    const shown =
+      columns.length > 0
+        ? columns.map((_, i) => shownValue(valuesOf(m, columns)[i]).padStart(16)).join(" ")
+        : String(m.value).padStart(10);
     process.stdout.write(
-      `  ${m.name.padEnd(58)} ${String(m.value).padStart(10)} ${m.unit.padEnd(8)} ${m.target ? `target ${m.target}` : ""}${verdict}\n`,
+      `  ${m.name.padEnd(width)} ${shown} ${m.unit.padEnd(8)} ${m.target ? `target ${m.target}` : ""}${verdict}\n`,
     );
   }
   process.stdout.write(`  (${Math.round(performance.now() - started)} ms)\n`);
-  results.push({ title: bench.title, measurements });
+  results.push({ title: bench.title, columns, measurements });
+}
+
+/** A measurement's value per column: its `values`, or its one value in the first column. */
+function valuesOf(m: Measurement, columns: readonly string[]): (number | undefined)[] {
+  return columns.map((_, i) => (m.values ? m.values[i] : i === 0 ? m.value : undefined));
+}
+
+function shownValue(value: number | undefined): string {
+  return value === undefined ? "–" : String(value);
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"} (${arch()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -49,16 +68,21 @@ const lines = [
   "What each benchmark measures and why: docs/benchmarks.md.",
   "",
 ];
-for (const { title, measurements } of results) {
+for (const { title, columns, measurements } of results) {
+  const heads = columns.length > 0 ? columns : ["value"];
   lines.push(
     `## ${title}`,
     "",
-    "| measurement | value | target | met |",
-    "| --- | ---: | --- | --- |",
+    `| measurement | ${heads.join(" | ")} | target | met |`,
+    `| --- | ${heads.map(() => "---:").join(" | ")} | --- | --- |`,
   );
   for (const m of measurements) {
+    const cells =
+      columns.length > 0
+        ? valuesOf(m, columns).map((v) => (v === undefined ? "–" : `${v} ${m.unit}`.trim()))
+        : [`${m.value} ${m.unit}`];
     lines.push(
-      `| ${m.name}${m.note ? ` (${m.note})` : ""} | ${m.value} ${m.unit} | ${m.target ?? ""} | ${m.met === undefined ? "" : m.met ? "yes" : "**no**"} |`,
+      `| ${m.name}${m.note ? ` (${m.note})` : ""} | ${cells.join(" | ")} | ${m.target ?? ""} | ${m.met === undefined ? "" : m.met ? "yes" : "**no**"} |`,
     );
   }
   lines.push("");

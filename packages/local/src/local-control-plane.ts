@@ -54,6 +54,11 @@ export interface LocalControlPlaneOptions {
   readonly retention?: RetentionPolicy;
   /** Fault injection for test/faults (faults.ts); default: GANTRY_FAULTS, normally unset. */
   readonly faults?: FaultPlan;
+  /**
+   * Another ASL file for both stages' state machines, on the same functions (the bench's
+   * polling baseline, test/bench/designs); default: state-machines/workflow.asl.json.
+   */
+  readonly workflowAslPath?: string;
 }
 
 /** A web handler: answers and returns true, or returns false to let the next one try. */
@@ -171,7 +176,7 @@ export async function startLocalControlPlane(
     new Logger({ serviceName: "gantry", logLevel: level, persistentKeys: { function: name } });
   const tokens = new TaskTokenRegistry();
   const stateMachines = STAGES.map((stage) => {
-    const { definition, text } = loadWorkflowDefinition(stage);
+    const { definition, text } = loadWorkflowDefinition(stage, options.workflowAslPath);
     const handlers = workflowHandlers(world.portsFor(stage, callbacks), {
       stage,
       registry: options.registry,

@@ -25,7 +25,16 @@ export function localFunctionArns(stage: string): Record<WorkflowFunctionKey, st
   >;
 }
 
-/** Reads the ASL file and substitutes the local function ARNs of a stage. */
+/**
+ * Reads the ASL file and substitutes the local function ARNs of a stage. The deployed workflow
+ * must use every function of the catalogue; another file (the bench's polling baseline,
+ * test/bench/designs) gets only the ARNs it names.
+ *
+ * @example
+ * ```ts
+ * const { definition } = loadWorkflowDefinition("prod", "test/bench/designs/polling.asl.json");
+ * ```
+ */
 export function loadWorkflowDefinition(
   stage: string,
   path = WORKFLOW_ASL_PATH,
@@ -33,6 +42,15 @@ export function loadWorkflowDefinition(
   definition: StateMachineDefinition;
   text: string;
 } {
-  const text = substituteFunctionArns(readFileSync(path, "utf8"), localFunctionArns(stage));
+  const asl = readFileSync(path, "utf8");
+  const all = localFunctionArns(stage);
+  const arns =
+    path === WORKFLOW_ASL_PATH
+      ? all
+      : // substituteFunctionArns refuses ARNs a file does not use: give it only the used ones.
+        (Object.fromEntries(
+          Object.entries(all).filter(([key]) => asl.includes(`\${${key}FunctionArn}`)),
+        ) as Record<WorkflowFunctionKey, string>);
+  const text = substituteFunctionArns(asl, arns);
   return { definition: JSON.parse(text) as StateMachineDefinition, text };
 }
