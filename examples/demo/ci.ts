@@ -2,7 +2,8 @@
  * CI's part of the demo, done the way a CI job does it: with the `gantry` command. Each call is
  * `gantry <args...> --json`, run in this process through @gantry/cli's `run` (the same argument
  * parsing, commands, output and exit codes as the command line), against the demo's control
- * plane. What happened is read from the command's JSON output, never from the history.
+ * plane. What happened is read from the commands' JSON output (the deployment summaries, the
+ * deployment records), never from the history files.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,6 +40,9 @@ export interface Provenance {
     readonly verified: { readonly issuer: string } | null;
   };
   readonly approval: { readonly by: string; readonly channel?: string } | null;
+  readonly execution: { readonly arn: string };
+  /** When the rollback read the alias back on the previous version alone. */
+  readonly rollback: { readonly verifiedAt?: string } | null;
 }
 
 /** What `deploy --wait --json` said, and the execution name it used. */

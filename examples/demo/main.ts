@@ -72,6 +72,30 @@ function exitedAt(summary: DeploymentSummary, state: string): number | undefined
   return visit?.exitedAt ? Date.parse(visit.exitedAt) : undefined;
 }
 
+/**
+ * Milliseconds from the alarm entering ALARM to the alias serving only the previous version.
+ * The start is the alarm's own state change, as the cause records it ("in ALARM since", the
+ * change's time); the end is when Rollback read the alias back on the previous version alone
+ * (the deployment record's `rollback.verifiedAt`, just after its UpdateAlias returned), or, if
+ * the record cannot say, when the Rollback state ended (a little later).
+ */
+async function alarmToRollbackMs(
+  ci: Ci,
+  bad: DeploymentSummary,
+  version: string,
+): Promise<number | undefined> {
+  const since = /in ALARM since (\S+)/.exec(bad.cause ?? "")?.[1];
+  if (!since) return undefined;
+  const record = await ci.provenance(version).catch(() => undefined);
+  const verifiedAt =
+    record?.execution.arn === bad.executionArn && record.rollback?.verifiedAt
+      ? Date.parse(record.rollback.verifiedAt)
+      : undefined;
+  const restoredAt = verifiedAt ?? exitedAt(bad, "Rollback");
+  const ms = restoredAt !== undefined ? restoredAt - Date.parse(since) : Number.NaN;
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
 /** A prod deployment, approved through the emailed link while `deploy --wait` follows it. */
 async function deployToProd(ci: Ci, plane: Plane, artifact: Published) {
   let clickedAt: number | undefined;
@@ -159,18 +183,25 @@ async function main(): Promise<void> {
     await ci.validate(v4);
     const prod4 = await deployToProd(ci, plane, v4);
     const bad = prod4.summary;
-    // CheckAlarms names the alarm, since when it fires, and the share v4 had then.
+    // The cause names the alarm, since when it fires, and the share v4 had then (worded alike
+    // whether the alarm's event ended a hold or a check found it).
     const trafficAtAlarm = Number(/had (\d+)% of traffic/.exec(bad.cause ?? "")?.[1] ?? Number.NaN);
     say(
       `   prod     traffic on v4: ${Number.isNaN(trafficAtAlarm) ? "?" : `${trafficAtAlarm}%`} when its alarm fired`,
     );
     say(`   prod     ${outcomeLine(bad)}`);
-    const alarmSince = /in ALARM since (\S+)/.exec(bad.cause ?? "")?.[1];
-    const rolledBackAt = exitedAt(bad, "Rollback");
-    const alarmToRollback =
-      alarmSince && rolledBackAt
-        ? round((rolledBackAt - Date.parse(alarmSince)) / 1000, 2)
-        : undefined;
+    const alarmToRollback = await alarmToRollbackMs(ci, bad, v4.version);
+    // Which state the alarm failed: the hold its state-change event ended, or the check at a
+    // hold's end (the alarm fired just as the hold's time was up). Neither waited for a poll.
+    const stoppedBy = bad.states.findLast((s) => s.error === "AlarmTriggered")?.name;
+    if (stoppedBy === "HoldTrafficStep" || stoppedBy === "Bake")
+      say(
+        `   prod     the alarm's state-change event ended ${stoppedBy} at once: the rollback did not wait for a poll`,
+      );
+    else if (stoppedBy)
+      say(
+        `   prod     the alarm fired as a hold ended; ${stoppedBy} read it at once: the rollback did not wait for a poll`,
+      );
     const afterBad = await worldView(plane);
     const finalAlias = afterBad.services["hello-service"]?.prod;
     expectThat(
@@ -189,7 +220,7 @@ async function main(): Promise<void> {
 
     say("\nSummary");
     say(`   approval click → traffic shifted to v2     ${clickToShift ?? "?"} s`);
-    say(`   alarm in ALARM → v4 rolled back             ${alarmToRollback ?? "?"} s`);
+    say(`   alarm in ALARM → v4 rolled back             ${alarmToRollback ?? "?"} ms`);
     say(
       `   prod serves version ${finalAlias?.version} (v2) at 100%; total ${round((Date.now() - t0) / 1000)} s`,
     );
@@ -222,7 +253,7 @@ async function main(): Promise<void> {
       },
       timings: {
         approvalClickToTrafficShiftSeconds: clickToShift,
-        alarmToRollbackSeconds: alarmToRollback,
+        alarmToRollbackMs: alarmToRollback ?? null,
       },
       goodVersion,
       world: afterBad,

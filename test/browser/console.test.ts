@@ -97,6 +97,20 @@ describe("the execution view", () => {
     await approve(local, arn);
 
     await expect.poll(() => status(page, "Deploy"), { timeout: 20_000 }).toBe("succeeded");
+    // A traffic step's hold waits for its token: the summary says what it holds, until when,
+    // and which alarms end it early; the node says it waits.
+    const holdNow = page.locator("#summary [data-hold-now]");
+    await expect.poll(() => holdNow.count(), { timeout: 20_000 }).toBe(1);
+    const holdText = (await holdNow.textContent()) ?? "";
+    expect(holdText).toMatch(/Holding v\d+ at \d+% of traffic until \d\d:\d\d:\d\d\.\d{3} UTC/);
+    expect(holdText).toContain("ends early, with a rollback, if any of them enters ALARM");
+    expect(await holdNow.locator("[data-hold-alarm]").count()).toBeGreaterThan(0);
+    expect(
+      Date.parse((await holdNow.locator("time[data-hold-ends]").getAttribute("datetime")) ?? ""),
+    ).toBeGreaterThan(Date.now() - 60_000);
+    await expect
+      .poll(() => page.locator('[data-state="HoldTrafficStep"] .node-words').textContent())
+      .toMatch(/^waiting/);
     await expect
       .poll(() => status(page, "CheckAlarms"), { timeout: 20_000 })
       .toMatch(/^(running|succeeded)$/);
@@ -127,7 +141,7 @@ describe("the execution view", () => {
       .poll(() => page.locator("#traffic [data-traffic]").textContent())
       .toMatch(/^v\d+ 100%/);
     await expect.poll(() => page.locator("#approval").textContent()).toContain("approved");
-    // The loops ran and show as visited more than once; their edges were taken.
+    // The steps' loop ran and shows as visited more than once; its edges were taken.
     expect(await page.locator('[data-state="CheckAlarms"]').getAttribute("aria-label")).toMatch(
       /succeeded · \d+ visits/,
     );
@@ -136,11 +150,34 @@ describe("the execution view", () => {
         .locator('[data-edge-from="AllStepsHeld"][data-edge-to="HoldTrafficStep"]')
         .getAttribute("data-taken"),
     ).toBe("true");
+    // The bake is a hold that its time ends, then its check: the deployment went on to Finish.
     expect(
       await page
-        .locator('[data-edge-from="BakeComplete"][data-edge-to="Bake"]')
+        .locator(
+          '[data-edge-from="HoldTrafficStep"][data-edge-to="CheckAlarms"][data-edge-kind="next"]',
+        )
         .getAttribute("data-taken"),
     ).toBe("true");
+    expect(
+      await page
+        .locator('[data-edge-from="BakeComplete"][data-edge-to="Finish"]')
+        .getAttribute("data-taken"),
+    ).toBe("true");
+    expect(await page.locator('[data-state="Bake"]').getAttribute("aria-label")).toMatch(
+      /^Bake \(Task\): succeeded/,
+    );
+    // Each hold ended with its time up, and its check ran next.
+    for (const [hold, check] of [
+      ["HoldTrafficStep", "CheckAlarms"],
+      ["Bake", "CheckBakeAlarms"],
+    ]) {
+      await page.locator(`[data-state="${hold}"]`).click();
+      const ended = page.locator('#state [data-hold="time-up"]');
+      await expect.poll(() => ended.count()).toBe(1);
+      expect(await ended.textContent()).toContain(`its time was up at`);
+      expect(await ended.textContent()).toContain(`${check} read the alarms next`);
+    }
+    expect(await page.locator("#summary [data-hold-now]").count()).toBe(0);
     expect(errors).toEqual([]);
 
     // The picture for the docs: the finished deployment, opened afresh.
@@ -164,10 +201,14 @@ describe("the execution view", () => {
     const errors = pageErrors(page);
     await page.goto(executionUrl(local, arn));
 
-    // The check that saw the alarm: its failure was caught and routed to Rollback.
-    const failing =
-      (await status(page, "CheckBakeAlarms")) === "caught" ? "CheckBakeAlarms" : "CheckAlarms";
-    expect(await status(page, failing)).toMatch(/^(caught|failed)$/);
+    // The state that saw the alarm: its failure was caught and routed to Rollback. With
+    // event-driven holds that is the hold the alarm's event ended (a check only if the alarm
+    // fired between a hold's end and its check).
+    let failing = "";
+    for (const state of ["HoldTrafficStep", "CheckAlarms", "Bake", "CheckBakeAlarms"]) {
+      if ((await status(page, state)) === "caught") failing = state;
+    }
+    expect(failing).not.toBe("");
     expect(await status(page, "Rollback")).toBe("succeeded");
     expect(await status(page, "FinishAfterFailure")).toBe("succeeded");
     expect(await status(page, "AlarmTriggered")).toBe("failed");
@@ -205,6 +246,16 @@ describe("the execution view", () => {
     expect(details).toMatch(/(The last of \d+ visits: entered|Entered) \d\d:\d\d/);
     expect(details).toContain("Input");
     expect(page.url()).toContain(`state=${failing}`);
+    if (failing === "HoldTrafficStep" || failing === "Bake") {
+      // How the hold ended: early, by the alarm, rolled back, with the cause in words.
+      const hold = page.locator('#state [data-hold="alarm"]');
+      expect(await hold.count()).toBe(1);
+      expect(await hold.textContent()).toMatch(/ended early at \d\d:\d\d:\d\d\.\d{3}/);
+      expect(await hold.textContent()).toContain("Rolled back.");
+      expect(await hold.textContent()).toMatch(
+        /in ALARM since \S+ .* while version \d+ had \d+% of traffic/,
+      );
+    }
     expect(errors).toEqual([]);
 
     await page.goto(`${executionUrl(local, arn)}?state=${failing}`);

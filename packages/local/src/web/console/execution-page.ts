@@ -19,6 +19,7 @@ import { type ExecutionListing, OUTCOME_TEXT } from "./executions.ts";
 import { formatClock, formatDateTime, formatDuration, prettyJson, shortVersion } from "./format.ts";
 import type { GraphLayout } from "./graph-layout.ts";
 import { nodeView, renderGraph, STATUS_TEXT } from "./graph-svg.ts";
+import { holdOf, renderHold } from "./hold-view.ts";
 import { CONSOLE_STYLES } from "./styles.ts";
 
 /**
@@ -88,13 +89,13 @@ ${renderLegend()}
 <tbody id="history-rows">${renderHistoryRows(view.rows, selected)}</tbody></table>
 </div>
 </section>
-<section class="state-panel" id="state" aria-live="polite" tabindex="-1">${renderStatePanel(view, selected)}</section>
+<section class="state-panel" id="state" aria-live="polite" tabindex="-1">${renderStatePanel(view, selected, view.now)}</section>
 </div>
 </div>`;
   return page(title, body, { scripts: ["/console/console.js"], styles: CONSOLE_STYLES });
 }
 
-/** Status, outcome, times and the execution's error. */
+/** Status, outcome, times, the hold it waits in, and the execution's error. */
 export function renderSummary(view: Pick<ExecutionView, "listing" | "tracker" | "now">): SafeHtml {
   const { listing, tracker } = view;
   const {
@@ -108,6 +109,9 @@ export function renderSummary(view: Pick<ExecutionView, "listing" | "tracker" | 
   const duration = (stopped ?? view.now) - listing.startDate;
   const error = historyError ?? listing.error;
   const cause = historyCause ?? listing.cause;
+  // While a hold waits, what it holds and what ends it is the news: shown above the graph.
+  const current = tracker.current;
+  const hold = current ? holdOf(tracker.run(current)) : undefined;
   return html`<ul class="summary">
 <li><span class="label">Status</span><span class="badge status-${status}" data-execution-status="${status}">${status}</span></li>
 <li><span class="label">Outcome</span><span class="badge outcome-${outcome}" data-outcome="${outcome}">${OUTCOME_TEXT[outcome]}</span></li>
@@ -116,6 +120,7 @@ export function renderSummary(view: Pick<ExecutionView, "listing" | "tracker" | 
 <li><span class="label">Execution</span><code>${listing.name}</code></li>
 ${renderTriggerItem(tracker)}
 </ul>
+${hold ? html`<div class="notice" data-hold-now>${renderHold(hold, view.now)}</div>` : ""}
 ${error ? html`<p class="notice bad" role="status"><strong>${error}</strong>${cause ? html`: ${cause}` : ""}</p>` : ""}`;
 }
 
@@ -250,10 +255,14 @@ export function renderHistoryRows(rows: readonly HistoryRow[], selected?: string
   })}`;
 }
 
-/** The selected state: status and visits, its error, its last input and output. */
+/**
+ * The selected state: status and visits, the hold (for HoldTrafficStep and Bake: what it holds
+ * and how it ended), its error, its last input and output.
+ */
 export function renderStatePanel(
   view: Pick<ExecutionView, "layout" | "tracker">,
   name: string | undefined,
+  now = Date.now(),
 ): SafeHtml {
   const node = name ? view.layout.graph.nodes.find((n) => n.name === name) : undefined;
   if (!node)
@@ -268,7 +277,8 @@ ${node.comment ? html`<p class="muted">${node.comment}</p>` : ""}`;
   const error = run.error
     ? html`<div class="error"><h3>${run.status === "succeeded" ? "Error (an earlier attempt, retried)" : "Error"}</h3><p><code>${run.error}</code></p>${run.cause ? html`<pre>${prettyJson(run.cause)}</pre>` : ""}</div>`
     : "";
-  return html`${heading}${times}${error}
+  const hold = holdOf(run);
+  return html`${heading}${times}${hold ? html`<h3>Hold</h3>${renderHold(hold, now)}` : ""}${error}
 <h3>Input</h3>${run.input !== undefined ? html`<pre data-state-input>${prettyJson(hideIdTokensInJson(run.input))}</pre>` : html`<p class="muted">none</p>`}
 <h3>Output</h3>${run.output !== undefined ? html`<pre data-state-output>${prettyJson(hideIdTokensInJson(run.output))}</pre>` : html`<p class="muted">${run.status === "running" ? "Still running." : "None: the state did not complete."}</p>`}`;
 }
@@ -276,6 +286,6 @@ ${node.comment ? html`<p class="muted">${node.comment}</p>` : ""}`;
 function renderLegend(): SafeHtml {
   return html`<ul class="legend" aria-label="Legend">${NODE_STATUSES.map(
     (status) =>
-      html`<li><span class="swatch s-${status}" aria-hidden="true">${STATUS_TEXT[status].glyph}</span>${STATUS_TEXT[status].words}</li>`,
+      html`<li><span class="swatch s-${status}" aria-hidden="true">${STATUS_TEXT[status].glyph}</span>${STATUS_TEXT[status].words}${status === "running" ? " (waiting: a Task that waits for its callback)" : ""}</li>`,
   )}<li><span class="catch-line" aria-hidden="true"></span>Catch (labelled with the errors it catches)</li><li><span class="taken-line" aria-hidden="true"></span>the path taken</li></ul>`;
 }

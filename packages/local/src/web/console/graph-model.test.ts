@@ -15,6 +15,14 @@ describe("graphOf (the deployment ASL)", () => {
     expect(graph.nodes.map((n) => n.name).sort()).toEqual(Object.keys(asl.States).sort());
     expect(graph.nodes.find((n) => n.name === "AllStepsHeld")?.type).toBe("Choice");
     expect(graph.nodes.find((n) => n.name === "ApprovalGate")?.callback).toBe(true);
+    // The holds are Tasks that wait for their token now, not Wait states.
+    for (const hold of ["HoldTrafficStep", "Bake"]) {
+      expect(graph.nodes.find((n) => n.name === hold)).toMatchObject({
+        type: "Task",
+        callback: true,
+      });
+    }
+    expect(graph.nodes.find((n) => n.name === "CheckAlarms")?.callback).toBeUndefined();
   });
 
   it("draws Next, Choice and Default edges, and the alarm-wait loops", () => {
@@ -24,14 +32,19 @@ describe("graphOf (the deployment ASL)", () => {
     expect(edge("AllStepsHeld", "HoldTrafficStep", "default")[0]?.label).toBe("otherwise");
     expect(edge("AllStepsHeld", "Promote", "choice")[0]?.label).toBe("phase = promote");
     expect(edge("BakeComplete", "Bake", "default")).toHaveLength(1);
-    expect(edge("Bake", "CheckBakeAlarms")).toHaveLength(1);
+    // The bake's hold Task goes on to its check by Next, and by its States.Timeout Catch.
+    expect(edge("Bake", "CheckBakeAlarms", "next")).toHaveLength(1);
     expect(edge("CheckBakeAlarms", "BakeComplete")).toHaveLength(1);
   });
 
   it("draws every Catch as a catch edge labelled with its errors", () => {
-    for (const from of ["Deploy", "Canary", "CheckAlarms", "Promote", "CheckBakeAlarms"]) {
+    const toRollback = ["Deploy", "Canary", "HoldTrafficStep", "CheckAlarms", "Promote", "Bake"];
+    for (const from of [...toRollback, "CheckBakeAlarms"]) {
       expect(edge(from, "Rollback", "catch")[0]?.label).toBe("States.ALL");
     }
+    // A hold that got no callback times out into its check: the check runs whatever happened.
+    expect(edge("HoldTrafficStep", "CheckAlarms", "catch")[0]?.label).toBe("States.Timeout");
+    expect(edge("Bake", "CheckBakeAlarms", "catch")[0]?.label).toBe("States.Timeout");
     expect(edge("ApprovalGate", "NoteApprovalTimeout", "catch")[0]?.label).toBe("States.Timeout");
     // Rollback goes on either way: a Next and a Catch to the same state are two edges.
     expect(

@@ -14,7 +14,7 @@ export interface StateNode {
   readonly error?: string;
   /** The group this node is drawn in (see {@link StateGroup}). */
   readonly group?: string;
-  /** A Task that waits for a callback (`.waitForTaskToken`): Gantry's approval. */
+  /** A Task that waits for a callback (`.waitForTaskToken`): Gantry's approval and its holds. */
   readonly callback?: true;
 }
 
@@ -85,7 +85,7 @@ const MIN_GROUP = 3;
  * ```ts
  * const graph = graphOf(JSON.parse(describeStateMachine(arn).definition));
  * graph.edges.filter((e) => e.kind === "catch" && e.to === "Rollback").map((e) => e.from);
- * // ["Deploy", "Canary", "CheckAlarms", "Promote", "CheckBakeAlarms"]
+ * // ["Deploy", "Canary", "HoldTrafficStep", "CheckAlarms", "Promote", "Bake", "CheckBakeAlarms"]
  * ```
  */
 export function graphOf(definition: AslDefinition): StateGraph {

@@ -31,10 +31,22 @@ export const STATUS_TEXT: Readonly<Record<NodeStatus, { glyph: string; words: st
   failed: { glyph: "✕", words: "failed" },
 };
 
-/** The node view of a state for its last run (or none: not reached). */
-export function nodeView(node: Pick<StateNode, "name" | "type">, run?: StateRun): NodeView {
+/**
+ * The node view of a state for its last run (or none: not reached). A running Task that waits
+ * for its token (a hold, the approval) says "waiting": nothing runs until a callback comes.
+ *
+ * @example
+ * ```ts
+ * nodeView({ name: "HoldTrafficStep", type: "Task", callback: true }, tracker.run("HoldTrafficStep")).caption; // "waiting"
+ * ```
+ */
+export function nodeView(
+  node: Pick<StateNode, "name" | "type" | "callback">,
+  run?: StateRun,
+): NodeView {
   const status = run?.status ?? "not-reached";
-  const { glyph, words } = STATUS_TEXT[status];
+  const { glyph } = STATUS_TEXT[status];
+  const words = status === "running" && node.callback ? "waiting" : STATUS_TEXT[status].words;
   const visits = run && run.visits > 1 ? ` · ${run.visits} visits` : "";
   return {
     status,

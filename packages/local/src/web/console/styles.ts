@@ -77,6 +77,9 @@ h2 { font-size: 1.1rem; margin: 1.25rem 0 .5rem; }
 .state-panel h2 { margin-top: 0; }
 .state-panel pre { max-height: 24rem; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); border: 1px solid var(--line); border-radius: .3rem; padding: .4rem .6rem; margin: .25rem 0 .75rem; font-size: .8rem; }
 .state-panel .error { border-left: 4px solid var(--bad); padding-left: .6rem; }
+.hold p { margin: .3rem 0; }
+.hold[data-hold="waiting"] { border-left: 4px solid var(--run); padding-left: .6rem; }
+.hold[data-hold="alarm"], .hold[data-hold="failed"] { border-left: 4px solid var(--warn); padding-left: .6rem; }
 .notice { overflow-wrap: anywhere; }
 .damaged h2 { font-size: 1.1rem; margin: 0 0 .5rem; color: var(--bad); }
 .damaged ul { margin: .5rem 0 0; padding-left: 1.2rem; }
