@@ -1,10 +1,8 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import {
-  CloudWatchAlarms,
   createLogger,
   EventBridgeHoldScheduler,
   lazy,
@@ -40,7 +38,6 @@ export const awsDeps = (): Deps =>
       new EventBridgeHoldScheduler(new SchedulerClient({}), {
         groupName: requiredEnv("GANTRY_HOLD_SCHEDULE_GROUP"),
       }),
-    alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
     clock: () => systemClock,
     log: () => createLogger("hold-events"),
   });

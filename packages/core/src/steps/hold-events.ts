@@ -1,4 +1,4 @@
-import type { AlarmReader, Clock, Log, RecordStore, WorkflowCallbacks } from "../ports.ts";
+import type { Clock, Log, RecordStore, WorkflowCallbacks } from "../ports.ts";
 import {
   alarmCause,
   type HoldAlarmIndex,
@@ -41,7 +41,6 @@ export interface HoldEventsDeps {
   readonly records: RecordStore;
   readonly workflows: Pick<WorkflowCallbacks, "sendTaskSuccess" | "sendTaskFailure">;
   readonly scheduler: Pick<HoldScheduler, "cancel">;
-  readonly alarms: AlarmReader;
   readonly clock: Clock;
   readonly log?: Log;
 }
