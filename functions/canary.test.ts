@@ -52,6 +52,8 @@ describe("canary", () => {
       weight: 10,
       holdEndsAt: iso(NOW + 60_000),
       nextCheckAt: iso(NOW + 60_000),
+      // The hold Task's timeout: the step's 60 s plus the 60 s grace.
+      holdTimeoutSeconds: 120,
       canary: {
         version: "7",
         results: [{ name: "GET /hello", passed: true, detail: "ok (version 7)" }],

@@ -42,7 +42,13 @@ describe("check-alarms", () => {
   it("keeps the step while its hold is not over, with the next check at the hold's end", async () => {
     cloudwatch.on(DescribeAlarmsCommand).resolves(alarm("OK"));
     const rollout = await checkAlarms({ ...STATE, rollout: holding }, context);
-    expect(rollout).toEqual({ ...holding, checks: 3, nextCheckAt: iso(NOW + 30_000) });
+    // The hold Task that follows waits out the 30 s left plus the 60 s grace.
+    expect(rollout).toEqual({
+      ...holding,
+      checks: 3,
+      nextCheckAt: iso(NOW + 30_000),
+      holdTimeoutSeconds: 90,
+    });
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({
       AlarmNames: ["hello-service-prod-errors"],
       AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
@@ -66,6 +72,7 @@ describe("check-alarms", () => {
       weight: 25,
       checks: 3,
       holdEndsAt: iso(NOW + 60_000),
+      holdTimeoutSeconds: 120,
     });
     expect(aliasUpdateSent()).toEqual(liveAliasUpdate("6", "r2", { "7": 0.25 }));
   });

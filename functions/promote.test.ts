@@ -49,6 +49,8 @@ describe("promote", () => {
       weight: 100,
       holdEndsAt: iso(NOW + 600_000),
       nextCheckAt: iso(NOW + 60_000),
+      // The bake Task's timeout: the 600 s bake plus the 60 s grace.
+      holdTimeoutSeconds: 660,
     });
     expect(commandsSent(lambda)).toEqual([
       "GetAliasCommand",

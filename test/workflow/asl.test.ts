@@ -137,10 +137,12 @@ describe("the workflow definition", () => {
       (n) => asl.States[n]?.Type === "Task" && n !== "Finish",
     );
     expect(afterDeploy.sort()).toEqual([
+      "Bake",
       "Canary",
       "CheckAlarms",
       "CheckBakeAlarms",
       "Deploy",
+      "HoldTrafficStep",
       "Promote",
     ]);
     for (const name of afterDeploy) {
@@ -202,31 +204,58 @@ describe("the workflow definition", () => {
     });
   });
 
-  it("watches each traffic step and the bake with one Wait, one Task and one Choice per poll", () => {
-    for (const [wait, task, choice] of [
+  it("holds each traffic step and the bake with one hold Task, one check Task and one Choice per hold", () => {
+    for (const [hold, check, choice] of [
       ["HoldTrafficStep", "CheckAlarms", "AllStepsHeld"],
       ["Bake", "CheckBakeAlarms", "BakeComplete"],
     ] as const) {
-      expect(asl.States[wait]).toMatchObject({
-        Type: "Wait",
-        TimestampPath: "$.rollout.nextCheckAt",
-        Next: task,
+      expect(asl.States[hold], hold).toMatchObject({
+        Type: "Task",
+        Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        Parameters: {
+          FunctionName: `\${HoldFunctionArn}`,
+          Payload: {
+            "taskToken.$": "$$.Task.Token",
+            "plan.$": "$.plan",
+            "execution.$": "$.execution",
+            "rollout.$": "$.rollout",
+          },
+        },
+        TimeoutSecondsPath: "$.rollout.holdTimeoutSeconds",
+        // Completing a token proves nothing: the hold's output is dropped, the check decides.
+        ResultPath: null,
+        Next: check,
       });
-      expect(asl.States[task]).toMatchObject({ Type: "Task", Next: choice });
+      // A hold that times out (its end-of-hold callback lost) is checked all the same, with the
+      // state untouched; anything else (AlarmTriggered from an alarm's event) rolls back.
+      expect(asl.States[hold]?.Catch, hold).toEqual([
+        { ErrorEquals: ["States.Timeout"], ResultPath: null, Next: check },
+        { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "Rollback" },
+      ]);
+      expect(asl.States[check]).toMatchObject({
+        Type: "Task",
+        Resource: `\${CheckAlarmsFunctionArn}`,
+        ResultPath: "$.rollout",
+        Next: choice,
+      });
       expect(asl.States[choice]?.Type).toBe("Choice");
-      expect(asl.States[choice]?.Default).toBe(wait);
+      expect(asl.States[choice]?.Default).toBe(hold);
     }
+    // No polling Wait is left on the way to a check.
+    const checks: (string | undefined)[] = ["CheckAlarms", "CheckBakeAlarms"];
+    for (const [name, s] of states)
+      if (s.Type === "Wait") expect(checks, name).not.toContain(s.Next);
   });
 });
 
 describe("the quota model agrees with the definition", () => {
-  const loopTasks = new Set(["CheckAlarms", "CheckBakeAlarms"]);
+  const loopTasks = new Set(["HoldTrafficStep", "CheckAlarms", "Bake", "CheckBakeAlarms"]);
 
   it("uses the state machine's own timeout", () => {
     expect(asl.TimeoutSeconds).toBe(STATE_MACHINE_TIMEOUT_SECONDS);
   });
 
-  it("budgets every Task outside the polling loops: its timeout once, and one retry's backoff", () => {
+  it("budgets every Task outside the hold loops: its timeout once, and one retry's backoff", () => {
     const outside = tasks.filter(
       ([name, s]) => !loopTasks.has(name) && s.TimeoutSeconds !== undefined,
     );
@@ -237,20 +266,23 @@ describe("the quota model agrees with the definition", () => {
     expect(work).toBeLessThanOrEqual(WORK_SECONDS.fixed);
   });
 
-  it("counts at least the Tasks there are, and one Wait, one Task and one Choice per poll", () => {
+  it("counts at least the Tasks there are, and one hold Task, one check Task and one Choice per hold", () => {
     expect(tasks.length).toBeLessThanOrEqual(14 + loopTasks.size);
-    for (const [wait, check, choice] of [
+    for (const [hold, check, choice] of [
       ["HoldTrafficStep", "CheckAlarms", "AllStepsHeld"],
       ["Bake", "CheckBakeAlarms", "BakeComplete"],
     ] as const) {
-      expect([asl.States[wait]?.Type, asl.States[check]?.Type, asl.States[choice]?.Type]).toEqual([
-        "Wait",
+      expect([asl.States[hold]?.Type, asl.States[check]?.Type, asl.States[choice]?.Type]).toEqual([
+        "Task",
         "Task",
         "Choice",
       ]);
-      expect(asl.States[wait]?.Next).toBe(check);
+      expect(asl.States[hold]?.Resource).toMatch(/\.waitForTaskToken$/);
+      expect(asl.States[hold]?.Next).toBe(check);
       expect(asl.States[check]?.Next).toBe(choice);
     }
-    expect(HISTORY_EVENTS.poll).toBe(2 + HISTORY_EVENTS.task + 2);
+    // A callback Task writes one event more than a plain one (TaskSubmitted, when its function
+    // returns): entered, scheduled, started, submitted, succeeded or timed out, exited.
+    expect(HISTORY_EVENTS.poll).toBe(HISTORY_EVENTS.task + 1 + HISTORY_EVENTS.task + 2);
   });
 });

@@ -5,6 +5,7 @@ import {
   BROKEN_IN_PROD,
   GOOD_V2,
   PREPROD_BUCKET,
+  type RunReport,
   testRegistry,
   WorkflowHarness,
 } from "../support/workflow-harness.ts";
@@ -24,6 +25,34 @@ async function readyForProd(
   world.validate(request);
   world.approveAs = approveAs ?? undefined;
   return { world, request };
+}
+
+/** The Task states that failed, in order (the final Fail state, named after the error, left out). */
+const failedStates = (run: RunReport) =>
+  run.events.flatMap((e) =>
+    e.type === "StateFailed" && e.state.name !== run.error ? [e.state.name] : [],
+  );
+
+/**
+ * Sets hello-prod-errors to ALARM partway through the bake: a while after the bake's hold has
+ * read the alarms (OK) and started watching, well before the bake's end.
+ */
+function fireWhileBaking(world: WorkflowHarness) {
+  let promoted = false;
+  world.functions.onAliasChange((fn, alias) => {
+    if (fn === "hello-prod" && alias.version === "2") promoted = true;
+  });
+  const original = world.alarms.describe.bind(world.alarms);
+  let fired = false;
+  world.alarms.describe = async (names) => {
+    const statuses = await original(names);
+    if (promoted && !fired) {
+      fired = true;
+      // 100 ms of the bake's 600 (scaled): the hold's own read of the alarms is behind it.
+      setTimeout(() => world.alarms.set("hello-prod-errors", "ALARM", "5xx rate 4%"), 100);
+    }
+    return statuses;
+  };
 }
 
 function expectUntouched(world: WorkflowHarness) {
@@ -254,22 +283,31 @@ describe("failures after the deploy started: rolled back", () => {
 
   it("rolls back when an alarm fires during the bake, after promotion", async () => {
     const { world, request } = await readyForProd();
-    let checks = 0;
-    world.functions.onAliasChange((fn, alias) => {
-      if (fn === "hello-prod" && alias.version === "2") checks = world.alarms.faults.calls.length;
-    });
-    const original = world.alarms.describe.bind(world.alarms);
-    world.alarms.describe = async (names) => {
-      // Fire on the third check of the bake.
-      if (checks > 0 && world.alarms.faults.calls.length === checks + 2)
-        world.alarms.set("hello-prod-errors", "ALARM", "5xx rate 4%");
-      return original(names);
-    };
+    fireWhileBaking(world);
     const run = await world.run("prod", request);
 
     expect(run.error).toBe("AlarmTriggered");
     expect(run.states).toContain("Promote");
-    expect(run.states.filter((s) => s === "CheckBakeAlarms").length).toBeGreaterThanOrEqual(2);
+    // The bake's hold watched the alarm: its event failed the Bake Task, no end-of-bake check ran.
+    expect(failedStates(run)).toEqual(["Bake"]);
+    expect(run.states).not.toContain("CheckBakeAlarms");
+    expect(run.cause).toContain("hello-prod-errors in ALARM");
+    expect(run.cause).toContain("100% of traffic");
+    expect(world.functions.alias("hello-prod", "live")).toEqual(
+      expect.objectContaining({ version: "1", weights: {} }),
+    );
+    expect(world.lock("prod")).toBeUndefined();
+  });
+
+  it("rolls back at the end of the bake when the alarm's event is lost", async () => {
+    const { world, request } = await readyForProd();
+    world.alarmEvents = "lost";
+    fireWhileBaking(world);
+    const run = await world.run("prod", request);
+
+    expect(run.error).toBe("AlarmTriggered");
+    // Nothing ended the bake early: CheckBakeAlarms read the alarm at its end.
+    expect(failedStates(run)).toEqual(["CheckBakeAlarms"]);
     expect(run.cause).toContain("100% of traffic");
     expect(world.functions.alias("hello-prod", "live")).toEqual(
       expect.objectContaining({ version: "1", weights: {} }),

@@ -25,6 +25,7 @@ describe("the function catalogue", () => {
       Deploy: "deploy",
       Canary: "canary",
       CheckAlarms: "check-alarms",
+      Hold: "hold",
       Promote: "promote",
       Rollback: "rollback",
       Finish: "finish",

@@ -32,11 +32,14 @@ describe("the state names the history reader relies on", () => {
       expect(asl.States, name).toHaveProperty(name);
   });
 
-  it("the approval gate is the one Task that waits for a task token, and VerifyApproval follows it", () => {
+  it("the approval gate and the two holds are the Tasks that wait for a task token", () => {
     const waiting = states
       .filter(([, s]) => s.Resource?.endsWith(".waitForTaskToken"))
-      .map(([name]) => name);
-    expect(waiting).toEqual([WORKFLOW_STATES.approvalGate]);
+      .map(([name]) => name)
+      .sort();
+    expect(waiting).toEqual(
+      [WORKFLOW_STATES.approvalGate, WORKFLOW_STATES.holdTrafficStep, WORKFLOW_STATES.bake].sort(),
+    );
     expect(state(WORKFLOW_STATES.approvalGate)).toMatchObject({
       Type: "Task",
       Next: WORKFLOW_STATES.verifyApproval,
@@ -75,13 +78,34 @@ describe("the state names the history reader relies on", () => {
     for (const name of FINISHING_STATES) expect(state(name).ResultPath, name).toBe("$.outcome");
   });
 
-  it("the polling Tasks check the alarms after a Wait and write $.rollout", () => {
-    const polling = [WORKFLOW_STATES.checkAlarms, WORKFLOW_STATES.checkBakeAlarms];
-    expect([...polling].sort()).toEqual(tasksOf("CheckAlarms"));
-    for (const name of polling) {
-      expect(state(name).ResultPath, name).toBe("$.rollout");
-      const waits = states.filter(([, s]) => s.Type === "Wait" && s.Next === name);
-      expect(waits.length, name).toBe(1);
+  it("each alarm check follows its hold Task, however the hold ends, and writes $.rollout", () => {
+    const checks = [WORKFLOW_STATES.checkAlarms, WORKFLOW_STATES.checkBakeAlarms];
+    expect([...checks].sort()).toEqual(tasksOf("CheckAlarms"));
+    const holds = [
+      [WORKFLOW_STATES.holdTrafficStep, WORKFLOW_STATES.checkAlarms],
+      [WORKFLOW_STATES.bake, WORKFLOW_STATES.checkBakeAlarms],
+    ] as const;
+    for (const [hold, check] of holds) {
+      expect(state(check).ResultPath, check).toBe("$.rollout");
+      // The reader shows a hold's end and alarms from the state's input: the whole state.
+      expect(state(hold), hold).toMatchObject({
+        Type: "Task",
+        Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        Parameters: { FunctionName: `\${HoldFunctionArn}`, Payload: { "rollout.$": "$.rollout" } },
+        ResultPath: null,
+        Next: check,
+      });
+      expect(
+        state(hold).Catch?.find((c) => c.Next === check),
+        hold,
+      ).toBeDefined();
+      const into = states.filter(
+        ([, s]) => s.Next === check || (s.Catch ?? []).some((c) => c.Next === check),
+      );
+      expect(
+        into.map(([name]) => name),
+        check,
+      ).toEqual([hold]);
     }
   });
 });

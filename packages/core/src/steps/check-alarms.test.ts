@@ -40,14 +40,22 @@ describe("checkAlarms", () => {
     const rollout = atStep(0, T0 + 60_000);
     const w = await world(rollout);
     const next = await checkAlarms({ plan, rollout }, w.deps);
-    expect(next).toEqual({ ...rollout, checks: 5, nextCheckAt: iso(T0 + 10_000) });
+    // The hold Task that follows waits out the 60 s left plus the 60 s grace.
+    expect(next).toEqual({
+      ...rollout,
+      checks: 5,
+      nextCheckAt: iso(T0 + 10_000),
+      holdTimeoutSeconds: 120,
+    });
     expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.1 });
   });
 
   it("sets the next check no later than the end of the hold", async () => {
     const rollout = atStep(0, T0 + 4_000);
     const w = await world(rollout);
-    expect((await checkAlarms({ plan, rollout }, w.deps)).nextCheckAt).toBe(iso(T0 + 4_000));
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next.nextCheckAt).toBe(iso(T0 + 4_000));
+    expect(next.holdTimeoutSeconds).toBe(4 + 60);
   });
 
   it("throws AlarmTriggered naming the alarm, since when it fires, its reason and the traffic weight", async () => {
@@ -120,6 +128,8 @@ describe("checkAlarms", () => {
       holdEndsAt: iso(T0 + 100 + 60_000),
       // Step Functions reads whole seconds: the check is due at the next whole second after.
       nextCheckAt: iso(T0 + 11_000),
+      // The new step's 60 s hold plus the 60 s grace.
+      holdTimeoutSeconds: 120,
     });
     expect(w.functions.alias("hello-prod", "live")).toMatchObject({
       version: "1",
@@ -146,7 +156,8 @@ describe("checkAlarms", () => {
     const w = await world(rollout, T0 + 5_000);
     const changes = w.functions.aliasHistory.length;
     const next = await checkAlarms({ plan, rollout }, w.deps);
-    expect(next).toEqual({ ...rollout, checks: 5, nextCheckAt: iso(T0) });
+    // The hold is over: the shortest timeout (one second) plus the grace.
+    expect(next).toEqual({ ...rollout, checks: 5, nextCheckAt: iso(T0), holdTimeoutSeconds: 61 });
     expect(w.functions.aliasHistory).toHaveLength(changes);
   });
 
@@ -163,7 +174,7 @@ describe("checkAlarms", () => {
     const w = await world(rollout, T0 + 5_000);
     const changes = w.functions.aliasHistory.length;
     const next = await checkAlarms({ plan, rollout }, w.deps);
-    expect(next).toEqual({ ...rollout, checks: 1, nextCheckAt: iso(T0) });
+    expect(next).toEqual({ ...rollout, checks: 1, nextCheckAt: iso(T0), holdTimeoutSeconds: 61 });
     expect(w.functions.aliasHistory).toHaveLength(changes);
   });
 
@@ -171,7 +182,13 @@ describe("checkAlarms", () => {
     const rollout = testRollout({ phase: "bake", weight: 100, holdEndsAt: iso(T0 + 600_000) });
     const w = await world(rollout);
     const next = await checkAlarms({ plan, rollout }, w.deps);
-    expect(next).toEqual({ ...rollout, checks: 1, nextCheckAt: iso(T0 + 10_000) });
+    // The bake Task that follows waits out the 600 s left plus the 60 s grace.
+    expect(next).toEqual({
+      ...rollout,
+      checks: 1,
+      nextCheckAt: iso(T0 + 10_000),
+      holdTimeoutSeconds: 660,
+    });
   });
 
   it("reports baked when the bake is over", async () => {

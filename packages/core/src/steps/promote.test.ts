@@ -26,6 +26,8 @@ describe("promote", () => {
       weight: 100,
       holdEndsAt: iso(T0 + 600_000),
       nextCheckAt: iso(T0 + 10_000),
+      // The bake Task's timeout: the 600 s bake plus the 60 s grace.
+      holdTimeoutSeconds: 660,
     });
   });
 

@@ -118,6 +118,8 @@ describe("shiftTraffic", () => {
       weight: 25,
       holdEndsAt: iso(T0 + 60_000),
       nextCheckAt: iso(T0 + 10_000),
+      // The hold Task's timeout: the step's 60 s hold plus the 60 s grace.
+      holdTimeoutSeconds: 120,
     });
   });
 
