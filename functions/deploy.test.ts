@@ -70,6 +70,7 @@ describe("deploy", () => {
       weight: 0,
       holdEndsAt: iso(NOW),
       nextCheckAt: iso(NOW),
+      holdTimeoutSeconds: 61,
       checks: 0,
     });
     expect(commandsSent(lambda)).toEqual([

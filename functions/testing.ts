@@ -112,6 +112,7 @@ export function rolloutOf(overrides: Partial<Rollout> = {}): Rollout {
     holdEndsAt: iso(NOW),
     nextCheckAt: iso(NOW),
     checks: 0,
+    holdTimeoutSeconds: 61,
     ...overrides,
   };
 }

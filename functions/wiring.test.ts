@@ -352,7 +352,6 @@ describe("awsDeps", () => {
         records: expect.any(S3RecordStore),
         workflows: expect.any(SfnWorkflowCallbacks),
         scheduler: expect.any(EventBridgeHoldScheduler),
-        alarms: expect.any(CloudWatchAlarms),
         clock: core.systemClock,
       },
     ],

@@ -283,6 +283,6 @@ describe("the quota model agrees with the definition", () => {
     }
     // A callback Task writes one event more than a plain one (TaskSubmitted, when its function
     // returns): entered, scheduled, started, submitted, succeeded or timed out, exited.
-    expect(HISTORY_EVENTS.poll).toBe(HISTORY_EVENTS.task + 1 + HISTORY_EVENTS.task + 2);
+    expect(HISTORY_EVENTS.hold).toBe(HISTORY_EVENTS.task + 1 + HISTORY_EVENTS.task + 2);
   });
 });

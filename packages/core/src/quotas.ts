@@ -1,6 +1,7 @@
 import { MAX_COMMENT_LENGTH } from "./approval/decide.ts";
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_STACK_FRAMES } from "./errors.ts";
 import type { ServiceDefinition, Stage } from "./registry.ts";
+import { HOLD_GRACE_SECONDS } from "./steps/hold.ts";
 
 /**
  * What a policy costs one execution, against the limits Step Functions enforces with no way to
@@ -26,15 +27,15 @@ export const QUOTA_MARGINS = { historyEvents: 0.8, duration: 0.9, stateBytes: 0.
 /**
  * History events, as Step Functions records them: a Lambda Task writes TaskStateEntered,
  * LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded and TaskStateExited;
- * a Wait or a Choice an entered and an exited event; a retry adds a failed, a scheduled and a
- * started event. One poll is one Wait, one Task (CheckAlarms) and one Choice.
+ * a Choice an entered and an exited event; a retry adds a failed, a scheduled and a started
+ * event. One hold is a callback Task (one event more: TaskSubmitted), CheckAlarms and a Choice.
  */
 export const HISTORY_EVENTS = {
   task: 5,
   retry: 3,
-  poll: 2 + 5 + 2,
+  hold: 6 + 5 + 2,
   /**
-   * Everything outside the polling loops on the longest path (through the approval, a rollback
+   * Everything outside the holds on the longest path (through the approval, a rollback
    * after the bake, the failure report): fourteen Tasks with a retry each, a few Pass, Choice
    * and Fail states, the execution's own start and end. An upper bound, not a count.
    */
@@ -42,15 +43,23 @@ export const HISTORY_EVENTS = {
 } as const;
 
 /**
- * Work outside the waits, in seconds: each Task outside the loops at most its TimeoutSeconds
+ * Work outside the waits, in seconds: each Task outside the holds at most its TimeoutSeconds
  * once (CopyArtifact 900, Deploy 300, Canary and Rollback 120, the rest 60 or less) plus one
- * retry's backoff, and each poll's Task a second.
+ * retry's backoff, and each time round a hold a second (the hold's function and CheckAlarms).
  */
-export const WORK_SECONDS = { fixed: 2_200, perPoll: 1 } as const;
+export const WORK_SECONDS = { fixed: 2_200, perHold: 1 } as const;
+
+/**
+ * Times round each hold's loop at worst: once when its schedule ends it, once more when a
+ * callback came early (CheckAlarms finds its time not up and holds again). Holds do not poll,
+ * so the poll setting costs nothing here.
+ */
+export const LOOPS_PER_HOLD = 2;
 
 /** What one deployment of a service in a stage can cost, at worst, under its policy. */
 export interface DeploymentCost {
-  readonly polls: number;
+  /** The traffic steps' holds and the bake's. */
+  readonly holds: number;
   readonly historyEvents: number;
   readonly durationSeconds: number;
   readonly stateBytes: number;
@@ -59,28 +68,29 @@ export interface DeploymentCost {
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? "");
 
 /**
- * The worst case of one deployment: every hold polled to its end, one transient retry on every
- * Task, the approval waited out, the rollback path taken after the bake, every text field at
- * its bound.
+ * The worst case of one deployment: every hold gone round twice and waiting its grace period
+ * (a lost schedule), one transient retry on every Task, the approval waited out, the rollback
+ * path taken after the bake, every text field at its bound.
  *
  * @example
  * ```ts
- * deploymentCost(registry.services["hello-service"], "prod").historyEvents; // 247
+ * deploymentCost(registry.services["hello-service"], "prod").historyEvents; // 260
  * ```
  */
 export function deploymentCost(service: ServiceDefinition, stage: Stage): DeploymentCost {
   const target = service.stages[stage];
-  const { steps, stepWaitSeconds, pollSeconds, bakeSeconds } = target.rollout;
-  const polls =
-    steps.length * Math.ceil(stepWaitSeconds / pollSeconds) + Math.ceil(bakeSeconds / pollSeconds);
-  const historyEvents = HISTORY_EVENTS.fixed + polls * (HISTORY_EVENTS.poll + HISTORY_EVENTS.retry);
+  const { steps, stepWaitSeconds, bakeSeconds } = target.rollout;
+  const holds = steps.length + 1;
+  const loops = holds * LOOPS_PER_HOLD;
+  const historyEvents = HISTORY_EVENTS.fixed + loops * (HISTORY_EVENTS.hold + HISTORY_EVENTS.retry);
   const durationSeconds =
     (target.approval?.timeoutSeconds ?? 0) +
     steps.length * stepWaitSeconds +
     bakeSeconds +
+    holds * HOLD_GRACE_SECONDS +
     WORK_SECONDS.fixed +
-    polls * WORK_SECONDS.perPoll;
-  return { polls, historyEvents, durationSeconds, stateBytes: stateBytes(service, stage) };
+    loops * WORK_SECONDS.perHold;
+  return { holds, historyEvents, durationSeconds, stateBytes: stateBytes(service, stage) };
 }
 
 /** The largest state document of a deployment: the policy it carries, and every other field at its bound. */
@@ -126,9 +136,9 @@ export function quotaProblems(service: ServiceDefinition, stage: Stage): string[
   const events = Math.floor(STEP_FUNCTIONS_LIMITS.historyEvents * QUOTA_MARGINS.historyEvents);
   if (cost.historyEvents > events) {
     problems.push(
-      `a deployment could write ${n(cost.historyEvents)} history events (${n(cost.polls)} alarm polls); ` +
+      `a deployment could write ${n(cost.historyEvents)} history events (${n(cost.holds)} holds); ` +
         `Step Functions fails an execution at ${n(STEP_FUNCTIONS_LIMITS.historyEvents)}, and Gantry allows ` +
-        `${n(events)} (${pct(QUOTA_MARGINS.historyEvents)}): poll less often, or hold and bake for less`,
+        `${n(events)} (${pct(QUOTA_MARGINS.historyEvents)}): fewer traffic steps`,
     );
   }
   const seconds = Math.floor(STATE_MACHINE_TIMEOUT_SECONDS * QUOTA_MARGINS.duration);

@@ -201,6 +201,7 @@ describe("the largest state an execution can carry", () => {
         weight: 100,
         holdEndsAt: at,
         nextCheckAt: at,
+        holdTimeoutSeconds: 86_461,
         checks: 1_000_000,
         canary: {
           version: "9".repeat(10),

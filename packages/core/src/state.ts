@@ -121,7 +121,7 @@ export interface Rollout {
    * The hold Task's timeout (TimeoutSecondsPath): the hold's remaining time plus a grace period,
    * whole seconds. Past it without a callback, the Task times out and CheckAlarms runs anyway.
    */
-  readonly holdTimeoutSeconds?: number;
+  readonly holdTimeoutSeconds: number;
   readonly checks: number;
   /** What the new version answered to the canary events (set by the Canary step). */
   readonly canary?: CanaryReport;

@@ -153,6 +153,7 @@ function rollout(overrides: Partial<Rollout> = {}): Rollout {
     holdEndsAt: iso(NOW),
     nextCheckAt: iso(NOW),
     checks: 0,
+    holdTimeoutSeconds: 61,
     ...overrides,
   };
 }

@@ -57,6 +57,7 @@ describe("deploy", () => {
       checks: 0,
       holdEndsAt: iso(T0),
       nextCheckAt: iso(T0),
+      holdTimeoutSeconds: 61,
     });
     expect(w.functions.alias("hello-prod", "live")).toMatchObject({ version: "1", weights: {} });
     expect(w.functions.aliasHistory).toEqual([]);
@@ -187,6 +188,7 @@ describe("deploy", () => {
       checks: 0,
       holdEndsAt: iso(T0),
       nextCheckAt: iso(T0),
+      holdTimeoutSeconds: 61,
     });
     expect(w.functions.alias("hello-prod", "live")).toMatchObject({ version: "1", weights: {} });
   });

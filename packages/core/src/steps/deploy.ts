@@ -1,6 +1,7 @@
 import { ArtifactChecksumMismatch, InvalidTarget, TargetNotFound } from "../errors.ts";
 import type { Clock, FunctionControl } from "../ports.ts";
 import type { DeploymentState, Rollout } from "../state.ts";
+import { holdTimeoutSeconds } from "./hold.ts";
 
 export interface DeployDeps {
   readonly functions: FunctionControl;
@@ -62,7 +63,8 @@ export async function deploy(
   checkCode(`version ${published.version}`, published.codeSha256, sha256);
 
   // No traffic yet: the Canary step gives the first traffic step once the version passes.
-  const now = new Date(deps.clock.now()).toISOString();
+  const at = deps.clock.now();
+  const now = new Date(at).toISOString();
   const noSteps = plan.rollout.steps.length === 0 || published.version === before.version;
   return {
     newVersion: published.version,
@@ -75,6 +77,9 @@ export async function deploy(
     weight: 0,
     holdEndsAt: now,
     nextCheckAt: now,
+    // A redeploy of the live version goes through one hold that is already over (its end-of-hold
+    // check reads the alarms before Promote): the hold Task's TimeoutSecondsPath needs a value.
+    holdTimeoutSeconds: holdTimeoutSeconds(plan, at, at),
     checks: 0,
   };
 }

@@ -165,6 +165,7 @@ export function testRollout(overrides: Partial<Rollout> = {}): Rollout {
     weight: 10,
     holdEndsAt: at,
     nextCheckAt: at,
+    holdTimeoutSeconds: 61,
     checks: 0,
     ...overrides,
   };

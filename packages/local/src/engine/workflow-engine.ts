@@ -271,6 +271,17 @@ export class WorkflowEngine {
       }
     }
 
+    // The engine starts a Task's handler before it reads the Task's TimeoutSecondsPath; when that
+    // read fails (States.Runtime) the handler's promise is dropped, and its later rejection (the
+    // token closed with the execution) must not end the process.
+    for (const [stateName, handler] of Object.entries(localHandlers)) {
+      localHandlers[stateName] = (input) => {
+        const running = handler(input);
+        running.catch(() => undefined);
+        return running;
+      };
+    }
+
     const context = {
       Execution: { Id: execution.executionArn, Name: execution.name },
       Task: {
