@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fixedClock, T0, testExecution, testPlan, testRollout } from "../testing/fixtures.ts";
-import { ListScheduler, TokenCallbacks } from "../testing/holds.ts";
-import { MemoryAlarms, MemoryRecords } from "../testing/memory-world.ts";
+import { T0, testExecution, testPlan, testRollout } from "../testing/fixtures.ts";
+import { holdWorld } from "../testing/holds.ts";
 import { holdIdOf, startHold } from "./hold.ts";
 import { onAlarmStateChange, onHoldEnd, onHoldEvent } from "./hold-events.ts";
 
@@ -10,16 +9,7 @@ const plan = testPlan();
 const execution = testExecution();
 const TOKEN = "AQ-task-token-of-the-hold";
 
-function world() {
-  const records = new MemoryRecords();
-  const alarms = new MemoryAlarms();
-  alarms.set("hello-prod-errors", "OK");
-  alarms.set("hello-prod-latency", "OK");
-  const scheduler = new ListScheduler();
-  const workflows = new TokenCallbacks();
-  const clock = fixedClock(T0);
-  return { records, alarms, scheduler, workflows, clock };
-}
+const world = () => holdWorld();
 
 const rollout = testRollout({ stepIndex: 1, weight: 25, holdEndsAt: iso(T0 + 60_000) });
 const holdEvent = (token = TOKEN) => ({ plan, execution, rollout, taskToken: token });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AlarmTriggered, ConfigurationError } from "../errors.ts";
 import type { AlarmStatus } from "../ports.ts";
-import { fixedClock, T0, testExecution, testPlan, testRollout } from "../testing/fixtures.ts";
-import { ListScheduler, TokenCallbacks } from "../testing/holds.ts";
-import { MemoryAlarms, MemoryRecords } from "../testing/memory-world.ts";
+import { T0, testExecution, testPlan, testRollout } from "../testing/fixtures.ts";
+import { holdWorld } from "../testing/holds.ts";
 import {
   type HoldWatch,
   holdIdOf,
@@ -18,16 +17,7 @@ const plan = testPlan();
 const execution = testExecution();
 const TOKEN = "AQ-task-token-of-the-hold";
 
-function world() {
-  const records = new MemoryRecords();
-  const alarms = new MemoryAlarms();
-  alarms.set("hello-prod-errors", "OK");
-  alarms.set("hello-prod-latency", "OK");
-  const scheduler = new ListScheduler();
-  const workflows = new TokenCallbacks();
-  const clock = fixedClock(T0);
-  return { records, alarms, scheduler, workflows, clock };
-}
+const world = () => holdWorld();
 
 const rollout = testRollout({ stepIndex: 1, weight: 25, holdEndsAt: iso(T0 + 60_000) });
 const holdEvent = (token = TOKEN) => ({ plan, execution, rollout, taskToken: token });

@@ -1,4 +1,6 @@
 import type { HoldEndEvent, HoldScheduler } from "../steps/hold.ts";
+import { fixedClock, T0 } from "./fixtures.ts";
+import { MemoryAlarms, MemoryRecords } from "./memory-world.ts";
 
 /** Schedules kept in a list, as EventBridge Scheduler would keep them. */
 export class ListScheduler implements HoldScheduler {
@@ -31,4 +33,27 @@ export class TokenCallbacks {
       throw Object.assign(new Error("Task Timed Out"), { name: "TaskTimedOut" });
     this.spent.add(token);
   }
+}
+
+/**
+ * What startHold and onHoldEvent take, in memory: prod's two alarms OK, an empty state bucket,
+ * the schedules in a list, tokens that can be spent, the clock at `now`.
+ *
+ * @example
+ * ```ts
+ * const w = holdWorld();
+ * await startHold({ plan, execution, rollout, taskToken: "t" }, w);
+ * ```
+ */
+export function holdWorld(now = T0) {
+  const alarms = new MemoryAlarms();
+  alarms.set("hello-prod-errors", "OK");
+  alarms.set("hello-prod-latency", "OK");
+  return {
+    records: new MemoryRecords(),
+    alarms,
+    scheduler: new ListScheduler(),
+    workflows: new TokenCallbacks(),
+    clock: fixedClock(now),
+  };
 }
