@@ -34,7 +34,11 @@ export interface RolloutPolicy {
   readonly steps: readonly number[];
   /** How long each traffic step is held (and watched) before the next. */
   readonly stepWaitSeconds: number;
-  /** How often alarms are checked during steps and bake. */
+  /**
+   * How often the polling design (the bench's baseline, test/bench/designs/) reads the alarms.
+   * Event-driven holds do not poll: an alarm entering ALARM ends a hold at once, and its end is
+   * scheduled. Kept so registries stay valid and the two designs compare on one policy.
+   */
   readonly pollSeconds: number;
   /** How long the new version runs at 100% under watch before the deployment succeeds. */
   readonly bakeSeconds: number;
