@@ -10,7 +10,7 @@ import {
 } from "@gantry/aws";
 import { type CheckAlarmsDeps, checkAlarms, type DeploymentState, systemClock } from "@gantry/core";
 
-/** CheckAlarms (and CheckBakeAlarms): one poll of the alarm-wait loop; shifts traffic when due. */
+/** CheckAlarms (and CheckBakeAlarms): the end-of-hold alarm check; shifts traffic when due. */
 export type Deps = CheckAlarmsDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>

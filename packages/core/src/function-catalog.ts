@@ -70,7 +70,7 @@ export const FUNCTION_CATALOG = [
   {
     file: "check-alarms",
     task: "CheckAlarms",
-    description: "One alarm poll of the rollout; shifts traffic when due",
+    description: "The end-of-hold alarm check; shifts traffic when due",
   },
   {
     file: "hold",

@@ -177,7 +177,8 @@ export async function startLocalControlPlane(
   const tokens = new TaskTokenRegistry();
   const stateMachines = STAGES.map((stage) => {
     const { definition, text } = loadWorkflowDefinition(stage, options.workflowAslPath);
-    const handlers = workflowHandlers(world.portsFor(stage, callbacks), {
+    const ports = world.portsFor(stage, callbacks);
+    const handlers = workflowHandlers(ports, {
       stage,
       registry: options.registry,
       timeScale: options.timeScale,
@@ -193,7 +194,7 @@ export async function startLocalControlPlane(
     });
     // EventBridge's part: the stage's alarm state changes and hold schedules reach its
     // hold-events function, in process, as soon as they happen.
-    const holdEvents = holdEventsHandler(world.portsFor(stage, callbacks), { stage, log });
+    const holdEvents = holdEventsHandler(ports, { stage, log });
     world.schedulers[stage].connect(holdEvents);
     // As the stack's rule does: only the alarms the stage's deployments watch.
     const watched = new Set(

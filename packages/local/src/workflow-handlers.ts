@@ -35,7 +35,7 @@ import * as validateInput from "@gantry/functions/validate-input";
 import * as verifyApproval from "@gantry/functions/verify-approval";
 import * as verifyPreprod from "@gantry/functions/verify-preprod";
 import type { Context } from "aws-lambda";
-import { LOCAL_ACCOUNT, LOCAL_REGION, localFunctionArn } from "./engine/definition.ts";
+import { localFunctionArn, localFunctionArnOf } from "./engine/definition.ts";
 import type { TaskHandler } from "./engine/workflow-engine.ts";
 
 /** Everything the workflow's functions touch, for one stage. */
@@ -97,14 +97,7 @@ export function workflowHandlers(
   ports: WorkflowPorts,
   options: WorkflowHandlerOptions,
 ): Record<WorkflowFunctionKey, TaskHandler> {
-  const logOf =
-    options.log ??
-    ((name: FunctionFile) =>
-      new Logger({
-        serviceName: "gantry",
-        logLevel: "SILENT",
-        persistentKeys: { function: name },
-      }));
+  const logOf = options.log ?? silentLogger;
   const preprod = ports.preprod ?? ports;
   /** The logger of a Task's function, named as the catalogue names it. */
   const log = (key: WorkflowFunctionKey) => logOf(WORKFLOW_FUNCTIONS[key]);
@@ -156,15 +149,9 @@ export function holdEventsHandler(
   ports: WorkflowPorts,
   options: Pick<WorkflowHandlerOptions, "stage" | "log">,
 ): (event: HoldCallbackEvent) => Promise<HoldEventResult> {
-  const log =
-    options.log?.("hold-events") ??
-    new Logger({
-      serviceName: "gantry",
-      logLevel: "SILENT",
-      persistentKeys: { function: "hold-events" },
-    });
+  const log = (options.log ?? silentLogger)("hold-events");
   const lambda = holdEvents.createHandler({ ...ports, log }) as AnyLambda;
-  const arn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:gantry-${options.stage}-hold-events`;
+  const arn = localFunctionArnOf(options.stage, "hold-events");
   return async (event) =>
     jsonRoundTrip(
       await lambda(jsonRoundTrip(event) as never, lambdaContext(arn)),
@@ -182,6 +169,15 @@ export function handlersByArn(
       handlers[key],
     ]),
   );
+}
+
+/** A function's logger when none is given: named as the catalogue names it, and silent. */
+function silentLogger(name: FunctionFile): Logger {
+  return new Logger({
+    serviceName: "gantry",
+    logLevel: "SILENT",
+    persistentKeys: { function: name },
+  });
 }
 
 /** Lambda payloads are JSON both ways: undefined fields vanish, dates become strings. */

@@ -1,7 +1,7 @@
 import { AlarmTriggered, ConfigurationError } from "../errors.ts";
 import type { AlarmReader, Clock, FunctionControl } from "../ports.ts";
 import type { DeploymentState, Rollout } from "../state.ts";
-import { alarmCause, holdTimeoutSeconds } from "./hold.ts";
+import { assertNoAlarmFiring, holdTimeoutSeconds } from "./hold.ts";
 import { holdIsOver, nextCheckAt, shiftTraffic } from "./traffic.ts";
 
 export interface CheckAlarmsDeps {
@@ -11,13 +11,14 @@ export interface CheckAlarmsDeps {
 }
 
 /**
- * One poll of the alarm-wait loop (Wait, CheckAlarms, Choice). Throws {@link AlarmTriggered}
+ * The end-of-hold check (after HoldTrafficStep or Bake, whatever ended it; the polling
+ * baseline's one poll). Throws {@link AlarmTriggered}
  * when any of the service's alarms is in ALARM, which the workflow catches and turns into
  * a rollback. Otherwise it moves the rollout on when the current hold is over: to the next
  * traffic step, to `promote` after the last step, or to `baked` at the end of the bake.
  *
  * Shifting traffic here, rather than in a state of its own, keeps a happy-path prod deployment
- * under 50 state transitions (see docs/architecture.md).
+ * at 23 state transitions (see docs/architecture.md).
  *
  * An alarm the registry names but CloudWatch does not know is a {@link ConfigurationError}:
  * a rollout is never watched by fewer alarms than its policy says.
@@ -36,13 +37,7 @@ export async function checkAlarms(
   const rollout = state.rollout;
   if (!rollout) throw new TypeError("checkAlarms needs $.rollout (Deploy runs first)");
 
-  const statuses = await deps.alarms.describe(plan.alarms);
-  const missing = plan.alarms.filter((name) => !statuses.some((s) => s.name === name));
-  if (missing.length > 0) throw new ConfigurationError(`alarms not found: ${missing.join(", ")}`);
-  const firing = statuses.filter((s) => s.state === "ALARM");
-  if (firing.length > 0) {
-    throw new AlarmTriggered(alarmCause(firing, rollout));
-  }
+  await assertNoAlarmFiring(deps.alarms, plan.alarms, rollout);
 
   const now = deps.clock.now();
   const checked = { ...rollout, checks: rollout.checks + 1 };

@@ -158,13 +158,31 @@ export async function startHold(event: HoldEvent, deps: HoldDeps): Promise<HoldS
     holdId,
   });
 
-  const statuses = await deps.alarms.describe(plan.alarms);
-  const missing = plan.alarms.filter((name) => !statuses.some((s) => s.name === name));
+  await assertNoAlarmFiring(deps.alarms, plan.alarms, rollout);
+  deps.log?.info("hold started", { holdId, holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms });
+  return { holdId, holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms, schedule };
+}
+
+/**
+ * Reads the alarms once: an alarm CloudWatch does not know is a {@link ConfigurationError} (a
+ * rollout is never watched by fewer alarms than its policy says); any in ALARM is
+ * {@link AlarmTriggered}. The start of a hold and the check at its end both ask this.
+ *
+ * @example
+ * ```ts
+ * await assertNoAlarmFiring(alarms, plan.alarms, rollout); // throws AlarmTriggered if one fires
+ * ```
+ */
+export async function assertNoAlarmFiring(
+  alarms: AlarmReader,
+  names: readonly string[],
+  rollout: Pick<Rollout, "newVersion" | "weight">,
+): Promise<void> {
+  const statuses = await alarms.describe(names);
+  const missing = names.filter((name) => !statuses.some((s) => s.name === name));
   if (missing.length > 0) throw new ConfigurationError(`alarms not found: ${missing.join(", ")}`);
   const firing = statuses.filter((s) => s.state === "ALARM");
   if (firing.length > 0) throw new AlarmTriggered(alarmCause(firing, rollout));
-  deps.log?.info("hold started", { holdId, holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms });
-  return { holdId, holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms, schedule };
 }
 
 /** "<alarm> in ALARM since <time> (<reason>) while version N had W% of traffic": one wording. */

@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { substituteFunctionArns, WORKFLOW_FUNCTIONS, type WorkflowFunctionKey } from "@gantry/core";
+import {
+  type FunctionFile,
+  substituteFunctionArns,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowFunctionKey,
+} from "@gantry/core";
 import type { StateMachineDefinition } from "aws-local-stepfunctions";
 
 /** The workflow as deployed: the one ASL file both worlds run. */
@@ -13,7 +18,12 @@ export const LOCAL_REGION = "us-east-1";
 
 /** The ARN a workflow function has locally: shaped like AWS's, so the ASL validates unchanged. */
 export function localFunctionArn(stage: string, key: WorkflowFunctionKey): string {
-  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:gantry-${stage}-${WORKFLOW_FUNCTIONS[key]}`;
+  return localFunctionArnOf(stage, WORKFLOW_FUNCTIONS[key]);
+}
+
+/** The local ARN of any function of the catalogue, by its file name (`hold-events`). */
+export function localFunctionArnOf(stage: string, file: FunctionFile): string {
+  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:gantry-${stage}-${file}`;
 }
 
 /** ARNs for every placeholder of the ASL, for one stage. */
