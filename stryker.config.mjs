@@ -11,6 +11,8 @@ export default {
   plugins: ["@stryker-mutator/vitest-runner"],
   mutate: [
     "packages/core/src/steps/*.ts",
+    // The version analysis's statistics and verdicts decide rollbacks.
+    "packages/core/src/analysis/*.ts",
     "packages/core/src/approval/*.ts",
     "packages/core/src/trigger/claims.ts",
     "packages/core/src/trigger/verify.ts",

@@ -50,6 +50,7 @@ describe("canary", () => {
       ...rolloutOf(),
       stepIndex: 0,
       weight: 10,
+      holdStartedAt: iso(NOW),
       holdEndsAt: iso(NOW + 60_000),
       nextCheckAt: iso(NOW + 60_000),
       // The hold Task's timeout: the step's 60 s plus the 60 s grace.

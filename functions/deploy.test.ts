@@ -68,6 +68,7 @@ describe("deploy", () => {
       phase: "steps",
       stepIndex: -1,
       weight: 0,
+      startedAt: iso(NOW),
       holdEndsAt: iso(NOW),
       nextCheckAt: iso(NOW),
       holdTimeoutSeconds: 61,

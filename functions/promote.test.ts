@@ -47,6 +47,7 @@ describe("promote", () => {
       ...atLastStep,
       phase: "bake",
       weight: 100,
+      holdStartedAt: iso(NOW),
       holdEndsAt: iso(NOW + 600_000),
       nextCheckAt: iso(NOW + 60_000),
       // The bake Task's timeout: the 600 s bake plus the 60 s grace.

@@ -10,6 +10,7 @@ export const TARGET_PERCENT = 95;
 
 /**
  * The safety net: the workflow's steps (locks and reconcile among them), the approval path, the
+ * version analysis (its statistics decide rollbacks), the
  * trigger verification (it decides auto-approval) and the two handlers that are a last line of
  * defence. The gate is computed over these together.
  */
@@ -17,6 +18,7 @@ export function isSafetyCritical(file: string): boolean {
   return (
     file.startsWith("packages/core/src/steps/") ||
     file.startsWith("packages/core/src/approval/") ||
+    file.startsWith("packages/core/src/analysis/") ||
     file === "packages/core/src/trigger/claims.ts" ||
     file === "packages/core/src/trigger/verify.ts" ||
     file === "functions/reconcile.ts" ||

@@ -5,6 +5,7 @@
 import {
   type AlarmStateChangeEvent,
   type AlarmStatus,
+  type AnalysisPolicy,
   type ApprovalServiceDeps,
   currentRecordKeys,
   type DeploymentState,
@@ -32,6 +33,7 @@ import {
   MemoryMailer,
   MemoryMetrics,
   MemoryRecords,
+  MemoryVersionMetrics,
 } from "@gantry/core/testing";
 import {
   type EngineEvent,
@@ -49,8 +51,13 @@ export const TIME_SCALE = 0.001;
 export const PREPROD_BUCKET = "acme-artifacts-preprod";
 export const PROD_BUCKET = "acme-artifacts-prod";
 
-/** A registry like a real one: prod verifies preprod, asks two approvers, three traffic steps. */
-export function testRegistry(overrides: { approvalTimeoutSeconds?: number } = {}): Registry {
+/**
+ * A registry like a real one: prod verifies preprod, asks two approvers, three traffic steps.
+ * `analysis` gives prod the version analysis (absent: alarms only, as before).
+ */
+export function testRegistry(
+  overrides: { approvalTimeoutSeconds?: number; analysis?: AnalysisPolicy } = {},
+): Registry {
   return defineRegistry({
     stages: {
       preprod: { sourceBucket: PREPROD_BUCKET, artifactBucket: PREPROD_BUCKET },
@@ -96,6 +103,7 @@ export function testRegistry(overrides: { approvalTimeoutSeconds?: number } = {}
               timeoutSeconds: overrides.approvalTimeoutSeconds ?? 3600,
             },
             allowUnverifiedTrigger: true,
+            ...(overrides.analysis ? { analysis: overrides.analysis } : {}),
           },
         },
       },
@@ -129,6 +137,8 @@ export class WorkflowHarness {
   readonly functions = new MemoryFunctions(this.artifacts);
   readonly alarms = new MemoryAlarms();
   readonly metrics = new MemoryMetrics();
+  /** Each version's own numbers (the `ExecutedVersion` series) for the version analysis. */
+  readonly versionMetrics = new MemoryVersionMetrics();
   readonly mailer = new MemoryMailer();
   readonly records: Record<Stage, MemoryRecords> = {
     preprod: new MemoryRecords(),
@@ -182,6 +192,7 @@ export class WorkflowHarness {
       functions: this.functions,
       alarms: this.alarms,
       metrics: this.metrics,
+      versionMetrics: this.versionMetrics,
       mailer: this.mailer,
       workflows,
       secrets: this.secrets,

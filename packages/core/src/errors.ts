@@ -108,6 +108,19 @@ export class AlarmTriggered extends GantryError {
   override readonly name = "AlarmTriggered";
 }
 
+/**
+ * The version analysis found the new version worse than the previous one by its own numbers
+ * (failure rate or p99 duration), or, for a fix, not better on the failing metric.
+ */
+export class VersionRegressed extends GantryError {
+  override readonly name = "VersionRegressed";
+}
+
+/** A hold ended without enough requests for a verdict, and the registry says not to go on blind. */
+export class InsufficientData extends GantryError {
+  override readonly name = "InsufficientData";
+}
+
 /** The alias could not be restored to the previous version, or the restore could not be verified. */
 export class RollbackFailed extends GantryError {
   override readonly name = "RollbackFailed";
@@ -149,6 +162,8 @@ export const FAILURE_NAMES = [
   "InvalidTarget",
   "CanaryFailed",
   "AlarmTriggered",
+  "VersionRegressed",
+  "InsufficientData",
   "RollbackFailed",
   "ConcurrentModification",
   "DeploymentFailed",

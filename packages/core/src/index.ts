@@ -5,6 +5,8 @@
  * Nothing here imports an AWS SDK.
  */
 
+export * from "./analysis/statistics.ts";
+export * from "./analysis/verdict.ts";
 export * from "./approval/decide.ts";
 export * from "./approval/email.ts";
 export * from "./approval/html.ts";
@@ -23,6 +25,7 @@ export * from "./history/events.ts";
 export * from "./history/names.ts";
 export * from "./history/outcome.ts";
 export * from "./history/reader.ts";
+export * from "./history/verdict.ts";
 export * from "./plan.ts";
 export * from "./ports.ts";
 export * from "./quotas.ts";
@@ -31,6 +34,7 @@ export * from "./request.ts";
 export * from "./signing-keys.ts";
 export * from "./state.ts";
 export * from "./steps/acquire-lock.ts";
+export * from "./steps/analyze-versions.ts";
 export * from "./steps/approval-gate.ts";
 export * from "./steps/break-lock.ts";
 export * from "./steps/canary.ts";

@@ -3,7 +3,9 @@ import {
   artifactPrefixOf,
   type CanarySpec,
   type Registry,
+  type ResolvedAnalysisPolicy,
   type RolloutPolicy,
+  resolveAnalysisPolicy,
   type Stage,
   serviceOf,
 } from "./registry.ts";
@@ -46,6 +48,14 @@ export interface Plan {
     readonly timeoutSeconds: number;
   };
   readonly canary: CanarySpec;
+  /** The stage's version analysis, defaults filled in; absent when the stage has none. */
+  readonly analysis?: ResolvedAnalysisPolicy;
+  /**
+   * The alarms this deployment is a fix for (`gantry deploy --fix-for`): already in ALARM when it
+   * started, so they do not stop it; the version analysis judges it instead, and the new version
+   * must do better than the previous one on the failing metric. Empty for an ordinary deployment.
+   */
+  readonly fixFor: readonly string[];
   /** How much faster than real time this plan runs (1 in AWS). */
   readonly timeScale: number;
 }
@@ -86,6 +96,25 @@ export function resolvePlan(
   const target = service.stages[stage];
   const settings = registry.stages[stage];
   const preprod = service.stages.preprod;
+  const analysis = resolveAnalysisPolicy(target.analysis);
+  const fixFor = request.fixFor ?? [];
+  const unknown = fixFor.filter((alarm) => !target.alarms.includes(alarm));
+  if (unknown.length > 0) {
+    throw new InvalidInput([
+      {
+        field: "fixFor",
+        reason: `names alarms ${request.service}.${stage} does not watch: ${unknown.join(", ")} (it watches: ${target.alarms.join(", ") || "none"})`,
+      },
+    ]);
+  }
+  if (fixFor.length > 0 && !analysis) {
+    throw new InvalidInput([
+      {
+        field: "fixFor",
+        reason: `${request.service}.${stage} has no version analysis (registry: analysis), which is what judges a fix deployed during an incident`,
+      },
+    ]);
+  }
   return {
     stage,
     service: request.service,
@@ -120,6 +149,8 @@ export function resolvePlan(
       ),
     },
     canary: service.canary,
+    ...(analysis ? { analysis } : {}),
+    fixFor,
     timeScale: scale,
   };
 }

@@ -128,6 +128,41 @@ export interface AlarmStatus {
   readonly state: AlarmStateValue;
   readonly reason: string;
   readonly updatedAt: string;
+  /**
+   * The metric the alarm watches (CloudWatch's MetricName, e.g. `Errors`, `Duration`), when it
+   * watches one metric; what a fix deployed for this alarm must improve (Duration: latency,
+   * anything else: the failure rate).
+   */
+  readonly metricName?: string;
+}
+
+/** What one version served through an alias over a window: Lambda's `ExecutedVersion` metrics. */
+export interface VersionMetricsQuery {
+  readonly functionName: string;
+  readonly alias: string;
+  readonly version: string;
+  /** Milliseconds since the epoch; the window is [from, to). */
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface VersionMetrics {
+  /** Sum of Invocations. */
+  readonly invocations: number;
+  /** Sum of Errors. */
+  readonly errors: number;
+  /** Sum of Throttles (requests refused, not counted in Invocations). */
+  readonly throttles: number;
+  /** p99 of Duration in milliseconds; absent when there was no invocation. */
+  readonly p99DurationMs?: number;
+}
+
+/**
+ * Per-version metrics (CloudWatch GetMetricData with the FunctionName, Resource
+ * (`function:alias`) and ExecutedVersion dimensions in AWS; the local world's own datapoints).
+ */
+export interface VersionMetricsReader {
+  read(query: VersionMetricsQuery): Promise<VersionMetrics>;
 }
 
 export interface AlarmReader {

@@ -42,6 +42,21 @@ describe("deploymentCost", () => {
       durationSeconds: cost.durationSeconds,
     });
   });
+
+  it("counts the analysis's one extension per hold when it may extend, and nothing else", () => {
+    const base = deploymentCost(prod(testRegistry()), "prod");
+    const extend = deploymentCost(
+      prod(withProd({ analysis: { whenInsufficient: "extend" } })),
+      "prod",
+    );
+    expect(extend.holds).toBe(4);
+    expect(extend.historyEvents).toBe(132 + 16 * 16);
+    // Every hold (3 min of steps, 10 min of bake) and its grace once more.
+    expect(extend.durationSeconds).toBe(base.durationSeconds + 180 + 600 + 4 * 60 + 8);
+    const synthesize = deploymentCost(prod(withProd({ analysis: {} })), "prod");
+    expect(synthesize.historyEvents).toBe(base.historyEvents);
+    expect(synthesize.durationSeconds).toBe(base.durationSeconds);
+  });
 });
 
 describe("quotaProblems", () => {

@@ -1,6 +1,7 @@
 import { MAX_COMMENT_LENGTH } from "./approval/decide.ts";
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_STACK_FRAMES } from "./errors.ts";
-import type { ServiceDefinition, Stage } from "./registry.ts";
+import { resolveAnalysisPolicy, type ServiceDefinition, type Stage } from "./registry.ts";
+import { MAX_FIX_FOR } from "./request.ts";
 import { HOLD_GRACE_SECONDS } from "./steps/hold.ts";
 
 /**
@@ -58,7 +59,7 @@ export const LOOPS_PER_HOLD = 2;
 
 /** What one deployment of a service in a stage can cost, at worst, under its policy. */
 export interface DeploymentCost {
-  /** The traffic steps' holds and the bake's. */
+  /** The traffic steps' holds and the bake's (not counting the analysis's extensions). */
   readonly holds: number;
   readonly historyEvents: number;
   readonly durationSeconds: number;
@@ -81,13 +82,15 @@ export function deploymentCost(service: ServiceDefinition, stage: Stage): Deploy
   const target = service.stages[stage];
   const { steps, stepWaitSeconds, bakeSeconds } = target.rollout;
   const holds = steps.length + 1;
-  const loops = holds * LOOPS_PER_HOLD;
+  // `extend`: the version analysis may hold each step and the bake once more for their length.
+  const extended = resolveAnalysisPolicy(target.analysis)?.whenInsufficient === "extend";
+  const extensions = extended ? holds : 0;
+  const loops = (holds + extensions) * LOOPS_PER_HOLD;
   const historyEvents = HISTORY_EVENTS.fixed + loops * (HISTORY_EVENTS.hold + HISTORY_EVENTS.retry);
   const durationSeconds =
     (target.approval?.timeoutSeconds ?? 0) +
-    steps.length * stepWaitSeconds +
-    bakeSeconds +
-    holds * HOLD_GRACE_SECONDS +
+    (1 + (extended ? 1 : 0)) * (steps.length * stepWaitSeconds + bakeSeconds) +
+    (holds + extensions) * HOLD_GRACE_SECONDS +
     WORK_SECONDS.fixed +
     loops * WORK_SECONDS.perHold;
   return { holds, historyEvents, durationSeconds, stateBytes: stateBytes(service, stage) };
@@ -112,13 +115,19 @@ function stateBytes(service: ServiceDefinition, stage: Stage): number {
   const evidence = preprodAlarms.reduce((sum, name) => sum + name.length + 1_023 + 80, 3_300);
   const canaryReport = service.canary.checks.length * 450;
   // Every field at its bound, and the verified claims of the longest ID token (state-size.test.ts).
-  const request = 3_000 + 6_500;
+  // `fixFor` (at most MAX_FIX_FOR registry alarm names) is in the request and the plan, and the
+  // verdict's fix and summary name the alarms again.
+  const fixFor = MAX_FIX_FOR * 143;
+  const request = 3_000 + 6_500 + fixFor;
+  const verdict = 3_000 + 2 * fixFor;
   const approval = MAX_COMMENT_LENGTH + 1_200;
   const failures = 3 * cause + 2_001; // failure, rollbackFailure, cleanupFailure; the outcome's cause
   // The lock, the execution, the artifact, the rollout (with its CodeSha256) and the rollback:
   // small, bounded.
   const bookkeeping = 4_100;
-  return plan + evidence + canaryReport + request + approval + failures + bookkeeping;
+  return (
+    plan + fixFor + evidence + canaryReport + request + approval + failures + verdict + bookkeeping
+  );
 }
 
 /**

@@ -58,6 +58,66 @@ export interface ApprovalPolicy {
   readonly timeoutSeconds: number;
 }
 
+/**
+ * What a hold that ends with too few requests for a verdict does: send the canary spec's events
+ * to each short version until it has enough (at most `maxSyntheticRequests` each), hold once more
+ * for the same time, or fail the deployment with InsufficientData. Whichever is chosen, a
+ * deployment never passes on "no data".
+ */
+export type WhenInsufficient = "synthesize" | "extend" | "fail";
+
+/**
+ * Version-aware canary analysis (docs/operations.md, "Version analysis"): at the end of every
+ * hold the new version's own metrics (Lambda's `ExecutedVersion` dimension) are compared with the
+ * previous version's over the same window. The alias's alarms still apply; this is a second gate
+ * that a failure diluted by a small traffic share cannot slip through.
+ */
+export interface AnalysisPolicy {
+  /**
+   * Confidence of the error-rate test (one-sided Fisher exact test: is the new version's failure
+   * rate higher than the previous version's?). Default 0.95.
+   */
+  readonly confidence?: number;
+  /** Largest tolerated rise of the failure rate, in percentage points. Default 1. */
+  readonly maxErrorRateIncrease?: number;
+  /** Largest tolerated ratio of p99 durations, new over previous. Default 1.2. */
+  readonly maxLatencyRatio?: number;
+  /**
+   * A p99 rise of at most this many milliseconds is never a regression, whatever the ratio
+   * (0.2 ms against 0.1 ms is noise, not a slower version). Default 5.
+   */
+  readonly minLatencyIncreaseMs?: number;
+  /** Requests each version needs in the window before there is any verdict. Default 100. */
+  readonly minRequests?: number;
+  /** What a hold that ends short of `minRequests` does. Default "synthesize". */
+  readonly whenInsufficient?: WhenInsufficient;
+  /** Most synthetic requests sent to one version at the end of one hold. Default 200. */
+  readonly maxSyntheticRequests?: number;
+}
+
+/** {@link AnalysisPolicy} with every default filled in, as the plan carries it. */
+export type ResolvedAnalysisPolicy = Required<AnalysisPolicy>;
+
+/** The defaults a careful user would pick (issue 17): +1 point at 95%, p99 at most 1.2x. */
+export const ANALYSIS_DEFAULTS: ResolvedAnalysisPolicy = {
+  confidence: 0.95,
+  maxErrorRateIncrease: 1,
+  maxLatencyRatio: 1.2,
+  minLatencyIncreaseMs: 5,
+  minRequests: 100,
+  whenInsufficient: "synthesize",
+  maxSyntheticRequests: 200,
+};
+
+/** The stage's analysis policy with defaults filled in; undefined when the stage has none. */
+export function resolveAnalysisPolicy(
+  policy: AnalysisPolicy | undefined,
+): ResolvedAnalysisPolicy | undefined {
+  if (!policy) return undefined;
+  const defined = Object.fromEntries(Object.entries(policy).filter(([, v]) => v !== undefined));
+  return { ...ANALYSIS_DEFAULTS, ...defined };
+}
+
 /** Where and how one service is deployed in one stage. */
 export interface StageTarget {
   readonly functionName: string;
@@ -74,6 +134,11 @@ export interface StageTarget {
    * unverified everywhere). Absent or false: a request without a token is InvalidInput.
    */
   readonly allowUnverifiedTrigger?: boolean;
+  /**
+   * Judge the new version by its own numbers at the end of every hold (version-aware canary
+   * analysis); `{}` takes every default. Absent: only the alarms judge, as before.
+   */
+  readonly analysis?: AnalysisPolicy;
 }
 
 export interface ServiceDefinition {
@@ -235,6 +300,38 @@ const stageTargetSchema = z.strictObject({
     }),
   ),
   allowUnverifiedTrigger: z.optional(z.boolean("must be true or false")),
+  analysis: z.optional(
+    z.strictObject({
+      confidence: z.optional(
+        z
+          .number("must be a number")
+          .check(
+            z.gte(0.5, "must be from 0.5 to 0.9999"),
+            z.lte(0.9999, "must be from 0.5 to 0.9999"),
+          ),
+      ),
+      maxErrorRateIncrease: z.optional(
+        z
+          .number("must be a number")
+          .check(z.gte(0, "must be from 0 to 100"), z.lte(100, "must be from 0 to 100")),
+      ),
+      maxLatencyRatio: z.optional(
+        z
+          .number("must be a number")
+          .check(z.gte(1, "must be from 1 to 10"), z.lte(10, "must be from 1 to 10")),
+      ),
+      minLatencyIncreaseMs: z.optional(
+        z
+          .number("must be a number")
+          .check(z.gte(0, "must be from 0 to 60000"), z.lte(60_000, "must be from 0 to 60000")),
+      ),
+      minRequests: z.optional(integer(1, 1_000_000)),
+      whenInsufficient: z.optional(
+        z.enum(["synthesize", "extend", "fail"], 'must be "synthesize", "extend" or "fail"'),
+      ),
+      maxSyntheticRequests: z.optional(integer(0, 1000)),
+    }),
+  ),
 });
 
 const canarySchema = z.strictObject({

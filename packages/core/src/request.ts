@@ -36,6 +36,13 @@ export interface DeploymentRequest {
      */
     readonly verified?: VerifiedTrigger;
   };
+  /**
+   * `gantry deploy --fix-for <alarm>`: the alarms (of the stage's registry alarms, at most
+   * {@link MAX_FIX_FOR}) this
+   * deployment fixes. Only they may already be in ALARM; they do not stop it, the version
+   * analysis judges it, auto-approval never applies and the approval email says so.
+   */
+  readonly fixFor?: readonly string[];
 }
 
 /**
@@ -57,6 +64,10 @@ export const actorSchema = z
   .string()
   .check(z.regex(ACTOR, "must be 1 to 100 characters: letters, digits and . _ @ + [ ] -"));
 /** A compact JWS: header, payload, signature (empty for `alg: none`, refused later). */
+/** Most alarms one deployment may be a fix for (`--fix-for`, repeated). */
+export const MAX_FIX_FOR = 5;
+/** CloudWatch alarm names: 1 to 255 characters, printable ASCII here (no control characters). */
+const ALARM_NAME = /^[\x21-\x7E][\x20-\x7E]{0,254}$/;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const ID_TOKEN_SHAPE = `must be an OIDC ID token: a compact JWS (three base64url parts separated by dots) of at most ${MAX_ID_TOKEN_LENGTH} characters`;
 /** Key segments: letters, digits and a few punctuation marks S3 and shells treat literally. */
@@ -133,6 +144,21 @@ const requestSchema = z.strictObject({
         ),
     ),
   }),
+  fixFor: z.optional(
+    z
+      .array(
+        z
+          .string()
+          .check(z.regex(ALARM_NAME, "must be an alarm name: 1 to 255 printable characters")),
+      )
+      .check(
+        z.minLength(1, "must name at least one alarm"),
+        // A fix for more than a few alarms at once is not one fix; the bound also keeps the
+        // state small (the names travel in the request, the plan and every verdict).
+        z.maxLength(MAX_FIX_FOR, `must name at most ${MAX_FIX_FOR} alarms`),
+        z.refine((alarms) => new Set(alarms).size === alarms.length, "must not repeat an alarm"),
+      ),
+  ),
 });
 
 /** Why a key is refused, or undefined when it is a plain relative path. */

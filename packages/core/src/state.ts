@@ -94,7 +94,101 @@ export interface PromotedArtifact {
   readonly copied: boolean;
 }
 
-export type RolloutPhase = "steps" | "promote" | "bake" | "baked";
+/**
+ * `halted`: the version analysis failed the new version (or found too little data); the workflow
+ * turns `analysis.failure` into the deployment's failure and rolls back.
+ */
+export type RolloutPhase = "steps" | "promote" | "bake" | "baked" | "halted";
+
+/** One version's side of a verdict: what it served in the window, real and synthetic. */
+export interface VersionSample {
+  readonly version: string;
+  /** Requests counted: real invocations + throttles + synthetic requests. */
+  readonly requests: number;
+  /** Failed requests: errors + throttles + synthetic requests that failed their check. */
+  readonly failures: number;
+  /** Of `requests`, the ones that came from real traffic (invocations + throttles). */
+  readonly realRequests: number;
+  readonly throttles: number;
+  /** Synthetic requests (the canary spec's events) sent to make up a short sample. */
+  readonly synthetic: number;
+  readonly syntheticFailures: number;
+  /** p99 Duration of real traffic, milliseconds; absent without invocations. */
+  readonly p99Ms?: number;
+}
+
+/** The error-rate test of a verdict. */
+export interface ErrorRateTest {
+  readonly test: "fisher-exact-one-sided";
+  /** Failure rates in percent. */
+  readonly newRate: number;
+  readonly previousRate: number;
+  /** newRate - previousRate, in percentage points. */
+  readonly increasePoints: number;
+  /** P-value that the new version fails more often than the previous one. */
+  readonly pValue: number;
+  /** 1 - confidence. */
+  readonly alpha: number;
+  readonly maxIncreasePoints: number;
+  /** pValue < alpha and increasePoints > maxIncreasePoints. */
+  readonly regressed: boolean;
+}
+
+/** The latency comparison of a verdict: judged only on real traffic with enough requests. */
+export type LatencyTest =
+  | {
+      readonly judged: true;
+      readonly newP99Ms: number;
+      readonly previousP99Ms: number;
+      /** newP99Ms / previousP99Ms. */
+      readonly ratio: number;
+      readonly maxRatio: number;
+      /** The policy's floor: a p99 rise of at most this many milliseconds never regresses. */
+      readonly minIncreaseMs: number;
+      /** ratio > maxRatio and the rise is above minIncreaseMs. */
+      readonly regressed: boolean;
+    }
+  | { readonly judged: false; readonly reason: string };
+
+/** A fix deployed during an incident: it must beat the previous version on the failing metric. */
+export interface FixTest {
+  readonly alarms: readonly string[];
+  readonly metric: "errors" | "latency";
+  /** errors: one-sided Fisher p-value that the new version fails less often; absent for latency. */
+  readonly pValue?: number;
+  readonly improved: boolean;
+}
+
+/**
+ * `$.rollout.analysis`: the version analysis at the end of a hold (CheckAlarms' output, so every
+ * verdict is in the execution history; the last one goes into the deployment record).
+ */
+export interface VersionVerdict {
+  readonly at: string;
+  readonly phase: RolloutPhase;
+  readonly stepIndex: number;
+  /** The new version's share of the alias's traffic during the window, percent. */
+  readonly weight: number;
+  /** The new version's window; the previous version's is the same unless `baseline` says. */
+  readonly window: { readonly from: string; readonly to: string };
+  /** The bake: the previous version's numbers come from before the rollout started. */
+  readonly baseline?: { readonly from: string; readonly to: string };
+  readonly newVersion: VersionSample;
+  readonly previousVersion: VersionSample;
+  /** Absent when there were too few requests for a verdict. */
+  readonly errorRate?: ErrorRateTest;
+  readonly latency: LatencyTest;
+  readonly fix?: FixTest;
+  /**
+   * pass: go on; fail: VersionRegressed; insufficient: InsufficientData; extend: the hold was
+   * extended once for more data; skipped: nothing to compare (the new version is the previous one).
+   */
+  readonly decision: "pass" | "fail" | "insufficient" | "extend" | "skipped";
+  /** Set with decision fail / insufficient: the deployment's failure name. */
+  readonly failure?: "VersionRegressed" | "InsufficientData";
+  /** One line for people: what was compared and why the decision. */
+  readonly summary: string;
+}
 
 /**
  * `$.rollout`: where the rollout stands. Deploy creates it (no traffic yet: stepIndex -1), the
@@ -115,6 +209,18 @@ export interface Rollout {
   readonly weight: number;
   /** When the current step's hold (or the bake) is over. */
   readonly holdEndsAt: string;
+  /**
+   * When the current hold began (its traffic shift): the start of the version analysis's window.
+   * Optional: absent in a state written by an earlier Gantry (the analysis then uses the hold's
+   * length back from its end).
+   */
+  readonly holdStartedAt?: string;
+  /** When Deploy ran: the bake's baseline window ends here. Optional, as above. */
+  readonly startedAt?: string;
+  /** The hold (holdId) the analysis already extended once for more data. */
+  readonly extendedHold?: string;
+  /** The last version analysis verdict (stages with `analysis` in the registry). */
+  readonly analysis?: VersionVerdict;
   /** When the Wait state hands over to the next alarm check (its TimestampPath; polling holds). */
   readonly nextCheckAt: string;
   /**

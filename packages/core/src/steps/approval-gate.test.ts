@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { verifyApprovalLink } from "../approval/links.ts";
 import type { ApprovalRecord, ApprovalTokenRecord } from "../approval/record.ts";
-import { ConfigurationError } from "../errors.ts";
-import type { Log, SecretSource } from "../ports.ts";
+import { AlarmTriggered, ConfigurationError, InvalidInput } from "../errors.ts";
+import type { AlarmStatus, Log, SecretSource } from "../ports.ts";
+import { ANALYSIS_DEFAULTS } from "../registry.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type ApprovalClaim, type PreprodEvidence, recordKeys } from "../state.ts";
 import {
@@ -14,7 +15,8 @@ import {
   VERSION,
 } from "../testing/fixtures.ts";
 import { verifiedTrigger as githubTrigger } from "../testing/id-tokens.ts";
-import { MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
+import { MemoryAlarms, MemoryMailer, MemoryRecords } from "../testing/memory-world.ts";
+import { rejectionOf } from "../testing/rejection.ts";
 import type { AutoApproveRule, VerifiedTrigger } from "../trigger/claims.ts";
 import { type ApprovalGateEvent, approvalGate } from "./approval-gate.ts";
 
@@ -30,8 +32,15 @@ const evidence: PreprodEvidence = {
   alarms: [],
 };
 
+/** When the incident began: an alarm's StateUpdatedTimestamp, before the deployment (T0). */
+const SINCE = new Date(T0 - 20 * 60_000).toISOString();
+
 function world() {
   const records = new MemoryRecords();
+  // Every alarm the test registry names, quiet: no incident unless a test sets one.
+  const alarms = new MemoryAlarms();
+  for (const name of ["hello-prod-errors", "hello-prod-latency", "hello-preprod-errors"])
+    alarms.states.set(name, { name, state: "OK", reason: "fine", updatedAt: SINCE });
   const mailer = new MemoryMailer();
   const successes: { taskToken: string; output: unknown }[] = [];
   const workflows = {
@@ -53,12 +62,15 @@ function world() {
     workflows,
     secrets,
     clock,
+    alarms,
+    // The prod alias serves version 4 when the deployment starts.
+    functions: { getAlias: async () => ({ name: "live", version: "4", weights: {} }) },
     approvalBaseUrl: "https://approve.example.com",
     sender: "gantry@example.com",
     newId: () => APPROVAL_ID,
     log,
   };
-  return { records, mailer, successes, logged, clock, deps };
+  return { records, mailer, successes, logged, clock, alarms, deps };
 }
 
 /** What ValidateInput puts in the state after checking dependabot's ID token (issued T0 - 1 min). */
@@ -83,6 +95,7 @@ function event(
     verified?: VerifiedTrigger;
     autoApprove?: readonly AutoApproveRule[];
     ciRunUrl?: string | null;
+    fixFor?: readonly string[];
   } = {},
 ): ApprovalGateEvent {
   const base = testRequest({ actor: overrides.actor ?? "octocat" });
@@ -91,8 +104,15 @@ function event(
     ...(overrides.ciRunUrl === null ? bare : base.trigger),
     ...(overrides.verified ? { verified: overrides.verified } : {}),
   };
-  const request = { ...base, trigger };
-  const plan = testPlan(overrides.stage ?? "prod", request, overrides.timeScale ?? 1);
+  const fixFor = overrides.fixFor ?? [];
+  const request = { ...base, trigger, ...(fixFor.length > 0 ? { fixFor } : {}) };
+  const planned = testPlan(
+    overrides.stage ?? "prod",
+    { ...base, trigger },
+    overrides.timeScale ?? 1,
+  );
+  // The test registry has no analysis; a fix needs one (resolvePlan), so the plan says so here.
+  const plan = fixFor.length > 0 ? { ...planned, analysis: ANALYSIS_DEFAULTS, fixFor } : planned;
   return {
     request,
     plan: overrides.autoApprove
@@ -597,6 +617,220 @@ describe("approvalGate", () => {
         ["alice@example.com"],
         ["bob@example.com"],
       ]);
+    });
+  });
+  describe("when a watched alarm is already in ALARM (an incident)", () => {
+    /** The alarm in ALARM since SINCE, with the metric CloudWatch says it watches. */
+    function incident(w: ReturnType<typeof world>, name: string, metricName = "Errors"): void {
+      const status: AlarmStatus = {
+        name,
+        state: "ALARM",
+        reason: "Threshold Crossed: 3 datapoints were greater than 5",
+        updatedAt: SINCE,
+        metricName,
+      };
+      w.alarms.states.set(name, status);
+    }
+
+    /** Nothing happened: no task completed, no record, no email. */
+    function untouched(w: ReturnType<typeof world>): void {
+      expect(w.successes).toEqual([]);
+      expect(w.records.data.size).toBe(0);
+      expect(w.mailer.outbox).toEqual([]);
+    }
+
+    it("refuses a deployment that does not say it is a fix, before storing or sending anything", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      const error = await rejectionOf(approvalGate(event(), w.deps));
+      expect(error).toBeInstanceOf(AlarmTriggered);
+      expect(error.message).toBe(
+        `hello-prod-errors in ALARM since ${SINCE} (Threshold Crossed: 3 datapoints were greater than 5): ` +
+          "already in ALARM when the deployment started; a fix deployed during an incident needs " +
+          "`gantry deploy --fix-for hello-prod-errors`",
+      );
+      untouched(w);
+    });
+
+    it("refuses it in a stage that needs no approval too", async () => {
+      const w = world();
+      incident(w, "hello-preprod-errors");
+      await expect(approvalGate(event({ stage: "preprod" }), w.deps)).rejects.toThrow(
+        AlarmTriggered,
+      );
+      untouched(w);
+    });
+
+    it("refuses a fix for one alarm while another watched alarm is in ALARM too", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      incident(w, "hello-prod-latency", "Duration");
+      const error = await rejectionOf(
+        approvalGate(event({ fixFor: ["hello-prod-errors"] }), w.deps),
+      );
+      expect(error).toBeInstanceOf(AlarmTriggered);
+      expect(error.message).toMatch(/^hello-prod-latency in ALARM since /);
+      expect(error.message).toContain("`gantry deploy --fix-for hello-prod-latency`");
+      untouched(w);
+    });
+
+    it("refuses a fix for an alarm that is not in ALARM: nothing to fix", async () => {
+      const w = world();
+      const error = await rejectionOf(
+        approvalGate(event({ fixFor: ["hello-prod-errors"] }), w.deps),
+      );
+      expect(error).toBeInstanceOf(InvalidInput);
+      expect((error as InvalidInput).issues).toEqual([
+        {
+          field: "fixFor",
+          reason:
+            "hello-prod-errors is OK, not in ALARM: nothing to fix (deploy without --fix-for, or name the alarm that is in ALARM)",
+        },
+      ]);
+      untouched(w);
+    });
+
+    it("fails with ConfigurationError when CloudWatch does not know a registry alarm", async () => {
+      const w = world();
+      w.alarms.states.delete("hello-prod-latency");
+      await expect(approvalGate(event(), w.deps)).rejects.toThrow(
+        new ConfigurationError("alarms not found: hello-prod-latency"),
+      );
+      untouched(w);
+    });
+
+    it("reads the alarms before anything else, and only the stage's own", async () => {
+      const w = world();
+      const asked: (readonly string[])[] = [];
+      const describe = w.alarms.describe.bind(w.alarms);
+      w.alarms.describe = async (names) => {
+        asked.push(names);
+        return describe(names);
+      };
+      await approvalGate(event(), w.deps);
+      expect(asked).toEqual([["hello-prod-errors", "hello-prod-latency"]]);
+    });
+
+    it("asks people for a fix, saying so in the record, the subject, the text and the HTML", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      const result = await approvalGate(event({ fixFor: ["hello-prod-errors"] }), w.deps);
+      const fix = {
+        alarms: [{ name: "hello-prod-errors", since: SINCE, metricName: "Errors" }],
+        metric: "errors",
+        previousVersion: "4",
+      };
+      expect(result).toEqual({
+        mode: "requested",
+        approvalId: APPROVAL_ID,
+        approvers: ["alice@example.com", "bob@example.com"],
+        expiresAt: new Date(T0 + 3600_000).toISOString(),
+        emailed: true,
+        fix,
+      });
+      const stored = JSON.parse(
+        w.records.data.get(recordKeys.approval(APPROVAL_ID))?.json ?? "{}",
+      ) as ApprovalRecord;
+      expect(stored.fix).toEqual(fix);
+
+      const line =
+        `Deploying during an incident: a fix for hello-prod-errors (in ALARM since ${SINCE}); ` +
+        "the version analysis judges it, not that alarm: it must do better than version 4 on the failure rate";
+      const message = w.mailer.outbox[0];
+      expect(message?.subject).toBe(
+        `[Gantry] Approve hello-service ${VERSION.slice(0, 12)} for prod (incident fix)?`,
+      );
+      // First thing after the greeting line, and again among the facts.
+      expect(message?.text.split("\n")[2]).toBe(`${line}.`);
+      expect(message?.text).toContain(`Incident fix: ${line}`);
+      expect(message?.text).toContain(
+        "Watched alarms: hello-prod-errors, hello-prod-latency (not hello-prod-errors: this deployment fixes it)",
+      );
+      expect(message?.html).toContain(`<strong>${line}.</strong>`);
+      expect(w.logged.at(-1)).toEqual([
+        "approval requested",
+        expect.objectContaining({ fixFor: ["hello-prod-errors"] }),
+      ]);
+    });
+
+    it("judges a fix for a Duration alarm on p99 latency", async () => {
+      const w = world();
+      incident(w, "hello-prod-latency", "Duration");
+      const result = await approvalGate(event({ fixFor: ["hello-prod-latency"] }), w.deps);
+      expect(result).toMatchObject({ fix: { metric: "latency" } });
+      expect(w.mailer.outbox[0]?.text).toContain(
+        "it must do better than version 4 on p99 latency.",
+      );
+    });
+
+    it("names both alarms of a fix for two, and judges it on latency when one watches Duration", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      incident(w, "hello-prod-latency", "Duration");
+      const fixFor = ["hello-prod-errors", "hello-prod-latency"];
+      await approvalGate(event({ fixFor }), w.deps);
+      expect(w.mailer.outbox[0]?.text).toContain(
+        `a fix for hello-prod-errors (in ALARM since ${SINCE}) and hello-prod-latency (in ALARM since ${SINCE}); ` +
+          "the version analysis judges it, not those alarms: it must do better than version 4 on p99 latency",
+      );
+      expect(w.mailer.outbox[0]?.text).toContain("this deployment fixes them)");
+    });
+
+    it("says 'the version serving now' when it cannot read the alias", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      const { functions: _none, ...deps } = w.deps;
+      const result = await approvalGate(event({ fixFor: ["hello-prod-errors"] }), deps);
+      expect(result).toMatchObject({ fix: { metric: "errors" } });
+      expect(result).not.toHaveProperty("fix.previousVersion");
+      expect(w.mailer.outbox[0]?.text).toContain(
+        "it must do better than the version serving now on the failure rate.",
+      );
+    });
+
+    it("never auto-approves a fix, even when a rule matches the verified trigger, and says why", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      const e = event({ verified: verifiedTrigger(), fixFor: ["hello-prod-errors"] });
+      const result = await approvalGate(e, w.deps);
+      expect(result).toMatchObject({
+        mode: "requested",
+        emailed: true,
+        autoApprovalWithheld: { index: 0, matched: "actor dependabot[bot]" },
+      });
+      expect(w.successes).toEqual([]);
+      expect(w.mailer.outbox).toHaveLength(2);
+      expect(w.logged[0]).toEqual([
+        "auto-approval rule not applied: a fix deployed during an incident needs people",
+        { stage: "prod", rule: 1, matched: "actor dependabot[bot]", fixFor: ["hello-prod-errors"] },
+      ]);
+    });
+
+    it("still needs no approval where the stage asks nobody, and says what it fixes", async () => {
+      const w = world();
+      incident(w, "hello-preprod-errors");
+      const e = event({ stage: "preprod", fixFor: ["hello-preprod-errors"] });
+      const result = await approvalGate(e, w.deps);
+      expect(result).toEqual({
+        mode: "not-required",
+        by: "policy:preprod",
+        fix: {
+          alarms: [{ name: "hello-preprod-errors", since: SINCE, metricName: "Errors" }],
+          metric: "errors",
+          previousVersion: "4",
+        },
+      });
+      expect(w.mailer.outbox).toEqual([]);
+    });
+
+    it("reads a state without plan.fixFor (an earlier Gantry) as no fix", async () => {
+      const w = world();
+      incident(w, "hello-prod-errors");
+      const e = event();
+      const { fixFor: _absent, ...older } = e.plan;
+      await expect(approvalGate({ ...e, plan: older as typeof e.plan }, w.deps)).rejects.toThrow(
+        AlarmTriggered,
+      );
     });
   });
 });

@@ -1,12 +1,23 @@
 import { approvalEmail } from "../approval/email.ts";
+import { incidentAtStart } from "../approval/incident.ts";
 import { approvalLink, newApprovalId } from "../approval/links.ts";
 import type {
   ApprovalIndexRecord,
   ApprovalRecord,
   ApprovalTokenRecord,
+  IncidentFix,
 } from "../approval/record.ts";
 import { ConfigurationError } from "../errors.ts";
-import type { Clock, Log, Mailer, RecordStore, SecretSource, WorkflowCallbacks } from "../ports.ts";
+import type {
+  AlarmReader,
+  Clock,
+  FunctionControl,
+  Log,
+  Mailer,
+  RecordStore,
+  SecretSource,
+  WorkflowCallbacks,
+} from "../ports.ts";
 import { type ApprovalClaim, type DeploymentState, recordKeys } from "../state.ts";
 import { describeAutoApproveRule, matchingAutoApproveRule } from "../trigger/claims.ts";
 
@@ -24,6 +35,14 @@ export interface ApprovalGateDeps {
   readonly workflows: Pick<WorkflowCallbacks, "sendTaskSuccess">;
   readonly secrets: SecretSource;
   readonly clock: Clock;
+  /** The stage's alarms, read once before anything else (the incident rules). */
+  readonly alarms: AlarmReader;
+  /**
+   * Reads which version the alias serves, named in a fix's approval as the version to beat.
+   * Optional: without it (the AWS function is not granted lambda:GetAlias) the approval says
+   * "the version serving now" instead of its number.
+   */
+  readonly functions?: Pick<FunctionControl, "getAlias">;
   /** Where the approval pages are served, e.g. the Function URL. */
   readonly approvalBaseUrl: string;
   /** The verified sender address. */
@@ -34,7 +53,7 @@ export interface ApprovalGateDeps {
 
 /** What the approval Lambda returns (Step Functions keeps only the SendTaskSuccess output). */
 export type ApprovalGateResult =
-  | { readonly mode: "not-required"; readonly by: string }
+  | { readonly mode: "not-required"; readonly by: string; readonly fix?: IncidentFix }
   /** An auto-approval rule matched the verified trigger: nobody was asked, nothing was stored. */
   | {
       readonly mode: "auto";
@@ -48,10 +67,24 @@ export type ApprovalGateResult =
       readonly expiresAt: string;
       /** false when a retried ApprovalGate found the approvers already emailed. */
       readonly emailed: boolean;
+      /** A fix deployed during an incident: what the approvers were told about it. */
+      readonly fix?: IncidentFix;
+      /**
+       * The auto-approval rule that matched the verified trigger and was not applied, because a
+       * fix deployed during an incident always asks people.
+       */
+      readonly autoApprovalWithheld?: { readonly index: number; readonly matched: string };
     };
 
 /**
- * The ApprovalGate step (a `.waitForTaskToken` Task). When the stage needs no approval, it
+ * The ApprovalGate step (a `.waitForTaskToken` Task). First, before it stores or sends
+ * anything, it reads the stage's alarms and applies the incident rules ({@link incidentAtStart}):
+ * a watched alarm already in ALARM refuses the deployment (AlarmTriggered) unless the request
+ * names it in `fixFor`, and a `fixFor` alarm that is not in ALARM refuses it (InvalidInput).
+ * A fix deployed during an incident is never auto-approved, and the approval record, the email
+ * and the pages say what it fixes and what the version analysis will judge it on.
+ *
+ * When the stage needs no approval, it
  * completes its own task at once. When one of the stage's auto-approval rules matches the
  * trigger's verified claims (`request.trigger.verified`, which only ValidateInput sets after
  * checking an OIDC ID token), it completes its task at once too, with a claim naming the rule:
@@ -84,6 +117,7 @@ export async function approvalGate(
   if (!event.taskToken)
     throw new ConfigurationError("the approval task was started without a task token");
   const at = new Date(deps.clock.now()).toISOString();
+  const fix = await incidentFix(plan, deps);
 
   const policy = plan.approval;
   if (!policy.required) {
@@ -95,10 +129,23 @@ export async function approvalGate(
     };
     await deps.workflows.sendTaskSuccess(event.taskToken, claim);
     deps.log?.info("approval not required by policy", { stage: plan.stage });
-    return { mode: "not-required", by: claim.by };
+    return { mode: "not-required", by: claim.by, ...(fix ? { fix } : {}) };
   }
   const auto = matchingAutoApproveRule(policy.autoApprove, request.trigger.verified);
-  if (auto) {
+  const withheld =
+    auto && fix ? { index: auto.index, matched: describeAutoApproveRule(auto.rule) } : undefined;
+  if (withheld) {
+    deps.log?.info(
+      "auto-approval rule not applied: a fix deployed during an incident needs people",
+      {
+        stage: plan.stage,
+        rule: withheld.index + 1,
+        matched: withheld.matched,
+        fixFor: fix?.alarms.map((a) => a.name),
+      },
+    );
+  }
+  if (auto && !fix) {
     const rule = { index: auto.index, matched: describeAutoApproveRule(auto.rule) };
     const claim: ApprovalClaim = {
       approved: true,
@@ -132,7 +179,7 @@ export async function approvalGate(
   // The newest attempt's token is the live one; links point at the approval, not the token.
   const token: ApprovalTokenRecord = { approvalId: id, taskToken: event.taskToken };
   await deps.records.put(recordKeys.approvalToken(id), token);
-  const fresh = approvalRecord(id, event, at, deps.clock.now());
+  const fresh = approvalRecord(id, event, at, deps.clock.now(), fix);
   const record =
     (await deps.records.create(recordKeys.approval(id), fresh))?.value ??
     (await deps.records.get<ApprovalRecord>(recordKeys.approval(id)))?.value ??
@@ -165,6 +212,7 @@ export async function approvalGate(
     approvers: record.approvers.length,
     expiresAt: record.expiresAt,
     emailed: !notified,
+    ...(fix ? { fixFor: fix.alarms.map((a) => a.name) } : {}),
   });
   return {
     mode: "requested",
@@ -172,7 +220,24 @@ export async function approvalGate(
     approvers: record.approvers,
     expiresAt: record.expiresAt,
     emailed: !notified,
+    ...(fix ? { fix } : {}),
+    ...(withheld ? { autoApprovalWithheld: withheld } : {}),
   };
+}
+
+/**
+ * The incident rules on the stage's alarms as they are now; for a fix, also the version the
+ * alias serves (the one the new version must beat). Undefined for an ordinary deployment.
+ */
+async function incidentFix(
+  plan: ApprovalGateEvent["plan"],
+  deps: Pick<ApprovalGateDeps, "alarms" | "functions">,
+): Promise<IncidentFix | undefined> {
+  if (plan.alarms.length === 0) return undefined;
+  const found = incidentAtStart(plan, await deps.alarms.describe(plan.alarms));
+  if (!found) return undefined;
+  const alias = await deps.functions?.getAlias(plan.target.functionName, plan.target.alias);
+  return alias ? { ...found, previousVersion: alias.version } : found;
 }
 
 /** The approval id of this execution: the one an earlier attempt created, or a new one. */
@@ -200,6 +265,7 @@ function approvalRecord(
   event: ApprovalGateEvent,
   at: string,
   nowMs: number,
+  fix: IncidentFix | undefined,
 ): ApprovalRecord {
   const { plan, request, execution } = event;
   return {
@@ -223,6 +289,7 @@ function approvalRecord(
       bakeSeconds: unscaled(plan.rollout.bakeSeconds, plan.timeScale),
       alarms: plan.alarms,
     },
+    ...(fix ? { fix } : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import type { InvocationResult } from "../ports.ts";
 import type { CanarySpec } from "../registry.ts";
 import { T0, testPlan, testRollout } from "../testing/fixtures.ts";
 import { prodWithTwoVersions } from "../testing/world.ts";
-import { canary, runCanaryChecks } from "./canary.ts";
+import { canary, runCanaryCheck, runCanaryChecks } from "./canary.ts";
 
 type Answer = InvocationResult | Error;
 
@@ -225,6 +225,42 @@ describe("runCanaryChecks", () => {
     };
     const [result] = await runCanaryChecks(functions, "f", "2", spec({ name: "a" }));
     expect(result).toEqual({ name: "a", passed: false, detail: "invoke failed: socket hang up" });
+  });
+});
+
+describe("runCanaryCheck", () => {
+  // The version analysis's synthetic requests: one check at a time, judged as the canary judges.
+  it("judges one check against the qualifier, and a failed invoke as a failure", async () => {
+    const functions = fakeFunctions({
+      a: ok({ statusCode: 200, body: "hello" }),
+      b: {
+        executedVersion: "7",
+        functionError: "Unhandled",
+        payload: { errorType: "Boom", errorMessage: "x" },
+      },
+      c: new Error("Rate exceeded"),
+    });
+    const [a, b, c] = spec(
+      { name: "a", statusCode: 200, bodyIncludes: "hello" },
+      { name: "b" },
+      { name: "c" },
+    ).checks;
+    expect(await runCanaryCheck(functions, "f", "7", a as never)).toEqual({
+      name: "a",
+      passed: true,
+      detail: "ok (version 2)",
+    });
+    expect(await runCanaryCheck(functions, "f", "7", b as never)).toEqual({
+      name: "b",
+      passed: false,
+      detail: "function error (Unhandled): Boom: x",
+    });
+    expect(await runCanaryCheck(functions, "f", "7", c as never)).toEqual({
+      name: "c",
+      passed: false,
+      detail: "invoke failed: Error: Rate exceeded",
+    });
+    expect(functions.calls.map((call) => call.qualifier)).toEqual(["7", "7", "7"]);
   });
 });
 

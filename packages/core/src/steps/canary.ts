@@ -22,19 +22,34 @@ export async function runCanaryChecks(
   spec: CanarySpec,
 ): Promise<CanaryCheckResult[]> {
   const results: CanaryCheckResult[] = [];
-  for (const check of spec.checks) {
-    try {
-      const result = await functions.invoke(functionName, qualifier, check.event);
-      results.push(judge(check, result));
-    } catch (error) {
-      results.push({
-        name: check.name,
-        passed: false,
-        detail: clip(`invoke failed: ${messageOf(error)}`),
-      });
-    }
-  }
+  for (const check of spec.checks)
+    results.push(await runCanaryCheck(functions, functionName, qualifier, check));
   return results;
+}
+
+/**
+ * Runs one canary check against one qualifier: its event, then its expectations. A check that
+ * cannot even be invoked counts as failed, with the reason. The version analysis sends its
+ * synthetic requests through this too, so a synthetic request fails exactly when a canary would.
+ *
+ * @example
+ * ```ts
+ * const result = await runCanaryCheck(functions, "hello-service", "7", spec.checks[0]);
+ * result.passed; // false when the function errors or an expectation is not met
+ * ```
+ */
+export async function runCanaryCheck(
+  functions: Pick<FunctionControl, "invoke">,
+  functionName: string,
+  qualifier: string,
+  check: CanaryCheck,
+): Promise<CanaryCheckResult> {
+  try {
+    const result = await functions.invoke(functionName, qualifier, check.event);
+    return judge(check, result);
+  } catch (error) {
+    return { name: check.name, passed: false, detail: clip(`invoke failed: ${messageOf(error)}`) };
+  }
 }
 
 export interface CanaryDeps {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { AlarmTriggered, ConcurrentModification, ConfigurationError } from "../errors.ts";
+import { ANALYSIS_DEFAULTS } from "../registry.ts";
 import type { Rollout } from "../state.ts";
 import { fixedClock, T0, testPlan, testRollout } from "../testing/fixtures.ts";
-import { MemoryAlarms } from "../testing/memory-world.ts";
+import { MemoryAlarms, MemoryVersionMetrics } from "../testing/memory-world.ts";
 import { prodWithTwoVersions } from "../testing/world.ts";
 import { checkAlarms } from "./check-alarms.ts";
 
@@ -21,8 +22,9 @@ async function world(rollout: Rollout, now = T0) {
   const alarms = new MemoryAlarms();
   alarms.set("hello-prod-errors", "OK");
   alarms.set("hello-prod-latency", "OK");
-  const deps = { alarms, functions, clock: fixedClock(now) };
-  return { functions, alarms, deps };
+  const versionMetrics = new MemoryVersionMetrics();
+  const deps = { alarms, functions, versionMetrics, clock: fixedClock(now) };
+  return { functions, alarms, versionMetrics, deps };
 }
 
 const atStep = (stepIndex: number, holdEndsAt: number, extra: Partial<Rollout> = {}) =>
@@ -125,6 +127,7 @@ describe("checkAlarms", () => {
       stepIndex: 1,
       weight: 25,
       checks: 5,
+      holdStartedAt: iso(T0 + 100),
       holdEndsAt: iso(T0 + 100 + 60_000),
       // Step Functions reads whole seconds: the check is due at the next whole second after.
       nextCheckAt: iso(T0 + 11_000),
@@ -222,6 +225,153 @@ describe("checkAlarms", () => {
     const w = await world(atStep(0, T0));
     await expect(checkAlarms({ plan }, w.deps)).rejects.toThrow(
       new TypeError("checkAlarms needs $.rollout (Deploy runs first)"),
+    );
+  });
+});
+
+describe("checkAlarms with the version analysis", () => {
+  const analysed = { ...plan, analysis: ANALYSIS_DEFAULTS };
+  const good = { invocations: 500, errors: 0, throttles: 0, p99DurationMs: 40 };
+  const bad = { invocations: 500, errors: 100, throttles: 0, p99DurationMs: 40 };
+  /** Step 0 (10%) held from T0 - 60 s to T0. */
+  const over = (extra: Partial<Rollout> = {}) =>
+    atStep(0, T0, { holdStartedAt: iso(T0 - 60_000), ...extra });
+
+  async function analysedWorld(rollout: Rollout, v2: object, now = T0) {
+    const w = await world(rollout, now);
+    w.versionMetrics.set("hello-prod", "2", v2 as typeof good);
+    w.versionMetrics.set("hello-prod", "1", good);
+    return w;
+  }
+
+  it("judges a step whose hold is over, then shifts as before with the verdict attached", async () => {
+    const rollout = over();
+    const w = await analysedWorld(rollout, good);
+    const next = await checkAlarms({ plan: analysed, rollout }, w.deps);
+    expect(next).toMatchObject({ phase: "steps", stepIndex: 1, weight: 25, checks: 5 });
+    expect(next.analysis).toMatchObject({ decision: "pass", stepIndex: 0, weight: 10 });
+    expect(next.analysis?.window).toEqual({ from: iso(T0 - 60_000), to: iso(T0) });
+    expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.25 });
+  });
+
+  it("halts the rollout on a failing verdict and leaves the alias for Rollback", async () => {
+    const rollout = over();
+    const w = await analysedWorld(rollout, bad);
+    const next = await checkAlarms({ plan: analysed, rollout }, w.deps);
+    expect(next).toEqual({
+      ...rollout,
+      checks: 5,
+      phase: "halted",
+      analysis: expect.objectContaining({ decision: "fail", failure: "VersionRegressed" }),
+    });
+    expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.1 });
+  });
+
+  it("halts the rollout when there is too little data (InsufficientData)", async () => {
+    const rollout = over();
+    const w = await analysedWorld(rollout, { invocations: 3, errors: 0, throttles: 0 });
+    const strict = {
+      ...plan,
+      analysis: { ...ANALYSIS_DEFAULTS, whenInsufficient: "fail" as const },
+    };
+    const next = await checkAlarms({ plan: strict, rollout }, w.deps);
+    expect(next.phase).toBe("halted");
+    expect(next.analysis).toMatchObject({ decision: "insufficient", failure: "InsufficientData" });
+  });
+
+  it("extends the hold once: same step, a later end, the window's start kept", async () => {
+    const rollout = over();
+    const w = await analysedWorld(rollout, { invocations: 3, errors: 0, throttles: 0 }, T0 + 200);
+    const extend = {
+      ...plan,
+      analysis: { ...ANALYSIS_DEFAULTS, whenInsufficient: "extend" as const },
+    };
+    const next = await checkAlarms({ plan: extend, rollout }, w.deps);
+    expect(next).toEqual({
+      ...rollout,
+      checks: 5,
+      holdStartedAt: iso(T0 - 60_000),
+      // One step's hold after now (the check came 200 ms after the planned end).
+      holdEndsAt: iso(T0 + 200 + 60_000),
+      nextCheckAt: iso(T0 + 11_000),
+      holdTimeoutSeconds: 120,
+      extendedHold: "steps:0",
+      analysis: expect.objectContaining({ decision: "extend" }),
+    });
+    expect(w.functions.alias("hello-prod", "live")?.weights).toEqual({ "2": 0.1 });
+    // The second time round it is insufficient.
+    const again = await checkAlarms(
+      { plan: extend, rollout: { ...next, holdEndsAt: iso(T0) } },
+      w.deps,
+    );
+    expect(again.phase).toBe("halted");
+  });
+
+  it("an extension in a state without holdStartedAt keeps the window's start as it was worked out", async () => {
+    const { holdStartedAt: _, ...older } = over();
+    const w = await analysedWorld(older, { invocations: 3, errors: 0, throttles: 0 });
+    const extend = {
+      ...plan,
+      analysis: { ...ANALYSIS_DEFAULTS, whenInsufficient: "extend" as const },
+    };
+    const next = await checkAlarms({ plan: extend, rollout: older }, w.deps);
+    expect(next.holdStartedAt).toBe(iso(T0 - 60_000));
+  });
+
+  it("judges the bake at its end and reports baked with the verdict", async () => {
+    const rollout = testRollout({
+      phase: "bake",
+      weight: 100,
+      startedAt: iso(T0 - 900_000),
+      holdStartedAt: iso(T0 - 600_000),
+      holdEndsAt: iso(T0),
+    });
+    const w = await analysedWorld(rollout, good);
+    const next = await checkAlarms({ plan: analysed, rollout }, w.deps);
+    expect(next.phase).toBe("baked");
+    expect(next.analysis).toMatchObject({
+      decision: "pass",
+      phase: "bake",
+      baseline: { from: iso(T0 - 1_500_000), to: iso(T0 - 900_000) },
+    });
+  });
+
+  it("judges nothing while a hold lasts, in promote, or once halted", async () => {
+    for (const rollout of [
+      over({ holdEndsAt: iso(T0 + 60_000) }),
+      over({ phase: "promote", stepIndex: 2, weight: 50 }),
+      over({ phase: "halted" }),
+    ]) {
+      const w = await analysedWorld(rollout, bad);
+      const next = await checkAlarms({ plan: analysed, rollout }, w.deps);
+      expect(next.phase).toBe(rollout.phase);
+      expect(next.analysis).toBeUndefined();
+      expect(w.versionMetrics.queries).toEqual([]);
+    }
+  });
+
+  it("a stage without analysis reads no version metrics", async () => {
+    const rollout = over();
+    const w = await analysedWorld(rollout, bad);
+    const next = await checkAlarms({ plan, rollout }, w.deps);
+    expect(next.stepIndex).toBe(1);
+    expect(next.analysis).toBeUndefined();
+    expect(w.versionMetrics.queries).toEqual([]);
+  });
+
+  it("a fix's alarm in ALARM does not stop it; any other alarm still does", async () => {
+    const rollout = over();
+    const w = await analysedWorld(rollout, good);
+    w.versionMetrics.set("hello-prod", "1", bad);
+    w.alarms.set("hello-prod-errors", "ALARM", "the incident");
+    const fix = { ...analysed, fixFor: ["hello-prod-errors"] };
+    const next = await checkAlarms({ plan: fix, rollout }, w.deps);
+    expect(next.stepIndex).toBe(1);
+    expect(next.analysis?.fix).toMatchObject({ metric: "errors", improved: true });
+
+    w.alarms.set("hello-prod-latency", "ALARM", "slow");
+    await expect(checkAlarms({ plan: fix, rollout: next }, w.deps)).rejects.toThrow(
+      /^hello-prod-latency in ALARM since .* \(slow\) while version 2 had 25% of traffic$/,
     );
   });
 });

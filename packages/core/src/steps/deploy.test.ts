@@ -55,6 +55,8 @@ describe("deploy", () => {
       stepIndex: -1,
       weight: 0,
       checks: 0,
+      // The bake's baseline window ends here; no hold has started (the canary starts the first).
+      startedAt: iso(T0),
       holdEndsAt: iso(T0),
       nextCheckAt: iso(T0),
       holdTimeoutSeconds: 61,
@@ -186,6 +188,9 @@ describe("deploy", () => {
       stepIndex: -1,
       weight: 0,
       checks: 0,
+      startedAt: iso(T0),
+      // The one already-over hold before Promote starts now.
+      holdStartedAt: iso(T0),
       holdEndsAt: iso(T0),
       nextCheckAt: iso(T0),
       holdTimeoutSeconds: 61,

@@ -75,6 +75,10 @@ export async function deploy(
     phase: noSteps ? "promote" : "steps",
     stepIndex: -1,
     weight: 0,
+    // The bake's baseline window (the previous version before the rollout) ends here.
+    startedAt: now,
+    // Straight to promotion: the one already-over hold starts and ends now.
+    ...(noSteps ? { holdStartedAt: now } : {}),
     holdEndsAt: now,
     nextCheckAt: now,
     // A redeploy of the live version goes through one hold that is already over (its end-of-hold

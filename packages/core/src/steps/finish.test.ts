@@ -12,6 +12,7 @@ import {
 } from "../testing/fixtures.ts";
 import { verifiedTrigger } from "../testing/id-tokens.ts";
 import { MemoryMetrics, MemoryRecords } from "../testing/memory-world.ts";
+import { regressedVerdict, testVerdict } from "../testing/verdicts.ts";
 import { acquireLock, type LockRecord } from "./acquire-lock.ts";
 import {
   amendmentKey,
@@ -307,6 +308,60 @@ describe("finish", () => {
     const stored = await w.records.get<DeploymentRecord>(deploymentKey());
     expect(stored?.value.repository).toEqual(expected);
     expect(stored?.value.trigger).toEqual(trigger);
+  });
+
+  it("keeps the verdict that stopped the deployment and the alarms it was a fix for", async () => {
+    const w = world();
+    const verdict = regressedVerdict();
+    const state: DeploymentState = {
+      ...base(),
+      plan: { ...testPlan(), fixFor: ["hello-prod-errors"] },
+      rollout: testRollout({
+        newVersion: "2",
+        previousVersion: "1",
+        phase: "halted",
+        analysis: verdict,
+      }),
+      failure: { Error: "VersionRegressed", Cause: verdict.summary },
+      rollback: {
+        restoredVersion: "1",
+        removedVersion: "2",
+        verifiedAt: new Date(T0).toISOString(),
+      },
+    };
+    const outcome = await finish(state, "failed", w.deps);
+    expect(outcome).toMatchObject({ status: "rolled-back", error: "VersionRegressed" });
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value.fixFor).toEqual(["hello-prod-errors"]);
+    expect(stored?.value.analysis).toEqual(verdict);
+    expect(stored?.value.outcome.cause).toBe(`${verdict.summary}; rolled back to version 1`);
+  });
+
+  it("records the last verdict of a deployment that passed, and no fixFor for an ordinary one", async () => {
+    const w = world();
+    const verdict = testVerdict({ phase: "bake", weight: 100, stepIndex: 3 });
+    await finish(
+      { ...base(), rollout: testRollout({ phase: "baked", analysis: verdict }) },
+      "succeeded",
+      w.deps,
+    );
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value.analysis).toEqual(verdict);
+    expect(stored?.value).not.toHaveProperty("fixFor");
+  });
+
+  it("records neither without version analysis, also for a state an earlier Gantry wrote (no plan.fixFor)", async () => {
+    const w = world();
+    const { fixFor: _absent, ...plan } = { ...testPlan(), fixFor: [] as string[] };
+    await finish(
+      { ...base(), plan: plan as DeploymentState["plan"], rollout: testRollout() },
+      "succeeded",
+      w.deps,
+    );
+    const stored = await w.records.get<DeploymentRecord>(deploymentKey());
+    expect(stored?.value).toBeDefined();
+    expect(stored?.value).not.toHaveProperty("fixFor");
+    expect(stored?.value).not.toHaveProperty("analysis");
   });
 
   it("never keeps an ID token in the record, even one a state still carried", async () => {

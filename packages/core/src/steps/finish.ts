@@ -7,6 +7,7 @@ import {
   type Outcome,
   type OutcomeStatus,
   recordKeys,
+  type VersionVerdict,
 } from "../state.ts";
 import { type LockRecord, readLock } from "./acquire-lock.ts";
 import { ROLLBACK_FAILED_METRIC } from "./metrics.ts";
@@ -57,6 +58,17 @@ export interface DeploymentRecord {
     readonly codeSha256?: string;
   };
   readonly rollback?: DeploymentState["rollback"];
+  /**
+   * `gantry deploy --fix-for`: the alarms this deployment was a fix for (already in ALARM when it
+   * started; the version analysis judged it instead). Absent for an ordinary deployment.
+   */
+  readonly fixFor?: readonly string[];
+  /**
+   * The last version verdict (`$.rollout.analysis`): for a deployment that passed, the bake's;
+   * for one the analysis stopped, the verdict that stopped it. Absent without version analysis
+   * (or when no hold ended).
+   */
+  readonly analysis?: VersionVerdict;
   readonly outcome: Omit<Outcome, "lockReleased">;
   readonly finishedAt: string;
   /** On an amendment: the key of the execution's first record. */
@@ -180,6 +192,9 @@ export async function finish(
       : plan.repositoryUrl
         ? { url: plan.repositoryUrl, verified: false }
         : undefined;
+    // A state written by an earlier Gantry has no plan.fixFor.
+    const fixFor = plan.fixFor ?? [];
+    const analysis = state.rollout?.analysis;
     const record: DeploymentRecord = {
       service: plan.service,
       stage: plan.stage,
@@ -201,6 +216,8 @@ export async function finish(
           }
         : {}),
       ...(state.rollback ? { rollback: state.rollback } : {}),
+      ...(fixFor.length > 0 ? { fixFor } : {}),
+      ...(analysis ? { analysis } : {}),
       outcome,
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };

@@ -10,6 +10,7 @@ import {
   holdScheduleName,
   holdTimeoutSeconds,
   startHold,
+  watchedAlarms,
 } from "./hold.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -82,6 +83,31 @@ describe("startHold", () => {
     expect(order.filter((o) => o.startsWith("put"))).toHaveLength(1 + plan.alarms.length);
   });
 
+  it("logs the hold it started: id, end and the alarms watched (never the token)", async () => {
+    const w = world();
+    const lines: unknown[][] = [];
+    const record = (...line: unknown[]) => {
+      lines.push(line);
+    };
+    const log = { debug: record, info: record, warn: record, error: record };
+    await startHold(holdEvent(), { ...w, log });
+    expect(lines).toEqual([
+      [
+        "hold started",
+        { holdId: holdIdOf(rollout), holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms },
+      ],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(TOKEN);
+  });
+
+  it("needs the task token before it writes anything", async () => {
+    const w = world();
+    await expect(startHold(holdEvent(""), w)).rejects.toThrow(
+      new TypeError("startHold needs the task token ($$.Task.Token)"),
+    );
+    expect(w.records.data.size).toBe(0);
+  });
+
   it("refuses a rollout watched by an alarm CloudWatch does not know (ConfigurationError)", async () => {
     const w = world();
     w.alarms.states.delete("hello-prod-errors");
@@ -108,5 +134,37 @@ describe("startHold", () => {
     const a = holdScheduleName("prod", execution.id, "steps-0-x");
     expect(a).toMatch(/^[0-9A-Za-z_.-]{1,64}$/);
     expect(holdScheduleName("prod", execution.id, "steps-1-x")).not.toBe(a);
+  });
+
+  it("a fix's alarm neither fails the hold at its start nor gets an index entry; the others still do", async () => {
+    const w = world();
+    const fixPlan = { ...plan, fixFor: ["hello-prod-errors"] };
+    w.alarms.set("hello-prod-errors", "ALARM", "the incident the fix is for");
+    const started = await startHold({ ...holdEvent(), plan: fixPlan }, w);
+    expect(started.alarms).toEqual(["hello-prod-latency"]);
+    const watch = (await w.records.get<HoldWatch>(holdKeys.watch(execution.id)))?.value;
+    expect(watch?.alarms).toEqual(["hello-prod-latency"]);
+    expect(await w.records.get(holdKeys.alarmIndex("hello-prod-errors", execution.id))).toBe(
+      undefined,
+    );
+    expect(
+      await w.records.get(holdKeys.alarmIndex("hello-prod-latency", execution.id)),
+    ).toBeDefined();
+
+    w.alarms.set("hello-prod-latency", "ALARM", "p99 above 800 ms");
+    await expect(startHold({ ...holdEvent(), plan: fixPlan }, w)).rejects.toThrow(
+      /^hello-prod-latency in ALARM since .* \(p99 above 800 ms\) while version 2 had 25% of traffic$/,
+    );
+  });
+});
+
+describe("watchedAlarms", () => {
+  it("is the stage's alarms except the fix's, in the registry's order", () => {
+    expect(watchedAlarms({ alarms: ["a", "b", "c"], fixFor: ["c", "a"] })).toEqual(["b"]);
+    expect(watchedAlarms({ alarms: ["a", "b"], fixFor: [] })).toEqual(["a", "b"]);
+  });
+
+  it("watches every alarm in a state written before fixFor existed", () => {
+    expect(watchedAlarms({ alarms: ["a", "b"] })).toEqual(["a", "b"]);
   });
 });

@@ -131,12 +131,13 @@ export async function startHold(event: HoldEvent, deps: HoldDeps): Promise<HoldS
   const { plan, rollout, execution, taskToken } = event;
   if (!taskToken) throw new TypeError("startHold needs the task token ($$.Task.Token)");
   const holdId = holdIdOf(rollout);
+  const alarms = watchedAlarms(plan);
   const schedule = holdScheduleName(plan.stage, execution.id, holdId);
   const watch: HoldWatch = {
     holdId,
     executionArn: execution.id,
     taskToken,
-    alarms: plan.alarms,
+    alarms,
     holdEndsAt: rollout.holdEndsAt,
     service: plan.service,
     stage: plan.stage,
@@ -148,7 +149,7 @@ export async function startHold(event: HoldEvent, deps: HoldDeps): Promise<HoldS
   };
   // A retried attempt has a new token: the watch is replaced, the index entries are the same.
   await deps.records.put(holdKeys.watch(execution.id), watch);
-  for (const alarm of plan.alarms) {
+  for (const alarm of alarms) {
     const index: HoldAlarmIndex = { executionArn: execution.id, holdId, alarm };
     await deps.records.put(holdKeys.alarmIndex(alarm, execution.id), index);
   }
@@ -158,9 +159,25 @@ export async function startHold(event: HoldEvent, deps: HoldDeps): Promise<HoldS
     holdId,
   });
 
-  await assertNoAlarmFiring(deps.alarms, plan.alarms, rollout);
-  deps.log?.info("hold started", { holdId, holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms });
-  return { holdId, holdEndsAt: rollout.holdEndsAt, alarms: plan.alarms, schedule };
+  await assertNoAlarmFiring(deps.alarms, alarms, rollout);
+  deps.log?.info("hold started", { holdId, holdEndsAt: rollout.holdEndsAt, alarms });
+  return { holdId, holdEndsAt: rollout.holdEndsAt, alarms, schedule };
+}
+
+/**
+ * The alarms that stop this rollout: the stage's alarms except those it was deployed to fix
+ * (`plan.fixFor`, already in ALARM when it started; the version analysis judges those). A state
+ * written by an earlier Gantry has no `fixFor`: every alarm is watched.
+ *
+ * @example
+ * ```ts
+ * watchedAlarms({ alarms: ["errors", "latency"], fixFor: ["errors"] }); // => ["latency"]
+ * ```
+ */
+export function watchedAlarms(
+  plan: Pick<DeploymentState["plan"], "alarms"> & { readonly fixFor?: readonly string[] },
+): readonly string[] {
+  return plan.alarms.filter((alarm) => !plan.fixFor?.includes(alarm));
 }
 
 /**

@@ -24,6 +24,7 @@ describe("promote", () => {
       ...rollout,
       phase: "bake",
       weight: 100,
+      holdStartedAt: iso(T0),
       holdEndsAt: iso(T0 + 600_000),
       nextCheckAt: iso(T0 + 10_000),
       // The bake Task's timeout: the 600 s bake plus the 60 s grace.

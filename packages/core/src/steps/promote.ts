@@ -46,6 +46,8 @@ export async function promote(
     ...rollout,
     phase: "bake",
     weight: 100,
+    // The bake's hold starts now: the version analysis's window for the new version at 100%.
+    holdStartedAt: new Date(now).toISOString(),
     holdEndsAt: new Date(holdEndsAt).toISOString(),
     nextCheckAt: nextCheckAt(plan, now, holdEndsAt),
     holdTimeoutSeconds: holdTimeoutSeconds(plan, now, holdEndsAt),

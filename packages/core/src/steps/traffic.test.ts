@@ -116,6 +116,8 @@ describe("shiftTraffic", () => {
       phase: "steps",
       stepIndex: 1,
       weight: 25,
+      // The version analysis's window for this step starts with the shift.
+      holdStartedAt: iso(T0),
       holdEndsAt: iso(T0 + 60_000),
       nextCheckAt: iso(T0 + 10_000),
       // The hold Task's timeout: the step's 60 s hold plus the 60 s grace.

@@ -39,7 +39,7 @@ export function weightsFor(newVersion: string, percent: number): Record<string, 
 
 /**
  * Moves the alias to another traffic step: the previous version stays primary and the new
- * version gets `steps[stepIndex]` percent. Refuses if the alias is no longer where this
+ * version gets `steps[stepIndex]` percent, and its hold starts now. Refuses if the alias is no longer where this
  * rollout left it (someone else changed it).
  */
 export async function shiftTraffic(
@@ -65,6 +65,8 @@ export async function shiftTraffic(
     phase: "steps",
     stepIndex,
     weight: percent,
+    // The version analysis's window starts here (steps/analyze-versions.ts).
+    holdStartedAt: new Date(now).toISOString(),
     holdEndsAt: new Date(holdEndsAt).toISOString(),
     nextCheckAt: nextCheckAt(plan, now, holdEndsAt),
     holdTimeoutSeconds: holdTimeoutSeconds(plan, now, holdEndsAt),

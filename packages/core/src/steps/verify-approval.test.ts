@@ -4,7 +4,7 @@ import { LOCAL_OPERATOR } from "../approval/operators.ts";
 import type { ApprovalDecisionRecord, DecisionChannel } from "../approval/record.ts";
 import { type SealedDecision, sealDecision } from "../approval/seal.ts";
 import { ApprovalNotVerified } from "../errors.ts";
-import type { ExecutionStatus, Log } from "../ports.ts";
+import type { AlarmReader, ExecutionStatus, Log } from "../ports.ts";
 import { signingKeysFrom } from "../signing-keys.ts";
 import { type ApprovalClaim, type DeploymentState, recordKeys } from "../state.ts";
 import {
@@ -52,6 +52,12 @@ function service(): ApprovalServiceDeps {
   };
 }
 
+/** Every alarm OK: no incident at the start of these deployments (ApprovalGate reads them first). */
+const quietAlarms: AlarmReader = {
+  describe: async (names) =>
+    names.map((name) => ({ name, state: "OK", reason: "", updatedAt: new Date(T0).toISOString() })),
+};
+
 const verify = (s: DeploymentState = state) =>
   verifyApproval(s, {
     records,
@@ -69,6 +75,7 @@ async function requested(of: DeploymentState = state): Promise<string> {
       mailer,
       workflows: { sendTaskSuccess: async () => undefined },
       secrets: { signingKeys: async () => LINK_KEYS },
+      alarms: quietAlarms,
       clock,
       approvalBaseUrl: "https://approve.example.com",
       sender: "gantry@example.com",
@@ -564,6 +571,7 @@ describe("attacks on auto-approval (unit level: the steps and the approval path,
         mailer,
         workflows: { sendTaskSuccess: async (_token, output) => void completed.push(output) },
         secrets: { signingKeys: async () => LINK_KEYS },
+        alarms: quietAlarms,
         clock,
         approvalBaseUrl: "https://approve.example.com",
         sender: "gantry@example.com",

@@ -16,4 +16,5 @@ export * from "./holds.ts";
 export * from "./id-tokens.ts";
 export * from "./memory-world.ts";
 export * from "./rejection.ts";
+export * from "./verdicts.ts";
 export * from "./world.ts";

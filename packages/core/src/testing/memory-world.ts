@@ -27,6 +27,9 @@ import {
   type RecordStore,
   type StoredRecord,
   sha256Hex,
+  type VersionMetrics,
+  type VersionMetricsQuery,
+  type VersionMetricsReader,
 } from "../index.ts";
 
 let counter = 0;
@@ -365,10 +368,24 @@ export class MemoryAlarms implements AlarmReader {
     this.faults = faults;
   }
 
-  /** Sets an alarm's state; a change is told to every {@link onChange} listener (CloudWatch's event). */
-  set(name: string, state: AlarmStateValue, reason = `set to ${state} by the test`): void {
+  /**
+   * Sets an alarm's state; a change is told to every {@link onChange} listener (CloudWatch's
+   * event). `metricName` (e.g. `Duration`) is kept from the alarm's earlier state unless given.
+   */
+  set(
+    name: string,
+    state: AlarmStateValue,
+    reason = `set to ${state} by the test`,
+    metricName = this.states.get(name)?.metricName,
+  ): void {
     const changed = this.states.get(name)?.state !== state;
-    const status = { name, state, reason, updatedAt: new Date().toISOString() };
+    const status: AlarmStatus = {
+      name,
+      state,
+      reason,
+      updatedAt: new Date().toISOString(),
+      ...(metricName ? { metricName } : {}),
+    };
     this.states.set(name, status);
     if (changed) for (const listener of this.#listeners) listener(status);
   }
@@ -406,5 +423,41 @@ export class MemoryMailer implements Mailer {
   readonly outbox: EmailMessage[] = [];
   async send(message: EmailMessage): Promise<void> {
     this.outbox.push(message);
+  }
+}
+
+/** What one version served, or a function of the query (windows, read counts) that says it. */
+export type VersionMetricsSource =
+  | VersionMetrics
+  | ((query: VersionMetricsQuery) => VersionMetrics);
+
+/**
+ * Per-version metrics (the `ExecutedVersion` series) set by the test per function and version;
+ * a version nobody set served nothing. Every query is recorded, so a test can check the windows.
+ *
+ * @example
+ * ```ts
+ * const metrics = new MemoryVersionMetrics();
+ * metrics.set("hello-prod", "2", { invocations: 120, errors: 120, throttles: 0, p99DurationMs: 40 });
+ * ```
+ */
+export class MemoryVersionMetrics implements VersionMetricsReader {
+  readonly queries: VersionMetricsQuery[] = [];
+  readonly faults: Faults;
+  readonly #sources = new Map<string, VersionMetricsSource>();
+  constructor(faults = new Faults()) {
+    this.faults = faults;
+  }
+
+  set(functionName: string, version: string, source: VersionMetricsSource): void {
+    this.#sources.set(`${functionName}\n${version}`, source);
+  }
+
+  async read(query: VersionMetricsQuery): Promise<VersionMetrics> {
+    this.faults.check("versionMetrics.read");
+    this.queries.push(query);
+    const source = this.#sources.get(`${query.functionName}\n${query.version}`);
+    if (!source) return { invocations: 0, errors: 0, throttles: 0 };
+    return typeof source === "function" ? source(query) : source;
   }
 }
