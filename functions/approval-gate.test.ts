@@ -1,8 +1,10 @@
 /**
  * The approval gate's (ApprovalGate's) real exported `handler` over mocked AWS SDK clients
  * (functions/testing.ts): the settings and the key it reads, the records it stores (the task token
- * apart), the signed links it mails, and what it does in a stage without approvals.
+ * apart), the signed links it mails, what it does in a stage without approvals, and the alarm
+ * read that comes before all of it (the incident rules).
  */
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { SendEmailCommand } from "@aws-sdk/client-sesv2";
@@ -15,6 +17,7 @@ import { handler as approvalGate } from "./approval-gate.ts";
 import {
   ARTIFACT_KEY,
   awsError,
+  cloudwatch,
   context,
   EXECUTION,
   iso,
@@ -56,6 +59,23 @@ describe("approval-gate", () => {
     s3.on(PutObjectCommand).resolves({ ETag: '"new"' });
     ses.on(SendEmailCommand).resolves({ MessageId: "m-1" });
     sfn.on(SendTaskSuccessCommand).resolves({});
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarms("OK"));
+  });
+
+  // The handler's deps are built once per module (lazy): the tests that need settings left
+  // unset run first, before any test has the settings built.
+
+  /** DescribeAlarms' answer: the project registry's alarm of the stage, in `StateValue`. */
+  const alarms = (StateValue: "OK" | "ALARM", stage: "prod" | "preprod" = "prod") => ({
+    MetricAlarms: [
+      {
+        AlarmName: `hello-service-${stage}-errors`,
+        MetricName: "Errors",
+        StateValue,
+        StateReason: `state ${StateValue}`,
+        StateUpdatedTimestamp: new Date(NOW - 600_000),
+      },
+    ],
   });
 
   it("fails with ConfigurationError when GANTRY_SENDER is not set, before storing or sending anything", async () => {
@@ -76,6 +96,7 @@ describe("approval-gate", () => {
       "GANTRY_STATE_BUCKET",
     ])
       vi.stubEnv(name, undefined);
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarms("OK", "preprod"));
     const preprod = resolvePlan(registry, "preprod", REQUEST, { timeScale: 1 });
     const result = await approvalGate({ ...event, plan: preprod }, context);
     expect(result).toEqual({ mode: "not-required", by: "policy:preprod" });
@@ -228,5 +249,52 @@ describe("approval-gate", () => {
     expect(result).toMatchObject({ mode: "requested", emailed: true });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
+  });
+
+  it("refuses a deployment during an incident, after one alarm read and before anything else", async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarms("ALARM"));
+    const error = await rejectionOf(approvalGate(event, context));
+    expect(error.name).toBe("AlarmTriggered");
+    expect(error.message).toContain("`gantry deploy --fix-for hello-service-prod-errors`");
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({
+      AlarmNames: ["hello-service-prod-errors"],
+    });
+    expect(s3.calls()).toHaveLength(0);
+    expect(ses.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  it("refuses a fix for an alarm that is OK as InvalidInput, before anything else", async () => {
+    const request = { ...REQUEST, fixFor: ["hello-service-prod-errors"] };
+    const plan = resolvePlan(registry, "prod", request, { timeScale: 1 });
+    const error = await rejectionOf(approvalGate({ ...event, request, plan }, context));
+    expect(error.name).toBe("InvalidInput");
+    expect(error.message).toContain("nothing to fix");
+    expect(s3.calls()).toHaveLength(0);
+    expect(ses.calls()).toHaveLength(0);
+  });
+
+  it("emails a fix during an incident as one, naming the alarm and the metric it is judged on", async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves(alarms("ALARM"));
+    const request = { ...REQUEST, fixFor: ["hello-service-prod-errors"] };
+    const plan = resolvePlan(registry, "prod", request, { timeScale: 1 });
+    const result = await approvalGate({ ...event, request, plan }, context);
+    expect(result).toMatchObject({
+      mode: "requested",
+      emailed: true,
+      fix: {
+        alarms: [
+          { name: "hello-service-prod-errors", since: iso(NOW - 600_000), metricName: "Errors" },
+        ],
+        metric: "errors",
+      },
+    });
+    const email = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
+    expect(email?.Content?.Simple?.Subject?.Data).toContain("(incident fix)");
+    expect(email?.Content?.Simple?.Body?.Text?.Data).toContain(
+      `Deploying during an incident: a fix for hello-service-prod-errors (in ALARM since ${iso(NOW - 600_000)}); ` +
+        "the version analysis judges it, not that alarm: it must do better than the version serving now on the failure rate.",
+    );
   });
 });

@@ -3,6 +3,7 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import {
   CloudWatchAlarms,
+  CloudWatchVersionMetrics,
   createLogger,
   LambdaFunctionControl,
   lazy,
@@ -10,7 +11,11 @@ import {
 } from "@gantry/aws";
 import { type CheckAlarmsDeps, checkAlarms, type DeploymentState, systemClock } from "@gantry/core";
 
-/** CheckAlarms (and CheckBakeAlarms): the end-of-hold alarm check; shifts traffic when due. */
+/**
+ * CheckAlarms (and CheckBakeAlarms): the end-of-hold alarm check and, where the registry asks
+ * for it, the version analysis (each version's own CloudWatch metrics, synthetic requests to the
+ * new version when it is short of data); shifts traffic when due.
+ */
 export type Deps = CheckAlarmsDeps & { readonly log: Logger };
 
 export const createHandler = (deps: Deps) =>
@@ -19,6 +24,7 @@ export const createHandler = (deps: Deps) =>
 export const awsDeps = (): Deps =>
   lazy<Deps>({
     alarms: () => new CloudWatchAlarms(new CloudWatchClient({})),
+    versionMetrics: () => new CloudWatchVersionMetrics(new CloudWatchClient({})),
     functions: () => new LambdaFunctionControl(new LambdaClient({})),
     clock: () => systemClock,
     log: () => createLogger("check-alarms"),

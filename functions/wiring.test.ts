@@ -11,6 +11,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import {
   CloudWatchAlarms,
+  CloudWatchVersionMetrics,
   EmfMetrics,
   EventBridgeHoldScheduler,
   LambdaFunctionControl,
@@ -312,6 +313,7 @@ describe("awsDeps", () => {
       checkAlarms.awsDeps,
       {
         alarms: expect.any(CloudWatchAlarms),
+        versionMetrics: expect.any(CloudWatchVersionMetrics),
         functions: expect.any(LambdaFunctionControl),
         clock: core.systemClock,
       },

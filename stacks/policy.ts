@@ -1,4 +1,11 @@
-import { artifactPrefixOf, type FunctionFile, type Registry, type Stage } from "@gantry/core";
+import {
+  type AnalysisPolicy,
+  artifactPrefixOf,
+  type FunctionFile,
+  type Registry,
+  resolveAnalysisPolicy,
+  type Stage,
+} from "@gantry/core";
 import {
   type AwsEnv,
   bucketArn,
@@ -57,6 +64,8 @@ export interface PolicyCondition {
  * may use a `"*"` resource, and no action is ever a wildcard.
  */
 export const UNSCOPABLE_ACTIONS: Readonly<Record<string, string>> = {
+  "cloudwatch:GetMetricData":
+    "read-only. Classic CloudWatch metrics (AWS/Lambda's) are not resources: GetMetricData's only resource type is an optional OTLP `dataset`, so reading them needs the action on \"*\". CheckAlarms' version analysis reads each version's own AWS/Lambda metrics with it; only a stage with an `analysis` in the registry is granted it",
   "cloudwatch:DescribeAlarms":
     'read-only. CloudWatch returns composite alarms only to a caller whose cloudwatch:DescribeAlarms is scoped to "*" (DescribeAlarms, CloudWatch API Reference); the alarm reader asks for metric and composite alarms, and a registry alarm may be either',
   "states:SendTaskSuccess":
@@ -141,6 +150,7 @@ interface ServiceTarget {
   readonly alias: string;
   readonly alarms: readonly string[];
   readonly verifyPreprod: boolean;
+  readonly analysis?: AnalysisPolicy;
 }
 
 function targetsOf(registry: Registry, stage: Stage): ServiceTarget[] {
@@ -220,6 +230,29 @@ function readAlarms(
     ["cloudwatch:DescribeAlarms"],
     targets.some((t) => t.alarms.length > 0) ? ["*"] : [],
   );
+}
+
+/**
+ * What CheckAlarms' version analysis needs (stages whose targets have an `analysis`): each
+ * version's own metrics (GetMetricData, on `"*"`: see {@link UNSCOPABLE_ACTIONS}), and, for the
+ * targets whose short samples are made up with synthetic requests, invoking their versions
+ * directly (the canary spec's events, as Canary does). A target that may not synthesize (its
+ * `whenInsufficient` is extend or fail, or its `maxSyntheticRequests` 0) gets no invoke grant.
+ */
+function versionAnalysis(env: AwsEnv, targets: readonly ServiceTarget[]): PolicyStatement[] {
+  const analysed = targets.filter((t) => t.analysis !== undefined);
+  const synthesizing = analysed.filter((t) => {
+    const policy = resolveAnalysisPolicy(t.analysis);
+    return policy?.whenInsufficient === "synthesize" && policy.maxSyntheticRequests > 0;
+  });
+  return [
+    allow("ReadVersionMetrics", ["cloudwatch:GetMetricData"], analysed.length > 0 ? ["*"] : []),
+    allow(
+      "SendSyntheticRequests",
+      ["lambda:InvokeFunction"],
+      synthesizing.map((t) => lambdaQualifiedArns(env, t.functionName)),
+    ),
+  ];
 }
 
 /** The decision records: only the approval path (approval-http, approval-operator) writes them. */
@@ -341,6 +374,9 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
         ? [allow("AssumePreprodReadRole", ["sts:AssumeRole"], [ctx.preprodRoleArn])]
         : preprodReadStatements(registry, env),
     "approval-gate": [
+      // The incident check before anything else: a watched alarm already in ALARM refuses a
+      // deployment not marked as a fix for it (and a fix for an alarm that is not in ALARM).
+      readAlarms("ReadAlarmsForIncidentCheck", targets),
       // The execution's index, the approval and its notified marker (conditional creates) and
       // the task token's record (the newest attempt's token).
       allow(
@@ -416,7 +452,11 @@ export function functionPermissions(ctx: PolicyContext): Record<PolicyFunction, 
       // Once every check passes, the first traffic step (shiftTraffic: GetAlias, UpdateAlias).
       route,
     ],
-    "check-alarms": [readAlarms("ReadStageAlarms", targets), route],
+    "check-alarms": [
+      readAlarms("ReadStageAlarms", targets),
+      route,
+      ...versionAnalysis(env, targets),
+    ],
     hold: [
       // The execution's watch (with its task token) and one index entry per watched alarm.
       allow("WriteHoldWatches", ["s3:PutObject"], holdRecords),

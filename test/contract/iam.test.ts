@@ -132,6 +132,8 @@ const GRANTED_WITHOUT_A_CALL: readonly { action: string; in: string; reason: str
  * on "*" (so UNSCOPABLE_ACTIONS may list them), with where AWS says so.
  */
 const SERVED_IN_FULL_ONLY_ON_STAR: Readonly<Record<string, string>> = {
+  "cloudwatch:GetMetricData":
+    "Service Authorization Reference, CloudWatch: GetMetricData's only resource type is an optional `dataset` (OTLP metric datasets); classic metrics such as AWS/Lambda's are not resources, so reading them is granted on \"*\" only.",
   "cloudwatch:DescribeAlarms":
     'CloudWatch API Reference, DescribeAlarms: "To use this operation and return information about composite alarms, you must be signed on with the cloudwatch:DescribeAlarms permission that is scoped to *."',
 };
@@ -491,6 +493,12 @@ describe("the call table (support/iam-actions.ts)", () => {
         resource: "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:a",
       },
     ]);
+    // GetMetricData has no resource types: "*", whatever metrics it asks for.
+    expect(
+      call("cloudwatch", "GetMetricData", {
+        MetricDataQueries: [{ Id: "errors", MetricStat: { Metric: { MetricName: "Errors" } } }],
+      }),
+    ).toEqual([{ action: "cloudwatch:GetMetricData", resource: "*" }]);
     expect(call("states", "SendTaskFailure", { taskToken: "t" })).toEqual([
       { action: "states:SendTaskFailure", resource: "*" },
     ]);

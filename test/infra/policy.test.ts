@@ -125,6 +125,8 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "cloudwatch:DescribeAlarms": ["*"],
   }),
   "approval-gate": withLogs("approval-gate", {
+    // The incident check: is a watched alarm already in ALARM when the deployment starts?
+    "cloudwatch:DescribeAlarms": ["*"],
     "s3:PutObject": [obj(STATE, "approvals/*"), obj(STATE, "approval-tokens/*")],
     "s3:GetObject": [obj(STATE, "approvals/*")],
     "s3:ListBucket": [STATE_BUCKET],
@@ -164,6 +166,10 @@ const EXPECTED_PROD: Record<PolicyFunction, Record<string, string[]>> = {
     "cloudwatch:DescribeAlarms": ["*"],
     "lambda:GetAlias": prodTargets,
     "lambda:UpdateAlias": prodTargets,
+    // The version analysis: per-version metrics (no resource-level permissions), and synthetic
+    // requests to the versions of orders only (billing's analysis never synthesizes).
+    "cloudwatch:GetMetricData": ["*"],
+    "lambda:InvokeFunction": [`${lam("orders-prd")}:*`],
   }),
   hold: withLogs("hold", {
     "s3:PutObject": [obj(STATE, "holds/*")],
@@ -313,6 +319,56 @@ describe("function permissions", () => {
     expect(
       JSON.stringify(functionPermissions(context("preprod", noAlarms))["check-alarms"]),
     ).not.toContain("cloudwatch:");
+  });
+
+  it("let only CheckAlarms read version metrics and send synthetic requests, and only where the registry analyses", () => {
+    const prod = functionPermissions(context("prod", TWO_SERVICES));
+    const readers = Object.entries(prod)
+      .filter(([, statements]) => JSON.stringify(statements).includes("cloudwatch:GetMetricData"))
+      .map(([fn]) => fn);
+    expect(readers).toEqual(["check-alarms"]);
+    expect(prod["check-alarms"].filter((s) => s.sid === "ReadVersionMetrics")).toEqual([
+      {
+        sid: "ReadVersionMetrics",
+        effect: "allow",
+        actions: ["cloudwatch:GetMetricData"],
+        resources: ["*"],
+      },
+    ]);
+    // The alias is what traffic goes through; synthetic requests go to versions (`fn:*` covers
+    // both, as Canary's grant does), and never to another stage's or another service's function.
+    expect(allows(prod["check-alarms"], "lambda:InvokeFunction", `${lam("orders-prd")}:7`)).toBe(
+      true,
+    );
+    expect(allows(prod["check-alarms"], "lambda:InvokeFunction", `${lam("billing-prd")}:7`)).toBe(
+      false,
+    );
+    expect(allows(prod["check-alarms"], "lambda:InvokeFunction", lam("orders-prd"))).toBe(false);
+    // Preprod's stages have no analysis: neither grant.
+    const preprod = JSON.stringify(functionPermissions(context("preprod", TWO_SERVICES)));
+    expect(preprod).not.toContain("cloudwatch:GetMetricData");
+    expect(
+      JSON.stringify(functionPermissions(context("preprod", TWO_SERVICES))["check-alarms"]),
+    ).not.toContain("lambda:InvokeFunction");
+    // maxSyntheticRequests 0 may not synthesize either.
+    const noSynthetic: Registry = {
+      ...TWO_SERVICES,
+      services: {
+        orders: {
+          ...(TWO_SERVICES.services.orders as Registry["services"][string]),
+          stages: {
+            ...(TWO_SERVICES.services.orders as Registry["services"][string]).stages,
+            prod: {
+              ...(TWO_SERVICES.services.orders as Registry["services"][string]).stages.prod,
+              analysis: { maxSyntheticRequests: 0 },
+            },
+          },
+        },
+      },
+    };
+    const checkAlarms = functionPermissions(context("prod", noSynthetic))["check-alarms"];
+    expect(grants(checkAlarms)["cloudwatch:GetMetricData"]).toEqual(["*"]);
+    expect(grants(checkAlarms)["lambda:InvokeFunction"]).toBeUndefined();
   });
 
   it("never let approval-gate write a decision, even under approvals/*", () => {
@@ -679,6 +735,7 @@ describe("every policy", () => {
     expect([...starred].sort()).toEqual(Object.keys(UNSCOPABLE_ACTIONS).sort());
     expect(Object.keys(UNSCOPABLE_ACTIONS).sort()).toEqual([
       "cloudwatch:DescribeAlarms",
+      "cloudwatch:GetMetricData",
       "logs:CreateLogDelivery",
       "logs:DeleteLogDelivery",
       "logs:DescribeLogGroups",

@@ -16,6 +16,7 @@ import {
   type SecretSource,
   type Stage,
   type TriggerTokenVerifier,
+  type VersionMetricsReader,
   WORKFLOW_FUNCTIONS,
   type WorkflowCallbacks,
   type WorkflowFunctionKey,
@@ -45,6 +46,8 @@ export interface WorkflowPorts {
   readonly functions: FunctionControl;
   readonly alarms: AlarmReader;
   readonly metrics: MetricsPublisher;
+  /** Each version's own metrics through the alias: CheckAlarms' version analysis reads them. */
+  readonly versionMetrics: VersionMetricsReader;
   readonly mailer: Mailer;
   readonly workflows: WorkflowCallbacks;
   /** The approval link signing keys. */

@@ -79,6 +79,14 @@ export interface FakeAlarm {
   readonly composite?: boolean;
 }
 
+/** What one version served through its alias, as Lambda's per-version metrics count it. */
+export interface FakeVersionMetrics {
+  readonly invocations: number;
+  readonly errors: number;
+  readonly throttles?: number;
+  readonly p99DurationMs?: number;
+}
+
 export interface FakeExecution {
   status: string;
   /** GetExecutionHistory's pages, newest first. */
@@ -94,6 +102,11 @@ export class FakeAws {
   readonly objects = new Map<string, S3Object>();
   readonly functions = new Map<string, FakeFunction>();
   readonly alarms = new Map<string, FakeAlarm>();
+  /**
+   * Per-version metrics (GetMetricData with the ExecutedVersion dimension): `function:alias:version`
+   * → its numbers in whatever window is asked for (one datapoint, at StartTime). None: no data.
+   */
+  readonly versionMetrics = new Map<string, FakeVersionMetrics>();
   readonly executions = new Map<string, FakeExecution>();
   /** SecretId (the secret's ARN) → SecretString. */
   readonly secrets = new Map<string, string>();
@@ -216,6 +229,7 @@ export class FakeAws {
       "lambda:PublishVersion": (i) => this.#publish(i),
       "lambda:Invoke": (i) => this.#invoke(i),
       "cloudwatch:DescribeAlarms": (i) => this.#describeAlarms(i),
+      "cloudwatch:GetMetricData": (i) => this.#getMetricData(i),
       "states:DescribeExecution": (i) => {
         const execution = this.executions.get(String(i.executionArn));
         if (!execution) throw awsError("ExecutionDoesNotExist", 400);
@@ -511,6 +525,36 @@ export class FakeAws {
         ? found.filter((a) => a.composite).map(shape)
         : [],
     };
+  }
+
+  #getMetricData(input: Record<string, unknown>) {
+    type Query = {
+      Id: string;
+      MetricStat: {
+        Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] };
+        Stat: string;
+      };
+    };
+    const at = input.StartTime as Date;
+    const results = (input.MetricDataQueries as Query[]).map((q) => {
+      const dims = Object.fromEntries(q.MetricStat.Metric.Dimensions.map((d) => [d.Name, d.Value]));
+      const numbers = this.versionMetrics.get(`${dims.Resource}:${dims.ExecutedVersion}`);
+      const value = numbers
+        ? {
+            Invocations: numbers.invocations,
+            Errors: numbers.errors,
+            Throttles: numbers.throttles ?? 0,
+            Duration: numbers.p99DurationMs,
+          }[q.MetricStat.Metric.MetricName]
+        : undefined;
+      return {
+        Id: q.Id,
+        Timestamps: value === undefined ? [] : [at],
+        Values: value === undefined ? [] : [value],
+        StatusCode: "Complete",
+      };
+    });
+    return { MetricDataResults: results, Messages: [] };
   }
 
   #completeTask(input: Record<string, unknown>) {

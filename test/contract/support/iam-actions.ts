@@ -205,6 +205,9 @@ export const AWS_CALLS: Readonly<Record<string, Rule>> = {
     );
   },
 
+  // GetMetricData has no resource types: CloudWatch authorises it on "*" only.
+  "cloudwatch:GetMetricData": () => [need("cloudwatch:GetMetricData", "*")],
+
   // A task token is not an ARN: these are authorised on "*" only.
   "states:SendTaskSuccess": () => [need("states:SendTaskSuccess", "*")],
   "states:SendTaskFailure": () => [need("states:SendTaskFailure", "*")],

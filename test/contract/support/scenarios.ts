@@ -176,6 +176,24 @@ function weighted(ctx: ScenarioContext, weight: number): void {
   });
 }
 
+/**
+ * Each version's own numbers through the alias (what the version analysis reads where the
+ * registry has `analysis`): the previous version 6 healthy with plenty of traffic, the new
+ * version 7 as given (default: as healthy, with enough requests for a verdict).
+ */
+function versionTraffic(
+  ctx: ScenarioContext,
+  newVersion: { invocations: number; errors: number } = { invocations: 400, errors: 0 },
+): void {
+  const { functionName, alias } = ctx.plan.target;
+  ctx.aws.versionMetrics.set(`${functionName}:${alias}:6`, {
+    invocations: 3600,
+    errors: 4,
+    p99DurationMs: 40,
+  });
+  ctx.aws.versionMetrics.set(`${functionName}:${alias}:7`, { ...newVersion, p99DurationMs: 42 });
+}
+
 /** The artifact as CopyArtifact returns it, with its object in the stage's bucket. */
 function artifact(ctx: ScenarioContext): PromotedArtifact {
   const { destination } = ctx.plan;
@@ -530,6 +548,14 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
       returns: field("emailed", true),
     },
     {
+      name: "refuses a deployment during an incident not marked as a fix",
+      arrange: (c) => {
+        for (const name of c.plan.alarms) c.aws.alarms.set(name, { state: "ALARM" });
+      },
+      event: (c) => ({ ...c.state, taskToken: TASK_TOKEN }),
+      fails: "AlarmTriggered",
+    },
+    {
       name: "finds the approval of an earlier attempt and emails nobody twice",
       stages: ["prod"],
       arrange: (c) => {
@@ -721,7 +747,10 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     {
       name: "moves to the next traffic step once the hold is over",
       stages: ["prod"],
-      arrange: (c) => weighted(c, c.plan.rollout.steps[0] ?? 0),
+      arrange: (c) => {
+        weighted(c, c.plan.rollout.steps[0] ?? 0);
+        versionTraffic(c);
+      },
       event: (c) => ({
         ...c.state,
         rollout: rollout({
@@ -734,7 +763,10 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
     },
     {
       name: "hands over to Promote after the last step",
-      arrange: (c) => weighted(c, c.plan.rollout.steps.at(-1) ?? 0),
+      arrange: (c) => {
+        weighted(c, c.plan.rollout.steps.at(-1) ?? 0);
+        versionTraffic(c);
+      },
       event: (c) => ({
         ...c.state,
         rollout: rollout({
@@ -744,6 +776,51 @@ export const SCENARIOS: Readonly<Record<string, readonly Scenario[]>> = {
         }),
       }),
       returns: field("phase", "promote"),
+    },
+    {
+      name: "reads each version's own metrics and halts a version that fails more than the previous one",
+      stages: ["prod"],
+      arrange: (c) => {
+        weighted(c, c.plan.rollout.steps[0] ?? 0);
+        versionTraffic(c, { invocations: 400, errors: 120 });
+      },
+      event: (c) => ({
+        ...c.state,
+        rollout: rollout({
+          stepIndex: 0,
+          weight: c.plan.rollout.steps[0] ?? 0,
+          holdEndsAt: iso(NOW - 1000),
+        }),
+      }),
+      returns: (r) => {
+        field("phase", "halted")(r);
+        field("failure", "VersionRegressed")((r as { analysis?: unknown }).analysis);
+      },
+    },
+    {
+      name: "makes up a short sample with synthetic requests to the new version, then moves on",
+      stages: ["prod"],
+      arrange: (c) => {
+        published(c);
+        weighted(c, c.plan.rollout.steps[0] ?? 0);
+        versionTraffic(c, { invocations: 60, errors: 0 });
+      },
+      event: (c) => ({
+        ...c.state,
+        rollout: rollout({
+          stepIndex: 0,
+          weight: c.plan.rollout.steps[0] ?? 0,
+          holdEndsAt: iso(NOW - 1000),
+        }),
+      }),
+      returns: (r, c) => {
+        field("stepIndex", 1)(r);
+        const invoked = c.aws.calls.filter((call) => call.command === "Invoke");
+        if (invoked.length === 0 || invoked.some((call) => call.input.Qualifier !== "7"))
+          throw new Error(
+            `expected synthetic requests to version 7 only, got ${JSON.stringify(invoked.map((call) => call.input.Qualifier))}`,
+          );
+      },
     },
     {
       name: "reads a composite alarm",

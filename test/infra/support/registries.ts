@@ -34,6 +34,8 @@ export const TWO_SERVICES: Registry = defineRegistry({
           rollout,
           verifyPreprod: true,
           approval: { approvers: ["a@example.com"], timeoutSeconds: 3600 },
+          // Every default: short samples are made up with synthetic requests.
+          analysis: {},
         },
       },
     },
@@ -53,6 +55,8 @@ export const TWO_SERVICES: Registry = defineRegistry({
           alarms: ["billing-prd-errors"],
           rollout,
           verifyPreprod: false,
+          // Analysed, but never sent synthetic requests: CheckAlarms may not invoke it.
+          analysis: { whenInsufficient: "fail" },
         },
       },
     },
@@ -81,6 +85,8 @@ export function manyServices(count: number): Registry {
           rollout,
           verifyPreprod: true,
           approval: { approvers: ["a@example.com"], timeoutSeconds: 3600 },
+          // The largest check-alarms policy: every service may be sent synthetic requests.
+          analysis: {},
         },
       },
     };

@@ -51,4 +51,19 @@ describe("LocalAlarms", () => {
     w.alarms.evaluate();
     expect(await w.state("errors")).toBe("ALARM");
   });
+
+  it("names the metric each alarm watches: Errors for an error rate, its own for a metric alarm", async () => {
+    const w = world();
+    const described = await w.alarms.describe(["errors", "canary", "no-such-alarm"]);
+    expect(described.map((a) => [a.name, a.metricName])).toEqual([
+      ["errors", "Errors"],
+      ["canary", "CanaryFailures"],
+    ]);
+    // Still there once the state changed.
+    w.alarms.setState("errors", "ALARM", "forced");
+    expect((await w.alarms.describe(["errors"]))[0]).toMatchObject({
+      state: "ALARM",
+      metricName: "Errors",
+    });
+  });
 });

@@ -140,10 +140,12 @@ export class LocalAlarms implements AlarmReader {
     this.#set(name, state, reason, this.#now());
   }
 
+  /** The named alarms' states (unknown names left out), each with the metric it watches. */
   async describe(names: readonly string[]): Promise<AlarmStatus[]> {
     return names.flatMap((name) => {
       const status = this.#states.get(name);
-      return status ? [status] : [];
+      const spec = this.#specs.get(name);
+      return status && spec ? [{ ...status, metricName: metricNameOf(spec) }] : [];
     });
   }
 
@@ -179,6 +181,14 @@ export class LocalAlarms implements AlarmReader {
     };
     for (const listener of this.#listeners) listener(change);
   }
+}
+
+/**
+ * The metric an alarm watches, as CloudWatch's MetricName says it: an error-rate alarm is judged
+ * on Errors (what a fix deployed for it must lower), any other on its own metric.
+ */
+function metricNameOf(spec: AlarmSpec): string {
+  return spec.metric.kind === "error-rate" ? "Errors" : spec.metric.name;
 }
 
 function breaches(spec: AlarmSpec, value: number): boolean {

@@ -84,3 +84,28 @@ describe("the local world's scheduled canary", () => {
     expect(w.metrics.series().filter((s) => s.name === "CanaryFailures")).toEqual([]);
   });
 });
+
+describe("the local world's version metrics", () => {
+  it("hands the stage's functions a reader of each version's own calls through the alias", async () => {
+    const w = await open(0);
+    await w.functions.createFunction(PROD_FUNCTION, "live", broken);
+    const from = Date.now();
+    for (let i = 0; i < 3; i++) await w.functions.invoke(PROD_FUNCTION, "live", {});
+    // Synthetic requests go to the version itself: they must not count as the alias's traffic.
+    for (let i = 0; i < 2; i++) await w.functions.invoke(PROD_FUNCTION, "1", {});
+    const ports = w.portsFor("prod", {
+      sendTaskSuccess: async () => undefined,
+      sendTaskFailure: async () => undefined,
+      executionStatus: async () => undefined,
+    });
+    const read = await ports.versionMetrics.read({
+      functionName: PROD_FUNCTION,
+      alias: "live",
+      version: "1",
+      from,
+      to: Date.now() + 1,
+    });
+    expect(read).toMatchObject({ invocations: 3, errors: 3, throttles: 0 });
+    expect(read.p99DurationMs).toBeGreaterThanOrEqual(0);
+  });
+});

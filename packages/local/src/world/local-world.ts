@@ -21,6 +21,7 @@ import { Outbox } from "./outbox.ts";
 import { localSigningKeys } from "./signing-key.ts";
 import { SmtpMailer } from "./smtp.ts";
 import { TrafficGenerator, type TrafficTarget } from "./traffic.ts";
+import { LocalVersionMetrics } from "./version-metrics.ts";
 
 /** The bucket that plays each stage's state bucket (locks, approvals, deployment records). */
 export const stateBucketOf = (stage: Stage) => `gantry-state-${stage}`;
@@ -66,6 +67,8 @@ export class LocalWorld {
   readonly buckets: LocalBuckets;
   readonly functions: LocalFunctions;
   readonly metrics: LocalMetrics;
+  /** Each version's own numbers through an alias, from `metrics` (the version analysis reads them). */
+  readonly versionMetrics: LocalVersionMetrics;
   readonly alarms: LocalAlarms;
   readonly outbox: Outbox;
   readonly registry: Registry;
@@ -105,6 +108,7 @@ export class LocalWorld {
       quarantine,
     );
     this.metrics = new LocalMetrics();
+    this.versionMetrics = new LocalVersionMetrics(this.metrics);
     this.functions = new LocalFunctions({
       dir: join(options.home, "functions"),
       readObject: async (ref) => (await this.buckets.get(ref))?.bytes,
@@ -180,6 +184,7 @@ export class LocalWorld {
       functions: this.functions,
       alarms: this.alarms,
       metrics: this.metrics,
+      versionMetrics: this.versionMetrics,
       mailer: this.outbox,
       workflows,
       secrets: this.linkKeys,

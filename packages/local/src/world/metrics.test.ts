@@ -37,4 +37,23 @@ describe("LocalMetrics", () => {
     expect(metrics.statistic("AWS/Lambda", "Invocations", dims, 0, 60_000, "Sum")).toBe(50);
     expect(metrics.statistic("AWS/Lambda", "Errors", dims, 0, 60_000, "Sum")).toBe(5);
   });
+
+  it("computes a nearest-rank percentile of the window's datapoints (p99 of Duration)", () => {
+    const metrics = new LocalMetrics({ retentionMs: 600_000 });
+    const dims = { FunctionName: "hello", Resource: "hello:live", ExecutedVersion: "2" };
+    // Durations 1..200 ms, one per invocation, in the window [0, 200_000).
+    for (let d = 1; d <= 200; d++)
+      metrics.recordInvocation({ ...invocation("2", d * 1000 - 500), durationMs: d });
+    // ceil(0.99 * 200) = 198th smallest.
+    expect(metrics.statistic("AWS/Lambda", "Duration", dims, 0, 200_000, "p99")).toBe(198);
+    expect(metrics.statistic("AWS/Lambda", "Duration", dims, 0, 200_000, "p50")).toBe(100);
+    // Only the window's datapoints: the first 10 (1..10 ms).
+    expect(metrics.statistic("AWS/Lambda", "Duration", dims, 0, 10_000, "p99")).toBe(10);
+    expect(metrics.statistic("AWS/Lambda", "Duration", dims, 500_000, 600_000, "p99")).toBe(
+      undefined,
+    );
+    expect(() => metrics.statistic("AWS/Lambda", "Duration", dims, 0, 200_000, "p101")).toThrow(
+      RangeError,
+    );
+  });
 });

@@ -1,5 +1,5 @@
 import type { MetricsPublisher } from "@gantry/core";
-import { METRIC_NAMESPACE } from "@gantry/core";
+import { METRIC_NAMESPACE, percentile } from "@gantry/core";
 
 /** One invocation, as the function runtime reports it. */
 export interface InvocationSample {
@@ -18,7 +18,12 @@ interface Datapoint {
   readonly value: number;
 }
 
-export type Statistic = "Sum" | "Average" | "Maximum" | "SampleCount";
+/**
+ * CloudWatch's statistics, as far as the local world needs them: `p99` (any `pNN`) is a
+ * percentile of the window's datapoints. Lambda's Duration has one datapoint per invocation
+ * here, so a percentile of it is exact (nearest rank), not CloudWatch's estimate.
+ */
+export type Statistic = "Sum" | "Average" | "Maximum" | "SampleCount" | `p${number}`;
 
 /**
  * CloudWatch metrics, locally: datapoints kept in memory for a retention window, with the
@@ -33,6 +38,7 @@ export type Statistic = "Sum" | "Average" | "Maximum" | "SampleCount";
  * const metrics = new LocalMetrics();
  * metrics.recordInvocation({ functionName: "hello", qualifier: "live", version: "2", durationMs: 3, error: false, at: Date.now() });
  * metrics.statistic("AWS/Lambda", "Invocations", { FunctionName: "hello", Resource: "hello:live" }, 0, Date.now(), "Sum"); // 1
+ * metrics.statistic("AWS/Lambda", "Duration", { FunctionName: "hello", Resource: "hello:live", ExecutedVersion: "2" }, 0, Date.now(), "p99"); // 3
  * ```
  */
 export class LocalMetrics implements MetricsPublisher {
@@ -100,7 +106,11 @@ export class LocalMetrics implements MetricsPublisher {
     }
   }
 
-  /** A statistic over [from, to), or undefined when there is no datapoint. */
+  /**
+   * A statistic over [from, to), or undefined when there is no datapoint.
+   *
+   * @throws RangeError for a percentile outside (0, 100] (`p0`, `p101`, `pNaN`).
+   */
   statistic(
     namespace: string,
     name: string,
@@ -122,6 +132,11 @@ export class LocalMetrics implements MetricsPublisher {
         return Math.max(...points.map((p) => p.value));
       case "SampleCount":
         return points.length;
+      default:
+        return percentile(
+          points.map((p) => p.value),
+          Number(statistic.slice(1)),
+        );
     }
   }
 
