@@ -329,6 +329,48 @@ describe("input refused before any call", () => {
     expect(after).toBe(before);
   });
 
+  it("refuses a bad --fix-for before any call: empty, not a watched alarm, or no analysis to judge it", async () => {
+    const before = [...(await executions("preprod")), ...(await executions("prod"))].length;
+    const build = writeBuild("v2");
+
+    const empty = await runCli(
+      deployArgs("prod", build, "--fix-for", "hello-service-prod-errors", "--fix-for", ""),
+      { local },
+    );
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("--fix-for needs a value");
+    expect(empty.stderr).toContain("Usage: gantry deploy");
+
+    const unwatched = await runCli(deployArgs("prod", build, "--fix-for", "billing-errors"), {
+      local,
+    });
+    expect(unwatched.code).toBe(2);
+    expect(unwatched.stderr).toContain(
+      "--fix-for: names alarms hello-service.prod does not watch: billing-errors (it watches: hello-service-prod-errors)",
+    );
+
+    // The project registry analyses versions in prod only: preprod has nothing to judge a fix.
+    const noAnalysis = await runCli(
+      deployArgs("preprod", build, "--fix-for", "hello-service-preprod-errors"),
+      { local },
+    );
+    expect(noAnalysis.code).toBe(2);
+    expect(noAnalysis.stderr).toContain("--fix-for: hello-service.preprod has no version analysis");
+
+    const after = [...(await executions("preprod")), ...(await executions("prod"))].length;
+    expect(after).toBe(before);
+  });
+
+  it("explains --fix-for in deploy's help", async () => {
+    const help = await runCli(["deploy", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--fix-for ALARM +a fix deployed during an incident/);
+    // The notes are wrapped: read them as one line.
+    expect(help.stdout.replace(/\s+/g, " ")).toContain(
+      "Those alarms then no longer stop it; the stage's version analysis judges it instead",
+    );
+  });
+
   it("refuses to publish other bytes under an existing key, and to validate a version twice with other bytes", async () => {
     const v2 = writeBuild("v2");
     const v1 = writeBuild("v1");

@@ -151,6 +151,8 @@ describe("deploy output", () => {
       "traffic",
       "approval",
       "rollback",
+      "fixFor",
+      "analysis",
     ]);
     expect(summary).toMatchObject({ status: "SUCCEEDED", result: "deployed", exitCode: 0 });
     expect(summary.states[0]).toMatchObject({ name: "ValidateInput", type: "Task" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { integerOption, parseCommandLine, stageOption } from "./args.ts";
+import { integerOption, listOption, parseCommandLine, stageOption } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
 function usageError(run: () => unknown): UsageError {
@@ -101,5 +101,57 @@ describe("option helpers", () => {
         usageError(() => integerOption("deploy", { attempt: bad }, "attempt", 1, 999)).message,
       ).toBe("--attempt must be a whole number from 1 to 999");
     }
+  });
+});
+
+describe("--fix-for, a repeatable option", () => {
+  it("keeps every value, in order", () => {
+    const line = parseCommandLine([
+      "deploy",
+      "--fix-for",
+      "api-errors",
+      "--stage",
+      "prod",
+      "--fix-for=api-latency",
+    ]);
+    expect(line).toMatchObject({
+      kind: "run",
+      options: { "fix-for": ["api-errors", "api-latency"] },
+    });
+    if (line.kind !== "run") throw new Error("expected a command to run");
+    expect(listOption(line.options, "fix-for")).toEqual(["api-errors", "api-latency"]);
+  });
+
+  it("is a list of one when given once, and empty when not given", () => {
+    const once = parseCommandLine(["deploy", "--fix-for", " api-errors "]);
+    if (once.kind !== "run") throw new Error("expected a command to run");
+    expect(listOption(once.options, "fix-for")).toEqual(["api-errors"]);
+    const none = parseCommandLine(["deploy", "--stage", "prod"]);
+    if (none.kind !== "run") throw new Error("expected a command to run");
+    expect(listOption(none.options, "fix-for")).toEqual([]);
+  });
+
+  it("refuses an empty value, even among good ones, and a missing one", () => {
+    for (const argv of [
+      ["deploy", "--fix-for", ""],
+      ["deploy", "--fix-for", "api-errors", "--fix-for", "  "],
+      ["deploy", "--fix-for="],
+      ["deploy", "--fix-for"],
+    ]) {
+      const error = usageError(() => parseCommandLine(argv));
+      expect(error.message).toBe("--fix-for needs a value");
+      expect(error.command).toBe("deploy");
+    }
+  });
+
+  it("is deploy's alone", () => {
+    expect(usageError(() => parseCommandLine(["status", "x", "--fix-for", "a"])).message).toBe(
+      "unknown option --fix-for",
+    );
+  });
+
+  it("reads a plain string value as a list of one (options built by hand)", () => {
+    expect(listOption({ "fix-for": "api-errors" }, "fix-for")).toEqual(["api-errors"]);
+    expect(listOption({ "fix-for": true }, "fix-for")).toEqual([]);
   });
 });

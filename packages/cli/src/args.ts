@@ -9,6 +9,15 @@ import {
   TARGET_OPTIONS,
 } from "./usage.ts";
 
+/**
+ * An option's value: a string, true for a flag, or the list of strings of an option that may be
+ * given more than once (OptionSpec.multiple).
+ */
+export type OptionValue = string | boolean | readonly string[] | undefined;
+
+/** Option values by long name, without the dashes. */
+export type OptionValues = Readonly<Record<string, OptionValue>>;
+
 /** What the command line asked for. */
 export type CommandLine =
   | { readonly kind: "help"; readonly command?: CommandSpec }
@@ -17,7 +26,7 @@ export type CommandLine =
       readonly kind: "run";
       readonly command: CommandSpec;
       /** Option values by long name, without the dashes. */
-      readonly options: Readonly<Record<string, string | boolean | undefined>>;
+      readonly options: OptionValues;
       readonly positional?: string;
     };
 
@@ -79,7 +88,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       options: Object.fromEntries(
         Object.entries(options).map(([key, o]) => [
           key,
-          key === "help" ? { type: o.type, short: "h" } : { type: o.type },
+          key === "help"
+            ? { type: o.type, short: "h" }
+            : { type: o.type, ...(o.multiple ? { multiple: true } : {}) },
         ]),
       ),
       allowPositionals: true,
@@ -88,7 +99,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   } catch (error) {
     throw new UsageError(spec.name, describeParseError(error));
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, OptionValue>;
   if (values.help) return { kind: "help", command: spec };
 
   const positionals = parsed.positionals;
@@ -103,7 +114,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     throw new UsageError(spec.name, `unexpected argument: ${positionals[0]}`);
   }
   for (const [key, value] of Object.entries(values)) {
-    if (typeof value === "string" && value.trim() === "") {
+    // Each value of a repeatable option counts: `--fix-for ""` is as empty as a lone one.
+    const given = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+    if (given.some((v: string) => v.trim() === "")) {
       throw new UsageError(spec.name, `--${key} needs a value`);
     }
   }
@@ -154,26 +167,35 @@ function editDistance(a: string, b: string): number {
 }
 
 /** A string option's value, or undefined. */
-export function stringOption(
-  options: Readonly<Record<string, string | boolean | undefined>>,
-  name: string,
-): string | undefined {
+export function stringOption(options: OptionValues, name: string): string | undefined {
   const value = options[name];
   return typeof value === "string" ? value.trim() : undefined;
 }
 
+/**
+ * A repeatable option's values, trimmed, in the order given; empty when it was not given.
+ *
+ * @example
+ * ```ts
+ * const line = parseCommandLine(["deploy", "--fix-for", "api-errors", "--fix-for", "api-latency"]);
+ * if (line.kind === "run") listOption(line.options, "fix-for"); // ["api-errors", "api-latency"]
+ * ```
+ */
+export function listOption(options: OptionValues, name: string): string[] {
+  const value = options[name];
+  if (typeof value === "string") return [value.trim()];
+  return Array.isArray(value) ? value.map((v: string) => v.trim()) : [];
+}
+
 /** A boolean option's value. */
-export function flag(
-  options: Readonly<Record<string, string | boolean | undefined>>,
-  name: string,
-): boolean {
+export function flag(options: OptionValues, name: string): boolean {
   return options[name] === true;
 }
 
 /** `--stage`, checked; undefined when absent and not required. */
 export function stageOption(
   command: string,
-  options: Readonly<Record<string, string | boolean | undefined>>,
+  options: OptionValues,
   required: boolean,
 ): Stage | undefined {
   const value = stringOption(options, "stage");
@@ -190,7 +212,7 @@ export function stageOption(
 /** A whole-number option within bounds; undefined when absent. */
 export function integerOption(
   command: string,
-  options: Readonly<Record<string, string | boolean | undefined>>,
+  options: OptionValues,
   name: string,
   min: number,
   max: number,

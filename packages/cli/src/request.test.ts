@@ -89,3 +89,70 @@ describe("validateRequest", () => {
     );
   });
 });
+
+describe("--fix-for in the request", () => {
+  /** The fixture registry with the version analysis on in prod, which a fix needs. */
+  const prod = registry.services["hello-service"]?.stages.prod;
+  const analysed = defineRegistry({
+    ...registry,
+    services: {
+      "hello-service": {
+        ...(registry.services["hello-service"] as Registry["services"][string]),
+        stages: {
+          ...(registry.services["hello-service"]?.stages as Registry["services"][string]["stages"]),
+          prod: { ...(prod as NonNullable<typeof prod>), analysis: {} },
+        },
+      },
+    },
+  });
+
+  it("goes into the request's fixFor, in order", () => {
+    const request = validateRequest(
+      { ...good, fixFor: ["hello-prod-latency", "hello-prod-errors"] },
+      analysed,
+      "prod",
+    );
+    expect(request.fixFor).toEqual(["hello-prod-latency", "hello-prod-errors"]);
+  });
+
+  it("leaves fixFor out of an ordinary deployment's input altogether", () => {
+    expect(requestInput({ ...good, fixFor: [] })).not.toHaveProperty("fixFor");
+    expect(requestInput(good)).not.toHaveProperty("fixFor");
+    expect(validateRequest({ ...good, fixFor: [] }, analysed, "prod")).not.toHaveProperty("fixFor");
+  });
+
+  it("names an alarm the stage does not watch by the flag", () => {
+    const error = refused({ ...good, fixFor: ["someone-elses-alarm"] }, analysed);
+    expect(error.exitCode).toBe(2);
+    expect(error.details?.issues).toEqual([
+      {
+        field: "--fix-for",
+        reason:
+          "names alarms hello-service.prod does not watch: someone-elses-alarm (it watches: hello-prod-errors, hello-prod-latency)",
+      },
+    ]);
+    expect(error.hints).toContain(
+      "--fix-for names one of the stage's registry alarms, once per alarm",
+    );
+  });
+
+  it("refuses a fix where the stage has no version analysis to judge it", () => {
+    expect(refused({ ...good, fixFor: ["hello-prod-errors"] }).message).toContain(
+      "--fix-for: hello-service.prod has no version analysis",
+    );
+  });
+
+  it("names a bad value by its position, and a repeated alarm", () => {
+    const error = refused({ ...good, fixFor: ["hello-prod-errors", "bad\u0007name"] }, analysed);
+    expect(error.details?.issues).toEqual([
+      { field: "--fix-for (2nd)", reason: "must be an alarm name: 1 to 255 printable characters" },
+    ]);
+    const repeated = refused(
+      { ...good, fixFor: ["hello-prod-errors", "hello-prod-errors"] },
+      analysed,
+    );
+    expect(repeated.details?.issues).toEqual([
+      { field: "--fix-for", reason: "must not repeat an alarm" },
+    ]);
+  });
+});

@@ -19,6 +19,7 @@ export const FIELD_FLAGS: Readonly<Record<string, string>> = {
   "artifact.sha256": "--sha256",
   "trigger.actor": "--actor",
   "trigger.ciRunUrl": "--ci-run-url",
+  fixFor: "--fix-for",
 };
 
 /** The values a deploy was given (each may be missing). */
@@ -29,6 +30,8 @@ export interface RequestValues {
   readonly sha256?: string | undefined;
   readonly actor?: string | undefined;
   readonly ciRunUrl?: string | undefined;
+  /** `--fix-for`, once per alarm; empty or absent for an ordinary deployment. */
+  readonly fixFor?: readonly string[] | undefined;
 }
 
 /** The StartExecution input, exactly as it will be sent (absent values stay absent). */
@@ -44,15 +47,32 @@ export function requestInput(values: RequestValues): Record<string, unknown> {
       ...(values.actor !== undefined ? { actor: values.actor } : {}),
       ...(values.ciRunUrl !== undefined ? { ciRunUrl: values.ciRunUrl } : {}),
     },
+    // No --fix-for: no field at all, so an ordinary deployment's input is what it always was.
+    ...(values.fixFor !== undefined && values.fixFor.length > 0 ? { fixFor: values.fixFor } : {}),
   };
 }
 
-/** An InvalidInput's issues, named by flag: "--version: must be a git commit SHA ...". */
+/**
+ * An InvalidInput's issues, named by flag: "--version: must be a git commit SHA ...". One value
+ * of a repeatable flag is named by its position: `fixFor.1` is "--fix-for (2nd)".
+ */
 export function flagIssues(issues: readonly FieldIssue[]): FieldIssue[] {
   return issues.map((issue) => ({
-    field: FIELD_FLAGS[issue.field] ?? issue.field,
+    field: FIELD_FLAGS[issue.field] ?? listItemFlag(issue.field) ?? issue.field,
     reason: issue.reason,
   }));
+}
+
+function listItemFlag(field: string): string | undefined {
+  const match = /^(\w+)\.(\d+)$/.exec(field);
+  const flagName = match ? FIELD_FLAGS[match[1] ?? ""] : undefined;
+  return flagName ? `${flagName} (${ordinal(Number(match?.[2]) + 1)})` : undefined;
+}
+
+function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  const suffix = teen ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
 }
 
 /** A usage error (exit 2) listing every problem. */
@@ -128,6 +148,9 @@ function hintsFor(issues: readonly FieldIssue[], registry: Registry): string[] {
   }
   if (fields.has("trigger.actor")) {
     hints.push("pass --actor NAME (letters, digits and . _ @ + [ ] -)");
+  }
+  if ([...fields].some((f) => f === "fixFor" || f.startsWith("fixFor."))) {
+    hints.push("--fix-for names one of the stage's registry alarms, once per alarm");
   }
   if (Object.keys(registry.services).length === 0) hints.push("the registry has no services yet");
   return hints;

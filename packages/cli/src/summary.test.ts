@@ -1,5 +1,5 @@
 import { HistoryReader } from "@gantry/core";
-import { verifiedTrigger } from "@gantry/core/testing";
+import { regressedHistory, verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import { summarize } from "./summary.ts";
 
@@ -115,5 +115,40 @@ describe("summarize", () => {
     ]);
     const summary = summarize({ executionArn: "arn:x:gantry-prod:n", name: "n" }, reader.progress);
     expect(summary).toMatchObject({ actor: "mallory", trigger: null });
+  });
+
+  it("carries every verdict of the version analysis, as objects, and the rollback it caused", () => {
+    const reader = new HistoryReader();
+    reader.apply(regressedHistory());
+    const summary = summarize(
+      { executionArn: "arn:x:gantry-prod:n", status: "FAILED" },
+      reader.progress,
+    );
+    expect(summary.analysis.map((v) => [v.state, v.weight, v.decision])).toEqual([
+      ["CheckAlarms", 10, "pass"],
+      ["CheckAlarms", 25, "fail"],
+    ]);
+    expect(summary.analysis[1]).toMatchObject({
+      failure: "VersionRegressed",
+      newVersion: { requests: 120, failures: 31 },
+      errorRate: { pValue: 3.1e-25, regressed: true },
+    });
+    expect(summary).toMatchObject({
+      result: "rolled-back",
+      exitCode: 3,
+      error: "VersionRegressed",
+      fixFor: [],
+    });
+    // A JSON document for machines: the verdicts survive the round trip as they are.
+    expect(JSON.parse(JSON.stringify(summary)).analysis).toEqual(summary.analysis);
+  });
+
+  it("has an empty analysis and no fix for a deployment without them", () => {
+    const summary = summarize(
+      { executionArn: "a", status: "RUNNING" },
+      new HistoryReader().progress,
+    );
+    expect(summary.analysis).toEqual([]);
+    expect(summary.fixFor).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import {
   recordedOutcomeOf,
   stageOfStateMachine,
   type Traffic,
+  type VerdictReading,
   type VerifiedTrigger,
 } from "@gantry/core";
 import type { ExecutionDescription } from "./executions.ts";
@@ -66,6 +67,14 @@ export interface DeploymentSummary {
   readonly traffic: Traffic | null;
   readonly approval: ApprovalProgress | null;
   readonly rollback: RollbackProgress | null;
+  /** `gantry deploy --fix-for`: the alarms it fixes (empty for an ordinary deployment). */
+  readonly fixFor: readonly string[];
+  /**
+   * The version analysis's verdicts, one per hold that ended, oldest first: each is a
+   * CheckAlarms (or CheckBakeAlarms) output's `$.rollout.analysis` (samples, rates, p-value,
+   * p99 ratio, decision, summary) and `state`, the check that gave it. Empty without analysis.
+   */
+  readonly analysis: readonly VerdictReading[];
 }
 
 function iso(ms: number | undefined): string | null {
@@ -164,5 +173,7 @@ export function summarize(
     traffic: progress.traffic ?? null,
     approval: progress.approval ?? null,
     rollback: progress.rollback ?? null,
+    fixFor: progress.fixFor ?? [],
+    analysis: progress.verdicts,
   };
 }

@@ -37,7 +37,7 @@ export interface Target {
   knownStages(): readonly Stage[];
 }
 
-type Options = Readonly<Record<string, string | boolean | undefined>>;
+type Options = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** What `npm start` writes to `<GANTRY_HOME>/endpoints.json` while it runs. */

@@ -9,6 +9,8 @@ export interface OptionSpec {
   /** The value's placeholder in help ("SHA", "URL"). */
   readonly value?: string;
   readonly description: string;
+  /** A string option that may be given more than once; its value is then the list, in order. */
+  readonly multiple?: boolean;
 }
 
 export interface PositionalSpec {
@@ -142,6 +144,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         value: "N",
         description: "deploy this version and artifact again, as attempt N (default 1)",
       },
+      "fix-for": {
+        type: "string",
+        value: "ALARM",
+        multiple: true,
+        description:
+          "a fix deployed during an incident: this registry alarm of the stage is in ALARM and this deployment fixes it (repeatable)",
+      },
       wait: {
         type: "boolean",
         description: "follow the execution to its end; the exit code says how it ended",
@@ -162,6 +171,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         "(it needs `permissions: id-token: write`); against the local control plane, one its " +
         "issuer mints for the service's registered repository. The token's actor is the " +
         "request's: --actor must not name anyone else.",
+      "During an incident (a watched alarm already in ALARM), a deployment is refused unless it " +
+        "says it is the fix: --fix-for ALARM, once per alarm it fixes. Those alarms then no longer " +
+        "stop it; the stage's version analysis judges it instead (the new version must do better " +
+        "than the one it replaces on the failing metric), auto-approval never applies, and the " +
+        "approval email says it is a fix. A --fix-for alarm that is not in ALARM is refused: " +
+        "nothing to fix. See docs/ci.md.",
       "Exit codes: 0 deployed (or started, without --wait); 2 invalid input or usage; " +
         "3 rolled back; 4 approval rejected or timed out; 5 any other failure.",
     ],

@@ -4,7 +4,7 @@ import { type LoadedRegistry, loadRegistry } from "../registry.ts";
 import { resolveTarget, type Target } from "../target.ts";
 
 /** Option values by long name. */
-export type Options = Readonly<Record<string, string | boolean | undefined>>;
+export type Options = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 
 /** What every command gets: its parsed command line and the process's I/O. */
 export interface CommandContext {

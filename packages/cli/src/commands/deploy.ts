@@ -1,6 +1,6 @@
 import { type SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { type DeploymentRequest, executionName, type Stage } from "@gantry/core";
-import { flag, integerOption, stageOption, stringOption } from "../args.ts";
+import { flag, integerOption, listOption, stageOption, stringOption } from "../args.ts";
 import { defaultActor, defaultCiRunUrl } from "../ci-env.ts";
 import { CliError, explainError } from "../errors.ts";
 import { describeExecution, type ExecutionDescription, readSummary } from "../executions.ts";
@@ -25,7 +25,14 @@ export interface Started {
 /**
  * `gantry deploy`: validates the request (schema and registry) before calling anything, starts
  * the execution under its deterministic name, and with `--wait` follows it to the end. The exit
- * code says how it ended (see exit-codes.ts).
+ * code says how it ended (see exit-codes.ts). `--fix-for ALARM` (repeatable) marks a fix
+ * deployed during an incident: the request's `fixFor`.
+ *
+ * @example
+ * ```ts
+ * const code = await deployCommand(context); // gantry deploy --stage prod ... --fix-for api-errors
+ * if (code === ExitCode.RolledBack) console.error("the fix did not beat the live version");
+ * ```
  */
 export async function deployCommand(context: CommandContext): Promise<ExitCode> {
   const { options, io } = context;
@@ -62,7 +69,8 @@ export async function deployCommand(context: CommandContext): Promise<ExitCode> 
         `execution ${started.executionArn}`,
       ]
     : [
-        `deploying ${what} to ${stage} as ${name}${attempt > 1 ? ` (attempt ${attempt})` : ""}`,
+        `deploying ${what} to ${stage} as ${name}${attempt > 1 ? ` (attempt ${attempt})` : ""}` +
+          (request.fixFor ? `: a fix for ${request.fixFor.join(", ")} (in ALARM)` : ""),
         `execution ${started.executionArn}`,
       ];
 
@@ -102,6 +110,7 @@ function buildRequest(
     sha256: stringOption(options, "sha256"),
     actor: stringOption(options, "actor") ?? defaultActor(io.env),
     ciRunUrl: explicitUrl ?? defaultCiRunUrl(io.env),
+    fixFor: listOption(options, "fix-for"),
   };
   try {
     return validateRequest(values, registry, stage);

@@ -5,6 +5,8 @@ import {
   type HistoryEventLike,
   hideIdTokensInJson,
   readableCause,
+  verdictOf,
+  WORKFLOW_STATES,
 } from "@gantry/core";
 import { stageOption } from "../args.ts";
 import { explainError } from "../errors.ts";
@@ -13,6 +15,7 @@ import { ExitCode } from "../exit-codes.ts";
 import { eventsAfter } from "../follow.ts";
 import { isoTime } from "../render/format.ts";
 import { printJson } from "../render/json.ts";
+import { describeVerdict } from "../render/text.ts";
 import { type CommandContext, say, targetOf, wantsJson } from "./context.ts";
 
 /**
@@ -55,8 +58,26 @@ export function historyLine(event: HistoryEventLike): string {
   return `${id}  ${isoTime(eventTime(event))}  ${type}  ${eventDetail(event)}`.trimEnd();
 }
 
+/** The end-of-hold checks, whose output carries the hold's version verdict. */
+const CHECKS: ReadonlySet<string> = new Set<string>([
+  WORKFLOW_STATES.checkAlarms,
+  WORKFLOW_STATES.checkBakeAlarms,
+]);
+
+/** The version verdict in a check's output (`$.rollout.analysis`), as a line; "" without one. */
+function verdictIn(output: string | undefined): string {
+  try {
+    const verdict = verdictOf(JSON.parse(output ?? "null")?.rollout?.analysis);
+    return verdict ? `: ${describeVerdict(verdict)}` : "";
+  } catch {
+    return "";
+  }
+}
+
 function eventDetail(event: HistoryEventLike): string {
-  const name = event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name;
+  const exited = event.stateExitedEventDetails;
+  if (exited?.name && CHECKS.has(exited.name)) return `${exited.name}${verdictIn(exited.output)}`;
+  const name = event.stateEnteredEventDetails?.name ?? exited?.name;
   if (name) return name;
   const failure = errorDetailsOf(event);
   if (failure?.error) {

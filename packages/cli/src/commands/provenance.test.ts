@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { amendmentKey, type DeploymentRecord, recordKeys } from "@gantry/core";
-import { verifiedTrigger } from "@gantry/core/testing";
+import { regressedVerdict, testVerdict, verifiedTrigger } from "@gantry/core/testing";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Io } from "../io.ts";
@@ -198,6 +198,44 @@ describe("provenanceLines", () => {
     expect(text).toContain("MISMATCH");
     expect(text).toContain("rolled-back: AlarmTriggered (errors > 1)");
     expect(text).toContain("version 4 serves all traffic again, version 5 removed");
+  });
+});
+
+describe("the version analysis in the record", () => {
+  it("shows the verdict that stopped the deployment and the alarms it was a fix for", () => {
+    const verdict = regressedVerdict();
+    const doc = provenanceOf(
+      record({
+        fixFor: ["hello-prod-errors"],
+        analysis: verdict,
+        outcome: { status: "rolled-back", error: "VersionRegressed", cause: verdict.summary },
+      }),
+      KEY,
+    );
+    expect(doc.analysis).toEqual(verdict);
+    expect(doc.fixFor).toEqual(["hello-prod-errors"]);
+    const text = provenanceLines(doc).join("\n");
+    expect(text).toContain(
+      `  analysis     last verdict at 10%: FAILED VersionRegressed — ${verdict.summary}`,
+    );
+    expect(text).toContain("  fix for      hello-prod-errors (deployed during an incident");
+  });
+
+  it("shows a passing verdict's numbers, and none for a record without analysis", () => {
+    const passed = provenanceOf(record({ analysis: testVerdict() }), KEY);
+    expect(provenanceLines(passed).join("\n")).toContain(
+      "last verdict at 10%: pass — version 2 0 of 130 failed (0.0%)",
+    );
+    const none = provenanceOf(record(), KEY);
+    expect(none.analysis).toBeNull();
+    expect(none.fixFor).toEqual([]);
+    expect(provenanceLines(none).join("\n")).toContain("analysis     none");
+    expect(provenanceLines(none).join("\n")).not.toContain("fix for");
+  });
+
+  it("shows no verdict for a record whose analysis is in a shape it does not know", () => {
+    const odd = record({ analysis: { decision: "pass" } as never, fixFor: [7] as never });
+    expect(provenanceOf(odd, KEY)).toMatchObject({ analysis: null, fixFor: [] });
   });
 });
 

@@ -8,6 +8,8 @@ import {
   recordKeys,
   type Stage,
   type VerifiedTrigger,
+  type VersionVerdict,
+  verdictOf,
 } from "@gantry/core";
 import { defaultStateBucketName } from "@gantry/stacks/names";
 import { stageOption, stringOption } from "../args.ts";
@@ -15,6 +17,7 @@ import { CliError, explainError, UsageError } from "../errors.ts";
 import { ExitCode } from "../exit-codes.ts";
 import { guardClientOutput, parseRemoteJson } from "../remote-text.ts";
 import { printJson } from "../render/json.ts";
+import { describeVerdict } from "../render/text.ts";
 import type { Target } from "../target.ts";
 import { type CommandContext, say, targetOf, wantsJson } from "./context.ts";
 
@@ -54,7 +57,9 @@ export interface ProvenanceHop {
  *   approval: { how, by, at, channel, principal?, comment?, approvalId?, rule? } | null,
  *   execution: { arn, name, startedAt }, finishedAt,
  *   outcome: { status, error?, cause?, version?, note? },
- *   rollback: { restoredVersion, removedVersion?, verifiedAt } | null
+ *   rollback: { restoredVersion, removedVersion?, verifiedAt } | null,
+ *   fixFor: string[],             // `gantry deploy --fix-for`: the alarms it fixed; [] otherwise
+ *   analysis: VersionVerdict | null  // the last version verdict (the one that stopped it, if one did)
  * }
  * ```
  */
@@ -83,6 +88,10 @@ export interface ProvenanceDocument {
   readonly finishedAt: string;
   readonly outcome: DeploymentRecord["outcome"];
   readonly rollback: DeploymentRecord["rollback"] | null;
+  /** The alarms the deployment was a fix for (`gantry deploy --fix-for`); empty otherwise. */
+  readonly fixFor: readonly string[];
+  /** The record's last version verdict; null without version analysis (or an earlier Gantry). */
+  readonly analysis: VersionVerdict | null;
 }
 
 /** Where an approval came from, for a person. */
@@ -184,6 +193,11 @@ export function provenanceOf(record: DeploymentRecord, key: string): ProvenanceD
     finishedAt: record.finishedAt,
     outcome: record.outcome,
     rollback: record.rollback ?? null,
+    fixFor: Array.isArray(record.fixFor)
+      ? record.fixFor.filter((alarm): alarm is string => typeof alarm === "string")
+      : [],
+    // Known fields only: a record in a shape this Gantry does not know shows no verdict.
+    analysis: verdictOf(record.analysis) ?? null,
   };
 }
 
@@ -221,6 +235,14 @@ export function provenanceLines(doc: ProvenanceDocument): string[] {
   lines.push(`               started ${doc.execution.startedAt}, finished ${doc.finishedAt}`);
   lines.push(`  outcome      ${outcomeText(doc.outcome)}`);
   if (doc.outcome.note) lines.push(`               note: ${doc.outcome.note}`);
+  if (doc.fixFor.length > 0) {
+    lines.push(
+      `  fix for      ${doc.fixFor.join(", ")} (deployed during an incident; judged by the version analysis)`,
+    );
+  }
+  lines.push(
+    `  analysis     ${doc.analysis ? describeVerdict(doc.analysis).replace(/^analysis /, "last verdict ") : "none (the stage has no version analysis, or no hold ended)"}`,
+  );
   lines.push(`  rollback     ${rollbackText(doc.rollback)}`);
   return lines;
 }

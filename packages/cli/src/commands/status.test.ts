@@ -1,5 +1,5 @@
 import { HistoryReader } from "@gantry/core";
-import { verifiedTrigger } from "@gantry/core/testing";
+import { regressedVerdict, testVerdict, verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import type { DeploymentSummary } from "../summary.ts";
 import { statusLines } from "./status.ts";
@@ -27,6 +27,8 @@ const base: DeploymentSummary = {
   traffic: null,
   approval: null,
   rollback: null,
+  fixFor: [],
+  analysis: [],
 };
 const progress = new HistoryReader().progress;
 
@@ -60,5 +62,29 @@ describe("gantry status", () => {
     expect(statusLines(base, progress, 0).join("\n")).toMatch(
       /trigger +octocat \(unverified claim\)/,
     );
+  });
+
+  it("prints one line per verdict of the version analysis, the failing one with its reason", () => {
+    const failed = regressedVerdict({ weight: 25, stepIndex: 1 });
+    const text = statusLines(
+      {
+        ...base,
+        fixFor: ["hello-prod-errors"],
+        analysis: [
+          { ...testVerdict(), state: "CheckAlarms" },
+          { ...failed, state: "CheckAlarms" },
+        ],
+      },
+      progress,
+      0,
+    ).join("\n");
+    expect(text).toMatch(
+      /\n {2}analysis +at 10%: pass — version 2 0 of 130 failed \(0\.0%\) vs version 1 1 of 1,170 \(0\.1%\), Fisher p = 0\.91; p99 1\.05x\n {2} +at 25%: FAILED VersionRegressed — version 2 failed 31 of 120/,
+    );
+    expect(text).toMatch(/fix for +hello-prod-errors \(in ALARM when it started/);
+  });
+
+  it("prints no analysis line for a deployment without version analysis", () => {
+    expect(statusLines(base, progress, 0).join("\n")).not.toMatch(/analysis|fix for/);
   });
 });

@@ -9,6 +9,7 @@ import {
   describeApproval,
   describeRollback,
   describeTraffic,
+  describeVerdict,
   exitMeaning,
 } from "../render/text.ts";
 import type { DeploymentSummary } from "../summary.ts";
@@ -97,6 +98,16 @@ export function statusLines(
       add(i === 0 ? "approval" : "", line);
     });
   }
+  add(
+    "fix for",
+    summary.fixFor.length > 0
+      ? `${summary.fixFor.join(", ")} (in ALARM when it started: the version analysis judges it, not that alarm)`
+      : undefined,
+  );
+  // One line per hold that ended: how the new version did against the previous one.
+  summary.analysis.forEach((verdict, i) => {
+    add(i === 0 ? "analysis" : "", describeVerdict(verdict).replace(/^analysis /, ""));
+  });
   add("rollback", summary.rollback ? describeRollback(summary.rollback) : undefined);
   add(
     "error",

@@ -70,7 +70,7 @@ export function stageSettings(input: {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The project root, where `.env` and `.env.<stage>` are. */
   readonly root: string;
-  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+  readonly options: Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 }): { config: InfraConfig; files: string[] } {
   const files = [".env", `.env.${input.stage}`].map((name) => join(input.root, name));
   const fromFiles = files.map(readDotenv);

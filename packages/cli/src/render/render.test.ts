@@ -1,5 +1,5 @@
 import { type DeploymentUpdate, HistoryReader } from "@gantry/core";
-import { verifiedTrigger } from "@gantry/core/testing";
+import { regressedVerdict, testSample, testVerdict, verifiedTrigger } from "@gantry/core/testing";
 import { describe, expect, it } from "vitest";
 import type { OutputStream } from "../io.ts";
 import type { DeploymentSummary } from "../summary.ts";
@@ -7,7 +7,13 @@ import { formatDuration, orList, table } from "./format.ts";
 import { JsonRenderer } from "./json.ts";
 import { PlainRenderer } from "./plain.ts";
 import { isLiveTerminal } from "./select.ts";
-import { describeApproval, describeSummary, describeTraffic, describeUpdate } from "./text.ts";
+import {
+  describeApproval,
+  describeSummary,
+  describeTraffic,
+  describeUpdate,
+  describeVerdict,
+} from "./text.ts";
 import { ANSI, TtyRenderer } from "./tty.ts";
 
 function sink(tty = false): OutputStream & { text: string } {
@@ -50,6 +56,8 @@ const summary: DeploymentSummary = {
   approval: null,
   rollback: null,
   trigger: null,
+  fixFor: [],
+  analysis: [],
 };
 
 const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2lnbmF0dXJl";
@@ -192,6 +200,110 @@ describe("holds", () => {
     expect(lines).toEqual([
       "HoldTrafficStep started (waits until 10:01:00 UTC); ends at once if hello-prod-errors, hello-prod-latency enters ALARM",
     ]);
+  });
+});
+
+describe("version analysis", () => {
+  it("says a passed hold's numbers in one line", () => {
+    expect(
+      describeVerdict(
+        testVerdict({
+          newVersion: testSample({ version: "5" }),
+          previousVersion: testSample({
+            version: "4",
+            requests: 1170,
+            failures: 1,
+            realRequests: 1170,
+          }),
+        }),
+      ),
+    ).toBe(
+      "analysis at 10%: pass — version 5 0 of 130 failed (0.0%) vs version 4 1 of 1,170 (0.1%), Fisher p = 0.91; p99 1.05x",
+    );
+  });
+
+  it("shows synthetic requests, an unjudged p99, the bake's baseline and a fix's rule", () => {
+    const line = describeVerdict(
+      testVerdict({
+        phase: "bake",
+        weight: 100,
+        baseline: { from: "a", to: "b" },
+        newVersion: testSample({
+          requests: 100,
+          failures: 1,
+          realRequests: 40,
+          synthetic: 60,
+          syntheticFailures: 1,
+        }),
+        latency: { judged: false, reason: "version 2 has 40 real requests, fewer than 100" },
+        fix: { alarms: ["hello-prod-errors"], metric: "errors", pValue: 0.0004, improved: true },
+      }),
+    );
+    expect(line).toBe(
+      "analysis in the bake: pass — version 2 1 of 100 failed (1.0%, 60 synthetic (1 failed)) vs version 1 1 of 1,170 (0.1%) before the rollout, Fisher p = 0.91; p99 not judged (version 2 has 40 real requests, fewer than 100); fix for hello-prod-errors: error rate better than version 1",
+    );
+    expect(
+      describeVerdict(
+        testVerdict({ fix: { alarms: ["slow"], metric: "latency", improved: false } }),
+      ),
+    ).toContain("fix for slow: p99 NOT better than version 1");
+  });
+
+  it("names the failure of a verdict that stopped the deployment, with the analysis's reason", () => {
+    const failed = regressedVerdict({ weight: 25 });
+    expect(describeVerdict(failed)).toBe(
+      `analysis at 25%: FAILED VersionRegressed — ${failed.summary}`,
+    );
+    expect(
+      describeVerdict(
+        testVerdict({
+          decision: "insufficient",
+          failure: "InsufficientData",
+          summary: "12 requests < 100",
+        }),
+      ),
+    ).toBe("analysis at 10%: FAILED InsufficientData — 12 requests < 100");
+    // A verdict read without its failure name still says which one its decision means.
+    const { failure: _f, ...unnamed } = regressedVerdict();
+    expect(describeVerdict(unnamed)).toMatch(/^analysis at 10%: FAILED VersionRegressed — /);
+    expect(describeVerdict({ ...unnamed, decision: "insufficient" })).toMatch(
+      /^analysis at 10%: FAILED InsufficientData — /,
+    );
+    expect(describeVerdict(testVerdict({ decision: "extend", summary: "12 < 100" }))).toBe(
+      "analysis at 10%: hold extended — 12 < 100",
+    );
+    expect(describeVerdict(testVerdict({ decision: "skipped", summary: "the same version" }))).toBe(
+      "analysis at 10%: skipped — the same version",
+    );
+  });
+
+  it("says no requests rather than a rate of nothing", () => {
+    expect(
+      describeVerdict(testVerdict({ newVersion: testSample({ requests: 0, realRequests: 0 }) })),
+    ).toContain("version 2 0 of 0 failed (no requests)");
+  });
+
+  it("prints a verdict as it comes, and marks a failed one on a terminal", () => {
+    const out = sink();
+    new PlainRenderer(out, sink(), context, () => T).update(
+      [{ kind: "analysis", at: T, verdict: { ...testVerdict(), state: "CheckAlarms" } }],
+      progress,
+    );
+    expect(out.text).toMatch(
+      /^2026-11-22T10:00:00\.000Z {2}analysis at 10%: pass — version 2 0 of 130/,
+    );
+    const tty = sink(true);
+    const renderer = new TtyRenderer(tty, context, () => T, { colour: false, redrawMs: 1000 });
+    renderer.update(
+      [
+        { kind: "analysis", at: T, verdict: { ...testVerdict(), state: "CheckAlarms" } },
+        { kind: "analysis", at: T, verdict: { ...regressedVerdict(), state: "CheckAlarms" } },
+      ],
+      progress,
+    );
+    renderer.interrupted([]);
+    expect(tty.text).toContain("✓ analysis at 10%: pass");
+    expect(tty.text).toContain("✗ analysis at 10%: FAILED VersionRegressed");
   });
 });
 

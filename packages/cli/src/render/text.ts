@@ -2,9 +2,12 @@ import {
   type ApprovalProgress,
   type DeploymentUpdate,
   describeAutoApproval,
+  formatP,
   type RollbackProgress,
   type Traffic,
   triggerText,
+  type VersionSample,
+  type VersionVerdict,
 } from "@gantry/core";
 import type { ExitCode } from "../exit-codes.ts";
 import type { DeploymentSummary } from "../summary.ts";
@@ -72,6 +75,8 @@ export function describeUpdate(update: DeploymentUpdate, context: RenderContext)
       return describeApproval(update.approval, context);
     case "rollback":
       return [describeRollback(update.rollback)];
+    case "analysis":
+      return [describeVerdict(update.verdict)];
     case "finished":
       return [];
     default:
@@ -145,6 +150,72 @@ export function describeRollback(rollback: RollbackProgress): string {
         : "rolled back: nothing had been changed";
     default:
       return `ROLLBACK FAILED: ${rollback.failure?.error ?? "unknown error"}${cause(rollback.failure?.cause)} (the rollback-failed alarm fires; the alias may still route to the new version: see docs/operations.md, RollbackFailed)`;
+  }
+}
+
+/** "1,170": counts read at a glance. */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** "5 0 of 130 failed (0.0%, 30 synthetic)": one version's side of a verdict. */
+function sampleText(sample: VersionSample, failed: string): string {
+  const rate =
+    sample.requests > 0
+      ? `${((sample.failures / sample.requests) * 100).toFixed(1)}%`
+      : "no requests";
+  const synthetic =
+    sample.synthetic > 0
+      ? `, ${count(sample.synthetic)} synthetic (${count(sample.syntheticFailures)} failed)`
+      : "";
+  return `version ${sample.version} ${count(sample.failures)} of ${count(sample.requests)}${failed} (${rate}${synthetic})`;
+}
+
+/** What was compared, in numbers: both versions, the error-rate test, the p99 ratio, a fix's rule. */
+function verdictNumbers(verdict: VersionVerdict): string {
+  const parts = [
+    `${sampleText(verdict.newVersion, " failed")} vs ${sampleText(verdict.previousVersion, "")}${
+      verdict.baseline ? " before the rollout" : ""
+    }${verdict.errorRate ? `, Fisher p = ${formatP(verdict.errorRate.pValue)}` : ""}`,
+    verdict.latency.judged
+      ? `p99 ${verdict.latency.ratio.toFixed(2)}x`
+      : `p99 not judged (${verdict.latency.reason})`,
+  ];
+  const fix = verdict.fix;
+  if (fix) {
+    const metric = fix.metric === "latency" ? "p99" : "error rate";
+    parts.push(
+      `fix for ${fix.alarms.join(", ")}: ${metric} ${fix.improved ? "better" : "NOT better"} than version ${verdict.previousVersion.version}`,
+    );
+  }
+  return parts.join("; ");
+}
+
+/**
+ * One verdict of the version analysis as a line: where (the step's share, or the bake), the
+ * decision, and the numbers. A verdict that stopped the deployment (or held it longer, or had
+ * nothing to compare) gives the analysis's own sentence, which says why.
+ *
+ * @example
+ * ```ts
+ * describeVerdict(verdict);
+ * // "analysis at 10%: pass — version 5 0 of 130 failed (0.0%) vs version 4 1 of 1,170 (0.1%), Fisher p = 0.91; p99 1.05x"
+ * ```
+ */
+export function describeVerdict(verdict: VersionVerdict): string {
+  const where =
+    verdict.phase === "bake" || verdict.phase === "baked" ? "in the bake" : `at ${verdict.weight}%`;
+  switch (verdict.decision) {
+    case "pass":
+      return `analysis ${where}: pass — ${verdictNumbers(verdict)}`;
+    case "fail":
+    case "insufficient":
+      return `analysis ${where}: FAILED ${verdict.failure ?? (verdict.decision === "fail" ? "VersionRegressed" : "InsufficientData")} — ${verdict.summary}`;
+    case "extend":
+      // The analysis's sentence says how short the sample was and until when it holds.
+      return `analysis ${where}: hold extended — ${verdict.summary}`;
+    default:
+      return `analysis ${where}: ${verdict.decision} — ${verdict.summary}`;
   }
 }
 

@@ -116,6 +116,11 @@ export class TtyRenderer implements Renderer {
     if (update.kind === "rollback" && update.rollback.status !== "done") {
       return this.#c.red(`↺ ${text}`);
     }
+    if (update.kind === "analysis") {
+      const { decision } = update.verdict;
+      if (decision === "fail" || decision === "insufficient") return this.#c.red(`✗ ${text}`);
+      return decision === "pass" ? `${this.#c.green("✓")} ${text}` : this.#c.yellow(`  ${text}`);
+    }
     if (update.kind === "approval") {
       return update.approval.status === "waiting" ? this.#c.yellow(`? ${text}`) : `  ${text}`;
     }

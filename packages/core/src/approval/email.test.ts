@@ -301,3 +301,59 @@ describe("the trigger in the approval email", () => {
     expect(message.text).not.toMatch(/^Approve: https:\/\/evil/m);
   });
 });
+
+describe("the approval email of a fix deployed during an incident", () => {
+  const SINCE = "2026-11-01T11:40:00.000Z";
+  const fixed = record({
+    fix: {
+      alarms: [{ name: "hello-prod-errors", since: SINCE, metricName: "Errors" }],
+      metric: "errors",
+      previousVersion: "4",
+    },
+  });
+  const line =
+    `Deploying during an incident: a fix for hello-prod-errors (in ALARM since ${SINCE}); ` +
+    "the version analysis judges it, not that alarm: it must do better than version 4 on the failure rate";
+
+  it("says so in the subject", () => {
+    expect(email(fixed).subject).toBe(
+      "[Gantry] Approve hello-service 3f2a9c1e0b7d for prod (incident fix)?",
+    );
+  });
+
+  it("says so first in the text, then among the facts, with the fixed alarm left unwatched", () => {
+    const lines = email(fixed).text.split("\n");
+    expect(lines.slice(0, 4)).toEqual([
+      "octocat wants to deploy hello-service 3f2a9c1e0b7d to prod.",
+      "",
+      `${line}.`,
+      "",
+    ]);
+    expect(lines).toContain(`Incident fix: ${line}`);
+    expect(lines).toContain(
+      "Watched alarms: hello-prod-errors, hello-prod-latency (not hello-prod-errors: this deployment fixes it)",
+    );
+  });
+
+  it("says so in the HTML, above the facts", () => {
+    const { html } = email(fixed);
+    const notice = html.indexOf(`<strong>${line}.</strong>`);
+    expect(notice).toBeGreaterThan(html.indexOf("</h1>"));
+    expect(notice).toBeLessThan(html.indexOf("<table"));
+    expect(html).toContain(`>Incident fix</th><td`);
+  });
+
+  it("puts the fix right after the version in the facts", () => {
+    expect(
+      approvalFacts(fixed)
+        .map(([label]) => label)
+        .slice(0, 4),
+    ).toEqual(["Service", "Stage", "Version", "Incident fix"]);
+  });
+
+  it("says nothing about incidents for an ordinary deployment", () => {
+    const message = email();
+    for (const part of [message.subject, message.text, message.html])
+      expect(part).not.toMatch(/incident/i);
+  });
+});

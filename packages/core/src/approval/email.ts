@@ -2,6 +2,7 @@ import type { EmailMessage } from "../ports.ts";
 import { displayText } from "../text.ts";
 import { triggerText } from "../trigger/describe.ts";
 import { html } from "./html.ts";
+import { incidentFixText } from "./incident.ts";
 import type { ApprovalRecord } from "./record.ts";
 
 export interface ApprovalEmailInput {
@@ -15,7 +16,8 @@ export interface ApprovalEmailInput {
 /**
  * The email an approver receives: what is being deployed, from where, with what evidence, by
  * whom, how it will roll out, and two links bound to this approver. Plain text and HTML say
- * the same thing.
+ * the same thing. A fix deployed during an incident says so first, in the subject and above
+ * everything else.
  *
  * @example
  * ```ts
@@ -27,12 +29,16 @@ export function approvalEmail(input: ApprovalEmailInput): EmailMessage {
   const { record, approver, approveUrl, rejectUrl, from } = input;
   const short = record.version.slice(0, 12);
   const facts = approvalFacts(record);
-  const subject = displayText(`[Gantry] Approve ${record.service} ${short} for ${record.stage}?`);
+  const incident = record.fix ? incidentFixText(record.fix) : undefined;
+  const subject = displayText(
+    `[Gantry] Approve ${record.service} ${short} for ${record.stage}${incident ? " (incident fix)" : ""}?`,
+  );
   const actor = displayText(record.trigger.actor);
 
   const text = [
     `${actor} wants to deploy ${record.service} ${short} to ${record.stage}.`,
     "",
+    ...(incident ? [`${incident}.`, ""] : []),
     ...facts.map(([label, value]) => `${label}: ${value}`),
     "",
     `Approve: ${approveUrl}`,
@@ -45,6 +51,7 @@ export function approvalEmail(input: ApprovalEmailInput): EmailMessage {
   const body = html`<!doctype html>
 <html lang="en"><body style="font-family:system-ui,sans-serif;line-height:1.5;max-width:640px">
 <h1 style="font-size:1.25rem">${actor} wants to deploy ${record.service} ${short} to ${record.stage}</h1>
+${incident ? html`<p style="border:2px solid #9a6700;border-radius:6px;padding:8px 12px"><strong>${incident}.</strong></p>` : ""}
 <table style="border-collapse:collapse">${facts.map(
     ([label, value]) =>
       html`<tr><th style="text-align:left;padding:2px 12px 2px 0;vertical-align:top">${label}</th><td style="font-family:ui-monospace,monospace;word-break:break-all">${value}</td></tr>`,
@@ -77,6 +84,7 @@ export function approvalFacts(record: ApprovalRecord): [string, string][] {
     ["Stage", record.stage],
     ["Version", record.version],
   ];
+  if (record.fix) rows.push(["Incident fix", incidentFixText(record.fix)]);
   if (record.commitUrl) rows.push(["Commit", record.commitUrl]);
   rows.push(
     ["Artifact", record.artifactKey],
@@ -90,13 +98,22 @@ export function approvalFacts(record: ApprovalRecord): [string, string][] {
       "Rollout",
       `${steps}, each step held ${formatSeconds(record.rollout.stepWaitSeconds)}, bake ${formatSeconds(record.rollout.bakeSeconds)}`,
     ],
-    ["Watched alarms", record.rollout.alarms.join(", ") || "(none)"],
+    ["Watched alarms", watchedAlarms(record)],
     ["Execution", record.execution.name],
     ["Expires", record.expiresAt],
   );
   // Every field was validated where it entered; escaping here as well means a field that
   // slipped through still cannot forge a line or hide text in the email or the page.
   return rows.map(([label, value]) => [label, displayText(value)]);
+}
+
+/** The registry's alarms, and which of them a fix leaves to the version analysis. */
+function watchedAlarms(record: ApprovalRecord): string {
+  const all = record.rollout.alarms.join(", ") || "(none)";
+  const fixed = record.fix?.alarms.map((a) => a.name) ?? [];
+  return fixed.length === 0
+    ? all
+    : `${all} (not ${fixed.join(", ")}: this deployment fixes ${fixed.length > 1 ? "them" : "it"})`;
 }
 
 function formatSeconds(seconds: number): string {

@@ -141,6 +141,24 @@ describe("a signed link", () => {
     expect(calls).toEqual([]);
   });
 
+  it("GET of a fix's link shows what it fixes and what judges it, from the stored record", async () => {
+    const fixRecord: ApprovalRecord = {
+      ...approvalRecord(ID),
+      fix: {
+        alarms: [{ name: "hello-service-prod-errors", since: "2026-11-22T09:40:00.000Z" }],
+        metric: "errors",
+        previousVersion: "4",
+      },
+    };
+    await records.put(recordKeys.approval(ID), fixRecord);
+    const response = await get(query());
+    expect(response.status).toBe(200);
+    expect(response.body).toContain(
+      "Deploying during an incident: a fix for hello-service-prod-errors (in ALARM since 2026-11-22T09:40:00.000Z); " +
+        "the version analysis judges it, not that alarm: it must do better than version 4 on the failure rate.",
+    );
+  });
+
   it("HEAD (a mail scanner) decides nothing either", async () => {
     const before = snapshot();
     const response = await handleApprovalHttp(

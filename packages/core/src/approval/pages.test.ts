@@ -106,6 +106,49 @@ describe("confirmationPage", () => {
   });
 });
 
+describe("a fix deployed during an incident on the confirmation page", () => {
+  const fix = {
+    alarms: [{ name: "hello-prod-errors", since: "2026-11-22T08:40:00.000Z" }],
+    metric: "errors" as const,
+    previousVersion: "4",
+  };
+  const line =
+    "Deploying during an incident: a fix for hello-prod-errors (in ALARM since 2026-11-22T08:40:00.000Z); " +
+    "the version analysis judges it, not that alarm: it must do better than version 4 on the failure rate";
+
+  it("says so in a notice above the facts, and again in the table", () => {
+    const page = confirmationPage(
+      { ...view("approve"), record: { ...RECORD, fix } },
+      "/approvals/x",
+      LINK,
+    );
+    const notice = `<div class="notice warn" role="note"><p><strong>${line}.</strong></p></div>`;
+    expect(page).toContain(notice);
+    expect(page.indexOf(notice)).toBeLessThan(page.indexOf("<table>"));
+    expect(page).toContain(`<tr><th scope="row">Incident fix</th><td>${line}</td></tr>`);
+  });
+
+  it("shows no notice for an ordinary deployment", () => {
+    const page = confirmationPage(view("approve"), "/approvals/x", LINK);
+    expect(page).not.toContain("Deploying during an incident");
+    expect(page).not.toContain('role="note"');
+  });
+
+  it("escapes a hostile alarm name", () => {
+    const hostile = {
+      ...fix,
+      alarms: [{ name: "<script>x</script>", since: fix.alarms[0]?.since ?? "" }],
+    };
+    const page = confirmationPage(
+      { ...view("approve"), record: { ...RECORD, fix: hostile } },
+      "/approvals/x",
+      LINK,
+    );
+    expect(page).not.toContain("<script>x");
+    expect(page).toContain("a fix for &lt;script&gt;x&lt;/script&gt; (in ALARM since");
+  });
+});
+
 describe("the trigger on the confirmation page", () => {
   const verified = verifiedTrigger({ sha: VERSION, actor: "dependabot[bot]", runId: "42" });
 

@@ -3,6 +3,7 @@ import type { ApprovalRefused, CheckedLink, DecisionOutcome } from "./decide.ts"
 import { MAX_COMMENT_LENGTH } from "./decide.ts";
 import { approvalFacts } from "./email.ts";
 import { html, SafeHtml } from "./html.ts";
+import { incidentFixText } from "./incident.ts";
 
 /**
  * The approval pages: standalone, plain HTML that works without JavaScript and reads well on a
@@ -60,6 +61,12 @@ function factsTable(view: { record: CheckedLink["record"] }) {
 /**
  * The confirmation page a GET shows: the details and one button. The form posts the link's own
  * parameters (including its key id and signature, public parts of the link) back to the same path.
+ * A fix deployed during an incident is announced in a notice above the details.
+ *
+ * @example
+ * ```ts
+ * const body = confirmationPage(checked, `/approvals/${checked.record.id}`, { kid, sig });
+ * ```
  */
 export function confirmationPage(
   view: CheckedLink,
@@ -73,6 +80,7 @@ export function confirmationPage(
   return page(
     `${verb} ${record.service} ${short}`,
     html`<h1>${verb} the deployment of ${record.service} ${short} to ${record.stage}?</h1>
+${record.fix ? html`<div class="notice warn" role="note"><p><strong>${incidentFixText(record.fix)}.</strong></p></div>` : ""}
 <p>${displayText(record.trigger.actor)} asked for this deployment (${record.trigger.verified ? "verified by an ID token: see Triggered by" : "unverified: the caller's claim, no ID token"}). You are deciding as <strong>${claims.approver}</strong>.
 Nothing happens until you press the button below.</p>
 ${factsTable(view)}

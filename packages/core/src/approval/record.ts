@@ -30,6 +30,26 @@ export interface ApprovalRecord {
     readonly bakeSeconds: number;
     readonly alarms: readonly string[];
   };
+  /** Set when the deployment is a fix deployed during an incident (`gantry deploy --fix-for`). */
+  readonly fix?: IncidentFix;
+}
+
+/**
+ * A fix deployed during an incident, as ApprovalGate found it when the deployment started: the
+ * alarms it fixes (each in ALARM then), the metric the version analysis will judge it on, and
+ * the version it must beat. Shown to approvers in the email and on the approval page.
+ */
+export interface IncidentFix {
+  readonly alarms: readonly {
+    readonly name: string;
+    /** When the alarm entered ALARM (CloudWatch's StateUpdatedTimestamp). */
+    readonly since: string;
+    readonly metricName?: string;
+  }[];
+  /** latency when one of the alarms watches Duration, errors otherwise. */
+  readonly metric: "errors" | "latency";
+  /** The version the alias served when the deployment started; absent when it was not read. */
+  readonly previousVersion?: string;
 }
 
 /** The server-side home of the task token. Never rendered, logged or returned. */
