@@ -178,6 +178,14 @@ describe("the execution view", () => {
       expect(await ended.textContent()).toContain(`${check} read the alarms next`);
     }
     expect(await page.locator("#summary [data-hold-now]").count()).toBe(0);
+    // Prod judges each hold by the versions' own numbers: the verdicts joined the Version
+    // analysis panel beside the graph as they came, every one a pass (it deployed).
+    const verdicts = page.locator("#analysis [data-verdict]");
+    await expect.poll(() => verdicts.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(
+      new Set(await verdicts.evaluateAll((all) => all.map((v) => v.getAttribute("data-verdict")))),
+    ).toEqual(new Set(["pass"]));
+    expect(await page.locator("#analysis [data-verdict-failing]").count()).toBe(0);
     expect(errors).toEqual([]);
 
     // The picture for the docs: the finished deployment, opened afresh.

@@ -38,7 +38,16 @@ interface Report {
       prod: Step;
       trafficAtAlarm: number | null;
     };
+    diluted: { version: string; preprod: Step; prod: Step; aliasAlarm: string | null };
+    incident: { version: string; prod: Step; alarmInAlarm: boolean };
+    fix: {
+      version: string;
+      sha256: string;
+      prod: Step;
+      verdict: { decision: string; summary: string; fix?: { improved: boolean } } | null;
+    };
   };
+  finalVersion: string;
   world: {
     invocations: { functionName: string; version: string; invocations: number; errors: number }[];
   };
@@ -62,7 +71,7 @@ beforeAll(async () => {
         GANTRY_HOME: home,
         GANTRY_DEMO_PRIVATE: "1",
       },
-      timeout: 180_000,
+      timeout: 360_000,
     },
   ).catch((error: Error & { stdout?: string; stderr?: string }) => {
     // Say what the demo said, not only that it exited non-zero.
@@ -72,7 +81,7 @@ beforeAll(async () => {
   });
   stdout = out.stdout;
   report = JSON.parse(readFileSync(reportFile, "utf8"));
-}, 200_000);
+}, 380_000);
 
 function history(executionArn: string): { type: string; [details: string]: unknown }[] {
   const [, machine, name] = /:execution:([^:]+):(.+)$/.exec(executionArn) ?? [];
@@ -117,11 +126,11 @@ describe("npm run demo", () => {
     expect(stdout).toMatch(/: the rollback did not wait for a poll\n/);
   });
 
-  it("leaves prod on the good version alone: the final alias", () => {
+  it("leaves prod on the fix alone: the final alias", () => {
     const fn = storedJson(join(home, "functions/hello-service-prod/function.json"));
-    expect(fn.aliases.live).toMatchObject({ version: report.goodVersion, weights: {} });
-    const served = fn.versions.find((v: { version: string }) => v.version === report.goodVersion);
-    expect(served.codeSha256).toBe(buildVariant("v2").sha256);
+    expect(fn.aliases.live).toMatchObject({ version: report.finalVersion, weights: {} });
+    const served = fn.versions.find((v: { version: string }) => v.version === report.finalVersion);
+    expect(served.codeSha256).toBe(buildVariant("v7-token-fix").sha256);
   });
 
   it("copied the exact bytes: every artifact's checksum, in preprod and prod", () => {
@@ -216,6 +225,52 @@ describe("npm run demo", () => {
     ).toBe("AlarmTriggered");
     expect(Number.isInteger(report.timings.alarmToRollbackMs)).toBe(true);
     expect(report.timings.alarmToRollbackMs).toBeGreaterThan(0);
+  });
+
+  it("caught the diluted failure by the version analysis, the alias's alarm quiet", () => {
+    const { prod, preprod, aliasAlarm } = report.stories.diluted;
+    expect(preprod.status).toBe("SUCCEEDED");
+    expect(prod).toMatchObject({ status: "FAILED", error: "VersionRegressed" });
+    expect(aliasAlarm).toBe("OK");
+    const events = history(prod.executionArn);
+    const states = entered(events);
+    expect(states).toEqual(expect.arrayContaining(["NoteAnalysisFailure", "Rollback"]));
+    expect(states.at(-1)).toBe("VersionRegressed");
+    expect(states).not.toContain("AlarmTriggered");
+    // The verdict is CheckAlarms' output: both versions' numbers and the test's p-value.
+    const checked = events.findLast(
+      (e) =>
+        e.type === "TaskStateExited" &&
+        (e as { stateExitedEventDetails?: { name?: string } }).stateExitedEventDetails?.name ===
+          "CheckAlarms",
+    ) as { stateExitedEventDetails: { output: string } } | undefined;
+    const verdict = JSON.parse(checked?.stateExitedEventDetails.output ?? "{}").rollout?.analysis;
+    expect(verdict).toMatchObject({ decision: "fail", failure: "VersionRegressed", weight: 10 });
+    expect(verdict.errorRate.pValue).toBeLessThan(0.05);
+    expect(verdict.newVersion.failures).toBeGreaterThan(0);
+    expect(verdict.previousVersion.failures).toBe(0);
+  });
+
+  it("deployed the fix during the incident, approved by a person, judged by the analysis", () => {
+    const { incident, fix } = report.stories;
+    expect(incident.prod.status).toBe("SUCCEEDED");
+    expect(incident.alarmInAlarm).toBe(true);
+    expect(fix.prod.status).toBe("SUCCEEDED");
+    expect(fix.verdict).toMatchObject({ decision: "pass", fix: { improved: true } });
+    const events = history(fix.prod.executionArn);
+    const verified = events.find(
+      (e) =>
+        e.type === "TaskStateExited" &&
+        (e as { stateExitedEventDetails?: { name?: string } }).stateExitedEventDetails?.name ===
+          "VerifyApproval",
+    ) as { stateExitedEventDetails: { output: string } } | undefined;
+    expect(JSON.parse(verified?.stateExitedEventDetails.output ?? "{}").approval).toMatchObject({
+      how: "approver",
+      by: "alice@example.com",
+    });
+    expect(stdout).toMatch(
+      /the email says: ".*during an incident: a fix for hello-service-prod-errors/,
+    );
   });
 
   it("stopped the broken build at preprod, rolled back there too", () => {

@@ -9,6 +9,12 @@ describe("deploymentOutcome", () => {
     [{ status: undefined }, "running"],
     [{ status: "FAILED", error: "AlarmTriggered", recordedStatus: "rolled-back" }, "rolled-back"],
     [{ status: "FAILED", error: "CanaryFailed", rolledBack: true }, "rolled-back"],
+    // The version analysis's failures roll back like an alarm's (NoteAnalysisFailure -> Rollback).
+    [{ status: "FAILED", error: "VersionRegressed", recordedStatus: "rolled-back" }, "rolled-back"],
+    [{ status: "FAILED", error: "InsufficientData", rolledBack: true }, "rolled-back"],
+    // Not a rejection, even with no rollback recorded (the record could not be written).
+    [{ status: "FAILED", error: "VersionRegressed" }, "failed"],
+    [{ status: "FAILED", error: "InsufficientData", recordedStatus: "failed" }, "failed"],
     [{ status: "FAILED", error: "ApprovalRejected", recordedStatus: "rejected" }, "rejected"],
     [{ status: "FAILED", error: "ApprovalTimedOut" }, "rejected"],
     [

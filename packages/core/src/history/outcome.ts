@@ -39,12 +39,16 @@ const REJECTIONS: ReadonlySet<string> = new Set<FailureName>([
 const ROLLBACK_FAILED: FailureName = "RollbackFailed";
 
 /**
- * One word for how a deployment ended.
+ * One word for how a deployment ended. A failure after traffic moved (AlarmTriggered, and the
+ * version analysis's VersionRegressed and InsufficientData) reads `rolled-back` once the
+ * rollback put the previous version back; only the approval's endings read `rejected`.
  *
  * @example
  * ```ts
  * deploymentOutcome({ status: "FAILED", error: "AlarmTriggered", recordedStatus: "rolled-back" }); // "rolled-back"
  * deploymentOutcome({ status: "FAILED", error: "ApprovalTimedOut" }); // "rejected"
+ * // The version analysis failed the new version: rolled back, as for an alarm.
+ * deploymentOutcome({ status: "FAILED", error: "VersionRegressed", rolledBack: true }); // "rolled-back"
  * ```
  */
 export function deploymentOutcome(facts: OutcomeFacts): DeploymentOutcome {

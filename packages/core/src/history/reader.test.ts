@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { T0 as FIXTURE_T0 } from "../testing/fixtures.ts";
 import { verifiedTrigger } from "../testing/id-tokens.ts";
+import { regressedHistory, regressedVerdict, testVerdict } from "../testing/verdicts.ts";
 import { eventTime, type HistoryEventLike, readableCause } from "./events.ts";
 import { RECORDED, type RecordedName, recorded } from "./fixtures/recorded.ts";
 import { type DeploymentUpdate, HistoryReader, readDeployment } from "./reader.ts";
@@ -596,5 +598,100 @@ describe("HistoryReader and the trigger", () => {
       decidedAt: "2026-11-22T10:00:00.002Z",
       rule: { index: 0, matched: "actor dependabot[bot]" },
     });
+  });
+});
+
+describe("HistoryReader: the version analysis's verdicts", () => {
+  it("reads each check's verdict in order, and the one that stopped the deployment", () => {
+    const reader = new HistoryReader();
+    const updates = reader.apply(regressedHistory());
+    const progress = reader.progress;
+    expect(progress.verdicts).toEqual([
+      { ...testVerdict(), state: "CheckAlarms" },
+      { ...regressedVerdict({ weight: 25, stepIndex: 1 }), state: "CheckAlarms" },
+    ]);
+    // The second check's input carried the first verdict on: it is read once, from the output.
+    const told = updates.map((u) =>
+      u.kind === "analysis"
+        ? `analysis:${u.verdict.weight}:${u.verdict.decision}`
+        : u.kind === "state-exited"
+          ? `exited:${u.state}`
+          : u.kind,
+    );
+    expect(told.filter((t) => t.startsWith("analysis"))).toEqual([
+      "analysis:10:pass",
+      "analysis:25:fail",
+    ]);
+    // Each verdict is told right after the check that gave it ended, at that event's time.
+    expect(told[told.indexOf("analysis:25:fail") - 1]).toBe("exited:CheckAlarms");
+    expect(updates.find((u) => u.kind === "analysis")?.at).toBe(FIXTURE_T0 + 6000);
+    expect(progress.analysisPolicy).toEqual({
+      confidence: 0.95,
+      maxErrorRateIncrease: 1,
+      maxLatencyRatio: 1.2,
+      minLatencyIncreaseMs: 5,
+      minRequests: 100,
+      whenInsufficient: "synthesize",
+      maxSyntheticRequests: 200,
+    });
+    expect(progress.fixFor).toBeUndefined();
+    // NoteAnalysisFailure named the failure; the rollback and the outcome read it as any other.
+    expect(progress.rollback).toMatchObject({
+      status: "done",
+      reason: { error: "VersionRegressed", cause: expect.stringContaining("31 of 120") },
+      restoredVersion: "1",
+    });
+    expect(progress.outcome).toBe("rolled-back");
+    expect(progress.error).toBe("VersionRegressed");
+    expect(progress.traffic).toMatchObject({ weight: 0, phase: "rolled-back" });
+  });
+
+  it("reads the verdicts the same, page by page, with pages that overlap", () => {
+    const whole = readDeployment(regressedHistory()).verdicts;
+    const { progress, updates } = readInPages(regressedHistory(), 4, 2);
+    expect(progress.verdicts).toEqual(whole);
+    expect(updates.filter((u) => u.kind === "analysis")).toHaveLength(2);
+  });
+
+  it("reads the bake's check too, and a fix's alarms from the plan", () => {
+    const bake = testVerdict({ phase: "bake", weight: 100, stepIndex: 3 });
+    const h = history()
+      .started(0, {})
+      .entered("CheckBakeAlarms", "Task", 1, { plan: { stage: "prod", fixFor: ["errs", 5] } })
+      .exited("CheckBakeAlarms", "Task", 2, { rollout: { ...bake, analysis: bake } });
+    const progress = readDeployment(h.events);
+    expect(progress.verdicts).toEqual([{ ...bake, state: "CheckBakeAlarms" }]);
+    expect(progress.fixFor).toEqual(["errs"]);
+    expect(progress.analysisPolicy).toBeUndefined();
+  });
+
+  it("reads a new verdict of the same hold (an extension, then its end)", () => {
+    const extend = testVerdict({
+      decision: "extend",
+      summary: "too few requests: holding once more",
+    });
+    const later = testVerdict({ at: new Date(T0 + 120_000).toISOString() });
+    const h = history()
+      .started(0, {})
+      .exited("CheckAlarms", "Task", 1, { rollout: { analysis: extend } })
+      .exited("CheckAlarms", "Task", 2, { rollout: { analysis: extend } })
+      .exited("CheckAlarms", "Task", 3, { rollout: { analysis: later } });
+    expect(readDeployment(h.events).verdicts.map((v) => v.decision)).toEqual(["extend", "pass"]);
+  });
+
+  it("ignores verdicts outside the checks, in a failed check, and in other shapes", () => {
+    const h = history()
+      .started(0, {})
+      // Rollback's input and output carry $.rollout.analysis too: not a new verdict.
+      .exited("Rollback", "Task", 1, { rollout: { analysis: regressedVerdict() } })
+      .exited("CheckAlarms", "Task", 2, { rollout: { analysis: { decision: "pass" } } })
+      .exited("CheckAlarms", "Task", 3, { rollout: { analysis: "pass" } })
+      .exited("CheckAlarms", "Task", 4, { rollout: {} })
+      .entered("CheckAlarms", "Task", 5)
+      .add("LambdaFunctionFailed", 6, {
+        lambdaFunctionFailedEventDetails: { error: "AlarmTriggered", cause: "in ALARM" },
+      })
+      .exited("CheckAlarms", "Task", 7, { rollout: { analysis: testVerdict() } });
+    expect(readDeployment(h.events).verdicts).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import type { FailureName } from "../errors.ts";
 import type { ExecutionStatus } from "../ports.ts";
+import type { ResolvedAnalysisPolicy } from "../registry.ts";
+import type { VersionVerdict } from "../state.ts";
 import type { VerifiedTrigger } from "../trigger/claims.ts";
 import {
   attemptFailure,
@@ -11,6 +13,7 @@ import {
 } from "./events.ts";
 import { FINISHING_STATES, WORKFLOW_STATES } from "./names.ts";
 import { type DeploymentOutcome, deploymentOutcome } from "./outcome.ts";
+import { analysisPolicyOf, verdictOf } from "./verdict.ts";
 
 /**
  * Reading a deployment out of its Step Functions history: which state is running, how much
@@ -113,6 +116,15 @@ export interface RecordedOutcome {
 }
 
 /**
+ * A version verdict as the history tells it: the `$.rollout.analysis` of a CheckAlarms (or
+ * CheckBakeAlarms) output, known fields only (see {@link verdictOf}), and the check that gave it.
+ */
+export interface VerdictReading extends VersionVerdict {
+  /** The check whose output carried it: CheckAlarms or CheckBakeAlarms. */
+  readonly state: string;
+}
+
+/**
  * The request, from the ExecutionStarted event's input (unvalidated: whatever the caller sent),
  * with its ID token left out: the reader never hands a token on to be shown.
  */
@@ -167,6 +179,8 @@ export type DeploymentUpdate =
   | { readonly kind: "traffic"; readonly at: number; readonly traffic: Traffic }
   | { readonly kind: "approval"; readonly at: number; readonly approval: ApprovalProgress }
   | { readonly kind: "rollback"; readonly at: number; readonly rollback: RollbackProgress }
+  /** A hold's check judged the new version by its own numbers (version analysis). */
+  | { readonly kind: "analysis"; readonly at: number; readonly verdict: VerdictReading }
   | {
       readonly kind: "finished";
       readonly at: number;
@@ -198,6 +212,15 @@ export interface DeploymentProgress {
   readonly traffic?: Traffic;
   readonly approval?: ApprovalProgress;
   readonly rollback?: RollbackProgress;
+  /**
+   * The stage's version analysis policy (`$.plan.analysis`), when it has one: every hold then
+   * ends with a verdict.
+   */
+  readonly analysisPolicy?: ResolvedAnalysisPolicy;
+  /** `gantry deploy --fix-for`: the alarms this deployment fixes (`$.plan.fixFor`), when any. */
+  readonly fixFor?: readonly string[];
+  /** Every version verdict so far, oldest first (one per hold's end). */
+  readonly verdicts: readonly VerdictReading[];
   readonly recordedOutcome?: RecordedOutcome;
   /** The id of the last event applied. */
   readonly lastEventId: number;
@@ -217,6 +240,11 @@ const APPROVAL_ENDINGS: Readonly<Record<string, ApprovalProgress["status"]>> = {
 } satisfies Partial<Record<FailureName | "States.Timeout", ApprovalProgress["status"]>>;
 
 const FINISHING: ReadonlySet<string> = new Set(FINISHING_STATES);
+/** The end-of-hold checks: their output's `$.rollout.analysis` is the hold's version verdict. */
+const CHECKS: ReadonlySet<string> = new Set<string>([
+  WORKFLOW_STATES.checkAlarms,
+  WORKFLOW_STATES.checkBakeAlarms,
+]);
 
 /** Phases that read the same to a person: shifting traffic (steps, promote), bake, baked. */
 function trafficStage(phase: string): string {
@@ -335,6 +363,9 @@ export class HistoryReader {
   #traffic?: Traffic;
   #approval?: ApprovalProgress;
   #rollback?: RollbackProgress;
+  #analysisPolicy?: ResolvedAnalysisPolicy;
+  #fixFor?: readonly string[];
+  readonly #verdicts: VerdictReading[] = [];
   #recordedOutcome?: RecordedOutcome;
   #lastEventId = 0;
 
@@ -361,6 +392,7 @@ export class HistoryReader {
         rolledBack: this.#rollback?.status === "done",
       }),
       visits: this.#visits,
+      verdicts: [...this.#verdicts],
       lastEventId: this.#lastEventId,
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
       ...(this.#finishedAt !== undefined ? { finishedAt: this.#finishedAt } : {}),
@@ -373,6 +405,8 @@ export class HistoryReader {
       ...(this.#traffic ? { traffic: this.#traffic } : {}),
       ...(this.#approval ? { approval: this.#approval } : {}),
       ...(this.#rollback ? { rollback: this.#rollback } : {}),
+      ...(this.#analysisPolicy ? { analysisPolicy: this.#analysisPolicy } : {}),
+      ...(this.#fixFor ? { fixFor: this.#fixFor } : {}),
       ...(this.#recordedOutcome ? { recordedOutcome: this.#recordedOutcome } : {}),
     };
   }
@@ -445,6 +479,7 @@ export class HistoryReader {
     const plan = record(input?.plan);
     const stage = str(plan?.stage);
     if (stage) this.#stage = stage;
+    if (plan) this.#planFacts(plan);
     const rollout = record(input?.rollout);
     const isHold = name === WORKFLOW_STATES.holdTrafficStep || name === WORKFLOW_STATES.bake;
     const waitsUntil = isHold
@@ -523,8 +558,46 @@ export class HistoryReader {
       const decision = record(output.approval);
       if (decision) this.#approvalDecided(decision, at, updates);
     }
+    if (CHECKS.has(name) && !visit.error) this.#verdictFrom(output, name, at, updates);
     this.#trafficFrom(output, at, updates);
     if (FINISHING.has(name)) this.#recordOutcome(outputText);
+  }
+
+  /** What the plan says about the version analysis: its policy, and the alarms a fix is for. */
+  #planFacts(plan: Record<string, unknown>) {
+    const policy = analysisPolicyOf(plan.analysis);
+    if (policy) this.#analysisPolicy = policy;
+    const fixFor = Array.isArray(plan.fixFor)
+      ? plan.fixFor.filter((a): a is string => typeof a === "string")
+      : [];
+    if (fixFor.length > 0) this.#fixFor = fixFor;
+  }
+
+  /**
+   * A check's output carries the hold's verdict in `$.rollout.analysis`. A check that did not
+   * judge (the hold was not over yet) passes the last verdict on unchanged: the same verdict
+   * (same time, same hold) is read once.
+   */
+  #verdictFrom(
+    output: Record<string, unknown>,
+    state: string,
+    at: number,
+    updates: DeploymentUpdate[],
+  ) {
+    const verdict = verdictOf(record(output.rollout)?.analysis);
+    if (!verdict) return;
+    const last = this.#verdicts.at(-1);
+    if (
+      last &&
+      last.at === verdict.at &&
+      last.phase === verdict.phase &&
+      last.stepIndex === verdict.stepIndex
+    ) {
+      return;
+    }
+    const reading: VerdictReading = { ...verdict, state };
+    this.#verdicts.push(reading);
+    updates.push({ kind: "analysis", at, verdict: reading });
   }
 
   #recordOutcome(document: string | undefined) {

@@ -115,6 +115,8 @@ function start(root) {
       edge.querySelector("path")?.setAttribute("marker-end", "url(#arrow-taken)");
     }
     replace("summary", data.summary);
+    const analysis = document.querySelector('[data-panel="analysis"]');
+    if (analysis && typeof data.analysis === "string") analysis.innerHTML = data.analysis;
     root.dataset.status = data.status;
   });
 

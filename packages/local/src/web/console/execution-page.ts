@@ -11,6 +11,7 @@ import {
 } from "@gantry/core";
 import type { DamagedFile } from "../../storage/durable-file.ts";
 import { page } from "../layout.ts";
+import { renderAnalysis } from "./analysis-view.ts";
 import { renderDamageBanner } from "./damage-banner.ts";
 import type { ApprovalPanel, DeploymentWorldSnapshot } from "./deployment-world.ts";
 import type { ExecutionTracker, HistoryRow, StateRun } from "./execution-status.ts";
@@ -23,9 +24,9 @@ import { holdOf, renderHold } from "./hold-view.ts";
 import { CONSOLE_STYLES } from "./styles.ts";
 
 /**
- * The execution view: the workflow drawn and coloured by what happened, the event
- * history, the selected state's input, output and error, and the world around the deployment
- * (traffic split, alarms, approval). Each part is also rendered on its own, for the live view
+ * The execution view: the workflow drawn and coloured by what happened, the version analysis's
+ * verdicts and the event history beside it, the selected state's input, output and error, and
+ * the world around the deployment (traffic split, alarms, approval). Each part is also rendered on its own, for the live view
  * and the state links. Everything interpolated is escaped by `html`.
  */
 
@@ -82,6 +83,7 @@ ${renderLegend()}
 <div class="graph" id="graph" tabindex="0" role="region" aria-label="State machine graph (scrolls)">${graph}</div>
 </section>
 <div class="side">
+<section class="analysis" id="analysis" aria-labelledby="analysis-h"><h2 id="analysis-h">Version analysis</h2><div data-panel="analysis" aria-live="polite">${renderAnalysis(tracker.progress)}</div></section>
 <section aria-labelledby="history-h">
 <h2 id="history-h">Event history <span class="muted" data-history-count>(${view.rows.length} events, oldest first)</span></h2>
 <div class="history" id="history" tabindex="0" role="region" aria-label="Event history (scrolls)">

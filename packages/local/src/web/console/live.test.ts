@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { testVerdict } from "@gantry/core/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExecutionRecord } from "../../control-plane/execution-store.ts";
 import type { HistoryEvent } from "../../control-plane/history.ts";
@@ -167,5 +168,40 @@ describe("streamExecution", () => {
     expect(last.status).toBe("SUCCEEDED");
     expect(last.nodes.Done?.status).toBe("succeeded");
     expect(stepFunctions.listeners.size).toBe(0);
+  });
+
+  it("sends the Version analysis panel when a check's verdict changes it, and not otherwise", async () => {
+    const stepFunctions = fakeStepFunctions([
+      event(1, "ExecutionStarted", { executionStartedEventDetails: { input: "{}" } }),
+      event(2, "TaskStateEntered", { stateEnteredEventDetails: { name: "Work", input: "{}" } }),
+    ]);
+    const url = await serve(stepFunctions);
+    const controller = new AbortController();
+    const stream = eventsOf(await fetch(url, { signal: controller.signal }));
+    type Status = { analysis?: string };
+    const statusOf = (events: Sent[]) =>
+      events.find((e) => e.event === "status")?.data as Status | undefined;
+    // The first status carries the panel as it stands.
+    expect(statusOf(await stream.until(hasStatus))?.analysis).toContain("No version analysis");
+
+    stepFunctions.append(
+      event(3, "TaskStateExited", { stateExitedEventDetails: { name: "Work", output: "{}" } }),
+    );
+    stepFunctions.append(
+      event(4, "TaskStateEntered", {
+        stateEnteredEventDetails: { name: "CheckAlarms", input: "{}" },
+      }),
+    );
+    const unchanged = statusOf(await stream.until(hasStatus));
+    expect(unchanged).toBeDefined();
+    expect(unchanged).not.toHaveProperty("analysis");
+
+    const output = JSON.stringify({ rollout: { analysis: testVerdict() } });
+    stepFunctions.append(
+      event(5, "TaskStateExited", { stateExitedEventDetails: { name: "CheckAlarms", output } }),
+    );
+    const changed = statusOf(await stream.until(hasStatus));
+    expect(changed?.analysis).toContain('data-verdict="pass"');
+    controller.abort();
   });
 });

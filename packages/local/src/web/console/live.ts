@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HistoryEvent } from "../../control-plane/history.ts";
 import type { LocalStepFunctions } from "../../control-plane/local-step-functions.ts";
+import { renderAnalysis } from "./analysis-view.ts";
 import type { DeploymentWorldSnapshot } from "./deployment-world.ts";
 import { type LoadedExecution, readHistory, track } from "./execution-data.ts";
 import {
@@ -21,7 +22,8 @@ import { type NodeView, nodeView } from "./graph-svg.ts";
  * Functions' history events for this one execution and sends:
  *
  *     event: rows     id: <last event id>   { html }   history rows to append (escaped <tr>s)
- *     event: status   { status, nodes: { <state>: NodeView }, taken: [edge ids], summary }
+ *     event: status   { status, nodes: { <state>: NodeView }, taken: [edge ids], summary,
+ *                       analysis? }   analysis: the Version analysis panel, when it changed
  *     event: world    { traffic, alarms, approval, summary }   when the snapshot changed
  *     event: end      {}                                        the execution has ended
  *
@@ -69,6 +71,8 @@ export function streamExecution(
   let worldTimer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   const sentNodes = new Map<string, string>();
+  /** The Version analysis panel as last sent (the page rendered it before the stream began). */
+  let sentAnalysis: string | undefined;
   const sentWorld = new Map<string, string>();
 
   const send = (event: string, data: unknown, id?: number) => {
@@ -111,11 +115,16 @@ export function streamExecution(
       sentNodes.set(node.name, text);
       nodes[node.name] = view;
     }
+    // A new verdict comes with a check's end: sent with the status that event changed.
+    const analysis = renderAnalysis(tracker.progress).value;
+    const analysisChanged = analysis !== sentAnalysis;
+    sentAnalysis = analysis;
     return {
       status: tracker.status,
       nodes,
       taken: [...tracker.takenEdges()],
       summary: summaryHtml(),
+      ...(analysisChanged ? { analysis } : {}),
     };
   };
 

@@ -78,6 +78,20 @@ h2 { font-size: 1.1rem; margin: 1.25rem 0 .5rem; }
 .state-panel pre { max-height: 24rem; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--panel); border: 1px solid var(--line); border-radius: .3rem; padding: .4rem .6rem; margin: .25rem 0 .75rem; font-size: .8rem; }
 .state-panel .error { border-left: 4px solid var(--bad); padding-left: .6rem; }
 .hold p { margin: .3rem 0; }
+.analysis { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem .8rem; background: var(--panel); }
+.analysis h2 { margin-top: 0; }
+.analysis p { margin: .25rem 0; }
+.verdict { border-left: 4px solid var(--ok); padding: .2rem 0 .2rem .6rem; margin: .6rem 0; }
+.verdict summary { cursor: pointer; font-size: .95rem; }
+.verdict[open] summary { margin-bottom: .3rem; }
+.verdict table { font-size: .85rem; }
+.verdict th, .verdict td { padding: .1rem .4rem; text-align: right; }
+.verdict th[scope="row"], .verdict thead th:first-child { text-align: left; }
+.verdict-tests { margin: .3rem 0; padding-left: 1.1rem; font-size: .9rem; }
+.verdict-tests .bad { color: var(--bad); font-weight: 600; }
+.verdict-summary { font-size: .85rem; overflow-wrap: anywhere; }
+.verdict[data-verdict="extend"], .verdict[data-verdict="skipped"] { border-left-color: var(--warn); }
+.verdict.bad { border-left-color: var(--bad); background: var(--bad-bg); border-radius: 0 .3rem .3rem 0; }
 .hold[data-hold="waiting"] { border-left: 4px solid var(--run); padding-left: .6rem; }
 .hold[data-hold="alarm"], .hold[data-hold="failed"] { border-left: 4px solid var(--warn); padding-left: .6rem; }
 .notice { overflow-wrap: anywhere; }
