@@ -9,18 +9,19 @@ import traffic from "./examples/hello-service/traffic.json" with { type: "json" 
  * answers 200 to everything (docs/local.md).
  *
  * Here: the example service, examples/hello-service, starts on its v1 build; its prod alias gets
- * the requests real users send (examples/hello-service/traffic.json), its preprod alias the
- * registry's canary events.
+ * the requests real users send and its preprod alias the integration tests' request
+ * (examples/hello-service/traffic.json).
  */
 export default defineLocalConfig({
   services: {
     "hello-service": {
       initialCode: () => buildVariant("v1").zip,
-      traffic: { prod: traffic.prod },
+      traffic: { prod: traffic.prod, preprod: traffic.preprod },
     },
   },
   hints: [
     "npm run demo                      deploys hello-service end to end: a good version, a broken",
-    "                                  one stopped at preprod, and one that rolls back in prod",
+    "                                  one stopped at preprod, two rolled back in prod (by the",
+    "                                  alarm, by the version analysis) and a fix during an incident",
   ],
 });

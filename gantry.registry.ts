@@ -64,6 +64,18 @@ export default defineRegistry({
           },
           // As in preprod: set to false once CI sends ID tokens (docs/ci.md).
           allowUnverifiedTrigger: true,
+          // Judge the new version by its own numbers at the end of every hold, beside the alarm
+          // (docs/operations.md, "Version analysis"). These are the defaults, spelled out.
+          analysis: {
+            confidence: 0.95,
+            maxErrorRateIncrease: 1,
+            maxLatencyRatio: 1.2,
+            minLatencyIncreaseMs: 5,
+            minRequests: 100,
+            // Too few real requests: send the canary's events to make up the difference.
+            whenInsufficient: "synthesize",
+            maxSyntheticRequests: 200,
+          },
         },
       },
     },

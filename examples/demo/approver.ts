@@ -20,6 +20,9 @@ export async function approveFromOutbox(
   const mail = await emailFor(plane, executionName, APPROVER, 30_000);
   const recipients = [...new Set(outbox(plane, executionName).map((m) => m.to))].sort();
   say(`   prod     approval requested: emailed ${recipients.join(" and ")}`);
+  // A fix deployed during an incident says so in its email (never auto-approved).
+  const incident = /during an incident[^\n]*/i.exec(mail.text)?.[0];
+  if (incident) say(`            the email says: "${incident.trim()}"`);
   const { page, result, resultBody } = await confirm(link(mail, "Approve"), "approved by the demo");
   const clickedAt = Date.now();
   if (page.status !== 200) throw new Error(`the approval link answered ${page.status}`);

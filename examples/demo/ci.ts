@@ -43,6 +43,8 @@ export interface Provenance {
   readonly execution: { readonly arn: string };
   /** When the rollback read the alias back on the previous version alone. */
   readonly rollback: { readonly verifiedAt?: string } | null;
+  /** The last version-analysis verdict of the deployment (stages with `analysis`). */
+  readonly analysis?: { readonly decision: string; readonly summary: string } | null;
 }
 
 /** What `deploy --wait --json` said, and the execution name it used. */
@@ -131,11 +133,13 @@ export class Ci {
    * before (an earlier demo on the same control plane) is deployed again as the next attempt,
    * as a person would after `gantry list`. `whileRunning` gets the execution's name as soon as
    * the deployment starts (the approver's part runs then); if it fails, following stops.
+   * `fixFor` marks it as a fix for alarms already in ALARM (`--fix-for`, once per alarm).
    */
   async deploy(
     stage: "preprod" | "prod",
     artifact: Published,
     whileRunning?: (executionName: string) => Promise<void>,
+    fixFor: readonly string[] = [],
   ): Promise<Deployment> {
     const attempt = await this.#nextAttempt(stage, artifact);
     const name = executionName({ service: SERVICE, version: artifact.version, artifact }, attempt);
@@ -157,6 +161,7 @@ export class Ci {
         ACTOR,
         "--attempt",
         String(attempt),
+        ...fixFor.flatMap((alarm) => ["--fix-for", alarm]),
         "--wait",
       ],
       // deployed, rolled back, rejected, failed: each is a way the story can go.

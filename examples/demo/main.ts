@@ -6,7 +6,13 @@
  *   1. a good release (v2) goes through preprod and, once approved, to 100% in prod;
  *   2. a release broken everywhere (v3) fails its canary in preprod and never reaches prod;
  *   3. a release with a bug only prod traffic finds (v4) passes preprod, is approved, trips its
- *      alarm under prod traffic and is rolled back by itself.
+ *      alarm under prod traffic and is rolled back by itself;
+ *   4. a release that fails one plain greeting in five (v5): at 10% of traffic the alias's error rate
+ *      stays under its alarm, but the version analysis compares v5 with the live version on their
+ *      own numbers (Lambda's ExecutedVersion metrics) and rolls it back (VersionRegressed);
+ *   5. an incident: v6 passes everything, then its access token expires and prod's alarm goes to
+ *      ALARM; the fix (v7) is deployed with `--fix-for` during the incident, approved by a person
+ *      (the email says it is a fix), and judged by the analysis: it must fail less than v6.
  *
  * It uses the control plane `npm start` runs, if one is running (watch it in the console), or
  * starts a private one (GANTRY_DEMO_PRIVATE=1 forces that; plane.ts). What happened comes from
@@ -96,6 +102,25 @@ async function alarmToRollbackMs(
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }
 
+/** The alarm the prod stage of hello-service watches (gantry.registry.ts). */
+const PROD_ALARM = "hello-service-prod-errors";
+
+/** Waits until the alarm is in `state`, as the console's world view shows it; false on timeout. */
+async function alarmIn(
+  plane: Plane,
+  name: string,
+  state: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const alarm = (await worldView(plane)).alarms.find((a) => a.name === name);
+    if (alarm?.state === state) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
 /** A prod deployment, approved through the emailed link while `deploy --wait` follows it. */
 async function deployToProd(ci: Ci, plane: Plane, artifact: Published) {
   let clickedAt: number | undefined;
@@ -175,7 +200,9 @@ async function main(): Promise<void> {
     );
 
     // 3. A bug only prod traffic finds: rolled back by the alarm.
-    say("\n3. A bug only prod traffic finds: v4 breaks on names, which preprod's tests never send");
+    say(
+      "\n3. A bug only prod traffic finds: v4 breaks on names in any language but English, which preprod's tests use",
+    );
     const v4 = await ci.publish(buildVariant("v4-prod-bug"));
     const pre4 = (await ci.deploy("preprod", v4)).summary;
     say(`   preprod  ${outcomeLine(pre4)}`);
@@ -218,11 +245,78 @@ async function main(): Promise<void> {
       `prod is back on version ${goodVersion} alone`,
     );
 
+    // 4. A failure diluted below the alarm: only the version's own numbers show it.
+    say("\n4. A failure the alias's alarm cannot see: v5 fails one plain greeting in five");
+    const v5 = await ci.publish(buildVariant("v5-flaky"));
+    const pre5 = (await ci.deploy("preprod", v5)).summary;
+    say(`   preprod  ${outcomeLine(pre5)}`);
+    expectThat(pre5.status === "SUCCEEDED", "v5 passes preprod");
+    await ci.validate(v5);
+    const diluted = (await deployToProd(ci, plane, v5)).summary;
+    say(`   prod     ${outcomeLine(diluted)}`);
+    const aliasAlarm = (await worldView(plane)).alarms.find((a) => a.name === PROD_ALARM);
+    say(
+      `   prod     the alias's alarm stayed ${aliasAlarm?.state ?? "?"}: at 10% of traffic, under 1% of the alias's requests failed`,
+    );
+    expectThat(
+      diluted.status === "FAILED" && diluted.error === "VersionRegressed",
+      "v5 is rolled back by the version analysis (VersionRegressed)",
+    );
+    const afterDiluted = (await worldView(plane)).services["hello-service"]?.prod;
+    expectThat(
+      afterDiluted?.version === goodVersion &&
+        Object.keys(afterDiluted?.weights ?? { x: 1 }).length === 0,
+      `prod is back on version ${goodVersion} alone after v5`,
+    );
+
+    // 5. An incident, and its fix deployed while the alarm is in ALARM.
+    say("\n5. An incident: v6's access token expires after it went live; v7 is the fix");
+    const v6 = await ci.publish(buildVariant("v6-expiring-token"));
+    const pre6 = (await ci.deploy("preprod", v6)).summary;
+    expectThat(pre6.status === "SUCCEEDED", "v6 passes preprod");
+    await ci.validate(v6);
+    const prod6 = (await deployToProd(ci, plane, v6)).summary;
+    say(`   prod     ${outcomeLine(prod6)}`);
+    expectThat(prod6.status === "SUCCEEDED", "v6 deploys to prod (its token is still fresh)");
+    say("   prod     …until its token expires: waiting for the alarm");
+    const incident = await alarmIn(plane, PROD_ALARM, "ALARM", 150_000);
+    say(
+      `   prod     ${PROD_ALARM} is ${incident ? "in ALARM: an incident" : "still not in ALARM"}`,
+    );
+    expectThat(incident, `${PROD_ALARM} goes to ALARM once v6's token expires`);
+    const v7 = await ci.publish(buildVariant("v7-token-fix"));
+    const pre7 = (await ci.deploy("preprod", v7)).summary;
+    expectThat(pre7.status === "SUCCEEDED", "v7 passes preprod");
+    await ci.validate(v7);
+    say(`   prod     deploying v7 with --fix-for ${PROD_ALARM}`);
+    const fix = (
+      await ci.deploy(
+        "prod",
+        v7,
+        async (name) => {
+          await approveFromOutbox(plane, name, say);
+        },
+        [PROD_ALARM],
+      )
+    ).summary;
+    say(`   prod     ${outcomeLine(fix)}`);
+    const fixVerdict = (await ci.provenance(v7.version).catch(() => undefined))?.analysis;
+    if (fixVerdict) say(`   prod     last verdict: ${fixVerdict.summary}`);
+    expectThat(fixVerdict?.decision === "pass", "the fix's last verdict is a pass");
+    expectThat(fix.status === "SUCCEEDED", "v7, the fix, deploys during the incident");
+    const finalProd = (await worldView(plane)).services["hello-service"]?.prod;
+    expectThat(
+      finalProd !== undefined &&
+        finalProd.version !== goodVersion &&
+        Object.keys(finalProd.weights ?? { x: 1 }).length === 0,
+      "prod serves the fix alone",
+    );
+
     say("\nSummary");
     say(`   approval click → traffic shifted to v2     ${clickToShift ?? "?"} s`);
     say(`   alarm in ALARM → v4 rolled back             ${alarmToRollback ?? "?"} ms`);
     say(
-      `   prod serves version ${finalAlias?.version} (v2) at 100%; total ${round((Date.now() - t0) / 1000)} s`,
+      `   prod serves version ${finalProd?.version} (v7, the fix) at 100%; total ${round((Date.now() - t0) / 1000)} s`,
     );
     Object.assign(report, {
       stories: {
@@ -250,12 +344,33 @@ async function main(): Promise<void> {
           prod: stepOf(bad),
           trafficAtAlarm: Number.isNaN(trafficAtAlarm) ? null : trafficAtAlarm,
         },
+        diluted: {
+          variant: "v5-flaky",
+          version: v5.version,
+          preprod: stepOf(pre5),
+          prod: stepOf(diluted),
+          aliasAlarm: aliasAlarm?.state ?? null,
+        },
+        incident: {
+          variant: "v6-expiring-token",
+          version: v6.version,
+          prod: stepOf(prod6),
+          alarmInAlarm: incident,
+        },
+        fix: {
+          variant: "v7-token-fix",
+          version: v7.version,
+          sha256: v7.sha256,
+          prod: stepOf(fix),
+          verdict: fixVerdict ?? null,
+        },
       },
       timings: {
         approvalClickToTrafficShiftSeconds: clickToShift,
         alarmToRollbackMs: alarmToRollback ?? null,
       },
       goodVersion,
+      finalVersion: finalProd?.version ?? null,
       world: afterBad,
       home: plane.home,
     });

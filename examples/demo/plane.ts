@@ -33,6 +33,7 @@ export interface WorldView {
     string,
     Record<string, { version?: string; weights?: Record<string, number> } | undefined> | undefined
   >;
+  readonly alarms: readonly { name: string; state: string }[];
   readonly invocations: readonly {
     functionName: string;
     version: string;
@@ -64,6 +65,9 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Pla
     sfnPort: 0,
     webPort: 0,
     timeScale: env.GANTRY_TIME_SCALE ? settings.timeScale : 0.02,
+    // Enough prod traffic that one failed request of v5 is under 5% of an alarm period's
+    // requests (story 4: the failure must hide from the alias's alarm, not from the analysis).
+    trafficPerSecond: env.GANTRY_TRAFFIC_RPS ? settings.trafficPerSecond : 50,
     // The story is told by the demo; failed steps are part of it, not warnings.
     functionLogLevel: env.GANTRY_LOG_LEVEL ? settings.functionLogLevel : "ERROR",
   });

@@ -9,7 +9,15 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { zipSync } from "fflate";
 
-export const VARIANTS = ["v1", "v2", "v3-broken", "v4-prod-bug"] as const;
+export const VARIANTS = [
+  "v1",
+  "v2",
+  "v3-broken",
+  "v4-prod-bug",
+  "v5-flaky",
+  "v6-expiring-token",
+  "v7-token-fix",
+] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface BuiltVariant {

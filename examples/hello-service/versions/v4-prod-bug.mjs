@@ -1,6 +1,7 @@
-// hello-service v4: localised greetings. Preprod's tests and canary call /hello without a name
-// and pass; real users send their names, and the new formatting code throws on every one of
-// them. It passes preprod and fails under prod's traffic: the alarm rolls it back.
+// hello-service v4: localised greetings. The canary calls /hello without a name and preprod's
+// tests greet in English, and both pass; real users send their names in their own languages, and
+// the new formatting code throws on every one but English. It passes preprod and fails under
+// prod's traffic: the alarm rolls it back.
 const formats = { en: (name) => `hello, ${name}` };
 export const handler = async (event) => {
   const path = event.rawPath ?? "/";
