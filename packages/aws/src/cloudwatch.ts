@@ -8,7 +8,7 @@ import {
 import {
   type AlarmReader,
   type AlarmStatus,
-  InvalidInput,
+  assertVersionMetricsQuery,
   TransientError,
   type VersionMetrics,
   type VersionMetricsQuery,
@@ -120,7 +120,7 @@ export class CloudWatchVersionMetrics implements VersionMetricsReader {
    * @throws TransientError for throttling, 5xx and a result CloudWatch reports as InternalError.
    */
   async read(query: VersionMetricsQuery): Promise<VersionMetrics> {
-    checkQuery(query);
+    assertVersionMetricsQuery(query);
     const dimensions = [
       { Name: "FunctionName", Value: query.functionName },
       { Name: "Resource", Value: `${query.functionName}:${query.alias}` },
@@ -206,19 +206,4 @@ function weightedP99(
     weight += n;
   }
   return weight > 0 ? weighted / weight : undefined;
-}
-
-/** Bad input is named before any call (the same checks as the local reader). */
-function checkQuery(query: VersionMetricsQuery): void {
-  const issues: { field: string; reason: string }[] = [];
-  for (const field of ["functionName", "alias", "version"] as const) {
-    if (typeof query[field] !== "string" || query[field] === "")
-      issues.push({ field, reason: "must be a non-empty string" });
-  }
-  if (!Number.isFinite(query.from) || !Number.isFinite(query.to) || query.to < query.from)
-    issues.push({
-      field: "to",
-      reason: "the window [from, to) must be finite and not end before it starts",
-    });
-  if (issues.length > 0) throw new InvalidInput(issues);
 }

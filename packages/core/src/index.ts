@@ -26,6 +26,7 @@ export * from "./history/names.ts";
 export * from "./history/outcome.ts";
 export * from "./history/reader.ts";
 export * from "./history/verdict.ts";
+export * from "./metrics-query.ts";
 export * from "./plan.ts";
 export * from "./ports.ts";
 export * from "./quotas.ts";

@@ -1,5 +1,5 @@
 import {
-  InvalidInput,
+  assertVersionMetricsQuery,
   type VersionMetrics,
   type VersionMetricsQuery,
   type VersionMetricsReader,
@@ -35,7 +35,7 @@ export class LocalVersionMetrics implements VersionMetricsReader {
    *   finite or ends before it starts.
    */
   async read(query: VersionMetricsQuery): Promise<VersionMetrics> {
-    checkQuery(query);
+    assertVersionMetricsQuery(query);
     const { functionName, alias, version, from, to } = query;
     const dimensions = {
       FunctionName: functionName,
@@ -52,19 +52,4 @@ export class LocalVersionMetrics implements VersionMetricsReader {
       ...(p99 === undefined ? {} : { p99DurationMs: p99 }),
     };
   }
-}
-
-/** The same checks CloudWatchVersionMetrics makes: bad input is named before any read. */
-function checkQuery(query: VersionMetricsQuery): void {
-  const issues: { field: string; reason: string }[] = [];
-  for (const field of ["functionName", "alias", "version"] as const) {
-    if (typeof query[field] !== "string" || query[field] === "")
-      issues.push({ field, reason: "must be a non-empty string" });
-  }
-  if (!Number.isFinite(query.from) || !Number.isFinite(query.to) || query.to < query.from)
-    issues.push({
-      field: "to",
-      reason: "the window [from, to) must be finite and not end before it starts",
-    });
-  if (issues.length > 0) throw new InvalidInput(issues);
 }
